@@ -1,0 +1,184 @@
+package wechat
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// ErrDailyQuota marks an API whose daily call quota is spent (errcode 45009).
+// The error that carries it is a *QuotaError saying which API and when the
+// quota resets.
+var ErrDailyQuota = errors.New("daily API quota spent")
+
+// ErrInvalidOpenID marks a call that failed as a whole because an openid is
+// malformed, not a follower, or belongs to another account (errcode 40003).
+// In a batch the caller can split the batch in halves to isolate the bad ids.
+var ErrInvalidOpenID = errors.New("invalid openid")
+
+// ErrBatchSize is returned, before any call is made, for a batch with no
+// openids or more than MaxBatch distinct ones.
+var ErrBatchSize = errors.New("batch must hold 1 to 100 distinct openids")
+
+// ErrBodyTooLarge is returned when a response body exceeds Config.MaxBodyBytes.
+var ErrBodyTooLarge = errors.New("response body too large")
+
+// ErrCursorStuck is returned by Followers when the API hands back the very
+// cursor it was given, which would otherwise loop forever.
+var ErrCursorStuck = errors.New("follower list cursor did not advance")
+
+// APIError is an error the WeChat API reported in a response body. Msg is the
+// API's errmsg as sent (with any secret scrubbed); it is shown, never parsed.
+type APIError struct {
+	AppID string // the app whose call failed
+	Path  string // e.g. "cgi-bin/user/get"
+	Code  int    // errcode
+	Msg   string // errmsg
+}
+
+func (e *APIError) Error() string {
+	s := fmt.Sprintf("wechat %s: %s: errcode %d: %s", e.AppID, e.Path, e.Code, e.Msg)
+	if h := hint(e.Code); h != "" {
+		s += " (" + h + ")"
+	}
+	return s
+}
+
+// hint says what a user can do about the errcodes an operator can fix.
+func hint(code int) string {
+	switch code {
+	case 40013:
+		return "check the appid in the config"
+	case 40125, 40001:
+		return "check the AppSecret in the config"
+	case 40243:
+		return "the AppSecret is frozen: unfreeze or reset it in the console"
+	case 40164:
+		return "add this machine's IP to the account's IP whitelist in the console"
+	case 89501, 89503, 89506, 89507:
+		return "an admin must approve this IP in the console"
+	case 48001:
+		return "the account lacks permission for this API (unverified account?)"
+	case 61024:
+		return "this appid is a third-party platform (component) account"
+	}
+	return ""
+}
+
+// QuotaError says that one API's daily quota is spent and when it resets
+// (00:00 China time, UTC+8). It wraps ErrDailyQuota and the *APIError.
+type QuotaError struct {
+	AppID   string
+	Path    string
+	ResetAt time.Time
+	Err     error
+}
+
+func (e *QuotaError) Error() string {
+	return fmt.Sprintf("wechat %s: %s: daily quota spent; it resets at %s, or clear it in the console",
+		e.AppID, e.Path, e.ResetAt.Format("2006-01-02 15:04 -07:00"))
+}
+
+// Unwrap lets errors.Is find ErrDailyQuota and errors.As find the *APIError.
+func (e *QuotaError) Unwrap() []error { return []error{ErrDailyQuota, e.Err} }
+
+// StatusError is an HTTP response whose status was not 200. The real API
+// answers every API error with 200, so this comes from a gateway or proxy.
+type StatusError struct {
+	AppID      string
+	Path       string
+	StatusCode int
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("wechat %s: %s: HTTP status %d", e.AppID, e.Path, e.StatusCode)
+}
+
+// chinaTime is the zone the daily quotas are believed to reset in.
+var chinaTime = time.FixedZone("UTC+8", 8*3600)
+
+// nextQuotaReset is the next 00:00 UTC+8 strictly after now.
+func nextQuotaReset(now time.Time) time.Time {
+	t := now.In(chinaTime)
+	return time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, chinaTime)
+}
+
+// secretQueryKeys are the query parameters whose values must never be shown.
+var secretQueryKeys = []string{"access_token", "secret", "appsecret"}
+
+// redactURL replaces the values of secret query parameters with REDACTED.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	q := u.Query()
+	changed := false
+	for _, k := range secretQueryKeys {
+		if q.Has(k) {
+			q.Set(k, "REDACTED")
+			changed = true
+		}
+	}
+	if changed {
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// scrubber removes known secrets from text bound for an error message.
+type scrubber struct{ secrets []string }
+
+func (s scrubber) scrub(text string) string {
+	for _, v := range s.secrets {
+		if len(v) >= 4 { // shorter values would mangle ordinary text
+			text = strings.ReplaceAll(text, v, "REDACTED")
+		}
+	}
+	return secretParam.ReplaceAllString(text, "${1}=REDACTED")
+}
+
+// secretParam finds secret query parameters inside arbitrary text, such as a
+// URL quoted in an error from net/http.
+var secretParam = regexp.MustCompile(`(?i)\b(access_token|secret|appsecret)=[^&\s"']*`)
+
+// transportError wraps an error from the HTTP round trip with the URL's
+// secret query values redacted. Its text is scrubbed of every known secret,
+// and its chain holds only the redacted *url.Error, so printing any error in
+// the chain is safe.
+type transportError struct {
+	appID, path string
+	msg         string
+	err         error
+}
+
+func (e *transportError) Error() string {
+	return fmt.Sprintf("wechat %s: %s: %s", e.appID, e.path, e.msg)
+}
+
+func (e *transportError) Unwrap() error { return e.err }
+
+func newTransportError(appID, path string, err error, s scrubber) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = &url.Error{Op: ue.Op, URL: redactURL(ue.URL), Err: scrubInner(ue.Err, s)}
+	}
+	return &transportError{appID: appID, path: path, msg: s.scrub(err.Error()), err: err}
+}
+
+// scrubInner keeps the inner error of a *url.Error when its text holds no
+// secret (so errors.Is(err, context.Canceled) and net.Error still work), and
+// replaces it by a scrubbed copy of its text otherwise.
+func scrubInner(err error, s scrubber) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if clean := s.scrub(msg); clean != msg {
+		return errors.New(clean)
+	}
+	return err
+}

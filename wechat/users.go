@@ -1,0 +1,164 @@
+package wechat
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"net/url"
+)
+
+// API paths of the user endpoints.
+const (
+	PathUserGet  = "cgi-bin/user/get"
+	PathUserInfo = "cgi-bin/user/info"
+	PathBatchGet = "cgi-bin/user/info/batchget"
+)
+
+// Page is one answer of cgi-bin/user/get.
+type Page struct {
+	Total int // the API's follower count; it moves during a listing, so never stop on it
+	Count int // the API's count of openids in this page
+	// OpenIDs are this page's followers, in the API's (unspecified) order.
+	OpenIDs []string
+	// NextOpenID is the cursor for the next page; on every non-empty page
+	// the API sets it to the page's last openid, even on the final one.
+	NextOpenID string
+	// Last is true when the listing is over: next_openid empty, count 0, or
+	// no openids. The final non-empty page is usually not Last; the empty
+	// answer after it is.
+	Last bool
+}
+
+// User is a follower's profile from user/info or user/info/batchget. The
+// blank legacy fields (nickname, sex, region, avatar, language) are ignored.
+type User struct {
+	Subscribe      int    // 1 follows; 0 does not, and then only OpenID is set
+	OpenID         string //
+	UnionID        string // "" when the app is not bound to an open platform, or the user does not follow
+	SubscribeTime  int64  // unix seconds of the last follow
+	Remark         string // the operator's note, raw (may hold any text, escape sequences included)
+	GroupID        int64
+	TagIDList      []int64
+	SubscribeScene string // e.g. ADD_SCENE_QR_CODE; unknown values are kept as they are
+	QRScene        int64
+	QRSceneStr     string
+}
+
+// FollowerPage fetches the page of followers strictly after next; an empty
+// next starts from the beginning (and is left out of the query, as the API
+// expects).
+func (c *Client) FollowerPage(ctx context.Context, next string) (Page, error) {
+	q := url.Values{}
+	if next != "" {
+		q.Set("next_openid", next)
+	}
+	body, err := c.call(ctx, request{method: "GET", path: PathUserGet, query: q})
+	if err != nil {
+		return Page{}, err
+	}
+	p, err := decodePage(body)
+	if err != nil {
+		return Page{}, fmt.Errorf("wechat %s: %s: %w", c.cfg.AppID, PathUserGet, err)
+	}
+	return p, nil
+}
+
+// Followers lists the followers page by page from the cursor start ("" for
+// the beginning). It yields every page including the last, then stops; on an
+// error it yields (Page{}, err) once and stops. To resume later, pass the
+// NextOpenID of the last page handled.
+func (c *Client) Followers(ctx context.Context, start string) iter.Seq2[Page, error] {
+	return func(yield func(Page, error) bool) {
+		next := start
+		for {
+			p, err := c.FollowerPage(ctx, next)
+			if err != nil {
+				yield(Page{}, err)
+				return
+			}
+			if !p.Last && p.NextOpenID == next {
+				yield(p, nil)
+				yield(Page{}, fmt.Errorf("wechat %s: %s: %w (next_openid %q)", c.cfg.AppID, PathUserGet, ErrCursorStuck, next))
+				return
+			}
+			if !yield(p, nil) || p.Last {
+				return
+			}
+			next = p.NextOpenID
+		}
+	}
+}
+
+// UserInfo fetches one user's profile. An openid that is malformed or not
+// this app's gives an error wrapping ErrInvalidOpenID.
+func (c *Client) UserInfo(ctx context.Context, openid string) (User, error) {
+	if openid == "" {
+		return User{}, fmt.Errorf("wechat %s: %s: %w: empty openid", c.cfg.AppID, PathUserInfo, ErrInvalidOpenID)
+	}
+	q := url.Values{"openid": {openid}}
+	body, err := c.call(ctx, request{method: "GET", path: PathUserInfo, query: q})
+	if err != nil {
+		return User{}, err
+	}
+	u, err := decodeUser(body)
+	if err != nil {
+		return User{}, fmt.Errorf("wechat %s: %s: %w", c.cfg.AppID, PathUserInfo, err)
+	}
+	return u, nil
+}
+
+// BatchGet fetches the profiles of 1..100 distinct openids in one call and
+// returns them keyed by openid (never by position: the API does not promise
+// an order). Duplicates are sent once. An openid the API left out of its
+// answer is absent from the map. One bad openid fails the whole call with an
+// error wrapping ErrInvalidOpenID, so the caller can split the batch; no
+// openids, an empty one, or more than 100 distinct fail before any call.
+func (c *Client) BatchGet(ctx context.Context, openids []string) (map[string]User, error) {
+	ids := make([]string, 0, len(openids))
+	seen := make(map[string]bool, len(openids))
+	for _, id := range openids {
+		if id == "" {
+			return nil, fmt.Errorf("wechat %s: %s: %w: empty openid in batch", c.cfg.AppID, PathBatchGet, ErrInvalidOpenID)
+		}
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 || len(ids) > MaxBatch {
+		return nil, fmt.Errorf("wechat %s: %s: %w (got %d)", c.cfg.AppID, PathBatchGet, ErrBatchSize, len(ids))
+	}
+	type item struct {
+		OpenID string `json:"openid"`
+	}
+	req := struct {
+		UserList []item `json:"user_list"`
+	}{UserList: make([]item, len(ids))}
+	for i, id := range ids {
+		req.UserList[i] = item{OpenID: id}
+	}
+	// Raw UTF-8, no HTML escaping, as the SDKs send.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(req); err != nil {
+		return nil, err
+	}
+	body, err := c.call(ctx, request{method: "POST", path: PathBatchGet, body: buf.Bytes()})
+	if err != nil {
+		return nil, err
+	}
+	got, err := decodeUserList(body)
+	if err != nil {
+		return nil, fmt.Errorf("wechat %s: %s: %w", c.cfg.AppID, PathBatchGet, err)
+	}
+	// Never attribute a profile to an openid that was not asked for.
+	for id := range got {
+		if !seen[id] {
+			delete(got, id)
+		}
+	}
+	return got, nil
+}
