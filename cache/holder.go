@@ -1,0 +1,105 @@
+package cache
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Holder is the process that writes the cache, as recorded in the lock-info
+// file beside it (path + ".lock-info") so that a process kept waiting can say
+// who holds the file. Readers do not record themselves.
+type Holder struct {
+	PID     int       `json:"pid"`
+	Command string    `json:"command"`
+	Since   time.Time `json:"since"`
+}
+
+// InUseError says the cache file stayed locked past the timeout, and by whom
+// when that is known. errors.Is(err, ErrInUse) holds.
+type InUseError struct {
+	Path   string
+	Holder *Holder // nil when the holder left no (live) lock-info: a reader, or an older wxscope
+	Err    error   // bbolt's timeout
+}
+
+func (e *InUseError) Error() string {
+	if e.Holder == nil {
+		return fmt.Sprintf("the cache %s is in use by another process (probably a wxscope reading it); wait for it to finish or stop it", e.Path)
+	}
+	since := e.Holder.Since.Local()
+	at := since.Format("15:04")
+	if y, m, d := since.Date(); y != time.Now().Year() || m != time.Now().Month() || d != time.Now().Day() {
+		at = since.Format("2006-01-02 15:04")
+	}
+	return fmt.Sprintf("the cache %s is in use by %s (pid %d, since %s); wait for it to finish or stop it", e.Path, e.Holder.Command, e.Holder.PID, at)
+}
+
+// Unwrap lets errors.Is find ErrInUse and bbolt's timeout.
+func (e *InUseError) Unwrap() []error { return []error{ErrInUse, e.Err} }
+
+// LockInfoPath is the lock-info file of the cache at path.
+func LockInfoPath(path string) string { return path + ".lock-info" }
+
+// ReadHolder returns the writer recorded beside the cache at path, or nil
+// when there is none or the recorded process is gone (a killed writer leaves
+// its file behind).
+func ReadHolder(path string) *Holder {
+	b, err := os.ReadFile(LockInfoPath(path))
+	if err != nil {
+		return nil
+	}
+	var h Holder
+	if json.Unmarshal(b, &h) != nil || h.PID <= 0 || !processAlive(h.PID) {
+		return nil
+	}
+	return &h
+}
+
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+func (s *Store) inUse(err error) error {
+	return &InUseError{Path: s.path, Holder: ReadHolder(s.path), Err: err}
+}
+
+// writeHolder records this process as the cache's writer. It is advice for
+// error messages, so failing to write it is not an error.
+func (s *Store) writeHolder() {
+	h := &Holder{PID: os.Getpid(), Command: s.opts.Command, Since: time.Now()}
+	b, _ := json.Marshal(h)
+	tmp := LockInfoPath(s.path) + ".tmp"
+	if os.WriteFile(tmp, b, 0o600) == nil && os.Rename(tmp, LockInfoPath(s.path)) == nil {
+		s.holder = h
+	}
+}
+
+// removeHolder deletes the lock-info file if it is still this process's.
+func (s *Store) removeHolder() {
+	if s.holder == nil {
+		return
+	}
+	b, err := os.ReadFile(LockInfoPath(s.path))
+	if err == nil {
+		var h Holder
+		if json.Unmarshal(b, &h) == nil && h.PID == os.Getpid() {
+			os.Remove(LockInfoPath(s.path))
+		}
+	}
+	s.holder = nil
+}
+
+func defaultCommand() string {
+	if len(os.Args) == 0 {
+		return "wxscope"
+	}
+	args := append([]string{filepath.Base(os.Args[0])}, os.Args[1:]...)
+	return strings.Join(args, " ")
+}

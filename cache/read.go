@@ -1,0 +1,360 @@
+package cache
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+	"unsafe"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Counts are an app's counters, kept at write time so the home screen and
+// doctor need no scan. Profiles = Subscribed + Unfollowed.
+type Counts struct {
+	Profiles    int64 // cached profiles: every openid ever seen, following or not
+	Subscribed  int64 // profiles that still follow
+	WithUnionID int64 // following profiles with a unionid: this app's entries in the unionid index
+	Unfollowed  int64 // profiles that no longer follow (UnfollowedAt set or the API said subscribe 0)
+}
+
+// SyncState is an app's sync bookkeeping, written in the same transaction as
+// the profiles it describes. Counters describe the current run (or the last
+// one when none is in progress).
+type SyncState struct {
+	// InProgress: a run started and has not finished; the next Sync resumes it.
+	InProgress bool
+	// ListingComplete: the run's listing reached its end; only the unfollow
+	// marking remains.
+	ListingComplete bool
+	RunID           uint64 // increases by one per run of this app
+	// Cursor is the listing cursor to resume from: every openid before it is
+	// written. "" with InProgress means from the beginning.
+	Cursor         string
+	StartedAt      time.Time
+	FinishedAt     time.Time // zero while a run is in progress
+	LastCompleteAt time.Time // when a listing last completed (the cache's freshness)
+	Pages          int64     // listing pages written in this run
+	Listed         int64     // openids on those pages
+	Total          int64     // the follower total the API last reported (never trusted to end a listing)
+	Fetched        int64     // profiles fetched in this run
+	Skipped        int64     // listed openids not fetched because their profile was fresh
+	Unfollowed     int64     // profiles this run marked unfollowed
+	BadOpenIDs     []string  // openids the API rejected with 40003 in this run (at most 1000 kept)
+	LastError      string    // why the last run stopped early, "" after a clean finish
+	QuotaResetAt   time.Time // when a spent daily quota resets, after a quota stop
+}
+
+// App is one app in the cache: its last configured name, counters and sync
+// state.
+type App struct {
+	AppID  string
+	Name   string // "" when never configured
+	Counts Counts
+	Sync   SyncState
+}
+
+// Member is one (app, openid) of a unionid.
+type Member struct {
+	AppID  string
+	OpenID string
+}
+
+// Apps lists every app in the cache in appid order, without scanning profiles.
+func (s *Store) Apps() ([]App, error) {
+	var apps []App
+	err := s.view(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketApps).ForEach(func(k, v []byte) error {
+			var r appRecord
+			if err := decodeApp(v, &r); err != nil {
+				return fmt.Errorf("app %s: %w", k, err)
+			}
+			apps = append(apps, App{AppID: string(k), Name: r.Name, Counts: r.Counts, Sync: r.Sync})
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list apps in %s: %w", s.path, err)
+	}
+	return apps, nil
+}
+
+// App returns one app; ok is false when the cache has never seen it.
+func (s *Store) App(appid string) (app App, ok bool, err error) {
+	err = s.view(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketApps).Get([]byte(appid))
+		if v == nil {
+			return nil
+		}
+		var r appRecord
+		if err := decodeApp(v, &r); err != nil {
+			return err
+		}
+		app, ok = App{AppID: appid, Name: r.Name, Counts: r.Counts, Sync: r.Sync}, true
+		return nil
+	})
+	if err != nil {
+		return App{}, false, fmt.Errorf("read app %s: %w", appid, err)
+	}
+	return app, ok, nil
+}
+
+// Profile returns the cached profile of (appid, openid); ok is false when
+// there is none.
+func (s *Store) Profile(appid, openid string) (p Profile, ok bool, err error) {
+	err = s.view(func(tx *bolt.Tx) error {
+		p, ok, err = getProfile(tx, appid, openid)
+		return err
+	})
+	if err != nil {
+		return Profile{}, false, fmt.Errorf("read profile %s of app %s: %w", openid, appid, err)
+	}
+	return p, ok, nil
+}
+
+func getProfile(tx *bolt.Tx, appid, openid string) (Profile, bool, error) {
+	b := tx.Bucket(bucketProfiles).Bucket([]byte(appid))
+	if b == nil {
+		return Profile{}, false, nil
+	}
+	v := b.Get([]byte(openid))
+	if v == nil {
+		return Profile{}, false, nil
+	}
+	var p Profile
+	if _, err := decodeProfile(v, &p); err != nil {
+		return Profile{}, false, err
+	}
+	p.AppID, p.OpenID = appid, openid
+	return p, true, nil
+}
+
+// FindOpenID returns every cached profile with this openid, whichever app it
+// is in (normally at most one), followers or not. It costs one B-tree lookup
+// per app, never a scan.
+func (s *Store) FindOpenID(openid string) ([]Profile, error) {
+	var out []Profile
+	err := s.view(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketProfiles).ForEachBucket(func(appid []byte) error {
+			p, ok, err := getProfile(tx, string(appid), openid)
+			if ok {
+				out = append(out, p)
+			}
+			return err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find openid %s: %w", openid, err)
+	}
+	return out, nil
+}
+
+// Members returns the (app, openid) pairs of a unionid, in app order, from
+// the index alone. Unfollowed profiles are not members.
+func (s *Store) Members(unionid string) ([]Member, error) {
+	var out []Member
+	err := s.view(func(tx *bolt.Tx) error {
+		prefix := append([]byte(unionid), 0)
+		c := tx.Bucket(bucketUnionIDs).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			_, app, openid, ok := splitUnionKey(k)
+			if !ok {
+				return fmt.Errorf("malformed index key %q: %w", k, errCorrupt)
+			}
+			out = append(out, Member{AppID: string(app), OpenID: string(openid)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("members of unionid %s: %w", unionid, err)
+	}
+	return out, nil
+}
+
+// MemberProfiles returns the cached profiles of a unionid's members, read in
+// one transaction.
+func (s *Store) MemberProfiles(unionid string) ([]Profile, error) {
+	var out []Profile
+	err := s.view(func(tx *bolt.Tx) error {
+		prefix := append([]byte(unionid), 0)
+		c := tx.Bucket(bucketUnionIDs).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			_, app, openid, ok := splitUnionKey(k)
+			if !ok {
+				return fmt.Errorf("malformed index key %q: %w", k, errCorrupt)
+			}
+			p, found, err := getProfile(tx, string(app), string(openid))
+			if err != nil {
+				return err
+			}
+			if !found {
+				return fmt.Errorf("index names app %s openid %s, which has no profile: %w", app, openid, errCorrupt)
+			}
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("profiles of unionid %s: %w", unionid, err)
+	}
+	return out, nil
+}
+
+// profileChunk and unionChunk are how many rows one read transaction hands
+// out. Callbacks run between transactions, so a slow consumer (an export to
+// a pipe) never holds the file, and a callback may call the Store.
+const (
+	profileChunk = 4096
+	unionChunk   = 1 << 16
+)
+
+// EachProfile calls fn for each cached profile of appid in openid order,
+// starting after the openid after ("" for the start), until fn returns an
+// error (returned as is). Rows are read in chunks of a few thousand, each in
+// its own transaction, and fn runs outside any transaction: the iteration is
+// not one snapshot when a sync writes meanwhile, but every row is a committed
+// one. This is the export and the TUI's index path.
+func (s *Store) EachProfile(appid, after string, fn func(Profile) error) error {
+	buf := make([]Profile, 0, profileChunk)
+	next := []byte(after)
+	skipFirst := after != ""
+	for {
+		buf = buf[:0]
+		err := s.view(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucketProfiles).Bucket([]byte(appid))
+			if b == nil {
+				return nil
+			}
+			c := b.Cursor()
+			k, v := c.Seek(next)
+			if skipFirst && k != nil && bytes.Equal(k, next) {
+				k, v = c.Next()
+			}
+			for ; k != nil && len(buf) < profileChunk; k, v = c.Next() {
+				var p Profile
+				if _, err := decodeProfile(v, &p); err != nil {
+					return fmt.Errorf("openid %s: %w", k, err)
+				}
+				p.AppID, p.OpenID = appid, string(k)
+				buf = append(buf, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("read profiles of app %s: %w", appid, err)
+		}
+		for i := range buf {
+			if err := fn(buf[i]); err != nil {
+				return err
+			}
+		}
+		if len(buf) < profileChunk {
+			return nil
+		}
+		next, skipFirst = []byte(buf[len(buf)-1].OpenID), true
+	}
+}
+
+// EachAppProfile calls fn for every cached profile of every app, app by app
+// in appid order, with EachProfile's guarantees.
+func (s *Store) EachAppProfile(fn func(Profile) error) error {
+	apps, err := s.Apps()
+	if err != nil {
+		return err
+	}
+	for _, a := range apps {
+		if err := s.EachProfile(a.AppID, "", fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EachUnionKey calls fn for each entry of the unionid index in order
+// (unionid, then appid, then openid): keys only, no profile is read. The
+// strings of one chunk of 65 536 entries share one allocation, so this runs
+// at memory speed over millions of entries. Like EachProfile, fn runs
+// between read transactions. This feeds link analysis.
+func (s *Store) EachUnionKey(fn func(unionid, appid, openid string) error) error {
+	type ent struct{ u, a, o int32 } // end offsets of the three parts in the chunk's arena
+	var next []byte
+	skipFirst := false
+	ents := make([]ent, 0, unionChunk)
+	for {
+		ents = ents[:0]
+		var arena []byte
+		err := s.view(func(tx *bolt.Tx) error {
+			arena = make([]byte, 0, 4<<20)
+			c := tx.Bucket(bucketUnionIDs).Cursor()
+			var k []byte
+			if next == nil {
+				k, _ = c.First()
+			} else {
+				k, _ = c.Seek(next)
+				if skipFirst && k != nil && bytes.Equal(k, next) {
+					k, _ = c.Next()
+				}
+			}
+			for ; k != nil && len(ents) < unionChunk; k, _ = c.Next() {
+				u, a, o, ok := splitUnionKey(k)
+				if !ok {
+					return fmt.Errorf("malformed index key %q: %w", k, errCorrupt)
+				}
+				arena = append(arena, u...)
+				eu := int32(len(arena))
+				arena = append(arena, a...)
+				ea := int32(len(arena))
+				arena = append(arena, o...)
+				ents = append(ents, ent{eu, ea, int32(len(arena))})
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("read the unionid index: %w", err)
+		}
+		if len(ents) == 0 {
+			return nil
+		}
+		// The arena is never written again, so strings may alias it.
+		str := unsafe.String(unsafe.SliceData(arena), len(arena))
+		start := int32(0)
+		for _, e := range ents {
+			if err := fn(str[start:e.u], str[e.u:e.a], str[e.a:e.o]); err != nil {
+				return err
+			}
+			start = e.o
+		}
+		if len(ents) < unionChunk {
+			return nil
+		}
+		last := ents[len(ents)-1]
+		prevEnd := int32(0)
+		if len(ents) > 1 {
+			prevEnd = ents[len(ents)-2].o
+		}
+		next = unionKey(nil, str[prevEnd:last.u], str[last.u:last.a], str[last.a:last.o])
+		skipFirst = true
+	}
+}
+
+// EachUnionGroup calls fn once per unionid in the index with its members in
+// app order. members is reused between calls: copy it to keep it.
+func (s *Store) EachUnionGroup(fn func(unionid string, members []Member) error) error {
+	var cur string
+	var members []Member
+	err := s.EachUnionKey(func(u, a, o string) error {
+		if u != cur && len(members) > 0 {
+			if err := fn(cur, members); err != nil {
+				return err
+			}
+			members = members[:0]
+		}
+		cur = u
+		members = append(members, Member{AppID: a, OpenID: o})
+		return nil
+	})
+	if err != nil || len(members) == 0 {
+		return err
+	}
+	return fn(cur, members)
+}

@@ -1,0 +1,340 @@
+package cache
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// The file holds these top-level buckets:
+//
+//	meta      "schema" → uint32 big endian; "kind" → "wxscope cache"
+//	apps      appid → app record (name, counters, sync state)
+//	profiles  one sub-bucket per appid: openid → profile
+//	unionids  unionid \x00 appid \x00 openid → empty (only following profiles with a unionid)
+//
+// Which app has an openid is answered by one Get in each app's profile
+// bucket (a handful of apps, each a B-tree lookup), so there is no separate
+// openid index to keep consistent.
+var (
+	bucketMeta     = []byte("meta")
+	bucketApps     = []byte("apps")
+	bucketProfiles = []byte("profiles")
+	bucketUnionIDs = []byte("unionids")
+
+	keySchema = []byte("schema")
+	keyKind   = []byte("kind")
+	kindValue = []byte("wxscope cache")
+)
+
+// SchemaVersion is the layout version this build writes. Opening a file of a
+// later version fails with ErrNewerSchema; an older one is migrated.
+const SchemaVersion = 1
+
+// migrations[n] moves a file from schema n to n+1, inside one transaction.
+// Version 0 is a new, empty bbolt file.
+var migrations = map[uint32]func(tx *bolt.Tx) error{
+	0: func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketMeta, bucketApps, bucketProfiles, bucketUnionIDs} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(keyKind, kindValue)
+	},
+}
+
+// Mode says how a Store holds the file lock.
+type Mode int
+
+const (
+	// ReadWrite holds the exclusive lock from Open to Close: other processes
+	// cannot even read meanwhile. For tests, benchmarks and short commands.
+	ReadWrite Mode = iota
+	// ReadOnly holds a shared lock from Open to Close; writes fail with
+	// ErrReadOnly. Several readers may hold it at once, but a writer waits.
+	ReadOnly
+	// Shared holds no lock between operations: each read takes the shared
+	// lock and each write the exclusive lock only while it runs, and a writer
+	// pauses SharedWriteGap between writes so that another process waiting
+	// for the file gets in. A long sync uses this mode so that a lookup in
+	// another process answers within moments.
+	Shared
+)
+
+// DefaultTimeout is how long Open (and, in Shared mode, each read) waits for
+// the file lock before saying who holds it.
+const DefaultTimeout = 3 * time.Second
+
+// DefaultWriteTimeout is how long a write in Shared mode waits for readers
+// (e.g. an export streaming a large app) to let go.
+const DefaultWriteTimeout = time.Minute
+
+// SharedWriteGap is the pause between two writes of a Shared store. bbolt
+// polls a busy lock every 50 ms, so a gap longer than that lets any waiting
+// process in.
+const SharedWriteGap = 100 * time.Millisecond
+
+// Options configure Open. The zero value opens for ReadWrite with the
+// default timeout.
+type Options struct {
+	Mode Mode
+	// Timeout bounds the wait for the file lock; DefaultTimeout when zero.
+	Timeout time.Duration
+	// WriteTimeout bounds a Shared store's wait to write; DefaultWriteTimeout when zero.
+	WriteTimeout time.Duration
+	// Command names this process in the lock-info file that other processes
+	// quote when the cache is busy, e.g. "wxscope sync". Default: the program
+	// name and its arguments.
+	Command string
+}
+
+// Errors a caller can test with errors.Is.
+var (
+	// ErrInUse: another process holds the file; the error is an *InUseError.
+	ErrInUse = errors.New("cache in use by another process")
+	// ErrNotCache: the file is not a bbolt file, or a bbolt file of something else.
+	ErrNotCache = errors.New("not a wxscope cache")
+	// ErrNewerSchema: the file was written by a newer wxscope.
+	ErrNewerSchema = errors.New("cache written by a newer wxscope")
+	// ErrNoCache: a read-only open found no cache file.
+	ErrNoCache = errors.New("no cache yet")
+	// ErrReadOnly: a write through a ReadOnly store.
+	ErrReadOnly = errors.New("cache opened read-only")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("cache closed")
+)
+
+// Store is the wxscope cache: one bbolt file. Its methods are safe for
+// concurrent use; reads never see half a write.
+type Store struct {
+	path string
+	opts Options
+
+	// mu orders this process's own reads and writes in Shared mode: flock
+	// locks belong to open files, so an in-process writer would otherwise
+	// wait for an in-process reader's shared lock.
+	mu          sync.RWMutex
+	db          *bolt.DB // open for the Store's life unless Shared
+	closed      bool
+	lastRelease time.Time // Shared: when the last write let go of the file
+	holder      *Holder   // set once this process wrote the lock-info file
+
+	syncMu  sync.Mutex
+	syncing map[string]bool // appids with a Sync running in this process
+}
+
+// Open opens (creating it if needed, unless ReadOnly) the cache file at path.
+// The folder is created 0700 and the file 0600. When another process holds
+// the file longer than the timeout, the error is an *InUseError naming it.
+func Open(path string, opts Options) (*Store, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = DefaultWriteTimeout
+	}
+	if opts.Command == "" {
+		opts.Command = defaultCommand()
+	}
+	s := &Store{path: path, opts: opts, syncing: map[string]bool{}}
+
+	if opts.Mode == ReadOnly {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w at %s: run wxscope sync first", ErrNoCache, path)
+		}
+	} else if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create the cache folder: %w", err)
+	}
+
+	switch opts.Mode {
+	case ReadOnly:
+		db, err := s.openBolt(true, opts.Timeout)
+		if err != nil {
+			return nil, err
+		}
+		if err := db.View(s.checkSchema); err != nil {
+			db.Close()
+			return nil, err
+		}
+		s.db = db
+	case ReadWrite:
+		db, err := s.openBolt(false, opts.Timeout)
+		if err != nil {
+			return nil, err
+		}
+		if err := db.Update(s.migrate); err != nil {
+			db.Close()
+			return nil, err
+		}
+		s.db = db
+		s.writeHolder()
+	case Shared:
+		// Migrate (or create) once now, so every later read finds the
+		// current schema.
+		db, err := s.openBolt(false, opts.Timeout)
+		if err != nil {
+			return nil, err
+		}
+		err = db.Update(s.migrate)
+		db.Close()
+		if err != nil {
+			return nil, err
+		}
+		s.lastRelease = time.Now()
+	default:
+		return nil, fmt.Errorf("cache: unknown mode %d", opts.Mode)
+	}
+	return s, nil
+}
+
+// Path is the file this store reads and writes.
+func (s *Store) Path() string { return s.path }
+
+// Close releases the file. Further calls fail with ErrClosed.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	var err error
+	if s.db != nil {
+		err = s.db.Close()
+		s.db = nil
+	}
+	s.removeHolder()
+	return err
+}
+
+// openBolt opens the bbolt file, turning the library's failures into errors a
+// user can act on. A damaged file must give an error, never a panic.
+func (s *Store) openBolt(readOnly bool, timeout time.Duration) (db *bolt.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("the cache %s is damaged (%v): %w; move it away and sync again", s.path, r, ErrNotCache)
+		}
+	}()
+	db, err = bolt.Open(s.path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: readOnly})
+	switch {
+	case err == nil:
+		return db, nil
+	case errors.Is(err, bolterrors.ErrTimeout):
+		return nil, s.inUse(err)
+	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrVersionMismatch),
+		errors.Is(err, bolterrors.ErrChecksum), errors.Is(err, bolterrors.ErrInvalidMapping):
+		return nil, fmt.Errorf("the file %s is %w (not a bbolt file: %v); point the config's cache at another path or move the file away", s.path, ErrNotCache, err)
+	case errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("%w at %s: run wxscope sync first", ErrNoCache, s.path)
+	default:
+		return nil, fmt.Errorf("open the cache %s: %w", s.path, err)
+	}
+}
+
+// schemaOf reads the schema version: 0 for a new empty file.
+func schemaOf(tx *bolt.Tx, path string) (uint32, error) {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		empty := true
+		_ = tx.ForEach(func([]byte, *bolt.Bucket) error { empty = false; return nil })
+		if empty {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("the file %s is a bbolt file but %w (no meta bucket); point the config's cache at another path", path, ErrNotCache)
+	}
+	v := meta.Get(keySchema)
+	if len(v) != 4 || string(meta.Get(keyKind)) != string(kindValue) {
+		return 0, fmt.Errorf("the file %s is a bbolt file but %w (bad meta bucket); point the config's cache at another path", path, ErrNotCache)
+	}
+	return binary.BigEndian.Uint32(v), nil
+}
+
+func (s *Store) migrate(tx *bolt.Tx) error {
+	v, err := schemaOf(tx, s.path)
+	if err != nil {
+		return err
+	}
+	if v > SchemaVersion {
+		return fmt.Errorf("the cache %s has schema %d, %w (this one reads up to %d); upgrade wxscope or use another cache path", s.path, v, ErrNewerSchema, SchemaVersion)
+	}
+	for ; v < SchemaVersion; v++ {
+		if err := migrations[v](tx); err != nil {
+			return fmt.Errorf("migrate the cache %s from schema %d to %d: %w", s.path, v, v+1, err)
+		}
+	}
+	return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint32(nil, SchemaVersion))
+}
+
+func (s *Store) checkSchema(tx *bolt.Tx) error {
+	v, err := schemaOf(tx, s.path)
+	if err != nil {
+		return err
+	}
+	switch {
+	case v > SchemaVersion:
+		return fmt.Errorf("the cache %s has schema %d, %w (this one reads up to %d); upgrade wxscope or use another cache path", s.path, v, ErrNewerSchema, SchemaVersion)
+	case v == 0:
+		return fmt.Errorf("%w at %s (the file is empty): run wxscope sync first", ErrNoCache, s.path)
+	case v < SchemaVersion:
+		return fmt.Errorf("the cache %s has the older schema %d; run wxscope sync once to upgrade it", s.path, v)
+	}
+	return nil
+}
+
+// view runs fn in a read transaction.
+func (s *Store) view(fn func(tx *bolt.Tx) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if s.db != nil {
+		return s.db.View(fn)
+	}
+	db, err := s.openBolt(true, s.opts.Timeout)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.View(fn)
+}
+
+// update runs fn in a write transaction; fn's changes commit together or not
+// at all.
+func (s *Store) update(fn func(tx *bolt.Tx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if s.opts.Mode == ReadOnly {
+		return fmt.Errorf("write to %s: %w", s.path, ErrReadOnly)
+	}
+	if s.db != nil {
+		return s.db.Update(fn)
+	}
+	if wait := time.Until(s.lastRelease.Add(SharedWriteGap)); wait > 0 {
+		time.Sleep(wait)
+	}
+	db, err := s.openBolt(false, s.opts.WriteTimeout)
+	if err != nil {
+		return err
+	}
+	if s.holder == nil {
+		s.writeHolder()
+	}
+	err = db.Update(fn)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	s.lastRelease = time.Now()
+	return err
+}
