@@ -1,0 +1,210 @@
+package wechattest
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+)
+
+// handleUserGet serves GET /cgi-bin/user/get. Followers come in orderKey
+// order, which is fixed but unrelated to follow time. next_openid is the
+// last openid of every non-empty page, the final one included; the call
+// after the final page answers count 0, next_openid "" and no data key, as
+// does an account without followers. A next_openid that is not a current
+// follower is refused with 40003 (❓ the real answer is unknown).
+func (s *Server) handleUserGet(r *http.Request, appid string) ([]byte, *apiError) {
+	next := r.URL.Query().Get("next_openid")
+	w := s.w
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	a := w.byID[appid]
+	start := 0
+	if next != "" {
+		p, ok := w.lookup(a, next)
+		if !ok {
+			return nil, &apiError{code: 40003, hint: true}
+		}
+		i, ok := a.isFollower(p)
+		if !ok {
+			return nil, &apiError{code: 40003, hint: true}
+		}
+		start = i + 1
+	}
+	page := a.followers[start:min(start+s.cfg.pageSize, len(a.followers))]
+
+	b := []byte(`{"total":`)
+	b = strconv.AppendInt(b, int64(len(a.followers)), 10)
+	b = append(b, `,"count":`...)
+	b = strconv.AppendInt(b, int64(len(page)), 10)
+	if len(page) == 0 {
+		return append(b, `,"next_openid":""}`...), nil
+	}
+	b = slices.Grow(b, len(page)*(idLen+3)+64)
+	b = append(b, `,"data":{"openid":[`...)
+	last := ""
+	for i, k := range page {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		last = a.ids.encode(uint32(k))
+		b = append(b, '"')
+		b = append(b, last...)
+		b = append(b, '"')
+	}
+	b = append(b, `]},"next_openid":"`...)
+	b = append(b, last...)
+	return append(b, `"}`...), nil
+}
+
+// handleUserInfo serves GET /cgi-bin/user/info?openid=….
+func (s *Server) handleUserInfo(r *http.Request, appid string) ([]byte, *apiError) {
+	openid := r.URL.Query().Get("openid")
+	if openid == "" {
+		return nil, &apiError{code: 41009}
+	}
+	w := s.w
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	a := w.byID[appid]
+	p, ok := w.lookup(a, openid)
+	if !ok {
+		return nil, &apiError{code: 40003, hint: true}
+	}
+	return s.appendUser(nil, w.user(a, p, openid)), nil
+}
+
+// handleBatchGet serves POST /cgi-bin/user/info/batchget: 1..100 entries,
+// answered in request order with duplicates repeated (❓ both undocumented);
+// one openid this app never issued fails the whole call with 40003.
+func (s *Server) handleBatchGet(r *http.Request, appid string) ([]byte, *apiError) {
+	var req struct {
+		UserList *[]struct {
+			OpenID string `json:"openid"`
+			Lang   string `json:"lang"`
+		} `json:"user_list"`
+	}
+	if err := decodeBody(r, &req); err != nil || req.UserList == nil {
+		return nil, &apiError{code: 47001}
+	}
+	list := *req.UserList
+	if len(list) == 0 || len(list) > 100 {
+		return nil, &apiError{code: 40032, hint: true}
+	}
+	w := s.w
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	a := w.byID[appid]
+	persons := make([]uint32, len(list))
+	for i, item := range list {
+		p, ok := w.lookup(a, item.OpenID)
+		if !ok {
+			return nil, &apiError{code: 40003, hint: true}
+		}
+		persons[i] = p
+	}
+	b := make([]byte, 0, 400*len(list))
+	b = append(b, `{"user_info_list":[`...)
+	for i, item := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = s.appendUser(b, w.user(a, persons[i], item.OpenID))
+	}
+	return append(b, "]}"...), nil
+}
+
+// appendUser writes one user/info object in the field order real answers
+// use. A non-follower is {"subscribe":0,"openid":…} and nothing else.
+func (s *Server) appendUser(b []byte, u User) []byte {
+	b = append(b, `{"subscribe":`...)
+	b = strconv.AppendInt(b, int64(u.Subscribe), 10)
+	b = append(b, `,"openid":`...)
+	b = appendString(b, u.OpenID)
+	if u.Subscribe == 0 {
+		return append(b, '}')
+	}
+	if s.cfg.legacy {
+		b = append(b, `,"nickname":"","sex":0,"language":"zh_CN","city":"","province":"","country":"","headimgurl":""`...)
+	}
+	b = append(b, `,"subscribe_time":`...)
+	b = strconv.AppendInt(b, u.SubscribeTime, 10)
+	if u.UnionID != "" {
+		b = append(b, `,"unionid":`...)
+		b = appendString(b, u.UnionID)
+	}
+	b = append(b, `,"remark":`...)
+	b = appendString(b, u.Remark)
+	b = append(b, `,"groupid":`...)
+	b = strconv.AppendInt(b, u.GroupID, 10)
+	b = append(b, `,"tagid_list":[`...)
+	for i, t := range u.TagIDList {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, t, 10)
+	}
+	b = append(b, `],"subscribe_scene":`...)
+	b = appendString(b, u.SubscribeScene)
+	b = append(b, `,"qr_scene":`...)
+	b = strconv.AppendInt(b, u.QRScene, 10)
+	b = append(b, `,"qr_scene_str":`...)
+	b = appendString(b, u.QRSceneStr)
+	return append(b, '}')
+}
+
+// handleUpdateRemark serves POST /cgi-bin/user/info/updateremark. The
+// remark must stay under the byte limit (40092 otherwise): bytes, so an
+// emoji costs 4.
+func (s *Server) handleUpdateRemark(r *http.Request, appid string) ([]byte, *apiError) {
+	var req struct {
+		OpenID string `json:"openid"`
+		Remark string `json:"remark"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		return nil, &apiError{code: 47001}
+	}
+	if len(req.Remark) >= s.cfg.remarkMax {
+		return nil, &apiError{code: 40092}
+	}
+	if err := s.w.SetRemark(appid, req.OpenID, req.Remark); err != nil {
+		return nil, &apiError{code: 40003, hint: true}
+	}
+	return []byte(`{"errcode":0,"errmsg":"ok"}`), nil
+}
+
+// handleTagsGet serves GET /cgi-bin/tags/get: the system tags and the
+// operator's, each with its follower count (counted on demand).
+func (s *Server) handleTagsGet(_ *http.Request, appid string) ([]byte, *apiError) {
+	w := s.w
+	w.mu.RLock()
+	a := w.byID[appid]
+	counts := map[int64]int{}
+	for _, k := range a.followers {
+		for _, t := range deriveProfile(a.salt, uint32(k)).tags {
+			counts[t]++
+		}
+	}
+	w.mu.RUnlock()
+	type tag struct {
+		ID    int64  `json:"id"`
+		Name  string `json:"name"`
+		Count int    `json:"count"`
+	}
+	var out struct {
+		Tags []tag `json:"tags"`
+	}
+	ids := make([]int64, 0, len(tagNames))
+	for id := range tagNames {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		out.Tags = append(out.Tags, tag{ID: id, Name: tagNames[id], Count: counts[id]})
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, &apiError{code: -1}
+	}
+	return b, nil
+}

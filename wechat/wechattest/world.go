@@ -1,0 +1,391 @@
+package wechattest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// AppSpec describes one official account of a World.
+type AppSpec struct {
+	Name       string // short label, e.g. "news"
+	AppID      string // "" → derived from the seed ("wx" + 16 hex)
+	Secret     string // "" → derived (32 hex)
+	Platform   string // open platform id, e.g. "P1"; "" = not bound (never emits unionid)
+	Followers  int    // current followers
+	Unfollowed int    // former followers: persons who followed and left
+}
+
+// WorldSpec describes a whole World.
+type WorldSpec struct {
+	Seed    int64
+	Apps    []AppSpec
+	Persons int // population size; 0 → derived so that apps overlap realistically
+}
+
+// AppInfo is what a test or the demo needs to configure a client for an app.
+type AppInfo struct{ Name, AppID, Secret, Platform string }
+
+// User is the simulator's own truth about one openid: what user/info would
+// answer, without the blank legacy fields.
+type User struct {
+	Subscribe      int
+	OpenID         string
+	UnionID        string
+	SubscribeTime  int64
+	Remark         string
+	GroupID        int64
+	TagIDList      []int64
+	SubscribeScene string
+	QRScene        int64
+	QRSceneStr     string
+}
+
+// World is a population of persons and the official accounts they follow.
+// It is deterministic from its seed, and safe for concurrent use: servers
+// read it while tests mutate it.
+//
+// Nothing per follower is stored but one uint64 in a sorted slice (its
+// user/get position and person index); openids, unionids and profiles are
+// derived from (app, person) on demand.
+type World struct {
+	mu      sync.RWMutex
+	seed    int64
+	persons uint32
+	apps    []*app
+	byID    map[string]*app
+	now     func() time.Time // for the subscribe_time of Follow; set by the first server
+}
+
+type app struct {
+	info      AppInfo
+	ids       *idCodec
+	unionIDs  *idCodec // nil when the app is not bound to an open platform
+	salt      uint64
+	followers []uint64          // orderKey of each current follower, sorted: user/get order
+	former    []uint64          // orderKey of each former follower, sorted
+	followed  map[uint32]int64  // subscribe_time of those who followed through Follow
+	remarks   map[uint32]string // remarks set through updateremark
+	followSeq uint64
+}
+
+// NewWorld generates the world spec describes. It panics on a spec that
+// cannot be built (duplicate names or appids, negative counts, a population
+// smaller than an app's followers plus unfollowers), as httptest does on
+// misuse: these are programming errors in a test.
+func NewWorld(spec WorldSpec) *World {
+	w := &World{seed: spec.Seed, byID: make(map[string]*app)}
+	largest := 0
+	for _, as := range spec.Apps {
+		if as.Followers < 0 || as.Unfollowed < 0 {
+			panic(fmt.Sprintf("wechattest: app %q: negative follower counts", as.Name))
+		}
+		largest = max(largest, as.Followers+as.Unfollowed)
+	}
+	persons := spec.Persons
+	if persons == 0 {
+		// Twice the largest app: two apps of similar size then share about
+		// a quarter to a half of their followers, as sister accounts do.
+		persons = 2*largest + 16
+	}
+	if persons < largest {
+		panic(fmt.Sprintf("wechattest: %d persons cannot fill an app of %d followers and unfollowers", persons, largest))
+	}
+	if persons >= 1<<32-1 {
+		panic("wechattest: population too large")
+	}
+	w.persons = uint32(persons)
+
+	platforms := map[string]*idCodec{}
+	names := map[string]bool{}
+	for i, as := range spec.Apps {
+		if names[as.Name] {
+			panic(fmt.Sprintf("wechattest: duplicate app name %q", as.Name))
+		}
+		names[as.Name] = true
+		info := AppInfo{Name: as.Name, AppID: as.AppID, Secret: as.Secret, Platform: as.Platform}
+		sum := sha256.Sum256(fmt.Appendf(nil, "wechattest/app/%d/%d/%s", spec.Seed, i, as.Name))
+		if info.AppID == "" {
+			info.AppID = "wx" + hex.EncodeToString(sum[:8])
+		}
+		if info.Secret == "" {
+			info.Secret = hex.EncodeToString(sum[16:32])
+		}
+		if w.byID[info.AppID] != nil {
+			panic(fmt.Sprintf("wechattest: duplicate appid %q", info.AppID))
+		}
+		a := &app{
+			info:     info,
+			ids:      newIDCodec(spec.Seed, "openid", info.AppID),
+			salt:     salt(spec.Seed, "profile/"+info.AppID),
+			followed: map[uint32]int64{},
+			remarks:  map[uint32]string{},
+		}
+		if as.Platform != "" {
+			if platforms[as.Platform] == nil {
+				platforms[as.Platform] = newIDCodec(spec.Seed, "unionid", as.Platform)
+			}
+			a.unionIDs = platforms[as.Platform]
+		}
+		q := newPerm(uint64(persons), salt(spec.Seed, "members/"+info.AppID))
+		a.followers = make([]uint64, as.Followers)
+		for j := range a.followers {
+			a.followers[j] = a.ids.orderKey(uint32(q.at(uint64(j))))
+		}
+		a.former = make([]uint64, as.Unfollowed)
+		for j := range a.former {
+			a.former[j] = a.ids.orderKey(uint32(q.at(uint64(as.Followers + j))))
+		}
+		slices.Sort(a.followers)
+		slices.Sort(a.former)
+		w.apps = append(w.apps, a)
+		w.byID[info.AppID] = a
+	}
+	return w
+}
+
+// DemoWorld is the world of `wxscope demo` and of most tests: news and shop
+// bound to open platform P1 (overlapping followers, same unionids), events
+// not bound (no unionids), legacy bound to another platform P2 (different
+// unionids for the same persons), each with some former followers.
+func DemoWorld(seed int64, followersPerApp int) *World {
+	f := followersPerApp
+	spec := func(name, platform string, scale float64) AppSpec {
+		n := int(float64(f) * scale)
+		return AppSpec{Name: name, Platform: platform, Followers: n, Unfollowed: max(n/20, min(n, 3))}
+	}
+	return NewWorld(WorldSpec{Seed: seed, Apps: []AppSpec{
+		spec("news", "P1", 1.0),
+		spec("shop", "P1", 0.8),
+		spec("events", "", 0.4),
+		spec("legacy", "P2", 0.3),
+	}})
+}
+
+// Apps lists the world's apps in spec order.
+func (w *World) Apps() []AppInfo {
+	out := make([]AppInfo, len(w.apps))
+	for i, a := range w.apps {
+		out[i] = a.info
+	}
+	return out
+}
+
+// Followers returns the current followers of appid in user/get order.
+func (w *World) Followers(appid string) []string {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	a := w.byID[appid]
+	if a == nil {
+		return nil
+	}
+	return a.openIDs(a.followers)
+}
+
+// FormerFollowers returns the openids of persons who followed appid and left.
+func (w *World) FormerFollowers(appid string) []string {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	a := w.byID[appid]
+	if a == nil {
+		return nil
+	}
+	return a.openIDs(a.former)
+}
+
+func (a *app) openIDs(keys []uint64) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = a.ids.encode(uint32(k))
+	}
+	return out
+}
+
+// lookup decodes openid for app a: the person and whether openid is one
+// this app could have issued (well formed, this app's, an existing person).
+func (w *World) lookup(a *app, openid string) (uint32, bool) {
+	p, ok := a.ids.decode(openid)
+	return p, ok && p < w.persons
+}
+
+func (a *app) isFollower(p uint32) (int, bool) {
+	return slices.BinarySearch(a.followers, a.ids.orderKey(p))
+}
+
+// User returns what user/info would answer for openid of appid: the full
+// profile for a follower (unionid only when the app is bound), only
+// Subscribe 0 and the openid for anyone else. It reports false for an
+// openid this app never issued (malformed, another app's, unknown app):
+// the API answers 40003 there.
+func (w *World) User(appid, openid string) (User, bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	a := w.byID[appid]
+	if a == nil {
+		return User{}, false
+	}
+	p, ok := w.lookup(a, openid)
+	if !ok {
+		return User{}, false
+	}
+	return w.user(a, p, openid), true
+}
+
+// user builds the answer for person p of app a; the caller holds w.mu.
+func (w *World) user(a *app, p uint32, openid string) User {
+	if _, ok := a.isFollower(p); !ok {
+		return User{Subscribe: 0, OpenID: openid}
+	}
+	pr := deriveProfile(a.salt, p)
+	u := User{
+		Subscribe:      1,
+		OpenID:         openid,
+		SubscribeTime:  pr.subscribeTime,
+		Remark:         pr.remark,
+		GroupID:        pr.groupID,
+		TagIDList:      slices.Clone(pr.tags),
+		SubscribeScene: pr.scene,
+		QRScene:        pr.qrScene,
+		QRSceneStr:     pr.qrSceneStr,
+	}
+	if t, ok := a.followed[p]; ok {
+		u.SubscribeTime = t
+	}
+	if r, ok := a.remarks[p]; ok {
+		u.Remark = r
+	}
+	if a.unionIDs != nil {
+		u.UnionID = a.unionIDs.encode(p)
+	}
+	return u
+}
+
+// Unfollow makes openid a former follower of appid.
+func (w *World) Unfollow(appid, openid string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	a := w.byID[appid]
+	if a == nil {
+		return fmt.Errorf("wechattest: unfollow: no app with appid %q", appid)
+	}
+	p, ok := w.lookup(a, openid)
+	if !ok {
+		return fmt.Errorf("wechattest: unfollow: %q is not an openid of app %s", openid, a.info.Name)
+	}
+	i, ok := a.isFollower(p)
+	if !ok {
+		return fmt.Errorf("wechattest: unfollow: %s does not follow app %s", openid, a.info.Name)
+	}
+	key := a.followers[i]
+	a.followers = slices.Delete(a.followers, i, i+1)
+	j, _ := slices.BinarySearch(a.former, key)
+	a.former = slices.Insert(a.former, j, key)
+	delete(a.followed, p)
+	return nil
+}
+
+// Follow adds n followers to appid and returns their openids. Some are
+// former followers coming back, some follow other apps already, and when
+// the population runs short new persons are born. Their subscribe_time is
+// the time of the first server's clock (or the wall clock).
+func (w *World) Follow(appid string, n int) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	a := w.byID[appid]
+	if a == nil {
+		return nil
+	}
+	now := time.Now
+	if w.now != nil {
+		now = w.now
+	}
+	out := make([]string, 0, n)
+	for len(out) < n {
+		h := mix(a.salt ^ 0x5bd1e995 ^ a.followSeq)
+		a.followSeq++
+		var p uint32
+		picked := false
+		if len(a.former) > 0 && h%5 == 0 {
+			i := int((h >> 8) % uint64(len(a.former)))
+			p = uint32(a.former[i])
+			picked = true
+		}
+		for try := uint64(0); !picked && try < 16; try++ {
+			p = uint32(mix(h+try) % uint64(w.persons))
+			_, following := a.isFollower(p)
+			picked = !following
+		}
+		if !picked {
+			if w.persons == 1<<32-2 {
+				break // no room for more persons
+			}
+			p = w.persons
+			w.persons++
+		}
+		key := a.ids.orderKey(p)
+		if j, ok := slices.BinarySearch(a.former, key); ok {
+			a.former = slices.Delete(a.former, j, j+1)
+		}
+		i, _ := slices.BinarySearch(a.followers, key)
+		a.followers = slices.Insert(a.followers, i, key)
+		a.followed[p] = now().Unix()
+		out = append(out, a.ids.encode(p))
+	}
+	return out
+}
+
+// SetRemark changes the remark of a follower, as updateremark does.
+func (w *World) SetRemark(appid, openid, remark string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	a := w.byID[appid]
+	if a == nil {
+		return fmt.Errorf("wechattest: set remark: no app with appid %q", appid)
+	}
+	p, ok := w.lookup(a, openid)
+	if !ok {
+		return fmt.Errorf("wechattest: set remark: %q is not an openid of app %s", openid, a.info.Name)
+	}
+	if _, ok := a.isFollower(p); !ok {
+		return fmt.Errorf("wechattest: set remark: %s does not follow app %s", openid, a.info.Name)
+	}
+	a.remarks[p] = remark
+	return nil
+}
+
+// Person returns the index of the person behind openid of appid, so tests
+// can find the same person in another app with OpenID.
+func (w *World) Person(appid, openid string) (int, bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	a := w.byID[appid]
+	if a == nil {
+		return 0, false
+	}
+	p, ok := w.lookup(a, openid)
+	return int(p), ok
+}
+
+// OpenID returns the openid person has (or would have) in appid; "" for an
+// unknown app or person.
+func (w *World) OpenID(appid string, person int) string {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	a := w.byID[appid]
+	if a == nil || person < 0 || person >= int(w.persons) {
+		return ""
+	}
+	return a.ids.encode(uint32(person))
+}
+
+// attachClock lets Follow stamp subscribe times with a server's clock.
+func (w *World) attachClock(now func() time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.now == nil {
+		w.now = now
+	}
+}
