@@ -166,12 +166,15 @@ func Load(opts Options) (*Config, error) {
 	}
 	data, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {
-		how := "create it"
-		if from == FromDefault {
-			how = "create it, or pass --config FILE or set $WXSCOPE_CONFIG"
+		where, how := "at this path, given with --config", "create it"
+		switch from {
+		case FromEnv:
+			where = "at this path, given by $WXSCOPE_CONFIG"
+		case FromDefault:
+			where, how = "at the default location", "create it, or pass --config FILE or set $WXSCOPE_CONFIG"
 		}
 		return nil, &Error{File: file, Err: err, Hint: minimalExample,
-			Msg: fmt.Sprintf("no config file here (looked here because of %s); %s, or run \"wxscope demo\" to try wxscope without one", from, how)}
+			Msg: fmt.Sprintf("no config file %s; %s, or run \"wxscope demo\" to try wxscope without one", where, how)}
 	}
 	if err != nil {
 		return nil, &Error{File: file, Err: err,

@@ -1,0 +1,289 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+	"unicode"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"wxscope/config"
+)
+
+// cmdEnv is what every command gets from the outside world, so that tests
+// can run commands in-process with buffers and a fake environment.
+type cmdEnv struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+	// stdoutTTY says whether stdout is a terminal: sync draws a progress bar
+	// then and plain progress lines otherwise.
+	stdoutTTY bool
+}
+
+// loadConfig loads the configuration named by --config (or found by the
+// search order). Secrets may be missing: commands that call the API check
+// the apps they use with requireSecrets.
+func (e *cmdEnv) loadConfig(path string) (*config.Config, error) {
+	return config.Load(config.Options{Path: path, Getenv: e.getenv, Offline: true})
+}
+
+// command is one subcommand. The TUI is the command with the empty name.
+type command struct {
+	name    string
+	args    string // what follows the name in the usage line
+	summary string
+	run     func(ctx context.Context, env *cmdEnv, args []string) error
+}
+
+// commands is the command line's contract (design.md, "Command line").
+var commands = []command{
+	{"", "[--config FILE]", "the TUI over the configured apps and cache; works offline from the cache", runTUI},
+	{"demo", "[--followers N] [--seed S]", "the TUI on the built-in API simulator, a generated world and a fresh temporary cache", runDemo},
+	{"sync", "[--app NAME]... [--config FILE]", "fetch the followers of all (or the named) apps into the cache; resumable; 0 only if all finish", runSync},
+	{"lookup", "ID [--json] [--live] [--config FILE]", "an openid or unionid: its person across all apps (cache first; --live asks the API)", runLookup},
+	{"links", "[--missing APP] [--format table|csv|jsonl] [--config FILE]", "the unionid groups across apps", runLinks},
+	{"export", "[--app NAME]... [--format csv|jsonl] [--config FILE]", "the cached followers", runExport},
+	{"doctor", "[--json] [--config FILE]", "findings about bindings and the cache, with the evidence and what to do", runDoctor},
+	{"help", "[COMMAND]", "this help, or a command's flags", nil},
+	{"version", "", "the version of wxscope", nil},
+}
+
+func findCommand(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+// commandNames lists the subcommands for a usage hint.
+func commandNames() string {
+	var names []string
+	for _, c := range commands {
+		if c.name != "" {
+			names = append(names, c.name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func usageLine(c command) string {
+	return strings.TrimRight(strings.Join(strings.Fields("wxscope "+c.name+" "+c.args), " "), " ")
+}
+
+// usageError is a command line that cannot be run as typed; it exits 2 and
+// prints the command's usage line.
+type usageError struct {
+	cmd string // "" for the top level
+	msg string
+}
+
+func (e *usageError) Error() string {
+	return e.msg + "; run \"" + strings.TrimSpace("wxscope help "+e.cmd) + "\" for usage"
+}
+
+func usagef(cmd, format string, args ...any) error {
+	return &usageError{cmd: cmd, msg: fmt.Sprintf(format, args...)}
+}
+
+// helpRequest is returned by a command's flag parsing for -h or --help:
+// the help goes to stdout and the exit status is 0.
+type helpRequest struct {
+	cmd string
+	fs  *flag.FlagSet
+}
+
+func (h *helpRequest) Error() string { return "help requested" }
+
+// newFlagSet returns the flag set of a command, with the --config flag every
+// command takes.
+func newFlagSet(cmd string) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors become usageErrors; help is printed by run
+	path := fs.String("config", "", "read the configuration from `FILE` (default: $WXSCOPE_CONFIG, else ~/.config/wxscope/config.toml)")
+	return fs, path
+}
+
+// parseArgs parses flags wherever they stand among the positional
+// arguments ("lookup ID --json" as well as "lookup --json ID"), which the
+// flag package alone does not: it stops at the first non-flag. After "--"
+// everything is positional.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, &helpRequest{cmd: fs.Name(), fs: fs}
+			}
+			return nil, usagef(fs.Name(), "%s", strings.TrimSpace(fs.Name()+" "+err.Error()))
+		}
+		rest := fs.Args()
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
+
+// noArgs is a usage error unless args is empty.
+func noArgs(cmd string, args []string) error {
+	if len(args) > 0 {
+		return usagef(cmd, "%s takes no arguments, but got %q", cmd, args[0])
+	}
+	return nil
+}
+
+// oneOf checks a --format value.
+func oneOf(cmd, flagName, value string, allowed ...string) error {
+	for _, a := range allowed {
+		if value == a {
+			return nil
+		}
+	}
+	return usagef(cmd, "--%s %q is not one of %s", flagName, value, strings.Join(allowed, ", "))
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+func (l *stringList) Set(s string) error {
+	*l = append(*l, s)
+	return nil
+}
+
+// selectApps returns the named apps of cfg in the order given, or all apps
+// when names is empty. An unknown name is a usage error listing the apps.
+func selectApps(cmd string, cfg *config.Config, names []string) ([]config.App, error) {
+	if len(names) == 0 {
+		return cfg.Apps, nil
+	}
+	var apps []config.App
+	seen := map[string]bool{}
+	for _, n := range names {
+		a, ok := cfg.App(n)
+		if !ok {
+			return nil, usagef(cmd, "no app named %q in %s; the apps are %s", n, cfg.File, strings.Join(cfg.AppNames(), ", "))
+		}
+		if !seen[n] {
+			seen[n] = true
+			apps = append(apps, a)
+		}
+	}
+	return apps, nil
+}
+
+// requireSecrets fails with the config error of the first app whose secret
+// variable is unset, before anything touches the network.
+func requireSecrets(apps []config.App) error {
+	for _, a := range apps {
+		if err := a.SecretErr(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// notBuilt is what a command whose engine is not written yet returns after
+// checking its command line and configuration.
+func notBuilt(cmd string) error {
+	return fmt.Errorf("wxscope %s is not built yet", cmd)
+}
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3";
+// otherwise it comes from the module and VCS information Go records.
+var version = ""
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := info.Main.Version
+	var rev, modified string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = "+dirty"
+			}
+		}
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if rev != "" {
+		v += " (" + rev + modified + ")"
+	}
+	return v
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprintln(w, "wxscope browses the followers of WeChat Official Accounts and links them by unionid.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Usage:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %s\n      %s\n", usageLine(c), c.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Every command takes --config FILE; without it wxscope reads $WXSCOPE_CONFIG, else")
+	fmt.Fprintln(w, "$XDG_CONFIG_HOME/wxscope/config.toml (~/.config/wxscope/config.toml).")
+	fmt.Fprintln(w, "Flags may come before or after arguments. \"wxscope help COMMAND\" shows a command's flags.")
+	fmt.Fprintln(w, "Exit status: 0 success, 1 failure, 2 bad usage or configuration.")
+}
+
+func printCommandHelp(w io.Writer, c command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: %s\n\n%s.\n", usageLine(c), upperFirst(c.summary))
+	if fs == nil {
+		return
+	}
+	fmt.Fprintln(w, "\nFlags:")
+	fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		if name != "" {
+			name = " " + name
+		}
+		def := ""
+		if f.DefValue != "" && f.DefValue != "false" {
+			def = fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		fmt.Fprintf(w, "  --%s%s\n      %s%s\n", f.Name, name, usage, def)
+	})
+}
+
+func upperFirst(s string) string {
+	for i, r := range s {
+		return string(unicode.ToUpper(r)) + s[i+len(string(r)):]
+	}
+	return s
+}
+
+// plain makes an error message safe for a terminal: an errmsg from the API
+// or a name from a file must not carry escape sequences to stderr.
+func plain(s string) string {
+	s = ansi.Strip(s)
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' || !unicode.IsControl(r) {
+			return r
+		}
+		return '\uFFFD'
+	}, s)
+}
