@@ -1,0 +1,235 @@
+package wechattest_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"wxscope/wechat/wechattest"
+)
+
+func TestInjectedSystemErrorStrikesAfterSkippingAndStops(t *testing.T) {
+	e := demo(t, 5)
+	tk := e.token("news")
+	e.s.Inject(wechattest.Fault{Path: "/cgi-bin/user/get", Errcode: -1, After: 2, Times: 2})
+	mustOK(t, "call 1", e.userGet(tk, ""))
+	mustOK(t, "call 2", e.userGet(tk, ""))
+	a := e.userGet(tk, "")
+	wantErr(t, "call 3", a, -1)
+	if !strings.HasPrefix(a.str("errmsg"), "system error rid: ") {
+		t.Errorf("errmsg %q", a.str("errmsg"))
+	}
+	wantErr(t, "call 4", e.userGet(tk, ""), -1)
+	mustOK(t, "call 5", e.userGet(tk, ""))
+	f := e.w.Followers(e.apps["news"].AppID)[0]
+	mustOK(t, "other paths untouched", e.batch(tk, f))
+}
+
+func TestInjectedFaultWithoutPathHitsAnyAPI(t *testing.T) {
+	e := demo(t, 5)
+	tk := e.token("news")
+	e.s.Inject(wechattest.Fault{Errcode: 45011, Times: 2})
+	wantErr(t, "user/get", e.userGet(tk, ""), 45011)
+	wantErr(t, "token", e.fetchToken("news"), 45011)
+	mustOK(t, "third call", e.userGet(tk, ""))
+}
+
+func TestInjectedTransportFaultIsNon200WithoutJSON(t *testing.T) {
+	e := demo(t, 5)
+	tk := e.token("news")
+	e.s.Inject(wechattest.Fault{Path: "/cgi-bin/user/info/batchget", HTTPStatus: 502})
+	f := e.w.Followers(e.apps["news"].AppID)[0]
+	a := e.batch(tk, f)
+	if a.status != 502 || a.m != nil || strings.Contains(a.ctype, "json") {
+		t.Fatalf("transport fault: HTTP %d %q %s", a.status, a.ctype, a.raw)
+	}
+	mustOK(t, "after the fault", e.batch(tk, f))
+}
+
+func TestInjectedFaultsDoNotUseQuota(t *testing.T) {
+	e := demo(t, 5)
+	tk := e.token("news")
+	e.s.SetDailyQuota("", "/cgi-bin/user/get", 1)
+	e.s.Inject(wechattest.Fault{Path: "/cgi-bin/user/get", Errcode: -1, Times: 3})
+	for range 3 {
+		wantErr(t, "fault", e.userGet(tk, ""), -1)
+	}
+	mustOK(t, "the one call of the quota", e.userGet(tk, ""))
+}
+
+func TestLatencyDelaysCallsAndHonoursCancellation(t *testing.T) {
+	e := demo(t, 5)
+	tk := e.token("news")
+	e.s.SetLatency(50 * time.Millisecond)
+	t0 := time.Now()
+	mustOK(t, "slow call", e.userGet(tk, ""))
+	if d := time.Since(t0); d < 50*time.Millisecond {
+		t.Fatalf("call took %v with 50 ms latency", d)
+	}
+
+	e.s.SetLatency(time.Hour)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.s.URL+"/cgi-bin/user/get?access_token="+tk, nil)
+	t0 = time.Now()
+	_, err := http.DefaultClient.Do(req)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("cancelled call: %v", err)
+	}
+	if d := time.Since(t0); d > 5*time.Second {
+		t.Fatalf("cancellation took %v", d)
+	}
+	// Close must not wait an hour for the handler either (checked by t.Cleanup).
+}
+
+func TestCallsCountsEveryRequestPerPath(t *testing.T) {
+	e := demo(t, 5)
+	tk := e.token("news")
+	e.s.Inject(wechattest.Fault{Path: "/cgi-bin/user/info/batchget", HTTPStatus: 500})
+	f := e.w.Followers(e.apps["news"].AppID)[0]
+	e.batch(tk, f)
+	e.batch(tk, f)
+	e.batch(tk)
+	e.userGet(tk, "")
+	if got := e.s.Calls("/cgi-bin/user/info/batchget"); got != 3 {
+		t.Fatalf("batchget calls %d, want 3", got)
+	}
+	if got := e.s.Calls("/cgi-bin/user/get"); got != 1 {
+		t.Fatalf("user/get calls %d, want 1", got)
+	}
+	if got := e.s.Calls("/cgi-bin/token"); got != 1 {
+		t.Fatalf("token calls %d, want 1", got)
+	}
+}
+
+func TestSlashEscapingWritesBackslashSlash(t *testing.T) {
+	e := demo(t, 5, wechattest.WithSlashEscaping(true))
+	a := e.post("/cgi-bin/openapi/quota/get", tok(e.token("news")), `{"cgi_path":"/sns/x"}`)
+	wantErr(t, "sns", a, 76022)
+	e.s.Inject(wechattest.Fault{Errcode: 40001})
+	a = e.userGet("x", "")
+	if !strings.Contains(string(a.raw), `https:\/\/mmbizurl.cn\/s\/`) || !strings.Contains(a.str("errmsg"), "https://mmbizurl.cn/s/") {
+		t.Fatalf("escaped body: %s", a.raw)
+	}
+	plain := demo(t, 5)
+	plain.s.Inject(wechattest.Fault{Errcode: 40001})
+	if b := plain.userGet("x", "").raw; strings.Contains(string(b), `\/`) {
+		t.Fatalf("escaping is off by default: %s", b)
+	}
+}
+
+func TestHostileRemarksSurviveTheWireByteForByte(t *testing.T) {
+	e := demo(t, 2000)
+	news := e.apps["news"].AppID
+	tk := e.token("news")
+	var hostile []string
+	for _, o := range e.w.Followers(news) {
+		if u, _ := e.w.User(news, o); strings.ContainsAny(u.Remark, "\x1b\u009b\u202e\x07") {
+			hostile = append(hostile, o)
+		}
+	}
+	if len(hostile) == 0 {
+		t.Fatal("no hostile remarks in the demo world")
+	}
+	a := mustOK(t, "batch", e.batch(tk, hostile[:min(100, len(hostile))]...))
+	if strings.Contains(string(a.raw), "\x1b") || strings.Contains(string(a.raw), `\u003c`) {
+		t.Fatalf("body must escape C0 controls and nothing HTML: %q", a.raw)
+	}
+	for _, u := range userList(t, a) {
+		want, _ := e.w.User(news, u["openid"].(string))
+		if u["remark"] != want.Remark {
+			t.Fatalf("remark %q came back as %q", want.Remark, u["remark"])
+		}
+	}
+}
+
+func TestUpdateRemarkLimitsBytesAndShowsInUserInfo(t *testing.T) {
+	e := demo(t, 5)
+	news := e.apps["news"].AppID
+	tk := e.token("news")
+	f := e.w.Followers(news)[0]
+	set := func(r string) answer {
+		b, _ := json.Marshal(map[string]string{"openid": f, "remark": r})
+		return e.post("/cgi-bin/user/info/updateremark", tok(tk), string(b))
+	}
+	wantErr(t, "8 emoji = 32 bytes", set(strings.Repeat("🎉", 8)), 40092)
+	wantErr(t, "30 bytes", set(strings.Repeat("a", 30)), 40092)
+	mustOK(t, "29 bytes", set(strings.Repeat("a", 26)+"中"))
+	if u, _ := e.w.User(news, f); u.Remark != strings.Repeat("a", 26)+"中" {
+		t.Fatalf("remark not stored: %q", u.Remark)
+	}
+	wantErr(t, "former follower", func() answer {
+		b, _ := json.Marshal(map[string]string{"openid": e.w.FormerFollowers(news)[0], "remark": "x"})
+		return e.post("/cgi-bin/user/info/updateremark", tok(tk), string(b))
+	}(), 40003)
+}
+
+func TestTagsGetCountsFollowersPerTag(t *testing.T) {
+	e := demo(t, 500)
+	news := e.apps["news"].AppID
+	a := mustOK(t, "tags/get", e.get("/cgi-bin/tags/get", tok(e.token("news"))))
+	want := map[int64]int{}
+	for _, o := range e.w.Followers(news) {
+		u, _ := e.w.User(news, o)
+		for _, t := range u.TagIDList {
+			want[t]++
+		}
+	}
+	found2 := false
+	for _, v := range a.m["tags"].([]any) {
+		tag := v.(map[string]any)
+		id, _ := tag["id"].(json.Number).Int64()
+		n, _ := tag["count"].(json.Number).Int64()
+		if int(n) != want[id] {
+			t.Errorf("tag %d: count %d, want %d", id, n, want[id])
+		}
+		found2 = found2 || (id == 2 && tag["name"] == "星标组")
+	}
+	if !found2 {
+		t.Fatalf("no system tag 2 星标组: %s", a.raw)
+	}
+}
+
+func TestWorldMutationsAreSafeWhileServing(t *testing.T) {
+	e := demo(t, 3000, wechattest.WithPageSize(500))
+	news := e.apps["news"].AppID
+	tk := e.token("news")
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			added := e.w.Follow(news, 3)
+			_ = e.w.Unfollow(news, added[0])
+		}
+	}()
+	for range 3 {
+		next := ""
+		for {
+			a := e.userGet(tk, next)
+			if a.errcode() == 40003 { // our cursor may have unfollowed: the documented choice
+				break
+			}
+			mustOK(t, "user/get while mutating", a)
+			ids := pageOpenids(a)
+			if len(ids) == 0 {
+				break
+			}
+			mustOK(t, "batch while mutating", e.batch(tk, ids[:min(100, len(ids))]...))
+			next = a.str("next_openid")
+		}
+	}
+	close(stop)
+	wg.Wait()
+}
