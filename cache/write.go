@@ -69,8 +69,19 @@ type appTx struct {
 	rec      appRecord
 	profiles *bolt.Bucket
 	unions   *bolt.Bucket
-	buf      []byte
-	key      []byte
+	buf      []byte // scratch for encoding
+	key      []byte // scratch for index keys
+	arena    []byte // bbolt keeps the slices given to Put until commit: they are copied here
+}
+
+// keep copies b into memory that lives as long as the transaction.
+func (a *appTx) keep(b []byte) []byte {
+	if len(a.arena)+len(b) > cap(a.arena) {
+		a.arena = make([]byte, 0, max(64<<10, len(b)))
+	}
+	start := len(a.arena)
+	a.arena = append(a.arena, b...)
+	return a.arena[start:len(a.arena):len(a.arena)]
 }
 
 func openAppTx(tx *bolt.Tx, appid string) (*appTx, error) {
@@ -93,7 +104,7 @@ func openAppTx(tx *bolt.Tx, appid string) (*appTx, error) {
 
 func (a *appTx) save() error {
 	a.buf = encodeApp(a.buf[:0], &a.rec)
-	return a.tx.Bucket(bucketApps).Put([]byte(a.appid), a.buf)
+	return a.tx.Bucket(bucketApps).Put([]byte(a.appid), a.keep(a.buf))
 }
 
 // get reads the stored profile of openid.
@@ -144,12 +155,12 @@ func (a *appTx) put(p *Profile, old *Profile, seen uint64) error {
 	a.rec.Counts.add(p, 1)
 	if indexed(p) && !sameIndex {
 		a.key = unionKey(a.key[:0], p.UnionID, a.appid, p.OpenID)
-		if err := a.unions.Put(a.key, nil); err != nil {
+		if err := a.unions.Put(a.keep(a.key), nil); err != nil {
 			return err
 		}
 	}
 	a.buf = encodeProfile(a.buf[:0], p, seen)
-	return a.profiles.Put([]byte(p.OpenID), a.buf)
+	return a.profiles.Put([]byte(p.OpenID), a.keep(a.buf))
 }
 
 // stamp records that run saw openid in a listing, without touching anything
@@ -167,7 +178,7 @@ func (a *appTx) stamp(openid string, run uint64) (bool, error) {
 	}
 	a.buf = append(a.buf[:0], v...) // v is the mmap'd page: never write to it
 	binary.BigEndian.PutUint64(a.buf[seenRunOffset:], run)
-	return true, a.profiles.Put([]byte(openid), a.buf)
+	return true, a.profiles.Put([]byte(openid), a.keep(a.buf))
 }
 
 // updateApp runs fn on appid's part of one write transaction and saves the

@@ -1,0 +1,54 @@
+package cache
+
+import "time"
+
+// Phase is where a sync of one app stands.
+type Phase string
+
+// The phases of a sync, in order; a run ends in Done, Paused, QuotaStop or
+// Failed.
+const (
+	PhaseStarting  Phase = "starting"
+	PhaseListing   Phase = "listing"   // pages are being listed and hydrated
+	PhaseHydrating Phase = "hydrating" // the listing is done, profiles are still being fetched
+	PhaseMarking   Phase = "marking"   // marking openids the complete listing missed as unfollowed
+	PhaseDone      Phase = "done"
+	PhasePaused    Phase = "paused" // the context was cancelled; the next Sync resumes
+	PhaseQuota     Phase = "quota"  // the daily quota is spent; resume after QuotaResetAt
+	PhaseFailed    Phase = "failed"
+)
+
+// Progress is one report of a running sync, delivered to
+// SyncOptions.Progress at most every SyncOptions.ProgressEvery and once more
+// when the sync ends (Final true). Counts cover the whole run, including the
+// part done before a resume.
+type Progress struct {
+	AppID string
+	Name  string // the app's name as last configured, "" when unknown
+	Phase Phase
+
+	Pages   int64 // listing pages fully written
+	Listed  int64 // openids listed so far
+	Total   int64 // the follower total the API reports (an estimate: it moves)
+	Fetched int64 // profiles fetched with Profiles calls
+	Skipped int64 // listed openids whose cached profile was fresh enough
+	Calls   int64 // ListFollowers and Profiles calls made by this process
+	// Retries counts extra calls: those the engine made to isolate invalid
+	// openids, plus the source's own retries when it implements RetryCounter.
+	Retries int64
+	Errors  int64 // openids that could not be fetched (40003 after bisecting)
+
+	Elapsed      time.Duration // since this process started the sync
+	Rate         float64       // openids processed (fetched or skipped) per second in this process
+	ETA          time.Duration // estimate of the time left, 0 when unknown
+	QuotaResetAt time.Time     // set after a quota stop, when known
+
+	Final bool  // the last report of this sync
+	Err   error // with Final: nil when the sync completed
+}
+
+// RetryCounter may be implemented by a Source that retries transient
+// failures itself, so progress reports can show its retries.
+type RetryCounter interface {
+	Retries() int64
+}

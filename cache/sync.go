@@ -1,0 +1,761 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sync/errgroup"
+)
+
+// SyncOptions tune Sync. The zero value is the documented defaults.
+type SyncOptions struct {
+	// Concurrency is how many Profiles calls are in flight; default 4.
+	Concurrency int
+	// MaxAge: a following profile fetched less than MaxAge ago is not
+	// fetched again. Default 24h; negative refetches everything.
+	MaxAge time.Duration
+	// BatchSize is the openids per Profiles call, 1..100; default 100.
+	BatchSize int
+	// Progress, when set, receives progress reports from one goroutine at a
+	// time, at most every ProgressEvery (default 100 ms) and once at the end.
+	Progress      func(Progress)
+	ProgressEvery time.Duration
+	// Now stamps FetchedAt, UnfollowedAt and the sync times; time.Now by default.
+	Now func() time.Time
+}
+
+// commitDelay bounds how long fetched profiles wait in memory before they
+// are written: writes are grouped into few transactions, each carrying the
+// cursor and progress it describes.
+const (
+	commitDelay = 200 * time.Millisecond
+	commitMax   = 2000 // profiles; a group this large is written at once
+)
+
+// Sync brings the cache of one app up to date from src, resuming the run a
+// previous Sync left unfinished.
+//
+// A lister walks src.ListFollowers page by page while Concurrency workers
+// hydrate the openids whose cached profile is missing or older than MaxAge
+// with src.Profiles, from the first page on. Profiles are written in groups,
+// each in one transaction with the cursor it makes safe: the saved cursor
+// never passes a page until every openid of that page and of all pages before
+// it is written, so a Sync killed at any moment resumes without losing or
+// skipping anyone. Every listed openid is stamped with the run's id; after a
+// complete listing, the cached followers without the stamp are marked
+// unfollowed (never deleted).
+//
+// Sync returns nil only when the app synced completely. A spent daily quota
+// (ErrDailyQuota) stops it cleanly and the error says when to resume;
+// openids the API rejects (ErrInvalidOpenID) are isolated by bisecting their
+// batch and recorded in the app's SyncState; any other error is recorded
+// there too and returned, naming the app. A cancelled ctx pauses the sync
+// after writing everything already fetched.
+func Sync(ctx context.Context, store *Store, appid string, src Source, opts SyncOptions) error {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 4
+	}
+	if opts.MaxAge == 0 {
+		opts.MaxAge = 24 * time.Hour
+	}
+	if opts.BatchSize <= 0 || opts.BatchSize > 100 {
+		opts.BatchSize = 100
+	}
+	if opts.ProgressEvery <= 0 {
+		opts.ProgressEvery = 100 * time.Millisecond
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if err := validID("appid", appid); err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+
+	store.syncMu.Lock()
+	if store.syncing[appid] {
+		store.syncMu.Unlock()
+		return fmt.Errorf("sync of app %s: another sync of this app is already running in this process", appid)
+	}
+	store.syncing[appid] = true
+	store.syncMu.Unlock()
+	defer func() {
+		store.syncMu.Lock()
+		delete(store.syncing, appid)
+		store.syncMu.Unlock()
+	}()
+
+	r := &syncRun{s: store, appid: appid, label: appid, src: src, o: opts, started: time.Now(), tracks: map[int]*pageTrack{}}
+	r.setPhase(PhaseStarting)
+	stopReports := r.startReports()
+	err := r.run(ctx)
+	stopReports()
+	r.report(true, err)
+	return err
+}
+
+// syncRun is one Sync call.
+type syncRun struct {
+	s       *Store
+	appid   string
+	label   string // "name (appid)" for errors
+	name    string
+	src     Source
+	o       SyncOptions
+	runID   uint64
+	started time.Time
+
+	// Owned by the writer (the goroutine running run).
+	state   SyncState
+	tracks  map[int]*pageTrack
+	nextSeq int // the first page whose openids are not all written
+
+	// Progress counters, written by several goroutines.
+	phase                                  atomic.Value
+	pages, listed, total, fetched, skipped atomic.Int64
+	calls, retries, errs, processed, base  atomic.Int64
+	quotaReset                             atomic.Value
+	reportMu                               sync.Mutex
+}
+
+// pageTrack is a listed page whose batches are not all written yet.
+type pageTrack struct {
+	next      string
+	listed    int
+	remaining int // batches not yet written
+	last      bool
+}
+
+// pageMsg announces a listed page to the writer, before any of its batches.
+type pageMsg struct {
+	seq     int
+	next    string
+	listed  int
+	last    bool
+	batches int
+	fresh   []string // openids whose cached profile is fresh: only stamped
+}
+
+// batchMsg is the answer to one batch of a page.
+type batchMsg struct {
+	seq      int
+	profiles []Profile
+	stamps   []string // requested openids the answer left out: listed, so stamped
+	bad      []string // openids the API rejected
+}
+
+func (r *syncRun) setPhase(p Phase) { r.phase.Store(p) }
+
+func (r *syncRun) run(ctx context.Context) error {
+	if err := r.begin(); err != nil {
+		return fmt.Errorf("sync of app %s: %w", r.label, err)
+	}
+	if !r.state.ListingComplete {
+		if err := r.pipeline(ctx); err != nil {
+			return r.stop(ctx, err)
+		}
+	}
+	r.setPhase(PhaseMarking)
+	if err := r.finish(); err != nil {
+		return r.stop(ctx, err)
+	}
+	r.setPhase(PhaseDone)
+	return nil
+}
+
+// begin starts a new run or picks up the unfinished one.
+func (r *syncRun) begin() error {
+	now := r.o.Now()
+	return r.s.updateApp(r.appid, func(a *appTx) error {
+		r.name = a.rec.Name
+		r.label = r.appid
+		if r.name != "" {
+			r.label = fmt.Sprintf("%s (%s)", r.name, r.appid)
+		}
+		st := &a.rec.Sync
+		if !st.InProgress {
+			*st = SyncState{
+				InProgress:     true,
+				RunID:          st.RunID + 1,
+				StartedAt:      now,
+				LastCompleteAt: st.LastCompleteAt,
+				Total:          st.Total,
+			}
+		}
+		st.LastError, st.QuotaResetAt = "", time.Time{}
+		r.state = *st
+		r.state.BadOpenIDs = append([]string(nil), st.BadOpenIDs...)
+		r.runID = st.RunID
+		r.pages.Store(st.Pages)
+		r.listed.Store(st.Listed)
+		r.total.Store(st.Total)
+		r.fetched.Store(st.Fetched)
+		r.skipped.Store(st.Skipped)
+		r.base.Store(st.Listed)
+		return nil
+	})
+}
+
+// pipeline lists, hydrates and writes until the listing is complete and
+// written, or something stops it.
+func (r *syncRun) pipeline(ctx context.Context) error {
+	r.setPhase(PhaseListing)
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, gctx := errgroup.WithContext(pctx)
+	work := make(chan batchJob, 4*r.o.Concurrency)
+	results := make(chan any, 4*r.o.Concurrency)
+
+	g.Go(func() error {
+		defer close(work)
+		err := r.list(gctx, work, results)
+		if err == nil {
+			r.setPhase(PhaseHydrating)
+		}
+		return err
+	})
+	for range r.o.Concurrency {
+		g.Go(func() error { return r.hydrate(gctx, work, results) })
+	}
+	var perr error
+	go func() {
+		perr = g.Wait()
+		close(results)
+	}()
+
+	werr := r.write(results, cancel)
+	if perr != nil {
+		return perr
+	}
+	if werr != nil {
+		return werr
+	}
+	if !r.state.ListingComplete {
+		return errors.New("the listing ended without its last page") // cannot happen: list returns only after the last page
+	}
+	return nil
+}
+
+type batchJob struct {
+	seq int
+	ids []string
+}
+
+// list walks the listing from the saved cursor, classifies each page's
+// openids against the cache and queues the ones to fetch.
+func (r *syncRun) list(ctx context.Context, work chan<- batchJob, results chan<- any) error {
+	cursor := r.state.Cursor
+	for seq := 0; ; seq++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		r.calls.Add(1)
+		page, err := r.src.ListFollowers(ctx, cursor)
+		if err != nil {
+			return fmt.Errorf("list followers after %q: %w", cursor, err)
+		}
+		if page.Total > 0 {
+			r.total.Store(int64(page.Total))
+		}
+		ids := dedupe(page.OpenIDs)
+		last := page.Last || len(ids) == 0 || page.Next == ""
+		fresh, stale, err := r.classify(ids)
+		if err != nil {
+			return err
+		}
+		r.listed.Add(int64(len(ids)))
+		var jobs []batchJob
+		for i := 0; i < len(stale); i += r.o.BatchSize {
+			jobs = append(jobs, batchJob{seq: seq, ids: stale[i:min(i+r.o.BatchSize, len(stale))]})
+		}
+		// The writer must learn of the page before any of its batches.
+		results <- pageMsg{seq: seq, next: page.Next, listed: len(ids), last: last, batches: len(jobs), fresh: fresh}
+		for _, j := range jobs {
+			select {
+			case work <- j:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if last {
+			return nil
+		}
+		cursor = page.Next
+	}
+}
+
+func dedupe(ids []string) []string {
+	seen := make(map[string]struct{}, len(ids))
+	out := ids[:0:0]
+	for _, id := range ids {
+		if _, dup := seen[id]; dup || id == "" {
+			continue
+		}
+		seen[id] = struct{}{}
+		out = append(out, id)
+	}
+	return out
+}
+
+// classify splits a page into openids whose cached profile is fresh (still
+// following, fetched within MaxAge) and the rest, which must be fetched.
+func (r *syncRun) classify(ids []string) (fresh, stale []string, err error) {
+	now := r.o.Now()
+	err = r.s.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketProfiles).Bucket([]byte(r.appid))
+		for _, id := range ids {
+			var v []byte
+			if b != nil {
+				v = b.Get([]byte(id))
+			}
+			if v == nil || r.o.MaxAge < 0 {
+				stale = append(stale, id)
+				continue
+			}
+			var p Profile
+			if _, err := decodeProfile(v, &p); err != nil {
+				stale = append(stale, id) // refetching rewrites the damaged value
+				continue
+			}
+			if active(&p) && now.Sub(time.Unix(p.FetchedAt, 0)) < r.o.MaxAge {
+				fresh = append(fresh, id)
+			} else {
+				stale = append(stale, id)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read cached profiles: %w", err)
+	}
+	r.skipped.Add(int64(len(fresh)))
+	r.processed.Add(int64(len(fresh)))
+	return fresh, stale, nil
+}
+
+// hydrate fetches queued batches until the queue closes or something fails.
+func (r *syncRun) hydrate(ctx context.Context, work <-chan batchJob, results chan<- any) error {
+	for j := range work {
+		got, bad, err := r.fetch(ctx, j.ids)
+		if err != nil {
+			return err
+		}
+		m := batchMsg{seq: j.seq, bad: bad}
+		for _, id := range j.ids {
+			if p, ok := got[id]; ok {
+				p.OpenID = id
+				m.profiles = append(m.profiles, p)
+			} else if !contains(bad, id) {
+				m.stamps = append(m.stamps, id)
+			}
+		}
+		r.fetched.Add(int64(len(m.profiles)))
+		r.processed.Add(int64(len(j.ids)))
+		results <- m // the writer drains results until they close: this never blocks for good
+	}
+	return nil
+}
+
+func contains(ids []string, id string) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// fetch calls Profiles for ids; when the API rejects the batch for an
+// invalid openid it bisects the batch until the bad openids stand alone.
+func (r *syncRun) fetch(ctx context.Context, ids []string) (map[string]Profile, []string, error) {
+	r.calls.Add(1)
+	got, err := r.src.Profiles(ctx, ids)
+	if err == nil {
+		return got, nil, nil
+	}
+	if !errors.Is(err, ErrInvalidOpenID) || errors.Is(err, ErrDailyQuota) {
+		return nil, nil, fmt.Errorf("fetch %d profiles: %w", len(ids), err)
+	}
+	if len(ids) == 1 {
+		r.errs.Add(1)
+		return nil, ids, nil
+	}
+	mid := len(ids) / 2
+	r.retries.Add(2)
+	a, badA, err := r.fetch(ctx, ids[:mid])
+	if err != nil {
+		return nil, nil, err
+	}
+	b, badB, err := r.fetch(ctx, ids[mid:])
+	if err != nil {
+		return nil, nil, err
+	}
+	if a == nil {
+		a = map[string]Profile{}
+	}
+	for k, v := range b {
+		a[k] = v
+	}
+	return a, append(badA, badB...), nil
+}
+
+// group is what the writer commits in one transaction.
+type group struct {
+	pages    []pageMsg
+	batches  []batchMsg
+	profiles int
+}
+
+// write commits what the lister and the workers produce, in groups. It
+// drains results to the end even after a failure, so no producer blocks.
+func (r *syncRun) write(results <-chan any, cancel context.CancelFunc) error {
+	var g group
+	var werr error
+	var timer <-chan time.Time
+	flush := func() {
+		if werr == nil && (len(g.pages) > 0 || len(g.batches) > 0) {
+			if werr = r.commit(&g); werr != nil {
+				cancel()
+			}
+		}
+		g = group{}
+		timer = nil
+	}
+	for {
+		select {
+		case m, ok := <-results:
+			if !ok {
+				flush()
+				return werr
+			}
+			switch m := m.(type) {
+			case pageMsg:
+				g.pages = append(g.pages, m)
+			case batchMsg:
+				g.batches = append(g.batches, m)
+				g.profiles += len(m.profiles)
+			}
+			if timer == nil {
+				timer = time.After(commitDelay)
+			}
+			if g.profiles >= commitMax {
+				flush()
+			}
+		case <-timer:
+			flush()
+		}
+	}
+}
+
+// commit writes one group, with the cursor and progress it makes safe, in
+// one transaction.
+func (r *syncRun) commit(g *group) error {
+	now := r.o.Now()
+	st := r.state
+	st.BadOpenIDs = append([]string(nil), r.state.BadOpenIDs...)
+	for _, p := range g.pages {
+		r.tracks[p.seq] = &pageTrack{next: p.next, listed: p.listed, remaining: p.batches, last: p.last}
+	}
+	for _, b := range g.batches {
+		r.tracks[b.seq].remaining--
+		st.Fetched += int64(len(b.profiles))
+		for _, id := range b.bad {
+			if len(st.BadOpenIDs) < maxBadOpenIDs && !contains(st.BadOpenIDs, id) {
+				st.BadOpenIDs = append(st.BadOpenIDs, id)
+			}
+		}
+	}
+	for _, p := range g.pages {
+		st.Skipped += int64(len(p.fresh))
+	}
+	// Advance the cursor over the pages now completely written, in order.
+	for t := r.tracks[r.nextSeq]; t != nil && t.remaining == 0; t = r.tracks[r.nextSeq] {
+		st.Cursor = t.next
+		st.Pages++
+		st.Listed += int64(t.listed)
+		if t.last {
+			st.ListingComplete = true
+		}
+		delete(r.tracks, r.nextSeq)
+		r.nextSeq++
+	}
+	st.Total = r.total.Load()
+
+	err := r.s.updateApp(r.appid, func(a *appTx) error {
+		for _, p := range g.pages {
+			for _, id := range p.fresh {
+				if _, err := a.stamp(id, r.runID); err != nil {
+					return err
+				}
+			}
+		}
+		for _, b := range g.batches {
+			for i := range b.profiles {
+				old, _, ok, err := a.get(b.profiles[i].OpenID)
+				if err != nil {
+					return err
+				}
+				var oldp *Profile
+				if ok {
+					oldp = &old
+				}
+				p := mergeAnswer(oldp, b.profiles[i], r.appid, now.Unix())
+				if err := a.put(&p, oldp, r.runID); err != nil {
+					return err
+				}
+			}
+			for _, id := range b.stamps {
+				if _, err := a.stamp(id, r.runID); err != nil {
+					return err
+				}
+			}
+		}
+		a.rec.Sync = st
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("write profiles: %w", err)
+	}
+	r.state = st
+	r.pages.Store(st.Pages)
+	return nil
+}
+
+// mergeAnswer is what the cache keeps of a fetched profile. An answer with
+// subscribe 0 carries nothing but the openid, so the cached fields stay as
+// they were (support needs the history) and only the follow state changes.
+func mergeAnswer(old *Profile, got Profile, appid string, now int64) Profile {
+	got.AppID = appid
+	got.FetchedAt = now
+	if got.Subscribed {
+		got.UnfollowedAt = 0
+		return got
+	}
+	if old == nil {
+		got.UnfollowedAt = now
+		return got
+	}
+	p := *old
+	p.Subscribed = false
+	p.FetchedAt = now
+	if p.UnfollowedAt == 0 {
+		p.UnfollowedAt = now
+	}
+	return p
+}
+
+// unfollowChunk is how many unfollows one transaction marks.
+const unfollowChunk = 5000
+
+// finish marks the followers the complete listing missed as unfollowed and
+// closes the run. Each step is idempotent, so a run killed here finishes on
+// the next Sync.
+func (r *syncRun) finish() error {
+	now := r.o.Now()
+	var missed []string
+	var seen int64
+	err := r.scanStamps(func(openid []byte, p *Profile, run uint64) {
+		if run == r.runID {
+			seen++
+		} else if active(p) {
+			missed = append(missed, string(openid))
+		}
+	})
+	if err != nil {
+		return err
+	}
+	// A listing that ends far short of the reported total (a stale cursor
+	// answering with an empty page, say) must not mark the rest of the
+	// account unfollowed.
+	note := ""
+	if total := r.total.Load(); total > 0 && seen+int64(len(r.state.BadOpenIDs))+total/50+10 < total {
+		note = fmt.Sprintf("the listing ended after %d of the %d followers the API reports; unfollows were not marked, sync again", seen, total)
+		missed = nil
+	}
+	for {
+		chunk := missed[:min(len(missed), unfollowChunk)]
+		missed = missed[len(chunk):]
+		lastChunk := len(missed) == 0
+		err := r.s.updateApp(r.appid, func(a *appTx) error {
+			st := &a.rec.Sync
+			for _, id := range chunk {
+				p, run, ok, err := a.get(id)
+				if err != nil {
+					return err
+				}
+				if !ok || run == r.runID || !active(&p) {
+					continue
+				}
+				old := p
+				p.Subscribed = false
+				p.UnfollowedAt = now.Unix()
+				if err := a.put(&p, &old, run); err != nil {
+					return err
+				}
+				st.Unfollowed++
+			}
+			if lastChunk {
+				st.InProgress = false
+				st.FinishedAt = now
+				st.LastCompleteAt = now
+				st.Cursor = ""
+				st.LastError = note
+				st.QuotaResetAt = time.Time{}
+				st.Total = r.total.Load()
+			}
+			r.state = *st
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("mark unfollowers: %w", err)
+		}
+		if lastChunk {
+			return nil
+		}
+	}
+}
+
+// scanStamps calls fn for every cached profile of the app with its seen-run
+// stamp, in chunks of read transactions.
+func (r *syncRun) scanStamps(fn func(openid []byte, p *Profile, run uint64)) error {
+	var next []byte
+	for {
+		n := 0
+		var last []byte
+		err := r.s.view(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucketProfiles).Bucket([]byte(r.appid))
+			if b == nil {
+				return nil
+			}
+			c := b.Cursor()
+			k, v := c.Seek(next)
+			if next != nil && k != nil && bytes.Equal(k, next) {
+				k, v = c.Next()
+			}
+			for ; k != nil && n < 65536; k, v = c.Next() {
+				var p Profile
+				run, err := decodeProfile(v, &p)
+				if err != nil {
+					return fmt.Errorf("openid %s: %w", k, err)
+				}
+				fn(k, &p, run)
+				n++
+				last = k
+			}
+			if last != nil {
+				last = bytes.Clone(last)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("scan cached profiles: %w", err)
+		}
+		if n < 65536 {
+			return nil
+		}
+		next = last
+	}
+}
+
+// stop records why the run stopped in the app's state and builds the error
+// Sync returns. Everything fetched before the stop is already written.
+func (r *syncRun) stop(ctx context.Context, cause error) error {
+	var qe *QuotaError
+	var err error
+	quota := errors.As(cause, &qe)
+	switch {
+	case quota:
+		r.setPhase(PhaseQuota)
+		when := "its reset"
+		if !qe.ResetAt.IsZero() {
+			r.quotaReset.Store(qe.ResetAt)
+			when = qe.ResetAt.Local().Format("2006-01-02 15:04")
+		}
+		err = fmt.Errorf("sync of app %s stopped: %w; progress is saved, sync again after %s to resume", r.label, cause, when)
+	case ctx.Err() != nil:
+		r.setPhase(PhasePaused)
+		err = fmt.Errorf("sync of app %s interrupted (%w); progress is saved, sync again to resume", r.label, context.Cause(ctx))
+	default:
+		r.setPhase(PhaseFailed)
+		err = fmt.Errorf("sync of app %s: %w", r.label, cause)
+	}
+	werr := r.s.updateApp(r.appid, func(a *appTx) error {
+		a.rec.Sync.LastError = err.Error()
+		if quota {
+			a.rec.Sync.QuotaResetAt = qe.ResetAt
+		}
+		return nil
+	})
+	if werr != nil {
+		return errors.Join(err, fmt.Errorf("record the sync state of app %s: %w", r.label, werr))
+	}
+	return err
+}
+
+// startReports delivers throttled progress reports until the returned
+// function is called.
+func (r *syncRun) startReports() (stop func()) {
+	if r.o.Progress == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(r.o.ProgressEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				r.report(false, nil)
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+func (r *syncRun) report(final bool, err error) {
+	if r.o.Progress == nil {
+		return
+	}
+	r.reportMu.Lock()
+	defer r.reportMu.Unlock()
+	p := Progress{
+		AppID:   r.appid,
+		Name:    r.name,
+		Phase:   r.phase.Load().(Phase),
+		Pages:   r.pages.Load(),
+		Listed:  r.listed.Load(),
+		Total:   r.total.Load(),
+		Fetched: r.fetched.Load(),
+		Skipped: r.skipped.Load(),
+		Calls:   r.calls.Load(),
+		Retries: r.retries.Load(),
+		Errors:  r.errs.Load(),
+		Elapsed: time.Since(r.started),
+		Final:   final,
+		Err:     err,
+	}
+	if rc, ok := r.src.(RetryCounter); ok {
+		p.Retries += rc.Retries()
+	}
+	if t, ok := r.quotaReset.Load().(time.Time); ok {
+		p.QuotaResetAt = t
+	}
+	done := r.processed.Load()
+	if secs := p.Elapsed.Seconds(); secs > 0 && done > 0 {
+		p.Rate = float64(done) / secs
+		if left := p.Total - r.base.Load() - done; left > 0 && !final {
+			p.ETA = time.Duration(float64(left) / p.Rate * float64(time.Second))
+		}
+	}
+	r.o.Progress(p)
+}
