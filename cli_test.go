@@ -293,6 +293,18 @@ func TestFlagsMayFollowPositionalArguments(t *testing.T) {
 	}
 }
 
+func TestConfigFlagMayPrecedeTheCommand(t *testing.T) {
+	bad := writeConfig(t, "max_age = \"soon\"\n"+goodConfig)
+	r := runCLI(t, secrets, "--config", bad, "sync", "--app", "news")
+	if r.code != 2 || !strings.Contains(r.stderr, bad+":1: max_age") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	r = runCLI(t, secrets, "--config", bad, "frob")
+	if r.code != 2 || !strings.Contains(r.stderr, `unknown command "frob"`) {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
 func TestRepeatedAppFlagsSelectAppsInOrderOnce(t *testing.T) {
 	cfg, err := config.Parse("c.toml", []byte(goodConfig), config.Options{Getenv: func(string) string { return "s" }})
 	if err != nil {

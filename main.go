@@ -50,10 +50,7 @@ func isTerminal(f *os.File) bool {
 // run runs the command line args and returns the exit status, having
 // written any error to env.stderr. Tests call it in-process.
 func run(ctx context.Context, env *cmdEnv, args []string) int {
-	name, rest := "", args
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		name, rest = args[0], args[1:]
-	}
+	name, rest := splitCommand(args)
 	switch {
 	case len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help"):
 		name, rest = "help", args[1:]
@@ -78,6 +75,30 @@ func run(ctx context.Context, env *cmdEnv, args []string) int {
 		err = c.run(ctx, env, rest)
 	}
 	return report(ctx, env, err)
+}
+
+// splitCommand finds the subcommand: the first argument, or the first
+// non-flag after a leading --config FILE ("wxscope --config f sync").
+func splitCommand(args []string) (name string, rest []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return "", args
+		case a == "--config" || a == "-config":
+			i++ // its value
+		case strings.HasPrefix(a, "-"):
+		default:
+			if i == 0 {
+				return a, args[1:]
+			}
+			if c, ok := findCommand(a); ok && c.name != "" {
+				return a, append(append([]string(nil), args[:i]...), args[i+1:]...)
+			}
+			return "", args
+		}
+	}
+	return "", args
 }
 
 // runHelp prints the overview, or one command's usage and flags.

@@ -73,6 +73,19 @@ func TestParseAppliesDefaults(t *testing.T) {
 	}
 }
 
+// The example in design.md is what people copy: it must load as it stands.
+func TestTheDesignExampleLoads(t *testing.T) {
+	t.Setenv("WX_NEWS_SECRET", theSecret)
+	cfg, err := Load(Options{Path: "testdata/design-example.toml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Apps) != 2 || cfg.Apps[0].Token != TokenStable || cfg.Apps[1].Token != TokenFromCommand ||
+		cfg.Apps[1].TokenCommand != "tokenctl get shop" || !strings.HasSuffix(cfg.Cache, "/.cache/wxscope/wxscope.db") {
+		t.Errorf("got %+v", cfg)
+	}
+}
+
 func TestParseReadsEveryTopLevelKey(t *testing.T) {
 	src := `
 cache = "~/data/wx.db"

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
@@ -12,6 +13,9 @@ import (
 // invariants the commands rely on, and the secret must never show.
 func FuzzParse(f *testing.F) {
 	f.Add(goodApps)
+	if example, err := os.ReadFile("testdata/design-example.toml"); err == nil {
+		f.Add(string(example))
+	}
 	f.Add("cache = \"~/x\"\napi_base = \"http://127.0.0.1:1\"\nconcurrency = 3\nmax_age = \"1h\"\n" + goodApps)
 	f.Add("a = \"\"\"\nx\"\"\"\n[[app]]\nname='n'\nappid='wx0123456789abcdef'\nsecret_env='WX_NEWS_SECRET'\ntoken='classic'\n")
 	f.Add("app = [{name = \"n\", appid = \"wx0123456789abcdef\", token_command = \"t\"}]\n")
