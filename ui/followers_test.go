@@ -1,0 +1,246 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"wxscope/cache"
+	"wxscope/ui/internal/uitest"
+)
+
+var testOthers = []OtherApp{
+	{Name: "shop", AppID: "wxshop", Bound: true},
+	{Name: "events", AppID: "wxevents", Bound: false},
+}
+
+func newsSpec(ps []cache.Profile, pres Presence) FollowersSpec {
+	return FollowersSpec{App: "news", AppID: "wxnews", Bound: true, Source: sliceSource(ps),
+		Others: testOthers, Presence: pres}
+}
+
+func followersRoot(t *testing.T, w, h int, ps []cache.Profile, pres Presence, persons PersonSource) (*uitest.Driver, *Followers) {
+	t.Helper()
+	var f *Followers
+	d := newTestRoot(w, h, persons, func(c *Common) Page {
+		f = NewFollowers(c, newsSpec(ps, pres))
+		return f
+	})
+	return d, f
+}
+
+func TestFollowersShowsNewestFollowersFirstWithCounts(t *testing.T) {
+	ps := fakeProfiles(30)
+	d, f := followersRoot(t, 160, 12, ps, nil, nil)
+	ls := lines(t, d.Screen(), 160, 12)
+	// 30 followers, 4 unfollowed (i%7==6: 6, 13, 20, 27).
+	if !strings.Contains(ls[0], "news › followers · 26 · 4 unfollowed hidden") {
+		t.Errorf("title = %q", ls[0])
+	}
+	if !strings.Contains(ls[0], "by follow time ↓") || !strings.Contains(ls[0], "26 rows · row 1") {
+		t.Errorf("title lacks sort or position: %q", ls[0])
+	}
+	if !strings.Contains(ls[1], "followed ↓") {
+		t.Errorf("header lacks the sort indicator: %q", ls[1])
+	}
+	// Newest is i=29 (day 29); i=27 is unfollowed and hidden, then 28.
+	if !strings.HasPrefix(ls[2], "▸ "+ps[29].OpenID) || !strings.Contains(ls[2], "2024-01-30") {
+		t.Errorf("first row = %q, want %s on 2024-01-30 under the cursor", ls[2], ps[29].OpenID)
+	}
+	if f.Selected() != ps[29].OpenID {
+		t.Errorf("Selected = %q", f.Selected())
+	}
+}
+
+func TestFollowersShowsWholeIdsWhenWideAndTruncatesWhenNarrow(t *testing.T) {
+	ps := fakeProfiles(5)
+	d, _ := followersRoot(t, 160, 8, ps, nil, nil)
+	if s := d.Screen(); !strings.Contains(s, ps[4].OpenID) || !strings.Contains(s, ps[4].UnionID) {
+		t.Fatalf("wide screen lacks whole ids:\n%s", s)
+	}
+	d.Send(tea.WindowSizeMsg{Width: 70, Height: 8})
+	s := d.Screen()
+	lines(t, s, 70, 8)
+	if strings.Contains(s, ps[4].OpenID) || !strings.Contains(s, ps[4].OpenID[:6]) || !strings.Contains(s, "…") {
+		t.Fatalf("narrow screen should cut ids with …:\n%s", s)
+	}
+}
+
+func TestFollowersPresenceColumnsTellPresentMissingAndUnknown(t *testing.T) {
+	ps := fakeProfiles(10)[:10]
+	pres := setPresence{"wxshop/" + ps[8].UnionID: true}
+	d, _ := followersRoot(t, 160, 14, ps, pres, nil)
+	var row8, row7, row9 string
+	for _, l := range strings.Split(d.Screen(), "\n") {
+		switch {
+		case strings.Contains(l, ps[8].OpenID):
+			row8 = l
+		case strings.Contains(l, ps[7].OpenID):
+			row7 = l
+		case strings.Contains(l, ps[9].OpenID):
+			row9 = l
+		}
+	}
+	// Columns: shop (bound) then events (not bound: always –).
+	row8, row7, row9 = squeeze(row8), squeeze(row7), squeeze(row9)
+	if !strings.Contains(row8, "PROFILE_CARD ✓ –") {
+		t.Errorf("row 8 should be ✓ in shop, – in events: %q", row8)
+	}
+	if !strings.Contains(row7, "SEARCH · –") {
+		t.Errorf("row 7 should be · (missing) in shop: %q", row7)
+	}
+	if !strings.Contains(row9, "QR_CODE – – ⚠ no unionid") || !strings.Contains(row9, "⚠ no unionid") {
+		t.Errorf("row 9 has no unionid: both – and a warning: %q", row9)
+	}
+}
+
+func TestFollowersFilterShowsFilteringThenTheCount(t *testing.T) {
+	ps := fakeProfiles(200)
+	d, f := followersRoot(t, 160, 12, ps, nil, nil)
+	d.Send(uitest.Key("/"))
+	if !f.CapturesInput() {
+		t.Fatal("filter box should have the input")
+	}
+	// A keystroke starts a background match: the screen says so at once.
+	cmd := d.SendOnly(uitest.Key("r"))
+	if s := d.Screen(); !strings.Contains(s, `filter "r" → filtering…`) {
+		t.Fatalf("want filtering… while the match runs:\n%s", s)
+	}
+	d.Run(cmd)
+	d.Send(uitest.Type("emark 1")...)
+	// remark 1, 10..19, 100..199 among multiples of 5 still following.
+	want := 0
+	for i, p := range ps {
+		if p.UnfollowedAt == 0 && strings.Contains(p.Remark, "remark 1") && i >= 0 {
+			want++
+		}
+	}
+	if f.Rows() != want {
+		t.Fatalf("rows = %d, want %d", f.Rows(), want)
+	}
+	s := d.Screen()
+	if !strings.Contains(s, `filter "remark 1" → `+formatCount(want)) {
+		t.Fatalf("title lacks the count:\n%s", s)
+	}
+	// q is text while typing, not quit.
+	d.Send(uitest.Key("q"))
+	if d.Quit || d.Model.(*Root).Quitting() {
+		t.Fatal("q quit while the filter box had the input")
+	}
+	d.Send(uitest.Key("backspace"), uitest.Key("enter"))
+	if f.CapturesInput() {
+		t.Fatal("enter should close the filter box")
+	}
+	d.Send(uitest.Key("esc"))
+	if f.Rows() != 200-28 || strings.Contains(strings.Split(d.Screen(), "\n")[0], "filter") {
+		t.Fatalf("esc should clear the filter: rows %d\n%s", f.Rows(), d.Screen())
+	}
+}
+
+func TestFollowersStaleFilterResultIsDropped(t *testing.T) {
+	ps := fakeProfiles(100)
+	d, f := followersRoot(t, 160, 12, ps, nil, nil)
+	d.Send(uitest.Key("/"))
+	stale := d.SendOnly(uitest.Key("x")) // matches nothing
+	d.Send(uitest.Key("backspace"))      // back to no filter, answered now
+	d.Run(stale)                         // the old answer lands late
+	if f.Rows() != 100-14 {
+		t.Fatalf("a stale result replaced a newer one: rows = %d", f.Rows())
+	}
+}
+
+func TestFollowersFilterMatchesOpenidUnionidAndRemarkIgnoringCase(t *testing.T) {
+	ps := fakeProfiles(50)
+	for _, tc := range []struct{ q, want string }{
+		{strings.ToLower(ps[3].OpenID[6:14]), ps[3].OpenID},
+		{strings.ToUpper(ps[4].UnionID[:14]), ps[4].OpenID},
+		{"REMARK 45", ps[45].OpenID},
+	} {
+		d, f := followersRoot(t, 160, 12, ps, nil, nil)
+		d.Send(uitest.Key("/"))
+		d.Send(uitest.Type(tc.q)...)
+		if f.Rows() != 1 || f.Selected() != tc.want {
+			t.Errorf("filter %q: rows %d selected %q, want only %s", tc.q, f.Rows(), f.Selected(), tc.want)
+		}
+	}
+}
+
+func TestFollowersUnfollowedToggleShowsDimmedDatedRows(t *testing.T) {
+	ps := fakeProfiles(14)
+	d, f := followersRoot(t, 160, 20, ps, nil, nil)
+	if f.Rows() != 12 {
+		t.Fatalf("rows = %d, want 12 following", f.Rows())
+	}
+	d.Send(uitest.Key("u"))
+	if f.Rows() != 14 {
+		t.Fatalf("rows = %d after u, want 14", f.Rows())
+	}
+	s := d.Screen()
+	if !strings.Contains(s, "unfollowed 2024-06-05") || !strings.Contains(s, "+ 2 unfollowed") {
+		t.Fatalf("unfollowed rows should say when:\n%s", s)
+	}
+}
+
+func TestFollowersSortCyclesColumnsAndReverses(t *testing.T) {
+	ps := fakeProfiles(40)
+	d, f := followersRoot(t, 160, 12, ps, nil, nil)
+	d.Send(uitest.Key("s"))
+	if s := d.Screen(); !strings.Contains(s, "by openid ↑") || !strings.Contains(s, "openid ↑") {
+		t.Fatalf("want openid ascending:\n%s", s)
+	}
+	if f.Selected() != ps[39].OpenID {
+		t.Errorf("the cursor should stay on the same person across a sort, got %s", f.Selected())
+	}
+	d.Send(uitest.Key("home"))
+	if f.Selected() != ps[0].OpenID {
+		t.Errorf("top after sort by openid = %s, want %s", f.Selected(), ps[0].OpenID)
+	}
+	d.Send(uitest.Key("S"), uitest.Key("home"))
+	if f.Selected() != ps[39].OpenID || !strings.Contains(d.Screen(), "by openid ↓") {
+		t.Errorf("reversed top = %s, want %s", f.Selected(), ps[39].OpenID)
+	}
+	d.Send(uitest.Keys("s", "s", "s", "s")...) // unionid, scene, remark, shop
+	if s := d.Screen(); !strings.Contains(s, "by in shop ↓") || !strings.Contains(s, "↓shop") {
+		t.Fatalf("want the shop column sorted:\n%s", s)
+	}
+}
+
+func TestFollowersMovementKeys(t *testing.T) {
+	ps := fakeProfiles(100) // 86 following
+	d, f := followersRoot(t, 160, 12, ps, nil, nil) // 9 rows a page
+	pos := func() int { return f.cursor }
+	for _, tc := range []struct {
+		key  string
+		want int
+	}{
+		{"j", 1}, {"down", 2}, {"k", 1}, {"ctrl+d", 5}, {"ctrl+u", 1}, {"pgdown", 10},
+		{"pgup", 1}, {"end", 85}, {"home", 0}, {"G", 85}, {"up", 84},
+	} {
+		d.Send(uitest.Key(tc.key))
+		if pos() != tc.want {
+			t.Fatalf("after %s cursor = %d, want %d", tc.key, pos(), tc.want)
+		}
+	}
+	s := d.Screen()
+	lines(t, s, 160, 12)
+	if !strings.Contains(s, "86 rows · row 85") {
+		t.Fatalf("status lacks position:\n%s", s)
+	}
+}
+
+func TestFollowersSanitisesHostileRemarks(t *testing.T) {
+	ps := fakeProfiles(1)
+	ps[0].Remark = "VIP 客户 🎁\x1b]52;c;cm0gLXJm\x07\x1b[2J\u202eevil"
+	d, _ := followersRoot(t, 160, 6, ps, nil, nil)
+	raw := d.Model.View().Content
+	if strings.ContainsAny(raw, "\x1b\x07\u202e") {
+		t.Fatalf("view carries an escape or bidi control: %q", raw)
+	}
+	if !strings.Contains(raw, "VIP 客户 🎁evil") {
+		t.Fatalf("the remark's text should survive:\n%s", raw)
+	}
+}
+
+// squeeze collapses runs of spaces, to assert on column order, not widths.
+func squeeze(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -1,0 +1,184 @@
+package ui
+
+import "charm.land/bubbles/v2/key"
+
+// Key conventions, decided once for every view:
+//
+//   - j/k and ↓/↑ move a row; ctrl+d/ctrl+u half a page; pgdown/pgup (and
+//     ctrl+f/ctrl+b) a page.
+//   - home goes to the top, end or G to the bottom. Plain g is not "top" as
+//     in vim: design.md gives g (and :) to "jump to an id", the more useful
+//     key for support staff, and a two-key gg would make g wait for a second
+//     key. The help says so.
+//   - / filters, enter opens, esc goes back (or clears the filter first),
+//     ? shows every key, q quits (ctrl+c quits even while typing).
+//
+// Each view has its own KeyMap whose ShortHelp and FullHelp are built from
+// the very bindings Update matches on, so the help cannot drift from the keys.
+
+// GlobalKeys are handled by the root model whenever the focused page is not
+// taking text input (ctrl+c always).
+type GlobalKeys struct {
+	Quit      key.Binding
+	ForceQuit key.Binding
+	Help      key.Binding
+	Jump      key.Binding
+}
+
+// DefaultGlobalKeys returns the keys every view shares.
+func DefaultGlobalKeys() GlobalKeys {
+	return GlobalKeys{
+		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit now")),
+		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "all keys")),
+		Jump:      key.NewBinding(key.WithKeys(":", "g"), key.WithHelp(":/g", "jump to an openid or unionid")),
+	}
+}
+
+// ShortHelp implements help.KeyMap.
+func (k GlobalKeys) ShortHelp() []key.Binding { return []key.Binding{k.Help, k.Quit} }
+
+// FullHelp implements help.KeyMap.
+func (k GlobalKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{k.Jump, k.Help, k.Quit, k.ForceQuit}}
+}
+
+// ListKeys move a cursor through a list; every list view embeds them.
+type ListKeys struct {
+	Up       key.Binding
+	Down     key.Binding
+	HalfUp   key.Binding
+	HalfDown key.Binding
+	PageUp   key.Binding
+	PageDown key.Binding
+	Top      key.Binding
+	Bottom   key.Binding
+}
+
+// DefaultListKeys returns the vim and arrow movement keys.
+func DefaultListKeys() ListKeys {
+	return ListKeys{
+		Up:       key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "up")),
+		Down:     key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "down")),
+		HalfUp:   key.NewBinding(key.WithKeys("ctrl+u"), key.WithHelp("ctrl+u", "half page up")),
+		HalfDown: key.NewBinding(key.WithKeys("ctrl+d"), key.WithHelp("ctrl+d", "half page down")),
+		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn", "page down")),
+		Top:      key.NewBinding(key.WithKeys("home"), key.WithHelp("home", "top (g is jump, not top)")),
+		Bottom:   key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("end/G", "bottom")),
+	}
+}
+
+func (k ListKeys) column() []key.Binding {
+	return []key.Binding{k.Up, k.Down, k.HalfUp, k.HalfDown, k.PageUp, k.PageDown, k.Top, k.Bottom}
+}
+
+// FollowersKeys are the keys of the Followers view.
+type FollowersKeys struct {
+	ListKeys
+	Filter     key.Binding
+	Sort       key.Binding
+	Reverse    key.Binding
+	Unfollowed key.Binding
+	Open       key.Binding
+	Copy       key.Binding
+	Back       key.Binding
+}
+
+// DefaultFollowersKeys returns the Followers view's keys.
+func DefaultFollowersKeys() FollowersKeys {
+	return FollowersKeys{
+		ListKeys:   DefaultListKeys(),
+		Filter:     key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		Sort:       key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort by next column")),
+		Reverse:    key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse sort")),
+		Unfollowed: key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "show/hide unfollowed")),
+		Open:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "person")),
+		Copy:       key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy openid")),
+		Back:       key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter / back")),
+	}
+}
+
+// ShortHelp implements help.KeyMap.
+func (k FollowersKeys) ShortHelp() []key.Binding {
+	return []key.Binding{k.Filter, k.Sort, k.Open, k.Copy, k.Unfollowed, k.Back}
+}
+
+// FullHelp implements help.KeyMap.
+func (k FollowersKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		k.column(),
+		{k.Filter, k.Sort, k.Reverse, k.Unfollowed, k.Open, k.Copy, k.Back},
+	}
+}
+
+// FilterKeys are live while a filter box has the input.
+type FilterKeys struct {
+	Accept key.Binding
+	Cancel key.Binding
+}
+
+// DefaultFilterKeys returns the keys of a filter box.
+func DefaultFilterKeys() FilterKeys {
+	return FilterKeys{
+		Accept: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
+		Cancel: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
+	}
+}
+
+// ShortHelp implements help.KeyMap.
+func (k FilterKeys) ShortHelp() []key.Binding { return []key.Binding{k.Accept, k.Cancel} }
+
+// FullHelp implements help.KeyMap.
+func (k FilterKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
+
+// PersonKeys are the keys of the Person view.
+type PersonKeys struct {
+	Up          key.Binding
+	Down        key.Binding
+	Copy        key.Binding
+	CopyUnionID key.Binding
+	Back        key.Binding
+}
+
+// DefaultPersonKeys returns the Person view's keys.
+func DefaultPersonKeys() PersonKeys {
+	l := DefaultListKeys()
+	return PersonKeys{
+		Up:          l.Up,
+		Down:        l.Down,
+		Copy:        key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy openid")),
+		CopyUnionID: key.NewBinding(key.WithKeys("Y"), key.WithHelp("Y", "copy unionid")),
+		Back:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+	}
+}
+
+// ShortHelp implements help.KeyMap.
+func (k PersonKeys) ShortHelp() []key.Binding {
+	return []key.Binding{k.Copy, k.CopyUnionID, k.Back}
+}
+
+// FullHelp implements help.KeyMap.
+func (k PersonKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{k.Up, k.Down}, {k.Copy, k.CopyUnionID, k.Back}}
+}
+
+// JumpKeys are live while the jump prompt has the input.
+type JumpKeys struct {
+	Go     key.Binding
+	Cancel key.Binding
+}
+
+// DefaultJumpKeys returns the keys of the jump prompt.
+func DefaultJumpKeys() JumpKeys {
+	return JumpKeys{
+		Go:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "look up")),
+		Cancel: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+	}
+}
+
+// ShortHelp implements help.KeyMap.
+func (k JumpKeys) ShortHelp() []key.Binding { return []key.Binding{k.Go, k.Cancel} }
+
+// FullHelp implements help.KeyMap.
+func (k JumpKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }

@@ -1,0 +1,96 @@
+package ui
+
+import (
+	"context"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	tea "charm.land/bubbletea/v2"
+)
+
+// Page is one screen behind the root model: Apps, Followers, Person, Links,
+// Doctor. Pages are pointers and change in place; the root owns the stack.
+//
+// Keys reach only the page on top of the stack. Every other message (command
+// results, ticks) is offered to every page in the stack, so a result that
+// lands after its page was covered still reaches it; a page recognises its
+// own results by type and owner and ignores the rest.
+type Page interface {
+	// Init returns the page's first command, e.g. loading its data; the
+	// root runs it when the page is pushed.
+	Init() tea.Cmd
+	// Update handles a message and returns the next command.
+	Update(msg tea.Msg) tea.Cmd
+	// View draws the page in at most the size last given to SetSize.
+	View() string
+	// SetSize gives the page its area: the terminal minus the footer.
+	SetSize(width, height int)
+	// KeyMap is the page's keys for the footer and the full help; it may
+	// change with the page's state (a filter box has other keys).
+	KeyMap() help.KeyMap
+	// CapturesInput reports whether a text box has the keyboard, so the
+	// root must not treat q, ?, g or : as global keys.
+	CapturesInput() bool
+}
+
+// Common is what every page shares, handed over as one pointer instead of
+// many parameters. The root owns it; pages read it on every Update and View
+// and never cache a style, because Styles changes when the terminal reports
+// its background colour.
+type Common struct {
+	Styles Styles
+	// Ctx is cancelled when the program quits; pass it to every source call.
+	Ctx context.Context
+	// Now and Loc make dates and "3 min ago" deterministic in tests.
+	Now func() time.Time
+	Loc *time.Location
+	// Persons resolves ids for the Person view; nil disables it.
+	Persons PersonSource
+}
+
+// PushMsg asks the root to put Page on top of the stack.
+type PushMsg struct{ Page Page }
+
+// PopMsg asks the root to go back to the previous page. On the last page it
+// does nothing.
+type PopMsg struct{}
+
+// FlashMsg shows a one-line note in the footer until the next key.
+type FlashMsg struct {
+	Text  string
+	Error bool
+}
+
+// Push returns a command that pushes p.
+func Push(p Page) tea.Cmd { return func() tea.Msg { return PushMsg{Page: p} } }
+
+// Pop returns a command that goes back one page.
+func Pop() tea.Cmd { return func() tea.Msg { return PopMsg{} } }
+
+// Flash returns a command that shows text in the footer.
+func Flash(text string) tea.Cmd { return func() tea.Msg { return FlashMsg{Text: text} } }
+
+// FlashError returns a command that shows err in the footer.
+func FlashError(err error) tea.Cmd {
+	return func() tea.Msg { return FlashMsg{Text: err.Error(), Error: true} }
+}
+
+// PersonLoadedMsg carries the result of a person lookup; the root opens the
+// Person view on success and flashes the error otherwise.
+type PersonLoadedMsg struct {
+	Query string
+	Data  PersonData
+	Err   error
+}
+
+// LoadPerson returns a command that asks c.Persons for id.
+func LoadPerson(c *Common, id string) tea.Cmd {
+	if c.Persons == nil {
+		return nil
+	}
+	ctx, persons := c.Ctx, c.Persons
+	return func() tea.Msg {
+		d, err := persons.Person(ctx, id)
+		return PersonLoadedMsg{Query: id, Data: d, Err: err}
+	}
+}
