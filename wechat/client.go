@@ -360,7 +360,12 @@ func (c *Client) attempt(ctx context.Context, req request) ([]byte, string, erro
 		return nil, "", err
 	}
 	if err := c.limiter.Wait(ctx); err != nil {
-		return nil, tok, err
+		if ctx.Err() == nil {
+			// rate reports a wait that would pass the deadline without
+			// wrapping anything; say what it means.
+			err = fmt.Errorf("%w (the rate limit wait would pass it)", context.DeadlineExceeded)
+		}
+		return nil, tok, fmt.Errorf("wechat %s: %s: %w", c.cfg.AppID, req.path, err)
 	}
 	select {
 	case c.sem <- struct{}{}:

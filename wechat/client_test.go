@@ -431,3 +431,17 @@ func assertNoSecret(t *testing.T, err error, secrets ...string) {
 		}
 	}
 }
+
+func TestRateLimitWaitPastTheDeadlineIsDeadlineExceeded(t *testing.T) {
+	f := newFakeAPI(t, okUser)
+	c, _ := newTestClient(t, f.srv.URL, func(cfg *Config) { cfg.RatePerSecond = 0.5; cfg.Burst = 1 })
+	c.UserInfo(context.Background(), "o1") // spends the burst
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := c.UserInfo(ctx, "o1"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want DeadlineExceeded", err)
+	}
+	if n := f.count(PathUserInfo); n != 1 {
+		t.Fatalf("%d calls, want 1", n)
+	}
+}

@@ -41,19 +41,25 @@ type APIError struct {
 
 func (e *APIError) Error() string {
 	s := fmt.Sprintf("wechat %s: %s: errcode %d: %s", e.AppID, e.Path, e.Code, e.Msg)
-	if h := hint(e.Code); h != "" {
+	if h := hint(e.Path, e.Code); h != "" {
 		s += " (" + h + ")"
 	}
 	return s
 }
 
 // hint says what a user can do about the errcodes an operator can fix.
-func hint(code int) string {
+func hint(path string, code int) string {
+	tokenPath := path == PathToken || path == PathStableToken
 	switch code {
 	case 40013:
 		return "check the appid in the config"
-	case 40125, 40001:
+	case 40125:
 		return "check the AppSecret in the config"
+	case 40001:
+		if tokenPath {
+			return "check the AppSecret in the config"
+		}
+		return "the access token was replaced; if this keeps happening, another service is refreshing this app's token (use token = \"stable\" or token_command)"
 	case 40243:
 		return "the AppSecret is frozen: unfreeze or reset it in the console"
 	case 40164:

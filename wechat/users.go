@@ -48,7 +48,9 @@ type User struct {
 
 // FollowerPage fetches the page of followers strictly after next; an empty
 // next starts from the beginning (and is left out of the query, as the API
-// expects).
+// expects). A next that is no longer a follower may fail with an error
+// wrapping ErrInvalidOpenID (the real API's answer is undocumented; the
+// simulator gives 40003): start the listing again from "".
 func (c *Client) FollowerPage(ctx context.Context, next string) (Page, error) {
 	q := url.Values{}
 	if next != "" {
