@@ -199,6 +199,7 @@ func TestWorldMutationsAreSafeWhileServing(t *testing.T) {
 	e := demo(t, 3000, wechattest.WithPageSize(500))
 	news := e.apps["news"].AppID
 	tk := e.token("news")
+	e.s.SetDailyQuota("", "/cgi-bin/user/get", -1)
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	wg.Add(1)
@@ -210,8 +211,12 @@ func TestWorldMutationsAreSafeWhileServing(t *testing.T) {
 				return
 			default:
 			}
-			added := e.w.Follow(news, 3)
-			_ = e.w.Unfollow(news, added[0])
+			// Net zero, so the list stays the same length while it churns.
+			for _, o := range e.w.Follow(news, 3) {
+				if err := e.w.Unfollow(news, o); err != nil {
+					t.Error(err)
+				}
+			}
 		}
 	}()
 	for range 3 {
@@ -232,4 +237,16 @@ func TestWorldMutationsAreSafeWhileServing(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+}
+
+func TestRemarkLimitIsConfigurable(t *testing.T) {
+	e := demo(t, 5, wechattest.WithRemarkLimit(10))
+	news := e.apps["news"].AppID
+	tk := e.token("news")
+	body := func(r string) string {
+		b, _ := json.Marshal(map[string]string{"openid": e.w.Followers(news)[0], "remark": r})
+		return string(b)
+	}
+	wantErr(t, "10 bytes", e.post("/cgi-bin/user/info/updateremark", tok(tk), body("中文中a")), 40092)
+	mustOK(t, "9 bytes", e.post("/cgi-bin/user/info/updateremark", tok(tk), body("中文中")))
 }

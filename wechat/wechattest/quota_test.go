@@ -129,6 +129,10 @@ func TestQuotaGetReportsLimitUsedAndRemain(t *testing.T) {
 			t.Errorf("%s: daily_limit %v, want %d", path, q["daily_limit"], want)
 		}
 	}
+	a = mustOK(t, "stable quota", e.post("/cgi-bin/openapi/quota/get", tok(tk), `{"cgi_path":"/cgi-bin/stable_token"}`))
+	if rl := a.m["rate_limit"].(map[string]any); rl["call_count"] != json.Number("10000") {
+		t.Errorf("stable_token minute limit: %s", a.raw)
+	}
 	e.s.SetMinuteLimit("", "/cgi-bin/user/info/batchget", 50)
 	a = mustOK(t, "batchget quota", e.post("/cgi-bin/openapi/quota/get", tok(tk), `{"cgi_path":"/cgi-bin/user/info/batchget"}`))
 	if rl := a.m["rate_limit"].(map[string]any); rl["call_count"] != json.Number("50") || rl["refresh_second"] != json.Number("60") {

@@ -172,9 +172,13 @@ type faultState struct {
 // Inject adds a fault. Faults are checked in the order they were injected,
 // each counting the calls it matches; the first one in its failing window
 // answers the call. A fault with HTTPStatus answers with that status and a
-// non-JSON body; otherwise with an errcode body. Faults strike before token
-// checks and quotas, and do not use quota.
+// non-JSON body; otherwise with an errcode body (a fault with neither is
+// ignored). Faults strike before token checks and quotas, and do not use
+// quota.
 func (s *Server) Inject(f Fault) {
+	if f.Errcode == 0 && f.HTTPStatus == 0 {
+		return // a fault that changes nothing
+	}
 	if f.Times <= 0 {
 		f.Times = 1
 	}

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"wxscope/wechat/wechattest"
 )
 
 func TestTokenRejectsBadCredentials(t *testing.T) {
@@ -215,4 +217,14 @@ func TestExpireTokensMakesEveryTokenOfTheApp42001(t *testing.T) {
 	mustOK(t, "other app", e.userGet(shop, ""))
 	fresh := mustOK(t, "stable after expiry", e.stable("news", false)).str("access_token")
 	mustOK(t, "fresh stable token", e.userGet(fresh, ""))
+}
+
+func TestStableForceGraceIsConfigurable(t *testing.T) {
+	e := demo(t, 5, wechattest.WithStableForceGrace(time.Minute))
+	old := mustOK(t, "stable", e.stable("news", false)).str("access_token")
+	mustOK(t, "force", e.stable("news", true))
+	e.clock.Advance(59 * time.Second)
+	mustOK(t, "replaced token within the grace", e.userGet(old, ""))
+	e.clock.Advance(time.Second)
+	wantErr(t, "replaced token after the grace", e.userGet(old, ""), 40001)
 }
