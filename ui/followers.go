@@ -93,14 +93,14 @@ type followersLoadedMsg struct {
 
 // followersResultMsg carries a filter or sort result.
 type followersResultMsg struct {
-	owner      *Followers
-	gen        uint64
-	query      string
-	match      []uint64
-	matchN     int
-	key        SortKey
-	order      []uint32
-	rows       []uint32
+	owner  *Followers
+	gen    uint64
+	query  string
+	match  []uint64
+	matchN int
+	key    SortKey
+	order  []uint32
+	rows   []uint32
 }
 
 // NewFollowers returns the view for spec; it loads its index from

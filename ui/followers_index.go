@@ -343,33 +343,38 @@ func identity(n int) []uint32 {
 }
 
 // radixOrder returns the rows 0..n-1 stably sorted by key, with an LSD radix
-// sort over the key's bytes: 1 M rows in a few milliseconds, where a
-// comparison sort takes a hundred.
+// sort over (key, row) pairs packed in a uint64: 1 M rows in tens of
+// milliseconds, where a comparison sort takes hundreds. Packing keeps every
+// pass a sequential read.
 func radixOrder(n int, keyOf func(r int) uint32) []uint32 {
-	keys := make([]uint32, n)
+	pairs, tmp := make([]uint64, n), make([]uint64, n)
 	var all uint32
-	for r := range keys {
-		keys[r] = keyOf(r)
-		all |= keys[r]
+	for r := range pairs {
+		k := keyOf(r)
+		all |= k
+		pairs[r] = uint64(k)<<32 | uint64(r)
 	}
-	perm, tmp := identity(n), make([]uint32, n)
-	for shift := uint(0); shift < 32; shift += 8 {
-		if all>>shift == 0 {
+	for shift := uint(32); shift < 64; shift += 8 {
+		if uint64(all)<<32>>shift == 0 {
 			break // no key has bits this high
 		}
 		var count [257]int
-		for _, r := range perm {
-			count[(keys[r]>>shift)&0xff+1]++
+		for _, p := range pairs {
+			count[(p>>shift)&0xff+1]++
 		}
 		for i := 1; i < len(count); i++ {
 			count[i] += count[i-1]
 		}
-		for _, r := range perm {
-			d := (keys[r] >> shift) & 0xff
-			tmp[count[d]] = r
+		for _, p := range pairs {
+			d := (p >> shift) & 0xff
+			tmp[count[d]] = p
 			count[d]++
 		}
-		perm, tmp = tmp, perm
+		pairs, tmp = tmp, pairs
+	}
+	perm := make([]uint32, n)
+	for i, p := range pairs {
+		perm[i] = uint32(p)
 	}
 	return perm
 }
@@ -399,4 +404,10 @@ func (x *FollowerIndex) Visible(order []uint32, desc bool, match []uint64, showU
 		}
 	}
 	return slices.Clip(out)
+}
+
+// memBytes is roughly the heap the index holds, for benchmarks.
+func (x *FollowerIndex) memBytes() int {
+	return cap(x.hay) + 8*cap(x.upper) + 4*cap(x.start) + 2*cap(x.oLen) + 2*cap(x.uLen) +
+		4*cap(x.follow) + 4*cap(x.unfol) + 2*cap(x.scene) + 4*cap(x.byFollow)
 }

@@ -207,7 +207,7 @@ func TestFollowersSortCyclesColumnsAndReverses(t *testing.T) {
 }
 
 func TestFollowersMovementKeys(t *testing.T) {
-	ps := fakeProfiles(100) // 86 following
+	ps := fakeProfiles(100)                         // 86 following
 	d, f := followersRoot(t, 160, 12, ps, nil, nil) // 9 rows a page
 	pos := func() int { return f.cursor }
 	for _, tc := range []struct {

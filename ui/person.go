@@ -183,7 +183,7 @@ func (p *Person) detail(m PersonMember) string {
 	case pr.UnfollowedAt != 0:
 		s := "unfollowed " + p.when(pr.UnfollowedAt)
 		if pr.SubscribeTime != 0 {
-			s += " (had followed since " + since + ")"
+			s += " · had followed since " + since
 		}
 		parts = append(parts, s)
 	case !pr.Subscribed:

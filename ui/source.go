@@ -80,9 +80,9 @@ type MissingReason int
 
 // The reasons the link analysis can give.
 const (
-	ReasonUnknown  MissingReason = iota // not said
-	NotFollowing                        // the app is bound to the same platform; this person does not follow it
-	AppNotBound                         // the app's followers carry no unionid, so nobody can be found by unionid
-	OtherPlatform                       // the app is bound to another open platform, where this person has another unionid
-	NotYetSynced                        // the app's cache is empty or its sync has not finished
+	ReasonUnknown MissingReason = iota // not said
+	NotFollowing                       // the app is bound to the same platform; this person does not follow it
+	AppNotBound                        // the app's followers carry no unionid, so nobody can be found by unionid
+	OtherPlatform                      // the app is bound to another open platform, where this person has another unionid
+	NotYetSynced                       // the app's cache is empty or its sync has not finished
 )

@@ -1,0 +1,254 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"charm.land/lipgloss/v2"
+
+	"wxscope/cache"
+)
+
+func TestFollowerIndexRowGivesBackTheOriginalStrings(t *testing.T) {
+	ps := []cache.Profile{
+		{OpenID: "oNw3kT0c1kP4xQ9w2E5r7T1y3U6i", UnionID: "oP1aQ8Jd0XkLm2nB7cD9eF1gH3iJ", Remark: "VIP 客户 🎁 ÄÖ İ",
+			SubscribeScene: "ADD_SCENE_QR_CODE", SubscribeTime: 1700000000, UnfollowedAt: 1710000000},
+		{OpenID: "OABC", Remark: "\x00inner\x00nul"},
+		{},
+	}
+	x := IndexProfiles(ps)
+	for i, p := range ps {
+		got := x.Row(i)
+		want := FollowerRow{OpenID: p.OpenID, UnionID: p.UnionID, Remark: p.Remark, Scene: p.SubscribeScene,
+			FollowedAt: p.SubscribeTime, UnfollowedAt: p.UnfollowedAt}
+		if got != want {
+			t.Errorf("row %d = %+v, want %+v", i, got, want)
+		}
+	}
+	if x.Len() != 3 || x.WithUnionID() != 1 || x.Unfollowed() != 1 {
+		t.Errorf("counts: len %d unionid %d unfollowed %d", x.Len(), x.WithUnionID(), x.Unfollowed())
+	}
+}
+
+func TestFollowerIndexMatchAgreesWithANaiveScan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := "aAbB1_-客"
+	word := func(n int) string {
+		var b strings.Builder
+		for range n {
+			r := []rune(alphabet)
+			b.WriteRune(r[rng.IntN(len(r))])
+		}
+		return b.String()
+	}
+	ps := make([]cache.Profile, 500)
+	for i := range ps {
+		ps[i] = cache.Profile{OpenID: word(6), UnionID: word(rng.IntN(2) * 6), Remark: word(rng.IntN(4))}
+	}
+	x := IndexProfiles(ps)
+	naive := func(q string) []int {
+		var out []int
+		q = asciiLower(q)
+		for i, p := range ps {
+			for _, f := range []string{p.OpenID, p.UnionID, p.Remark} {
+				if strings.Contains(asciiLower(f), q) {
+					out = append(out, i)
+					break
+				}
+			}
+		}
+		return out
+	}
+	rowsOf := func(set []uint64) []int {
+		var out []int
+		for r := range x.Len() {
+			if set[r>>6]&(1<<(r&63)) != 0 {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	for range 300 {
+		q := word(1 + rng.IntN(3))
+		set, n, ok := x.Match(q, nil, nil)
+		want := naive(q)
+		if got := rowsOf(set); !ok || n != len(want) || !slices.Equal(got, want) {
+			t.Fatalf("Match(%q) = %v (n %d), want %v", q, got, n, want)
+		}
+		// Narrowing within the previous result gives the same answer.
+		q2 := q + word(1)
+		set2, _, _ := x.Match(q2, set, nil)
+		if got, want := rowsOf(set2), naive(q2); !slices.Equal(got, want) {
+			t.Fatalf("narrowed Match(%q) = %v, want %v", q2, got, want)
+		}
+	}
+}
+
+func TestFollowerIndexMatchStopsWhenAsked(t *testing.T) {
+	x := IndexProfiles(fakeProfiles(10000))
+	if _, _, ok := x.Match("o", nil, func() bool { return true }); ok {
+		t.Fatal("Match should give up when stop says so")
+	}
+}
+
+func TestFollowerIndexOrdersAreSortedAndStable(t *testing.T) {
+	ps := fakeProfiles(3000)
+	x := IndexProfiles(ps)
+	check := func(name string, order []uint32, less func(a, b int) int) {
+		t.Helper()
+		if len(order) != len(ps) {
+			t.Fatalf("%s: %d rows, want %d", name, len(order), len(ps))
+		}
+		for i := 1; i < len(order); i++ {
+			a, b := int(order[i-1]), int(order[i])
+			if c := less(a, b); c > 0 || (c == 0 && a > b) {
+				t.Fatalf("%s: rows %d and %d out of order at %d", name, a, b, i)
+			}
+		}
+	}
+	check("follow", x.Order(SortFollowed, nil), func(a, b int) int {
+		return int(ps[a].SubscribeTime - ps[b].SubscribeTime)
+	})
+	check("openid", x.Order(SortOpenID, nil), func(a, b int) int {
+		return strings.Compare(strings.ToLower(ps[a].OpenID), strings.ToLower(ps[b].OpenID))
+	})
+	check("remark", x.Order(SortRemark, nil), func(a, b int) int { return strings.Compare(ps[a].Remark, ps[b].Remark) })
+	check("scene", x.Order(SortScene, nil), func(a, b int) int {
+		return strings.Compare(ps[a].SubscribeScene, ps[b].SubscribeScene)
+	})
+	state := func(r int) PresenceState { return PresenceState(r % 3) }
+	check("app", x.Order(SortApp, state), func(a, b int) int { return a%3 - b%3 })
+}
+
+// bigWorld is a million followers shaped like a real app: openids share a
+// per-app prefix, one in ten lacks a unionid, one in twenty has a remark,
+// one in fifteen unfollowed.
+//
+// genWorld calls fn for each follower; fn may not keep p.
+func genWorld(n int, fn func(p *cache.Profile)) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	const b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	id := func(prefix string) string {
+		b := []byte(prefix)
+		for len(b) < 28 {
+			b = append(b, b64[rng.IntN(64)])
+		}
+		return string(b)
+	}
+	remarks := []string{"VIP 客户 🎁", "vip (old)", "老客户", "wholesale buyer", "回头客 ⭐"}
+	scenes := []string{"ADD_SCENE_QR_CODE", "ADD_SCENE_SEARCH", "ADD_SCENE_PROFILE_CARD", "ADD_SCENE_ACCOUNT_MIGRATION", "ADD_SCENE_OTHERS"}
+	for i := range n {
+		p := cache.Profile{AppID: "wxnews", OpenID: id("oNw3k"), Subscribed: true,
+			SubscribeTime: 1_500_000_000 + rng.Int64N(250_000_000), SubscribeScene: scenes[rng.IntN(len(scenes))]}
+		if rng.IntN(10) != 0 {
+			p.UnionID = id("oP1a")
+		}
+		if rng.IntN(20) == 0 {
+			p.Remark = fmt.Sprintf("%s %d", remarks[rng.IntN(len(remarks))], i)
+		}
+		if rng.IntN(15) == 0 {
+			p.Subscribed, p.UnfollowedAt = false, p.SubscribeTime+86400
+		}
+		fn(&p)
+	}
+}
+
+// bigIndex is built straight from the generator, so the benchmarks that use
+// it do not also carry a million live profiles for the GC to scan.
+var bigIndex = sync.OnceValue(func() *FollowerIndex {
+	b := NewFollowerIndexBuilder(1_000_000)
+	genWorld(1_000_000, b.Add)
+	return b.Build()
+})
+
+func BenchmarkFollowerIndexBuild1M(b *testing.B) {
+	ps := make([]cache.Profile, 0, 1_000_000)
+	genWorld(1_000_000, func(p *cache.Profile) { ps = append(ps, *p) })
+	var x *FollowerIndex
+	for b.Loop() {
+		x = IndexProfiles(ps)
+	}
+	b.ReportMetric(float64(x.memBytes())/float64(x.Len()), "B/row")
+}
+
+// BenchmarkFollowerFilterKeystroke1M is what one keystroke costs in its
+// goroutine: the scan plus building the visible list.
+func BenchmarkFollowerFilterKeystroke1M(b *testing.B) {
+	x := bigIndex()
+	order := x.Order(SortFollowed, nil)
+	for _, q := range []string{"v", "vip", "客户", "onw3k", "zzzz"} {
+		b.Run(q, func(b *testing.B) {
+			var n int
+			for b.Loop() {
+				set, m, _ := x.Match(q, nil, nil)
+				n = len(x.Visible(order, true, set, false))
+				_ = m
+			}
+			b.ReportMetric(float64(n), "rows")
+		})
+	}
+	b.Run("narrow_vi_to_vip", func(b *testing.B) {
+		prev, _, _ := x.Match("vi", nil, nil)
+		for b.Loop() {
+			set, _, _ := x.Match("vip", prev, nil)
+			_ = x.Visible(order, true, set, false)
+		}
+	})
+}
+
+func BenchmarkFollowerSort1M(b *testing.B) {
+	x := bigIndex()
+	for _, k := range []struct {
+		name string
+		key  SortKey
+	}{{"follow_time", SortFollowed}, {"scene", SortScene}, {"openid", SortOpenID}} {
+		b.Run(k.name, func(b *testing.B) {
+			for b.Loop() {
+				if k.key == SortFollowed {
+					_ = radixOrder(x.Len(), func(r int) uint32 { return x.follow[r] })
+				} else {
+					_ = x.Order(k.key, nil)
+				}
+			}
+		})
+	}
+}
+
+func benchCommon() *Common {
+	return &Common{Styles: NewStyles(true), Ctx: context.Background(), Now: func() time.Time { return testNow }, Loc: time.UTC}
+}
+
+// BenchmarkFollowersView50 draws a 50-row window of a 1 M follower app with
+// the coloured theme, presence columns included.
+func BenchmarkFollowersView50(b *testing.B) {
+	x := bigIndex()
+	pres := setPresence{}
+	f := NewFollowersFromIndex(benchCommon(), FollowersSpec{App: "news", AppID: "wxnews", Bound: true,
+		Others: testOthers, Presence: pres}, x)
+	f.SetSize(200, 52)
+	f.move(500_000)
+	var out string
+	for b.Loop() {
+		out = f.View()
+	}
+	if lipgloss.Height(out) != 52 {
+		b.Fatalf("view is %d lines", lipgloss.Height(out))
+	}
+}
+
+// BenchmarkFollowersFirstFrame1M is the time from a built index to the first
+// drawn screen: the view, its default order and one View.
+func BenchmarkFollowersFirstFrame1M(b *testing.B) {
+	x := bigIndex()
+	for b.Loop() {
+		f := NewFollowersFromIndex(benchCommon(), FollowersSpec{App: "news", AppID: "wxnews", Others: testOthers}, x)
+		f.SetSize(200, 52)
+		_ = f.View()
+	}
+}

@@ -1,0 +1,143 @@
+package ui
+
+import (
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"wxscope/ui/internal/uitest"
+)
+
+func TestRootOpensPersonOnEnterAndEscGoesBack(t *testing.T) {
+	ps := fakeProfiles(10)
+	persons := slicePersons{ps[8].UnionID: {Query: ps[8].UnionID, UnionID: ps[8].UnionID,
+		Members: []PersonMember{{App: "news", Profile: &ps[8]}}}}
+	d, _ := followersRoot(t, 120, 10, ps, nil, persons)
+	r := d.Model.(*Root)
+	d.Send(uitest.Keys("j", "enter")...) // 9 is first, then 8
+	if r.Depth() != 2 || !strings.Contains(d.Screen(), "person · unionid "+ps[8].UnionID) {
+		t.Fatalf("enter should open the person:\n%s", d.Screen())
+	}
+	d.Send(uitest.Key("esc"))
+	if r.Depth() != 1 || !strings.Contains(d.Screen(), "news › followers") {
+		t.Fatalf("esc should come back:\n%s", d.Screen())
+	}
+	d.Send(uitest.Key("esc")) // on the last page esc does nothing
+	if r.Depth() != 1 {
+		t.Fatal("esc popped the last page")
+	}
+}
+
+func TestRootJumpLooksUpAPastedIDAndReportsUnknownOnes(t *testing.T) {
+	ps := fakeProfiles(3)
+	persons := slicePersons{ps[1].OpenID: {Query: ps[1].OpenID, UnionID: ps[1].UnionID,
+		Members: []PersonMember{{App: "news", Profile: &ps[1]}}}}
+	d, _ := followersRoot(t, 120, 10, ps, nil, persons)
+	r := d.Model.(*Root)
+	d.Send(uitest.Key("g"))
+	if s := d.Screen(); !strings.Contains(s, ": █") {
+		t.Fatalf("g should open the jump prompt:\n%s", s)
+	}
+	d.Send(tea.PasteMsg{Content: " " + ps[1].OpenID + "\n"}, uitest.Key("enter"))
+	if r.Depth() != 2 || !strings.Contains(d.Screen(), "person · unionid "+ps[1].UnionID) {
+		t.Fatalf("jump should open the person:\n%s", d.Screen())
+	}
+	d.Send(uitest.Key("esc"), uitest.Key(":"))
+	d.Send(uitest.Type("nosuchid\x1b[2J")...)
+	d.Send(uitest.Key("enter"))
+	s := d.Screen()
+	if r.Depth() != 1 || !strings.Contains(s, "nosuchid␛[2J: look up nosuchid␛[2J: no cached follower has this id") {
+		t.Fatalf("unknown id should be reported in the footer:\n%s", s)
+	}
+}
+
+func TestRootHelpOverlayListsEveryKeyAndAnyKeyClosesIt(t *testing.T) {
+	d, _ := followersRoot(t, 120, 30, fakeProfiles(5), nil, slicePersons{})
+	d.Send(uitest.Key("?"))
+	s := d.Screen()
+	lines(t, s, 120, 30)
+	for _, want := range []string{"home", "top (g is jump, not top)", "end/G", "ctrl+d", "s", "sort by next column",
+		"u", "show/hide unfollowed", ":/g", "jump to an openid or unionid", "ctrl+c"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("full help lacks %q:\n%s", want, s)
+		}
+	}
+	d.Send(uitest.Key("j"))
+	if strings.Contains(d.Screen(), "jump to an openid or unionid") {
+		t.Fatal("a key should close the help")
+	}
+}
+
+func TestRootResizeReflowsToTheNewSize(t *testing.T) {
+	d, _ := followersRoot(t, 120, 10, fakeProfiles(50), nil, nil)
+	for _, sz := range [][2]int{{80, 20}, {40, 5}, {200, 3}} {
+		d.Send(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+		ls := lines(t, d.Screen(), sz[0], sz[1])
+		if !strings.Contains(ls[0], "news") {
+			t.Errorf("%v: first line %q", sz, ls[0])
+		}
+	}
+}
+
+func TestRootQuitRunsCleanupBeforeQuitting(t *testing.T) {
+	var cleaned atomic.Bool
+	release := make(chan struct{})
+	r := NewRoot(Options{Theme: ThemePlain, Cleanup: func() { <-release; cleaned.Store(true) }})
+	r.Open(NewFollowersFromIndex(r.Common(), newsSpec(nil, nil), IndexProfiles(fakeProfiles(3))))
+	d := &uitest.Driver{Model: r}
+	d.Send(tea.WindowSizeMsg{Width: 80, Height: 6})
+	cmd := d.SendOnly(uitest.Key("q"))
+	if r.Common().Ctx.Err() == nil {
+		t.Error("quit should cancel the shared context at once")
+	}
+	if !strings.Contains(d.Screen(), "quitting — saving sync progress") {
+		t.Errorf("footer should say we are quitting:\n%s", d.Screen())
+	}
+	done := make(chan struct{})
+	go func() { d.Run(cmd); close(done) }()
+	select {
+	case <-done:
+		t.Fatal("quit did not wait for the cleanup")
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(release)
+	<-done
+	if !cleaned.Load() || !d.Quit {
+		t.Fatalf("cleaned %v, quit %v", cleaned.Load(), d.Quit)
+	}
+}
+
+func TestRootThemes(t *testing.T) {
+	if ThemeFromEnv(func(string) string { return "1" }) != ThemeNoColor {
+		t.Error("NO_COLOR=1 should select the colourless theme")
+	}
+	if ThemeFromEnv(func(string) string { return "" }) != ThemeAuto {
+		t.Error("an empty NO_COLOR should not count")
+	}
+	// NO_COLOR: no colour attribute at all, but the cursor row still shows.
+	for _, st := range []lipgloss.Style{NoColorStyles().Selected, NoColorStyles().Present, NoColorStyles().Warn} {
+		if st.GetForeground() != (lipgloss.NoColor{}) || st.GetBackground() != (lipgloss.NoColor{}) {
+			t.Errorf("NoColorStyles carries a colour: %v", st)
+		}
+	}
+	if !NoColorStyles().Selected.GetReverse() {
+		t.Error("the cursor row needs reverse video without colour")
+	}
+	dark, light := NewStyles(true), NewStyles(false)
+	if dark.Selected.GetBackground() == light.Selected.GetBackground() {
+		t.Error("dark and light themes should differ")
+	}
+	// The root switches palettes when the terminal answers.
+	r := NewRoot(Options{})
+	r.Update(tea.BackgroundColorMsg{Color: lipgloss.Color("#ffffff")})
+	if r.Common().Styles.Selected.GetBackground() != light.Selected.GetBackground() {
+		t.Error("a white background should select the light palette")
+	}
+	if cmd := r.Init(); cmd == nil {
+		t.Error("the auto theme should ask for the background colour")
+	}
+}
