@@ -322,7 +322,13 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 		return s.db.Update(fn)
 	}
 	if wait := time.Until(s.lastRelease.Add(SharedWriteGap)); wait > 0 {
+		// Let this process's readers in during the gap too.
+		s.mu.Unlock()
 		time.Sleep(wait)
+		s.mu.Lock()
+		if s.closed {
+			return ErrClosed
+		}
 	}
 	db, err := s.openBolt(false, s.opts.WriteTimeout)
 	if err != nil {

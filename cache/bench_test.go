@@ -1,0 +1,173 @@
+package cache
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// Benchmarks of the hot paths: go test -run '^$' -bench . -benchtime 3x ./cache/
+// The 1 M and 3 M fixtures are built once per process (that takes a while).
+
+var fixtureDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fixtureDir != "" {
+		os.RemoveAll(fixtureDir)
+	}
+	os.Exit(code)
+}
+
+var (
+	fixtureOnce sync.Once
+	fixturePath string
+	fixtureErr  error
+)
+
+// benchProfile is a realistic profile: a 28-character openid, a unionid, a
+// scene, a short remark and two tags.
+func benchProfile(app, i int) Profile {
+	p := Profile{
+		OpenID:         fmt.Sprintf("o%d_Bk2PMjscyXq%013d", app, i),
+		UnionID:        fmt.Sprintf("ovg9owgl%020d", i),
+		Subscribed:     true,
+		SubscribeTime:  1681903376 + int64(i),
+		SubscribeScene: "ADD_SCENE_SEARCH",
+		TagIDs:         []int64{2, 128},
+		FetchedAt:      1700000000,
+	}
+	if i%10 == 0 {
+		p.Remark = "老客户 VIP"
+	}
+	return p
+}
+
+// bigFixture is a cache of 3 apps × 1 M followers, all sharing unionids:
+// a 3 M-entry unionid index.
+func bigFixture(b *testing.B) string {
+	fixtureOnce.Do(func() {
+		fixtureDir, fixtureErr = os.MkdirTemp("", "wxscope-bench-")
+		if fixtureErr != nil {
+			return
+		}
+		fixturePath = filepath.Join(fixtureDir, "wxscope.db")
+		s, err := Open(fixturePath, Options{})
+		if err != nil {
+			fixtureErr = err
+			return
+		}
+		defer s.Close()
+		const n, chunk = 1_000_000, 50_000
+		ps := make([]Profile, chunk)
+		for app := range 3 {
+			for start := 0; start < n; start += chunk {
+				for i := range ps {
+					ps[i] = benchProfile(app, start+i)
+				}
+				if fixtureErr = s.PutProfiles(fmt.Sprintf("wx%d", app), ps); fixtureErr != nil {
+					return
+				}
+			}
+		}
+	})
+	if fixtureErr != nil {
+		b.Fatal(fixtureErr)
+	}
+	return fixturePath
+}
+
+func fileMB(b *testing.B, path string) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(fi.Size())/1e6, "file-MB")
+}
+
+// BenchmarkWrite100kProfiles writes 100 000 profiles in transactions of
+// 1 000, as a sync does.
+func BenchmarkWrite100kProfiles(b *testing.B) {
+	ps := make([]Profile, 100_000)
+	for i := range ps {
+		ps[i] = benchProfile(0, i)
+	}
+	b.ReportAllocs()
+	var path string
+	for b.Loop() {
+		b.StopTimer()
+		s := openTestStore(b, Options{})
+		path = s.Path()
+		b.StartTimer()
+		for i := 0; i < len(ps); i += 1000 {
+			if err := s.PutProfiles("wx0", ps[i:i+1000]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
+	}
+	fileMB(b, path)
+}
+
+// BenchmarkEachProfile1M decodes every profile of a 1 M-follower app.
+func BenchmarkEachProfile1M(b *testing.B) {
+	path := bigFixture(b)
+	s, err := Open(path, Options{Mode: ReadOnly})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		if err := s.EachProfile("wx1", "", func(p Profile) error { n++; return nil }); err != nil {
+			b.Fatal(err)
+		}
+		if n != 1_000_000 {
+			b.Fatalf("%d profiles", n)
+		}
+	}
+	fileMB(b, path)
+}
+
+// BenchmarkEachUnionKey3M walks a 3 M-entry unionid index, keys only.
+func BenchmarkEachUnionKey3M(b *testing.B) {
+	path := bigFixture(b)
+	s, err := Open(path, Options{Mode: ReadOnly})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		if err := s.EachUnionKey(func(u, a, o string) error { n++; return nil }); err != nil {
+			b.Fatal(err)
+		}
+		if n != 3_000_000 {
+			b.Fatalf("%d keys", n)
+		}
+	}
+	fileMB(b, path)
+}
+
+// BenchmarkSharedModeReadOpen is the cost a Shared store pays per read:
+// opening the file read-only and one lookup.
+func BenchmarkSharedModeLookup(b *testing.B) {
+	path := bigFixture(b)
+	s, err := Open(path, Options{Mode: Shared})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	id := benchProfile(2, 123456).OpenID
+	for b.Loop() {
+		if ps, err := s.FindOpenID(id); err != nil || len(ps) != 1 {
+			b.Fatal(len(ps), err)
+		}
+	}
+}

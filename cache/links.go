@@ -1,0 +1,695 @@
+package cache
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/bits"
+	"slices"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Link analysis: who is the same person across apps, which apps are bound
+// to an open platform, and which to the same one.
+//
+// Definitions (docs/design.md, "The links"):
+//
+//   - A person is a non-empty unionid; its members are the cached (app,
+//     openid) pairs that carry it and still follow. Profiles of people who
+//     unfollowed keep the unionid they had (the API stops sending it), but
+//     they are history, not members: they are not in the unionid index, a
+//     group never lists them and they do not count in overlaps. Person shows
+//     them beside the members with the status "unfollowed", so support still
+//     sees the history.
+//   - An app is bound when any of its subscribed followers carries a
+//     unionid (read from the counters kept at write time: no scan).
+//   - A person is missing in app X when X is bound and the person has no
+//     following member in X. This holds whatever platform X is on; Person
+//     says why (another platform, not following, unfollowed, not synced).
+//   - Platform labels P1, P2 … name the groups of bound apps that share
+//     unionids, numbered in the order of the apps given. The API never says
+//     which open platform an app is bound to, so two bound apps that share no
+//     follower get different labels.
+
+// AppRef names one app for the analysis: its appid and the short label
+// shown for it.
+type AppRef struct {
+	AppID string
+	Name  string
+}
+
+// Label is the app's name, or its appid when it has none.
+func (a AppRef) Label() string {
+	if a.Name != "" {
+		return a.Name
+	}
+	return a.AppID
+}
+
+// MaxLinkedApps is the most apps one analysis handles. An open platform
+// binds at most 60 official accounts, so this is no limit in practice.
+const MaxLinkedApps = 64
+
+// AppLinks is one app as the link analysis sees it.
+type AppLinks struct {
+	AppRef
+	// InCache is false when the cache has never seen the app (never synced).
+	InCache bool
+	Counts  Counts
+	Sync    SyncState
+	// Bound: some subscribed follower carries a unionid.
+	Bound bool
+	// Platform is the label (P1, P2 …) of the apps this one shares
+	// unionids with; "" when not bound.
+	Platform string
+	// Persons is how many distinct unionids have a member here.
+	Persons int64
+	// Missing is how many persons are missing here (bound apps only).
+	Missing int64
+	// MissingSamePlatform counts only the missing persons of this app's own
+	// platform: those who could follow it under the same unionid.
+	MissingSamePlatform int64
+	// Conflicts is how many unionids have two or more openids here.
+	Conflicts int64
+}
+
+// Synced reports whether a listing of the app ever completed.
+func (a *AppLinks) Synced() bool { return !a.Sync.LastCompleteAt.IsZero() }
+
+// Pair is the overlap of two apps: the persons with members in both. A and
+// B index Links.Apps, A < B.
+type Pair struct {
+	A, B   int
+	Shared int64
+}
+
+// Links is the result of Analyze.
+type Links struct {
+	Apps []AppLinks
+	// Persons is the number of distinct unionids with a member in Apps.
+	Persons int64
+	// InOneApp counts the persons with members in one app only.
+	InOneApp int64
+	// Pairs holds every pair of Apps, in order (0,1), (0,2) … (1,2) ….
+	Pairs []Pair
+	// Findings are what doctor reports, most serious first.
+	Findings []Finding
+	// At is the time the analysis judged staleness against.
+	At time.Time
+
+	shared [][]int64
+}
+
+// Shared returns the persons shared by Apps[i] and Apps[j] (Apps[i].Persons
+// when i == j).
+func (l *Links) Shared(i, j int) int64 { return l.shared[i][j] }
+
+// Index returns the position of appid in Apps, or -1.
+func (l *Links) Index(appid string) int {
+	for i := range l.Apps {
+		if l.Apps[i].AppID == appid {
+			return i
+		}
+	}
+	return -1
+}
+
+// FindingKind names a kind of finding; the values are part of doctor's
+// JSON contract.
+type FindingKind string
+
+// The kinds of findings, as docs/design.md names them.
+const (
+	// UnboundApp: no follower of the app carries a unionid.
+	UnboundApp FindingKind = "unbound_app"
+	// SeparatePlatform: two bound apps with many followers share no person.
+	SeparatePlatform FindingKind = "separate_platform"
+	// NoUnionID: subscribed followers of a bound app without a unionid.
+	NoUnionID FindingKind = "no_unionid"
+	// Conflict: one unionid with two or more openids in one app.
+	Conflict FindingKind = "conflict"
+	// Stale: the app's last complete sync is older than StaleAfter.
+	Stale FindingKind = "stale"
+	// Incomplete: the app's sync has not finished (or never ran).
+	Incomplete FindingKind = "incomplete"
+)
+
+// Finding is one thing doctor reports.
+type Finding struct {
+	Kind FindingKind
+	// Apps are the labels of the apps concerned, AppIDs their appids.
+	Apps   []string
+	AppIDs []string
+	// Count is the size of the evidence: followers without a unionid
+	// (unbound_app, no_unionid), persons of the smaller app that would link
+	// once it moves (separate_platform), unionids in conflict, or profiles
+	// cached so far (stale, incomplete).
+	Count int64
+	// Evidence says what was seen, in words; Action says what fixes it.
+	Evidence string
+	Action   string
+	// Examples are a few ids behind the finding (openids, or unionids for
+	// a conflict), for support to look up.
+	Examples []string
+	// Note marks a finding that needs no action now (stale).
+	Note bool
+}
+
+// Detail is the finding in one sentence: the evidence, then the action.
+func (f *Finding) Detail() string {
+	if f.Action == "" {
+		return f.Evidence
+	}
+	return f.Evidence + " — " + f.Action
+}
+
+// AnalyzeOptions tune Analyze. The zero value analyses every cached app.
+type AnalyzeOptions struct {
+	// Apps are the apps to analyse, in display order (the configuration's).
+	// An app the cache has never seen is reported as not synced. Index
+	// entries of other apps are ignored. Nil means every app in the cache,
+	// in appid order, under its stored name.
+	Apps []AppRef
+	// Now is the time staleness is judged against; time.Now when zero.
+	Now time.Time
+	// StaleAfter is the age of the last complete sync from which an app is
+	// stale; 24 h when zero.
+	StaleAfter time.Duration
+	// MinSeparate is how many persons each of two bound apps must have
+	// before sharing none of them is reported as separate_platform; 20 when
+	// zero. Below it, no overlap is what chance gives small apps.
+	MinSeparate int64
+}
+
+// DefaultStaleAfter is when doctor calls a cache stale.
+const DefaultStaleAfter = 24 * time.Hour
+
+// Analyze reads the app counters and walks the unionid index once (keys
+// only, no profile) to group persons across apps, count the overlap of every
+// pair, label platforms and collect the findings. It never loads the index
+// into memory: each person is reduced to the set of apps it is in, and only
+// a histogram of those sets is kept.
+func Analyze(s *Store, opts AnalyzeOptions) (*Links, error) {
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	if opts.StaleAfter <= 0 {
+		opts.StaleAfter = DefaultStaleAfter
+	}
+	if opts.MinSeparate <= 0 {
+		opts.MinSeparate = 20
+	}
+	apps, err := s.linkApps(opts.Apps)
+	if err != nil {
+		return nil, err
+	}
+	l := &Links{Apps: apps, At: opts.Now}
+	n := len(apps)
+
+	// One pass over the index: a person is the bit set of its apps.
+	type conflictSeen struct {
+		count    int64
+		examples []string
+	}
+	conflicts := make([]conflictSeen, n)
+	masks := map[uint64]int64{}
+	var cur string
+	var mask, dup uint64
+	flush := func() {
+		if mask != 0 {
+			masks[mask]++
+			for d := dup; d != 0; d &= d - 1 {
+				i := bits.TrailingZeros64(d)
+				c := &conflicts[i]
+				c.count++
+				if len(c.examples) < 3 {
+					c.examples = append(c.examples, strings.Clone(cur))
+				}
+			}
+		}
+		mask, dup = 0, 0
+	}
+	last := -1
+	err = s.EachUnionKey(func(u, a, o string) error {
+		if u != cur {
+			flush()
+			cur = u
+		}
+		i := last
+		if i < 0 || apps[i].AppID != a {
+			i = -1
+			for j := range apps {
+				if apps[j].AppID == a {
+					i = j
+					break
+				}
+			}
+			if i < 0 {
+				return nil // an app not analysed
+			}
+			last = i
+		}
+		bit := uint64(1) << i
+		if mask&bit != 0 {
+			dup |= bit
+		}
+		mask |= bit
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("link analysis: %w", err)
+	}
+	flush()
+
+	l.shared = make([][]int64, n)
+	for i := range l.shared {
+		l.shared[i] = make([]int64, n)
+	}
+	for m, c := range masks {
+		l.Persons += c
+		if bits.OnesCount64(m) == 1 {
+			l.InOneApp += c
+		}
+		for a := m; a != 0; a &= a - 1 {
+			i := bits.TrailingZeros64(a)
+			for b := a; b != 0; b &= b - 1 {
+				j := bits.TrailingZeros64(b)
+				l.shared[i][j] += c
+				if i != j {
+					l.shared[j][i] += c
+				}
+			}
+		}
+	}
+	for i := range apps {
+		apps[i].Persons = l.shared[i][i]
+		apps[i].Conflicts = conflicts[i].count
+		for j := i + 1; j < n; j++ {
+			l.Pairs = append(l.Pairs, Pair{A: i, B: j, Shared: l.shared[i][j]})
+		}
+	}
+	labelPlatforms(apps, func(i, j int) bool { return l.shared[i][j] > 0 })
+
+	// Missing counts, from the histogram: a person is missing in every
+	// bound app outside its set.
+	for m, c := range masks {
+		home := apps[bits.TrailingZeros64(m)].Platform
+		for i := range apps {
+			if !apps[i].Bound || m&(1<<i) != 0 {
+				continue
+			}
+			apps[i].Missing += c
+			if apps[i].Platform == home {
+				apps[i].MissingSamePlatform += c
+			}
+		}
+	}
+
+	conflictExamples := make([][]string, n)
+	for i := range conflicts {
+		conflictExamples[i] = conflicts[i].examples
+	}
+	l.Findings, err = s.findings(l, opts, conflictExamples)
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// linkApps reads the counters and sync state of the apps to analyse.
+func (s *Store) linkApps(refs []AppRef) ([]AppLinks, error) {
+	cached, err := s.Apps()
+	if err != nil {
+		return nil, err
+	}
+	if refs == nil {
+		for _, a := range cached {
+			refs = append(refs, AppRef{AppID: a.AppID, Name: a.Name})
+		}
+	}
+	if len(refs) > MaxLinkedApps {
+		return nil, fmt.Errorf("link analysis handles at most %d apps, but %d were given", MaxLinkedApps, len(refs))
+	}
+	out := make([]AppLinks, len(refs))
+	for i, r := range refs {
+		out[i].AppRef = r
+		for _, a := range cached {
+			if a.AppID == r.AppID {
+				out[i].InCache = true
+				out[i].Counts = a.Counts
+				out[i].Sync = a.Sync
+				if out[i].Name == "" {
+					out[i].Name = a.Name
+				}
+			}
+		}
+		out[i].Bound = out[i].Counts.WithUnionID > 0
+	}
+	return out, nil
+}
+
+// labelPlatforms names the groups of bound apps that share persons (as told
+// by same) P1, P2 … in the order of apps.
+func labelPlatforms(apps []AppLinks, same func(i, j int) bool) {
+	parent := make([]int, len(apps))
+	for i := range parent {
+		parent[i] = i
+	}
+	var find func(int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	for i := range apps {
+		for j := i + 1; j < len(apps); j++ {
+			if apps[i].Bound && apps[j].Bound && same(i, j) {
+				if ri, rj := find(i), find(j); ri != rj {
+					parent[max(ri, rj)] = min(ri, rj)
+				}
+			}
+		}
+	}
+	labels := map[int]string{}
+	for i := range apps {
+		if !apps[i].Bound {
+			continue
+		}
+		r := find(i)
+		if labels[r] == "" {
+			labels[r] = fmt.Sprintf("P%d", len(labels)+1)
+		}
+		apps[i].Platform = labels[r]
+	}
+}
+
+// findings turns the analysis into doctor's findings, most serious first.
+func (s *Store) findings(l *Links, opts AnalyzeOptions, conflictExamples [][]string) ([]Finding, error) {
+	apps := l.Apps
+	var out []Finding
+	// The platform most followers are on is the one to bind others to.
+	persons := map[string]int64{}
+	main := ""
+	for i := range apps {
+		if p := apps[i].Platform; p != "" {
+			persons[p] += apps[i].Persons
+			if main == "" || persons[p] > persons[main] {
+				main = p
+			}
+		}
+	}
+	var bound []string
+	for i := range apps {
+		if apps[i].Platform == main && main != "" {
+			bound = append(bound, apps[i].Label())
+		}
+	}
+
+	for i := range apps {
+		a := &apps[i]
+		if a.Bound || a.Counts.Subscribed == 0 {
+			continue
+		}
+		f := Finding{Kind: UnboundApp, Apps: []string{a.Label()}, AppIDs: []string{a.AppID}, Count: a.Counts.Subscribed}
+		so := ""
+		if !a.Synced() {
+			so = " cached so far"
+		}
+		f.Evidence = fmt.Sprintf("%s: none of %s followers%s carries a unionid", a.Label(), FormatCount(a.Counts.Subscribed), so)
+		if len(bound) > 0 {
+			f.Action = fmt.Sprintf("bind %s to the open platform account that %s use%s", a.Label(), joinAnd(bound), pluralS(len(bound) == 1))
+		} else {
+			f.Action = fmt.Sprintf("bind %s to your open platform account (open.weixin.qq.com → account center), then sync it again", a.Label())
+		}
+		ex, err := s.exampleOpenIDs(a.AppID, 3, func(p *Profile) bool { return active(p) })
+		if err != nil {
+			return nil, err
+		}
+		f.Examples = ex
+		out = append(out, f)
+	}
+
+	for _, p := range l.Pairs {
+		a, b := &apps[p.A], &apps[p.B]
+		if !a.Bound || !b.Bound || p.Shared > 0 || a.Persons < opts.MinSeparate || b.Persons < opts.MinSeparate {
+			continue
+		}
+		// The smaller app is the one to move, most likely.
+		small, big := a, b
+		if b.Persons < a.Persons {
+			small, big = b, a
+		}
+		f := Finding{Kind: SeparatePlatform, Apps: []string{small.Label(), big.Label()}, AppIDs: []string{small.AppID, big.AppID}, Count: small.Persons}
+		f.Evidence = fmt.Sprintf("%s ↔ %s: 0 shared persons among %s and %s followers with a unionid",
+			small.Label(), big.Label(), FormatCount(small.Persons), FormatCount(big.Persons))
+		f.Action = fmt.Sprintf("%s (%s) and %s (%s) are likely bound to different open platform accounts; rebind %s to the one %s uses if they should link",
+			small.Label(), small.Platform, big.Label(), big.Platform, small.Label(), big.Label())
+		out = append(out, f)
+	}
+
+	for i := range apps {
+		a := &apps[i]
+		n := a.Counts.Subscribed - a.Counts.WithUnionID
+		if !a.Bound || n <= 0 {
+			continue
+		}
+		f := Finding{Kind: NoUnionID, Apps: []string{a.Label()}, AppIDs: []string{a.AppID}, Count: n}
+		f.Evidence = fmt.Sprintf("%s: %s of %s followers carry no unionid although %s is bound", a.Label(), FormatCount(n), FormatCount(a.Counts.Subscribed), a.Label())
+		f.Action = fmt.Sprintf("their profiles were probably cached before the binding: refetch them with max_age = \"0s\" in the config and wxscope sync --app %s", a.Label())
+		ex, err := s.exampleOpenIDs(a.AppID, 3, func(p *Profile) bool { return active(p) && p.UnionID == "" })
+		if err != nil {
+			return nil, err
+		}
+		f.Examples = ex
+		out = append(out, f)
+	}
+
+	for i := range apps {
+		a := &apps[i]
+		if a.Conflicts == 0 {
+			continue
+		}
+		f := Finding{Kind: Conflict, Apps: []string{a.Label()}, AppIDs: []string{a.AppID}, Count: a.Conflicts, Examples: conflictExamples[i]}
+		f.Evidence = fmt.Sprintf("%s: %s unionids have two or more openids in %s", a.Label(), FormatCount(a.Conflicts), a.Label())
+		f.Action = "one person should have one openid per account: look the unionids up (wxscope lookup ID) and check whether the cache holds another appid's followers under this app's name"
+		out = append(out, f)
+	}
+
+	for i := range apps {
+		a := &apps[i]
+		f := Finding{Kind: Incomplete, Apps: []string{a.Label()}, AppIDs: []string{a.AppID}, Count: a.Counts.Profiles}
+		switch {
+		case !a.InCache || (!a.Synced() && !a.Sync.InProgress && a.Counts.Profiles == 0):
+			f.Evidence = fmt.Sprintf("%s: never synced", a.Label())
+			f.Action = fmt.Sprintf("run wxscope sync --app %s", a.Label())
+		case a.Sync.InProgress:
+			f.Evidence = fmt.Sprintf("%s: sync stopped at %s listed", a.Label(), FormatCount(a.Sync.Listed))
+			if a.Sync.Total > 0 {
+				f.Evidence += " of " + FormatCount(a.Sync.Total)
+			}
+			if a.Sync.LastError != "" {
+				f.Evidence += " (" + a.Sync.LastError + ")"
+			}
+			switch {
+			case !a.Sync.QuotaResetAt.IsZero():
+				f.Action = fmt.Sprintf("the daily user/get quota is spent; run wxscope sync --app %s after %s to resume", a.Label(), a.Sync.QuotaResetAt.Format("2006-01-02 15:04 -07:00"))
+			default:
+				f.Action = fmt.Sprintf("run wxscope sync --app %s to resume where it stopped", a.Label())
+			}
+		case !a.Synced():
+			f.Evidence = fmt.Sprintf("%s: no sync has finished; %s profiles cached", a.Label(), FormatCount(a.Counts.Profiles))
+			f.Action = fmt.Sprintf("run wxscope sync --app %s", a.Label())
+		default:
+			continue
+		}
+		out = append(out, f)
+	}
+
+	for i := range apps {
+		a := &apps[i]
+		if !a.Synced() || a.Sync.InProgress {
+			continue
+		}
+		age := opts.Now.Sub(a.Sync.LastCompleteAt)
+		if age < opts.StaleAfter {
+			continue
+		}
+		f := Finding{Kind: Stale, Apps: []string{a.Label()}, AppIDs: []string{a.AppID}, Count: a.Counts.Profiles, Note: true}
+		f.Evidence = fmt.Sprintf("%s: last synced %s ago", a.Label(), FormatAge(age))
+		f.Action = fmt.Sprintf("run wxscope sync --app %s for current follows and unfollows", a.Label())
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// errEnough stops an iteration early.
+var errEnough = errors.New("enough")
+
+// exampleOpenIDs returns up to n openids of appid whose profile matches
+// keep, reading profiles in order until it has them.
+func (s *Store) exampleOpenIDs(appid string, n int, keep func(*Profile) bool) ([]string, error) {
+	var out []string
+	err := s.EachProfile(appid, "", func(p Profile) error {
+		if keep(&p) {
+			out = append(out, p.OpenID)
+			if len(out) == n {
+				return errEnough
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errEnough) {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Group is one person of the unionid index, as EachGroup gives it.
+type Group struct {
+	UnionID string
+	// Members are the following (app, openid) pairs of the person, in the
+	// order of the apps given; an app appears twice in a conflict.
+	Members []Member
+	// Missing are the appids of the bound apps without a member, in order.
+	Missing []string
+}
+
+// EachGroup streams the persons of the unionid index in unionid order,
+// restricted to apps (nil: every cached app), with the apps each is missing
+// in. Bound states come from the counters; nothing is held in memory but
+// the current group. g and its slices are reused: copy what you keep. The
+// iteration runs between read transactions, as EachUnionKey's does.
+func EachGroup(s *Store, apps []AppRef, fn func(g *Group) error) error {
+	la, err := s.linkApps(apps)
+	if err != nil {
+		return err
+	}
+	pos := map[string]int{}
+	for i := range la {
+		pos[la[i].AppID] = i
+	}
+	var g Group
+	var have uint64
+	emit := func() error {
+		if len(g.Members) == 0 {
+			return nil
+		}
+		slices.SortStableFunc(g.Members, func(a, b Member) int { return pos[a.AppID] - pos[b.AppID] })
+		g.Missing = g.Missing[:0]
+		for i := range la {
+			if la[i].Bound && have&(1<<i) == 0 {
+				g.Missing = append(g.Missing, la[i].AppID)
+			}
+		}
+		return fn(&g)
+	}
+	err = s.EachUnionKey(func(u, a, o string) error {
+		if u != g.UnionID {
+			if err := emit(); err != nil {
+				return err
+			}
+			g.UnionID, g.Members, have = u, g.Members[:0], 0
+		}
+		i, ok := pos[a]
+		if !ok {
+			return nil
+		}
+		have |= 1 << i
+		g.Members = append(g.Members, Member{AppID: a, OpenID: o})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return emit()
+}
+
+// samePlatformSample is how many followers with a unionid samePlatform
+// reads from the smaller app before deciding two apps share none.
+const samePlatformSample = 2000
+
+// samePlatform reports whether bound apps a and b share a person, reading
+// up to samePlatformSample followers with a unionid of a and looking each
+// up in the index: a few milliseconds, exact for apps smaller than the
+// sample. Lookups use it to name platforms without a full analysis.
+func samePlatform(tx *bolt.Tx, a, b string) bool {
+	pb := tx.Bucket(bucketProfiles).Bucket([]byte(a))
+	if pb == nil {
+		return false
+	}
+	idx := tx.Bucket(bucketUnionIDs).Cursor()
+	var key []byte
+	var p Profile
+	seen := 0
+	c := pb.Cursor()
+	for k, v := c.First(); k != nil && seen < samePlatformSample; k, v = c.Next() {
+		if _, err := decodeProfile(v, &p); err != nil || !indexed(&p) {
+			continue
+		}
+		seen++
+		key = unionKey(key[:0], p.UnionID, b, "")
+		if k2, _ := idx.Seek(key); k2 != nil && bytes.HasPrefix(k2, key) {
+			return true
+		}
+	}
+	return false
+}
+
+// FormatCount writes n with thin groups of three digits ("20 000"), as the
+// screens do.
+func FormatCount(n int64) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// FormatAge writes a duration the way a person says it: "40 s", "3 min",
+// "26 h", "9 days".
+func FormatAge(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	case d < 72*time.Hour:
+		return fmt.Sprintf("%d h", int(d.Hours()))
+	default:
+		return fmt.Sprintf("%d days", int(d.Hours()/24))
+	}
+}
+
+func joinAnd(names []string) string {
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0]
+	default:
+		return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+	}
+}
+
+func pluralS(one bool) string {
+	if one {
+		return "s"
+	}
+	return ""
+}

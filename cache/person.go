@@ -1,0 +1,360 @@
+package cache
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// IDKind says what a looked-up id turned out to be.
+type IDKind string
+
+// The kinds of ids; the values are part of lookup's JSON contract.
+const (
+	KindOpenID  IDKind = "openid"
+	KindUnionID IDKind = "unionid"
+	KindUnknown IDKind = "unknown"
+)
+
+// Status is where a member stands; the values are part of lookup's JSON
+// contract.
+type Status string
+
+// The statuses of a cached profile.
+const (
+	StatusFollowing  Status = "following"
+	StatusUnfollowed Status = "unfollowed"
+)
+
+// StatusOf is the status of a cached profile.
+func StatusOf(p *Profile) Status {
+	if active(p) {
+		return StatusFollowing
+	}
+	return StatusUnfollowed
+}
+
+// Reason says why an app shows no following openid for a person.
+type Reason string
+
+// The reasons Person gives.
+const (
+	// ReasonNone: the app has a following member.
+	ReasonNone Reason = ""
+	// ReasonNotFollowing: the app is bound to the person's platform, synced,
+	// and the person does not follow it.
+	ReasonNotFollowing Reason = "not_following"
+	// ReasonUnfollowed: the person followed the app and left; the profile is
+	// kept and shown.
+	ReasonUnfollowed Reason = "unfollowed"
+	// ReasonNotBound: none of the app's followers carries a unionid.
+	ReasonNotBound Reason = "not_bound"
+	// ReasonOtherPlatform: the app is bound to another open platform, where
+	// the person would have another unionid.
+	ReasonOtherPlatform Reason = "other_platform"
+	// ReasonNotSynced: the app has not been synced, or its sync has not
+	// finished, so the cache cannot tell.
+	ReasonNotSynced Reason = "not_synced"
+	// ReasonNoUnionID: the looked-up follower carries no unionid, so its
+	// openids in other apps cannot be found.
+	ReasonNoUnionID Reason = "no_unionid"
+)
+
+// Person is everything the cache knows about one person across apps.
+type Person struct {
+	// Query is the id looked up.
+	Query string
+	Kind  IDKind
+	// UnionID is the person's unionid: the query itself, or the one the
+	// looked-up profile carries (or last carried, when it unfollowed); ""
+	// when there is none.
+	UnionID string
+	// Apps has one entry per app asked about, in that order.
+	Apps []PersonApp
+	// Missing are the appids of the bound apps without a following member
+	// (empty without a unionid: nobody can tell).
+	Missing []string
+	// Guess is set for an id the cache does not know that looks like an
+	// openid of one of the apps.
+	Guess *Guess
+}
+
+// Found reports whether the cache knows the id.
+func (p *Person) Found() bool { return p.Kind != KindUnknown }
+
+// Profiles returns every profile of the person, app by app.
+func (p *Person) Profiles() []Profile {
+	var out []Profile
+	for _, a := range p.Apps {
+		out = append(out, a.Profiles...)
+	}
+	return out
+}
+
+// PersonApp is the person as seen from one app.
+type PersonApp struct {
+	AppRef
+	Bound    bool
+	Platform string // a label P1, P2 … among the apps asked about; "" when not bound
+	// Profiles are the person's cached profiles here: its following member
+	// (two in a conflict), or the unfollowed profile that is its history.
+	Profiles []Profile
+	// Reason says why there is no following member; ReasonNone when there
+	// is one. Detail says it in words.
+	Reason Reason
+	Detail string
+}
+
+// Guess is which app an unknown openid most likely belongs to.
+type Guess struct {
+	AppID  string // "" when no app's openids look like it
+	App    string // the app's label
+	Reason string
+}
+
+// Person looks id up as an openid (one B-tree lookup per app) and as a
+// unionid (one index seek), never scanning profiles, and says for each of
+// apps (nil: every cached app) what the person is there or why it is not.
+// An id the cache does not know comes back with Kind KindUnknown and, when
+// it looks like one, a guess of its app from the openid prefixes.
+func (s *Store) Person(id string, apps []AppRef) (*Person, error) {
+	la, err := s.linkApps(apps)
+	if err != nil {
+		return nil, err
+	}
+	res := &Person{Query: id, Kind: KindUnknown}
+	err = s.view(func(tx *bolt.Tx) error {
+		res.Apps = make([]PersonApp, len(la))
+		for i := range la {
+			res.Apps[i] = PersonApp{AppRef: la[i].AppRef, Bound: la[i].Bound}
+		}
+		// Platforms: sampled overlaps between bound apps.
+		labelPlatforms(la, func(i, j int) bool {
+			a, b := la[i].AppID, la[j].AppID
+			if la[j].Counts.WithUnionID < la[i].Counts.WithUnionID {
+				a, b = b, a
+			}
+			return samePlatform(tx, a, b)
+		})
+		for i := range la {
+			res.Apps[i].Platform = la[i].Platform
+		}
+
+		add := func(i int, p Profile) {
+			for _, q := range res.Apps[i].Profiles {
+				if q.OpenID == p.OpenID {
+					return
+				}
+			}
+			res.Apps[i].Profiles = append(res.Apps[i].Profiles, p)
+		}
+		for i := range la {
+			p, ok, err := getProfile(tx, la[i].AppID, id)
+			if err != nil {
+				return err
+			}
+			if ok {
+				res.Kind = KindOpenID
+				add(i, p)
+				if res.UnionID == "" {
+					res.UnionID = p.UnionID
+				}
+			}
+		}
+		union := res.UnionID
+		if res.Kind == KindUnknown {
+			union = id
+		}
+		if union != "" {
+			n, err := s.addMembers(tx, la, union, add)
+			if err != nil {
+				return err
+			}
+			if n > 0 && res.Kind == KindUnknown {
+				res.Kind, res.UnionID = KindUnionID, id
+			}
+		}
+		if res.Kind == KindUnknown {
+			res.Guess = guessApp(tx, la, id)
+			return nil
+		}
+		explain(res, la)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("look up %s: %w", id, err)
+	}
+	return res, nil
+}
+
+// addMembers adds the following members of union among la; it returns how
+// many it found.
+func (s *Store) addMembers(tx *bolt.Tx, la []AppLinks, union string, add func(int, Profile)) (int, error) {
+	prefix := unionKey(nil, union, "", "")[:len(union)+1]
+	c := tx.Bucket(bucketUnionIDs).Cursor()
+	n := 0
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		_, app, openid, ok := splitUnionKey(k)
+		if !ok {
+			return n, fmt.Errorf("malformed index key %q: %w", k, errCorrupt)
+		}
+		i := slices.IndexFunc(la, func(a AppLinks) bool { return a.AppID == string(app) })
+		if i < 0 {
+			continue
+		}
+		p, found, err := getProfile(tx, string(app), string(openid))
+		if err != nil {
+			return n, err
+		}
+		if !found {
+			return n, fmt.Errorf("index names app %s openid %s, which has no profile: %w", app, openid, errCorrupt)
+		}
+		add(i, p)
+		n++
+	}
+	return n, nil
+}
+
+// explain fills in Missing and each app's reason.
+func explain(res *Person, la []AppLinks) {
+	// The person's platforms: those of the apps it has a profile in, with
+	// the unionid it is known by.
+	home := map[string]bool{}
+	for i := range res.Apps {
+		for _, p := range res.Apps[i].Profiles {
+			if p.UnionID != "" && p.UnionID == res.UnionID && la[i].Platform != "" {
+				home[la[i].Platform] = true
+			}
+		}
+	}
+	src := slices.IndexFunc(res.Apps, func(a PersonApp) bool { return len(a.Profiles) > 0 })
+	for i := range res.Apps {
+		a, l := &res.Apps[i], &la[i]
+		following := slices.ContainsFunc(a.Profiles, func(p Profile) bool { return active(&p) })
+		if res.UnionID != "" && l.Bound && !following {
+			res.Missing = append(res.Missing, a.AppID)
+		}
+		switch {
+		case following:
+			a.Reason = ReasonNone
+		case len(a.Profiles) > 0:
+			p := a.Profiles[0]
+			a.Reason = ReasonUnfollowed
+			a.Detail = "unfollowed " + a.Label()
+			if p.UnfollowedAt > 0 {
+				a.Detail += " on " + time.Unix(p.UnfollowedAt, 0).Format("2006-01-02")
+			}
+		case res.UnionID == "":
+			a.Reason = ReasonNoUnionID
+			why := "carries no unionid"
+			if src >= 0 && !la[src].Bound {
+				why = fmt.Sprintf("carries no unionid (%s is not bound to an open platform)", la[src].Label())
+			}
+			a.Detail = fmt.Sprintf("this follower %s, so its openid in %s cannot be found", why, a.Label())
+		case !l.InCache || l.Counts.Profiles == 0:
+			a.Reason = ReasonNotSynced
+			a.Detail = fmt.Sprintf("%s has not been synced yet: run wxscope sync --app %s", a.Label(), a.Label())
+		case !l.Bound && !l.Synced():
+			a.Reason = ReasonNotSynced
+			a.Detail = fmt.Sprintf("none of the %s followers of %s cached so far carries a unionid, and its sync has not finished", FormatCount(l.Counts.Subscribed), a.Label())
+		case !l.Bound:
+			a.Reason = ReasonNotBound
+			a.Detail = fmt.Sprintf("%s is not bound: its followers carry no unionid, so this person cannot be found there by unionid", a.Label())
+		case len(home) > 0 && !home[l.Platform]:
+			a.Reason = ReasonOtherPlatform
+			a.Detail = fmt.Sprintf("not there under this unionid; %s is bound to another open platform (%s), where this person would have another unionid", a.Label(), l.Platform)
+		case l.Sync.InProgress || !l.Synced():
+			a.Reason = ReasonNotSynced
+			a.Detail = fmt.Sprintf("not among the %s followers of %s cached so far; its sync has not finished", FormatCount(l.Counts.Profiles), a.Label())
+		default:
+			a.Reason = ReasonNotFollowing
+			a.Detail = fmt.Sprintf("does not follow %s", a.Label())
+		}
+	}
+}
+
+// OpenIDPrefix returns the prefix every cached openid of appid shares (the
+// common prefix of the first and last key: they are sorted) and how many
+// profiles it was learned from (0 or 1: none or the whole openid).
+func (s *Store) OpenIDPrefix(appid string) (prefix string, n int, err error) {
+	err = s.view(func(tx *bolt.Tx) error {
+		prefix, n = openIDPrefix(tx, appid)
+		return nil
+	})
+	return prefix, n, err
+}
+
+func openIDPrefix(tx *bolt.Tx, appid string) (string, int) {
+	b := tx.Bucket(bucketProfiles).Bucket([]byte(appid))
+	if b == nil {
+		return "", 0
+	}
+	c := b.Cursor()
+	first, _ := c.First()
+	last, _ := c.Last()
+	if first == nil {
+		return "", 0
+	}
+	if bytes.Equal(first, last) {
+		return string(first), 1
+	}
+	i := 0
+	for i < len(first) && i < len(last) && first[i] == last[i] {
+		i++
+	}
+	return string(first[:i]), 2
+}
+
+// minPrefix is the shortest learned prefix worth guessing from: every
+// openid starts with "o", so one character says nothing.
+const minPrefix = 3
+
+// guessApp names the app whose openids share the longest prefix with id.
+func guessApp(tx *bolt.Tx, la []AppLinks, id string) *Guess {
+	best, bestLen := -1, 0
+	var bestPrefix string
+	for i := range la {
+		prefix, n := openIDPrefix(tx, la[i].AppID)
+		if n < 2 || len(prefix) < minPrefix || len(prefix) >= len(id) {
+			continue
+		}
+		if id[:len(prefix)] == prefix && len(prefix) > bestLen {
+			best, bestLen, bestPrefix = i, len(prefix), prefix
+		}
+	}
+	if best < 0 {
+		return &Guess{Reason: "no synced app's openids begin like this id: it may be a unionid the cache does not hold, or an openid of an app not synced yet"}
+	}
+	a := la[best]
+	return &Guess{AppID: a.AppID, App: a.Label(), Reason: fmt.Sprintf("the %s cached openids of %s all begin with %q, as this one does", FormatCount(a.Counts.Profiles), a.Label(), bestPrefix)}
+}
+
+// StoreFetched caches profiles fetched outside a sync (a live lookup) the
+// way a sync would: an answer with subscribe 0 keeps the cached fields as
+// history and only marks the unfollow.
+func (s *Store) StoreFetched(appid string, ps []Profile, now time.Time) error {
+	err := s.updateApp(appid, func(a *appTx) error {
+		for _, got := range ps {
+			old, seen, ok, err := a.get(got.OpenID)
+			if err != nil {
+				return err
+			}
+			var oldp *Profile
+			if ok {
+				oldp = &old
+			}
+			p := mergeAnswer(oldp, got, appid, now.Unix())
+			if err := a.put(&p, oldp, seen); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store fetched profiles of app %s: %w", appid, err)
+	}
+	return nil
+}
