@@ -460,7 +460,14 @@ func (f *Followers) View() string {
 	}
 	if len(f.rows) == 0 {
 		b.WriteByte('\n')
-		b.WriteString(s.Dim.Render("  no followers match"))
+		switch {
+		case f.idx.Len() == 0:
+			b.WriteString(s.Dim.Render("  no followers cached yet"))
+		case f.query != "":
+			b.WriteString(s.Dim.Render("  no followers match"))
+		default:
+			b.WriteString(s.Dim.Render("  everyone unfollowed: u shows them"))
+		}
 	}
 	if f.editing {
 		for n := end - f.offset + max(1-len(f.rows), 0); n < f.pageRows(); n++ {

@@ -319,19 +319,64 @@ func (x *FollowerIndex) Order(key SortKey, state func(r int) PresenceState) []ui
 			}
 			return x.hay[m0:m1]
 		}
-		perm := identity(x.Len())
-		slices.SortFunc(perm, func(a, b uint32) int {
-			if c := bytes.Compare(field(int(a)), field(int(b))); c != 0 {
-				return c
-			}
-			return cmp.Compare(a, b)
-		})
-		return perm
+		return sortByBytes(x.Len(), field)
 	}
 	if state == nil {
 		return identity(x.Len())
 	}
 	return radixOrder(x.Len(), func(r int) uint32 { return uint32(state(r)) })
+}
+
+// sortByBytes orders rows by field(r) ascending, ties by row. A comparison
+// sort of a million ids takes seconds, so it first radix-sorts on the four
+// bytes after the prefix every row shares (openids of one app share one),
+// which leaves only short runs of equal keys for the comparison sort.
+func sortByBytes(n int, field func(r int) []byte) []uint32 {
+	if n == 0 {
+		return nil
+	}
+	cp := len(field(0))
+	for r := 1; r < n && cp > 0; r++ {
+		f, first := field(r), field(0)
+		k := 0
+		for k < cp && k < len(f) && f[k] == first[k] {
+			k++
+		}
+		cp = k
+	}
+	keyOf := func(r int) uint32 {
+		var k uint32
+		f := field(r)
+		for i := cp; i < cp+4; i++ {
+			k <<= 8
+			if i < len(f) {
+				k |= uint32(f[i])
+			}
+		}
+		return k
+	}
+	pairs := radixPairs(n, keyOf)
+	perm := make([]uint32, n)
+	for i, p := range pairs {
+		perm[i] = uint32(p)
+	}
+	less := func(a, b uint32) int {
+		if c := bytes.Compare(field(int(a)), field(int(b))); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	}
+	for i := 0; i < n; {
+		j := i + 1
+		for j < n && pairs[j]>>32 == pairs[i]>>32 {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(perm[i:j], less)
+		}
+		i = j
+	}
+	return perm
 }
 
 func identity(n int) []uint32 {
@@ -347,6 +392,16 @@ func identity(n int) []uint32 {
 // milliseconds, where a comparison sort takes hundreds. Packing keeps every
 // pass a sequential read.
 func radixOrder(n int, keyOf func(r int) uint32) []uint32 {
+	pairs := radixPairs(n, keyOf)
+	perm := make([]uint32, n)
+	for i, p := range pairs {
+		perm[i] = uint32(p)
+	}
+	return perm
+}
+
+// radixPairs returns key<<32|row for every row, sorted.
+func radixPairs(n int, keyOf func(r int) uint32) []uint64 {
 	pairs, tmp := make([]uint64, n), make([]uint64, n)
 	var all uint32
 	for r := range pairs {
@@ -372,11 +427,7 @@ func radixOrder(n int, keyOf func(r int) uint32) []uint32 {
 		}
 		pairs, tmp = tmp, pairs
 	}
-	perm := make([]uint32, n)
-	for i, p := range pairs {
-		perm[i] = uint32(p)
-	}
-	return perm
+	return pairs
 }
 
 // Visible returns the rows to show, in order (reversed when desc), keeping

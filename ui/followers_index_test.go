@@ -207,7 +207,7 @@ func BenchmarkFollowerSort1M(b *testing.B) {
 	for _, k := range []struct {
 		name string
 		key  SortKey
-	}{{"follow_time", SortFollowed}, {"scene", SortScene}, {"openid", SortOpenID}} {
+	}{{"follow_time", SortFollowed}, {"scene", SortScene}, {"openid", SortOpenID}, {"remark", SortRemark}} {
 		b.Run(k.name, func(b *testing.B) {
 			for b.Loop() {
 				if k.key == SortFollowed {

@@ -244,3 +244,21 @@ func TestFollowersSanitisesHostileRemarks(t *testing.T) {
 
 // squeeze collapses runs of spaces, to assert on column order, not widths.
 func squeeze(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func TestFollowersLoadsFromItsSourceAndSaysWhenEmpty(t *testing.T) {
+	d, f := followersRoot(t, 100, 6, nil, nil, nil)
+	if f.Rows() != 0 || !strings.Contains(d.Screen(), "no followers cached yet") {
+		t.Fatalf("empty app:\n%s", d.Screen())
+	}
+	r := NewRoot(Options{Theme: ThemePlain})
+	r.Open(NewFollowers(r.Common(), newsSpec(fakeProfiles(3), nil)))
+	d = &uitest.Driver{Model: r}
+	d.Send(tea.WindowSizeMsg{Width: 100, Height: 6})
+	if !strings.Contains(d.Screen(), "loading followers…") {
+		t.Fatalf("before Init's load lands:\n%s", d.Screen())
+	}
+	d.Run(r.Init())
+	if !strings.Contains(d.Screen(), "3 rows") {
+		t.Fatalf("after the load:\n%s", d.Screen())
+	}
+}

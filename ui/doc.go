@@ -1,0 +1,35 @@
+// Package ui is wxscope's terminal UI on Bubble Tea v2: a root model that
+// holds a stack of pages (Apps, Followers, Person, Links, Doctor), routes
+// keys to the page on top, draws a footer with that page's keys, a full-help
+// overlay on ?, a jump prompt on : or g, and quits through a cleanup step.
+//
+// Wiring it up, in main:
+//
+//	root := ui.NewRoot(ui.Options{
+//		Theme:   ui.ThemeFromEnv(os.Getenv), // NO_COLOR → no colour
+//		Persons: persons,                    // a ui.PersonSource over the cache
+//		Cleanup: func() { stopSyncs(); db.Close() },
+//	})
+//	root.Open(ui.NewFollowers(root.Common(), ui.FollowersSpec{
+//		App: "news", AppID: "wx…", Bound: true,
+//		Source: followers, // a ui.FollowerSource over the cache
+//		Others: others, Presence: presence,
+//	}))
+//	_, err := tea.NewProgram(root).Run()
+//
+// The views read data only through the small interfaces in source.go,
+// declared here on the consumer side; they never call the API, and every
+// call runs in a tea.Cmd with Common.Ctx, which quitting cancels.
+//
+// A new view implements Page, takes *Common in its constructor, keeps its
+// keys in a KeyMap in keys.go, and sends PushMsg/PopMsg/FlashMsg (Push, Pop,
+// Flash) to move around. Its background results carry the view's pointer so
+// that only it picks them up: the root offers non-key messages to every page.
+//
+// Every string that came from the outside world goes through
+// sanitize.Text before it is drawn.
+//
+// Tests drive the root with uitest.Driver at a fixed size and ThemePlain and
+// assert on the text of View; flow_test.go runs the real program through
+// teatest (wrapped in internal/uitest).
+package ui
