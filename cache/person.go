@@ -254,9 +254,12 @@ func explain(res *Person, la []AppLinks) {
 				why = fmt.Sprintf("carries no unionid (%s is not bound to an open platform)", la[src].Label())
 			}
 			a.Detail = fmt.Sprintf("this follower %s, so its openid in %s cannot be found", why, a.Label())
-		case !l.InCache || l.Counts.Profiles == 0:
+		case !l.InCache || (l.Counts.Profiles == 0 && !l.Synced()):
 			a.Reason = ReasonNotSynced
 			a.Detail = fmt.Sprintf("%s has not been synced yet: run wxscope sync --app %s", a.Label(), a.Label())
+		case l.Counts.Subscribed == 0 && l.Synced():
+			a.Reason = ReasonNotBound
+			a.Detail = fmt.Sprintf("%s has no followers", a.Label())
 		case !l.Bound && !l.Synced():
 			a.Reason = ReasonNotSynced
 			a.Detail = fmt.Sprintf("none of the %s followers of %s cached so far carries a unionid, and its sync has not finished", FormatCount(l.Counts.Subscribed), a.Label())
