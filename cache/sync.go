@@ -211,11 +211,19 @@ func (r *syncRun) pipeline(ctx context.Context) error {
 	work := make(chan batchJob, 4*r.o.Concurrency)
 	results := make(chan any, 4*r.o.Concurrency)
 
+	// A listing stopped by the daily quota lets the workers finish the pages
+	// it already listed, so the saved cursor passes them: user/get has 500
+	// calls a day, and re-listing those pages tomorrow would spend them again.
+	var quotaErr error
 	g.Go(func() error {
 		defer close(work)
 		err := r.list(gctx, work, results)
-		if err == nil {
+		switch {
+		case err == nil:
 			r.setPhase(PhaseHydrating)
+		case errors.Is(err, ErrDailyQuota):
+			quotaErr = err
+			return nil
 		}
 		return err
 	})
@@ -234,6 +242,9 @@ func (r *syncRun) pipeline(ctx context.Context) error {
 	}
 	if werr != nil {
 		return werr
+	}
+	if quotaErr != nil {
+		return quotaErr
 	}
 	if !r.state.ListingComplete {
 		return errors.New("the listing ended without its last page") // cannot happen: list returns only after the last page
