@@ -34,7 +34,7 @@ type SyncState struct {
 	StartedAt      time.Time
 	FinishedAt     time.Time // zero while a run is in progress
 	LastCompleteAt time.Time // when a listing last completed (the cache's freshness)
-	Pages          int64     // listing pages written in this run
+	Pages          int64     // listing calls whose openids are all written in this run (the final empty page counts)
 	Listed         int64     // openids on those pages
 	Total          int64     // the follower total the API last reported (never trusted to end a listing)
 	Fetched        int64     // profiles fetched in this run

@@ -1,0 +1,20 @@
+// Package cache is wxscope's store of followers, one bbolt file, and the sync
+// engine that fills it from any Source.
+//
+// Open a Store in the mode the command needs: ReadOnly for lookup, links,
+// export and doctor; Shared for a sync, so that other processes get in
+// between its writes; ReadWrite for tests and tools that own the file. A
+// busy file gives an *InUseError naming the writer, never a hang.
+//
+// Reads: Apps (counters and sync state, no scan), App, Profile, FindOpenID
+// (which app has an openid), Members and MemberProfiles (a unionid's
+// openids), EachProfile and EachAppProfile (one app, or all, in key order, in
+// chunks: export and the TUI index), EachUnionKey and EachUnionGroup (the
+// unionid index in order, keys only: link analysis). Writes: Sync,
+// PutProfiles, SetAppNames. Check verifies the file and its invariants.
+//
+// Invariants, kept by every write in the same transaction: a profile is in
+// the unionid index exactly when it has a unionid and still follows; an
+// app's Counts match its profiles; the sync cursor never passes an openid
+// whose profile is not written.
+package cache
