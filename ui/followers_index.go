@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"cmp"
 	"math/bits"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"wxscope/cache"
 )
@@ -222,7 +224,8 @@ func (x *FollowerIndex) IsUnfollowed(r int) bool { return x.unfol[r] != 0 }
 // is not nil only its rows are tried: a query that extends the previous one
 // narrows its result instead of rescanning everything. stop is polled now
 // and then; when it returns true Match gives up and returns ok false, so a
-// keystroke's stale scan does not hold a core.
+// keystroke's stale scan does not hold a core. Large indexes are scanned in
+// one chunk per CPU.
 func (x *FollowerIndex) Match(query string, within []uint64, stop func() bool) (set []uint64, n int, ok bool) {
 	q := []byte(asciiLower(query))
 	rows := x.Len()
@@ -233,31 +236,57 @@ func (x *FollowerIndex) Match(query string, within []uint64, stop func() bool) (
 		}
 		return set, rows, true
 	}
+	chunks := min(runtime.GOMAXPROCS(0), rows/matchChunkMin+1)
+	per := (rows/chunks + 63) &^ 63 // whole bitset words per chunk: no sharing
+	counts := make([]int, chunks)
+	var wg sync.WaitGroup
+	for c := range chunks {
+		lo, hi := min(c*per, rows), min((c+1)*per, rows)
+		if c == chunks-1 {
+			hi = rows
+		}
+		wg.Go(func() { counts[c] = x.matchRange(q, lo, hi, within, set, stop) })
+	}
+	wg.Wait()
+	for _, c := range counts {
+		if c < 0 {
+			return nil, 0, false
+		}
+		n += c
+	}
+	return set, n, true
+}
+
+// matchChunkMin is the fewest rows worth a goroutine of their own.
+const matchChunkMin = 1 << 16
+
+// matchRange sets the bits of the matching rows in [lo, hi) and returns how
+// many, or -1 when stop said to give up. lo is a multiple of 64.
+func (x *FollowerIndex) matchRange(q []byte, lo, hi int, within, set []uint64, stop func() bool) int {
+	n := 0
 	if within != nil {
-		for w, word := range within {
+		for w := lo >> 6; w < (hi+63)>>6; w++ {
 			if w&1023 == 0 && stop != nil && stop() {
-				return nil, 0, false
+				return -1
 			}
-			for word != 0 {
-				bit := bits.TrailingZeros64(word)
-				word &= word - 1
-				r := w<<6 | bit
-				if bytes.Contains(x.hay[x.start[r]:x.start[r+1]], q) {
+			for word := within[w]; word != 0; word &= word - 1 {
+				r := w<<6 | bits.TrailingZeros64(word)
+				if r < hi && bytes.Contains(x.hay[x.start[r]:x.start[r+1]], q) {
 					set[r>>6] |= 1 << (r & 63)
 					n++
 				}
 			}
 		}
-		return set, n, true
+		return n
 	}
-	pos, r := 0, 0
+	pos, end, r := int(x.start[lo]), int(x.start[hi]), lo
 	for step := 0; ; step++ {
 		if step&4095 == 0 && stop != nil && stop() {
-			return nil, 0, false
+			return -1
 		}
-		k := bytes.Index(x.hay[pos:], q)
+		k := bytes.Index(x.hay[pos:end], q)
 		if k < 0 {
-			break
+			return n
 		}
 		abs := uint32(pos + k)
 		for x.start[r+1] <= abs { // rows only move forward: O(rows) in all
@@ -267,7 +296,6 @@ func (x *FollowerIndex) Match(query string, within []uint64, stop func() bool) (
 		n++
 		pos = int(x.start[r+1])
 	}
-	return set, n, true
 }
 
 func asciiLower(s string) string {

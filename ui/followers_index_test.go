@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -250,5 +251,27 @@ func BenchmarkFollowersFirstFrame1M(b *testing.B) {
 		f := NewFollowersFromIndex(benchCommon(), FollowersSpec{App: "news", AppID: "wxnews", Others: testOthers}, x)
 		f.SetSize(200, 52)
 		_ = f.View()
+	}
+}
+
+func TestFollowerIndexChunkedMatchAgreesWithOneScan(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds 150 000 rows")
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3)) // three chunks, whatever the machine
+	b := NewFollowerIndexBuilder(150_000)
+	genWorld(150_000, b.Add)
+	x := b.Build()
+	for _, q := range []string{"vip", "a", "客户", "zzzz"} {
+		set, n, _ := x.Match(q, nil, nil)
+		one := make([]uint64, len(set))
+		if m := x.matchRange([]byte(q), 0, x.Len(), nil, one, nil); m != n || !slices.Equal(one, set) {
+			t.Fatalf("%q: chunked %d rows, one scan %d rows", q, n, m)
+		}
+		narrowed, n2, _ := x.Match(q+"x", set, nil)
+		one2 := make([]uint64, len(set))
+		if m := x.matchRange([]byte(q+"x"), 0, x.Len(), set, one2, nil); m != n2 || !slices.Equal(one2, narrowed) {
+			t.Fatalf("%q narrowed: chunked %d rows, one scan %d rows", q+"x", n2, m)
+		}
 	}
 }
