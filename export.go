@@ -1,6 +1,19 @@
 package main
 
-import "context"
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"wxscope/cache"
+	"wxscope/config"
+)
 
 // runExport writes the cached followers of all apps, or of those named with
 // --app, as CSV (the default, for spreadsheets) or JSON lines.
@@ -23,8 +36,208 @@ func runExport(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := selectApps("export", cfg, names); err != nil {
+	apps, err := selectApps("export", cfg, names)
+	if err != nil {
 		return err
 	}
-	return notBuilt("export")
+
+	store, err := cache.Open(cfg.Cache, cache.Options{Mode: cache.ReadOnly})
+	if errors.Is(err, cache.ErrNoCache) {
+		return errors.New("nothing synced yet; run wxscope sync")
+	}
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	targets, err := exportTargets(store, cfg, apps, len(names) == 0)
+	if err != nil {
+		return err
+	}
+	if len(targets) == 0 {
+		which := "the configured apps"
+		if len(names) > 0 {
+			which = strings.Join(names, ", ")
+		}
+		return fmt.Errorf("nothing synced yet for %s; run wxscope sync", which)
+	}
+
+	out := bufio.NewWriterSize(env.stdout, 64<<10)
+	var w rowWriter
+	if *format == "jsonl" {
+		w = newJSONLWriter(out)
+	} else {
+		w = newCSVWriter(out)
+	}
+	if err := w.header(); err != nil {
+		return err
+	}
+	for _, t := range targets {
+		err := store.EachProfile(t.appid, "", func(p cache.Profile) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			return w.row(exportRowOf(t.name, t.appid, &p))
+		})
+		if err != nil {
+			return fmt.Errorf("export %s: %w", t.name, err)
+		}
+	}
+	if err := w.flush(); err != nil {
+		return err
+	}
+	return out.Flush()
+}
+
+// exportTarget is one app to export.
+type exportTarget struct{ name, appid string }
+
+// exportTargets are the selected apps the cache has seen, in the order of
+// the config; with all, also the apps the cache holds that the config no
+// longer names (their rows are history a support case may need).
+func exportTargets(store *cache.Store, cfg *config.Config, apps []config.App, all bool) ([]exportTarget, error) {
+	cached, err := store.Apps()
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]cache.App{}
+	for _, a := range cached {
+		byID[a.AppID] = a
+	}
+	var out []exportTarget
+	for _, a := range apps {
+		if _, ok := byID[a.AppID]; ok {
+			out = append(out, exportTarget{a.Name, a.AppID})
+		}
+	}
+	if all {
+		configured := map[string]bool{}
+		for _, a := range cfg.Apps {
+			configured[a.AppID] = true
+		}
+		for _, a := range cached {
+			if !configured[a.AppID] {
+				name := a.Name
+				if name == "" {
+					name = a.AppID
+				}
+				out = append(out, exportTarget{name, a.AppID})
+			}
+		}
+	}
+	return out, nil
+}
+
+// exportRow is one line of `wxscope export`. The JSON field names and their
+// order are a contract (design.md); CSV columns follow the same order.
+type exportRow struct {
+	App            string  `json:"app"`
+	AppID          string  `json:"appid"`
+	OpenID         string  `json:"openid"`
+	UnionID        string  `json:"unionid"`
+	Subscribe      int     `json:"subscribe"`
+	SubscribeTime  int64   `json:"subscribe_time"`
+	SubscribeScene string  `json:"subscribe_scene"`
+	QRScene        int64   `json:"qr_scene"`
+	QRSceneStr     string  `json:"qr_scene_str"`
+	Remark         string  `json:"remark"`
+	TagIDList      []int64 `json:"tagid_list"`
+	GroupID        int64   `json:"groupid"`
+	FetchedAt      int64   `json:"fetched_at"`
+	UnfollowedAt   int64   `json:"unfollowed_at"`
+}
+
+var exportColumns = []string{"app", "appid", "openid", "unionid", "subscribe", "subscribe_time", "subscribe_scene",
+	"qr_scene", "qr_scene_str", "remark", "tagid_list", "groupid", "fetched_at", "unfollowed_at"}
+
+func exportRowOf(name, appid string, p *cache.Profile) *exportRow {
+	r := &exportRow{
+		App:            name,
+		AppID:          appid,
+		OpenID:         p.OpenID,
+		UnionID:        p.UnionID,
+		SubscribeTime:  p.SubscribeTime,
+		SubscribeScene: p.SubscribeScene,
+		QRScene:        p.QRScene,
+		QRSceneStr:     p.QRSceneStr,
+		Remark:         p.Remark,
+		TagIDList:      p.TagIDs,
+		GroupID:        p.GroupID,
+		FetchedAt:      p.FetchedAt,
+		UnfollowedAt:   p.UnfollowedAt,
+	}
+	if p.Subscribed {
+		r.Subscribe = 1
+	}
+	if r.TagIDList == nil {
+		r.TagIDList = []int64{} // [] rather than null: the field is always a list
+	}
+	return r
+}
+
+type rowWriter interface {
+	header() error
+	row(*exportRow) error
+	flush() error
+}
+
+type jsonlWriter struct{ enc *json.Encoder }
+
+func newJSONLWriter(w io.Writer) *jsonlWriter {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // remarks stay readable; JSON needs no HTML escaping
+	return &jsonlWriter{enc}
+}
+
+func (w *jsonlWriter) header() error          { return nil }
+func (w *jsonlWriter) row(r *exportRow) error { return w.enc.Encode(r) }
+func (w *jsonlWriter) flush() error           { return nil }
+
+type csvWriter struct {
+	w   *csv.Writer
+	rec []string
+}
+
+func newCSVWriter(w io.Writer) *csvWriter {
+	return &csvWriter{w: csv.NewWriter(w), rec: make([]string, len(exportColumns))}
+}
+
+func (w *csvWriter) header() error { return w.w.Write(exportColumns) }
+
+func (w *csvWriter) row(r *exportRow) error {
+	tags := make([]string, len(r.TagIDList))
+	for i, t := range r.TagIDList {
+		tags[i] = strconv.FormatInt(t, 10)
+	}
+	rec := w.rec
+	rec[0] = safeCell(r.App)
+	rec[1] = safeCell(r.AppID)
+	rec[2] = safeCell(r.OpenID)
+	rec[3] = safeCell(r.UnionID)
+	rec[4] = strconv.Itoa(r.Subscribe)
+	rec[5] = strconv.FormatInt(r.SubscribeTime, 10)
+	rec[6] = safeCell(r.SubscribeScene)
+	rec[7] = strconv.FormatInt(r.QRScene, 10)
+	rec[8] = safeCell(r.QRSceneStr)
+	rec[9] = safeCell(r.Remark)
+	rec[10] = strings.Join(tags, ";")
+	rec[11] = strconv.FormatInt(r.GroupID, 10)
+	rec[12] = strconv.FormatInt(r.FetchedAt, 10)
+	rec[13] = strconv.FormatInt(r.UnfollowedAt, 10)
+	return w.w.Write(rec)
+}
+
+func (w *csvWriter) flush() error {
+	w.w.Flush()
+	return w.w.Error()
+}
+
+// safeCell defuses a text cell a spreadsheet would run as a formula (CSV
+// injection): one starting with = + - @ TAB or CR gets a leading '.
+// Numbers are written by this program and left alone.
+func safeCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }

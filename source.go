@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"sync/atomic"
+
+	"wxscope/cache"
+	"wxscope/config"
+	"wxscope/wechat"
+)
+
+// wechatSource adapts a *wechat.Client to cache.Source, the small interface
+// the sync engine pulls followers through (cache knows nothing of WeChat).
+// It maps the client's profiles and typed errors to the cache's, and counts
+// the client's retries for the progress reports (cache.RetryCounter).
+type wechatSource struct {
+	client  *wechat.Client
+	retries atomic.Int64
+	// restarts counts listings restarted from the beginning because the
+	// saved cursor was rejected; bounded so that a broken API cannot loop.
+	restarts atomic.Int64
+}
+
+// maxListingRestarts bounds how often one source starts the listing over
+// after the API rejected a cursor.
+const maxListingRestarts = 2
+
+// newAppClient builds the API client of one configured app. hc may be nil
+// (the client's default transport); onRetry may be nil.
+//
+// Rate: the client's default limit (50 calls/s) would dominate a sync: at a
+// real-world 50–150 ms per call, Concurrency batchget calls in flight
+// already pace the calls, and the API itself says when to slow down (45011,
+// which the client waits out). So calls are limited by the number in
+// flight (concurrency batch calls plus the lister), not by a rate.
+func newAppClient(cfg *config.Config, app config.App, hc *http.Client, onRetry func(string, int, error)) (*wechat.Client, error) {
+	wc := wechat.Config{
+		AppID:         app.AppID,
+		APIBase:       cfg.APIBase,
+		HTTPClient:    hc,
+		RatePerSecond: math.Inf(1),
+		Burst:         cfg.Concurrency + 1,
+		MaxInFlight:   cfg.Concurrency + 1,
+		OnRetry:       onRetry,
+	}
+	switch app.Token {
+	case config.TokenFromCommand:
+		wc.TokenMode = wechat.TokenCommand
+		wc.TokenCommand = app.TokenCommand
+	case config.TokenClassic:
+		wc.TokenMode = wechat.TokenClassic
+		wc.Secret = app.Secret.Reveal()
+	default:
+		wc.TokenMode = wechat.TokenStable
+		wc.Secret = app.Secret.Reveal()
+	}
+	c, err := wechat.New(wc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", app.Name, err)
+	}
+	return c, nil
+}
+
+// newWechatSource returns the cache.Source of one configured app.
+func newWechatSource(cfg *config.Config, app config.App, hc *http.Client) (*wechatSource, error) {
+	s := &wechatSource{}
+	c, err := newAppClient(cfg, app, hc, s.onRetry)
+	if err != nil {
+		return nil, err
+	}
+	s.client = c
+	return s, nil
+}
+
+var (
+	_ cache.Source       = (*wechatSource)(nil)
+	_ cache.RetryCounter = (*wechatSource)(nil)
+)
+
+// onRetry is the client's OnRetry hook.
+func (s *wechatSource) onRetry(string, int, error) { s.retries.Add(1) }
+
+// Retries is how many calls the client repeated after transient failures.
+func (s *wechatSource) Retries() int64 { return s.retries.Load() }
+
+// ListFollowers returns the page of followers after next.
+//
+// A cursor saved by an interrupted sync can stop being a follower before the
+// sync resumes; the API then rejects it (40003, wechat-api.md §2.2). The
+// listing then starts over from the beginning, which is safe: the engine
+// stamps every listed openid with its run, re-listing one only stamps it
+// again, and fresh profiles are not fetched twice.
+func (s *wechatSource) ListFollowers(ctx context.Context, next string) (cache.FollowerPage, error) {
+	p, err := s.client.FollowerPage(ctx, next)
+	if err != nil && next != "" && errors.Is(err, wechat.ErrInvalidOpenID) && s.restarts.Add(1) <= maxListingRestarts {
+		p, err = s.client.FollowerPage(ctx, "")
+	}
+	if err != nil {
+		return cache.FollowerPage{}, mapError(err)
+	}
+	return cache.FollowerPage{OpenIDs: p.OpenIDs, Next: p.NextOpenID, Total: p.Total, Last: p.Last}, nil
+}
+
+// Profiles fetches 1..100 profiles with one batchget call.
+func (s *wechatSource) Profiles(ctx context.Context, openids []string) (map[string]cache.Profile, error) {
+	users, err := s.client.BatchGet(ctx, openids)
+	if err != nil {
+		return nil, mapError(err)
+	}
+	out := make(map[string]cache.Profile, len(users))
+	for id, u := range users {
+		out[id] = profileOf(s.client.AppID(), u)
+	}
+	return out, nil
+}
+
+// profileOf is what the cache keeps of a user/info answer.
+func profileOf(appid string, u wechat.User) cache.Profile {
+	return cache.Profile{
+		AppID:          appid,
+		OpenID:         u.OpenID,
+		UnionID:        u.UnionID,
+		Subscribed:     u.Subscribe == 1,
+		SubscribeTime:  u.SubscribeTime,
+		SubscribeScene: u.SubscribeScene,
+		QRScene:        u.QRScene,
+		QRSceneStr:     u.QRSceneStr,
+		Remark:         u.Remark,
+		TagIDs:         u.TagIDList,
+		GroupID:        u.GroupID,
+	}
+}
+
+// mapError turns the client's typed errors into the cache's, keeping the
+// client's error in the chain (so the sync command can still find the
+// *wechat.APIError behind a failure) and its text unchanged.
+func mapError(err error) error {
+	var qe *wechat.QuotaError
+	switch {
+	case errors.As(err, &qe):
+		return &cache.QuotaError{API: qe.Path, ResetAt: qe.ResetAt, Err: err}
+	case errors.Is(err, wechat.ErrInvalidOpenID):
+		return &markedError{mark: cache.ErrInvalidOpenID, err: err}
+	default:
+		return err
+	}
+}
+
+// markedError adds a sentinel to an error's chain without changing its text.
+type markedError struct {
+	mark error
+	err  error
+}
+
+func (e *markedError) Error() string   { return e.err.Error() }
+func (e *markedError) Unwrap() []error { return []error{e.mark, e.err} }
