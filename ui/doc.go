@@ -31,5 +31,5 @@
 //
 // Tests drive the root with uitest.Driver at a fixed size and ThemePlain and
 // assert on the text of View; flow_test.go runs the real program through
-// teatest (wrapped in internal/uitest).
+// teatest (wrapped in uitest).
 package ui

@@ -11,7 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"wxscope/cache"
-	"wxscope/ui/internal/uitest"
+	"wxscope/ui/uitest"
 )
 
 // testNow is the fixed clock of every UI test.

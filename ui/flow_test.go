@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"wxscope/ui/internal/uitest"
+	"wxscope/ui/uitest"
 )
 
 // TestFlowFilterOpenPersonBackAndQuit runs the whole program on a fake

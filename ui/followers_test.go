@@ -7,7 +7,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"wxscope/cache"
-	"wxscope/ui/internal/uitest"
+	"wxscope/ui/uitest"
 )
 
 var testOthers = []OtherApp{

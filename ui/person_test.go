@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"wxscope/cache"
-	"wxscope/ui/internal/uitest"
+	"wxscope/ui/uitest"
 )
 
 func samplePerson() PersonData {

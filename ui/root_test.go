@@ -9,7 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
-	"wxscope/ui/internal/uitest"
+	"wxscope/ui/uitest"
 )
 
 func TestRootOpensPersonOnEnterAndEscGoesBack(t *testing.T) {
