@@ -272,7 +272,7 @@ func (f *Followers) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 	case key.Matches(msg, k.Copy):
 		if r, ok := f.current(); ok {
-			return copyID("openid", f.idx.OpenID(r))
+			return copyID(f.c, "openid", f.idx.OpenID(r))
 		}
 	case key.Matches(msg, k.Back):
 		if f.query != "" {
@@ -282,18 +282,6 @@ func (f *Followers) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return Pop()
 	}
 	return nil
-}
-
-// copyID puts id on the clipboard (OSC 52). An id that sanitising would
-// change is refused: it would carry its escape sequence into ours.
-func copyID(what, id string) tea.Cmd {
-	if id == "" {
-		return Flash("no " + what + " to copy")
-	}
-	if sanitize.Text(id) != id {
-		return FlashError(fmt.Errorf("this %s contains control characters; not copied", what))
-	}
-	return tea.Batch(tea.SetClipboard(id), Flash("copied "+what+" "+id))
 }
 
 // current returns the row under the cursor.

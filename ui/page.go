@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 )
 
@@ -46,6 +47,22 @@ type Common struct {
 	Loc *time.Location
 	// Persons resolves ids for the Person view; nil disables it.
 	Persons PersonSource
+	// ReadOnly forbids every write to the cache: no sync, and the keys that
+	// would start one are disabled (see WriteKey). Export to a file is still
+	// allowed: it does not write the cache.
+	ReadOnly bool
+	// Clipboard is the local clipboard command y uses beside OSC 52; nil
+	// means OSC 52 only.
+	Clipboard *LocalClipboard
+}
+
+// WriteKey returns b disabled when the UI is read-only, so that a key which
+// would write the cache (s, S: sync) neither shows in the help nor matches.
+func (c *Common) WriteKey(b key.Binding) key.Binding {
+	if c.ReadOnly {
+		b.SetEnabled(false)
+	}
+	return b
 }
 
 // PushMsg asks the root to put Page on top of the stack.

@@ -58,12 +58,12 @@ func (p *Person) Update(msg tea.Msg) tea.Cmd {
 	case key.Matches(k, p.keys.Copy):
 		if p.cursor < len(p.data.Members) {
 			if pr := p.data.Members[p.cursor].Profile; pr != nil {
-				return copyID("openid", pr.OpenID)
+				return copyID(p.c, "openid", pr.OpenID)
 			}
 		}
 		return Flash("no openid in this app")
 	case key.Matches(k, p.keys.CopyUnionID):
-		return copyID("unionid", p.data.UnionID)
+		return copyID(p.c, "unionid", p.data.UnionID)
 	case key.Matches(k, p.keys.Back):
 		return Pop()
 	}

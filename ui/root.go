@@ -48,6 +48,11 @@ type Options struct {
 	// Now and Loc default to time.Now and time.Local.
 	Now func() time.Time
 	Loc *time.Location
+	// ReadOnly is the --readonly mode: no sync, no write to the cache.
+	ReadOnly bool
+	// Clipboard is a local clipboard command (DetectLocalClipboard) that y
+	// uses beside OSC 52; nil copies through OSC 52 only.
+	Clipboard *LocalClipboard
 }
 
 // Root is the Bubble Tea model at the top: a stack of pages, the footer
@@ -82,7 +87,8 @@ type cleanupDoneMsg struct{}
 // open the first one with r.Open.
 func NewRoot(opts Options) *Root {
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &Common{Ctx: ctx, Now: opts.Now, Loc: opts.Loc, Persons: opts.Persons}
+	c := &Common{Ctx: ctx, Now: opts.Now, Loc: opts.Loc, Persons: opts.Persons,
+		ReadOnly: opts.ReadOnly, Clipboard: opts.Clipboard}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -159,6 +165,13 @@ func (r *Root) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return r, r.broadcast(msg)
 	case tea.KeyPressMsg:
 		return r, r.handleKey(msg)
+	case tea.MouseMsg:
+		// The mouse points at what is on screen: the page on top, and
+		// nothing while an overlay or the quit covers it.
+		if p := r.top(); p != nil && !r.showHelp && !r.quitting {
+			return r, p.Update(msg)
+		}
+		return r, nil
 	case tea.PasteMsg:
 		if r.jumping {
 			r.jump.update(msg)
@@ -288,6 +301,9 @@ func (r *Root) Depth() int { return len(r.stack) }
 func (r *Root) View() tea.View {
 	v := tea.NewView(r.Render())
 	v.AltScreen = true
+	// Cell motion reports the wheel and clicks; shift+drag still selects
+	// text in most terminals.
+	v.MouseMode = tea.MouseModeCellMotion
 	return v
 }
 
