@@ -191,7 +191,8 @@ const DefaultStaleAfter = 24 * time.Hour
 // only, no profile) to group persons across apps, count the overlap of every
 // pair, label platforms and collect the findings. It never loads the index
 // into memory: each person is reduced to the set of apps it is in, and only
-// a histogram of those sets is kept.
+// a histogram of those sets is kept. s may be nil when there is no cache
+// file yet: every app is then reported as never synced.
 func Analyze(s *Store, opts AnalyzeOptions) (*Links, error) {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
@@ -233,7 +234,11 @@ func Analyze(s *Store, opts AnalyzeOptions) (*Links, error) {
 		mask, dup = 0, 0
 	}
 	last := -1
-	err = s.EachUnionKey(func(u, a, o string) error {
+	each := func(fn func(u, a, o string) error) error { return nil }
+	if s != nil {
+		each = s.EachUnionKey
+	}
+	err = each(func(u, a, o string) error {
 		if u != cur {
 			flush()
 			cur = u
@@ -321,9 +326,12 @@ func Analyze(s *Store, opts AnalyzeOptions) (*Links, error) {
 
 // linkApps reads the counters and sync state of the apps to analyse.
 func (s *Store) linkApps(refs []AppRef) ([]AppLinks, error) {
-	cached, err := s.Apps()
-	if err != nil {
-		return nil, err
+	var cached []App
+	if s != nil {
+		var err error
+		if cached, err = s.Apps(); err != nil {
+			return nil, err
+		}
 	}
 	if refs == nil {
 		for _, a := range cached {

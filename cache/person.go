@@ -27,14 +27,21 @@ type Status string
 const (
 	StatusFollowing  Status = "following"
 	StatusUnfollowed Status = "unfollowed"
+	// StatusNotFollowing: the API said subscribe 0 for an openid the cache
+	// never saw following (a live lookup of a non-follower).
+	StatusNotFollowing Status = "not_following"
 )
 
 // StatusOf is the status of a cached profile.
 func StatusOf(p *Profile) Status {
-	if active(p) {
+	switch {
+	case active(p):
 		return StatusFollowing
+	case !p.Subscribed && p.UnfollowedAt == 0:
+		return StatusNotFollowing
+	default:
+		return StatusUnfollowed
 	}
-	return StatusUnfollowed
 }
 
 // Reason says why an app shows no following openid for a person.
@@ -240,6 +247,9 @@ func explain(res *Person, la []AppLinks) {
 		switch {
 		case following:
 			a.Reason = ReasonNone
+		case len(a.Profiles) > 0 && StatusOf(&a.Profiles[0]) == StatusNotFollowing:
+			a.Reason = ReasonNotFollowing
+			a.Detail = fmt.Sprintf("does not follow %s (the API said so on %s)", a.Label(), time.Unix(a.Profiles[0].FetchedAt, 0).Format("2006-01-02"))
 		case len(a.Profiles) > 0:
 			p := a.Profiles[0]
 			a.Reason = ReasonUnfollowed
@@ -337,7 +347,9 @@ func guessApp(tx *bolt.Tx, la []AppLinks, id string) *Guess {
 
 // StoreFetched caches profiles fetched outside a sync (a live lookup) the
 // way a sync would: an answer with subscribe 0 keeps the cached fields as
-// history and only marks the unfollow.
+// history and only marks the unfollow. A subscribe 0 for an openid never
+// cached is kept with UnfollowedAt 0 (StatusNotFollowing): the API said
+// whose openid it is, but nobody saw it follow.
 func (s *Store) StoreFetched(appid string, ps []Profile, now time.Time) error {
 	err := s.updateApp(appid, func(a *appTx) error {
 		for _, got := range ps {
@@ -350,6 +362,9 @@ func (s *Store) StoreFetched(appid string, ps []Profile, now time.Time) error {
 				oldp = &old
 			}
 			p := mergeAnswer(oldp, got, appid, now.Unix())
+			if oldp == nil && !got.Subscribed {
+				p.UnfollowedAt = 0
+			}
 			if err := a.put(&p, oldp, seen); err != nil {
 				return err
 			}
