@@ -96,6 +96,11 @@ func syncApps(ctx context.Context, env *cmdEnv, cfg *config.Config, apps []confi
 				Progress:      func(p cache.Progress) { view.update(i, p) },
 				ProgressEvery: view.every(),
 			}
+			if cfg.MaxAge == 0 {
+				// The config's "0s" means refetch every profile; the
+				// engine's zero value means its default.
+				opts.MaxAge = -1
+			}
 			if hooks.opts != nil {
 				hooks.opts(&opts)
 			}

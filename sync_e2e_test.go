@@ -185,3 +185,15 @@ func TestSyncOfOneAppNeedsOnlyItsSecret(t *testing.T) {
 		t.Errorf("sync of all apps without shop's secret: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// max_age = "0s" refetches every profile on each sync, as the config's
+// message promises (the engine's zero MaxAge would mean its 24 h default).
+func TestMaxAgeZeroRefetchesEveryProfile(t *testing.T) {
+	s := newSimSetup(t, oneAppWorld(9, "news", 700, 0, "P1"), `max_age = "0s"`)
+	s.mustSync(t)
+	batches := s.srv.Calls(batchgetPath)
+	s.mustSync(t)
+	if got := s.srv.Calls(batchgetPath) - batches; got != batches {
+		t.Errorf("the second sync made %d batchget calls, the first %d: max_age 0s did not refetch", got, batches)
+	}
+}
