@@ -1,9 +1,25 @@
 package main
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"wxscope/cache"
+	"wxscope/ui/sanitize"
+)
 
 // runDoctor reports findings about the apps' bindings and the cache, each
 // with its evidence and what to do.
+//
+// Exit status: 0 whenever the analysis ran, findings or not (as with other
+// doctor commands, findings are the output, not a failure; scripts read
+// --json); 1 only when the cache cannot be read; 2 for usage and
+// configuration errors. A missing cache file is not an error: every app is
+// then reported as never synced.
 func runDoctor(ctx context.Context, env *cmdEnv, args []string) error {
 	fs, configPath := newFlagSet("doctor")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of text")
@@ -14,9 +30,232 @@ func runDoctor(ctx context.Context, env *cmdEnv, args []string) error {
 	if err := noArgs("doctor", rest); err != nil {
 		return err
 	}
-	if _, err := env.loadConfig(*configPath); err != nil {
+	cfg, err := env.loadConfig(*configPath)
+	if err != nil {
 		return err
 	}
-	_ = asJSON
-	return notBuilt("doctor")
+	store, err := cache.Open(cfg.Cache, cache.Options{Mode: cache.ReadOnly})
+	switch {
+	case errors.Is(err, cache.ErrNoCache):
+		store = nil
+	case err != nil:
+		return err
+	default:
+		defer store.Close()
+	}
+	l, err := cache.Analyze(store, cache.AnalyzeOptions{Apps: appRefs(cfg)})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeDoctorJSON(env.stdout, l)
+	}
+	writeDoctorText(env.stdout, l, cfg.Cache, store == nil)
+	return nil
+}
+
+// doctorApp, doctorPair and doctorFinding are doctor's JSON contract
+// (docs/design.md); fields beyond the contract's are additions.
+type doctorApp struct {
+	App         string `json:"app"`
+	AppID       string `json:"appid"`
+	Followers   int64  `json:"followers"` // the API's last reported total, else the cached followers
+	Cached      int64  `json:"cached"`
+	Subscribed  int64  `json:"subscribed"`
+	WithUnionID int64  `json:"with_unionid"`
+	Bound       bool   `json:"bound"`
+	Platform    string `json:"platform"`
+	Persons     int64  `json:"persons"`
+	Missing     int64  `json:"missing"`
+	LastSync    int64  `json:"last_sync"` // unix seconds of the last complete listing, 0 when never
+	SyncRunning bool   `json:"sync_incomplete"`
+}
+
+type doctorPair struct {
+	A      string `json:"a"`
+	B      string `json:"b"`
+	Shared int64  `json:"shared"`
+}
+
+type doctorFinding struct {
+	Kind     string   `json:"kind"`
+	Apps     []string `json:"apps"`
+	Count    int64    `json:"count"`
+	Detail   string   `json:"detail"`
+	Evidence string   `json:"evidence"`
+	Action   string   `json:"action"`
+	Examples []string `json:"examples"`
+	Note     bool     `json:"note"`
+}
+
+type doctorJSON struct {
+	Apps     []doctorApp     `json:"apps"`
+	Pairs    []doctorPair    `json:"pairs"`
+	Findings []doctorFinding `json:"findings"`
+	Persons  int64           `json:"persons"`
+}
+
+func followersOf(a *cache.AppLinks) int64 {
+	if a.Sync.Total > 0 {
+		return a.Sync.Total
+	}
+	return a.Counts.Subscribed
+}
+
+func writeDoctorJSON(w io.Writer, l *cache.Links) error {
+	out := doctorJSON{Apps: []doctorApp{}, Pairs: []doctorPair{}, Findings: []doctorFinding{}, Persons: l.Persons}
+	for i := range l.Apps {
+		a := &l.Apps[i]
+		d := doctorApp{App: a.Label(), AppID: a.AppID, Followers: followersOf(a), Cached: a.Counts.Profiles,
+			Subscribed: a.Counts.Subscribed, WithUnionID: a.Counts.WithUnionID, Bound: a.Bound, Platform: a.Platform,
+			Persons: a.Persons, Missing: a.Missing, SyncRunning: a.Sync.InProgress}
+		if a.Synced() {
+			d.LastSync = a.Sync.LastCompleteAt.Unix()
+		}
+		out.Apps = append(out.Apps, d)
+	}
+	for _, p := range l.Pairs {
+		out.Pairs = append(out.Pairs, doctorPair{A: l.Apps[p.A].Label(), B: l.Apps[p.B].Label(), Shared: p.Shared})
+	}
+	for _, f := range l.Findings {
+		ex := f.Examples
+		if ex == nil {
+			ex = []string{}
+		}
+		out.Findings = append(out.Findings, doctorFinding{Kind: string(f.Kind), Apps: f.Apps, Count: f.Count,
+			Detail: f.Detail(), Evidence: f.Evidence, Action: f.Action, Examples: ex, Note: f.Note})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(out)
+}
+
+// writeDoctorText draws the Doctor screen: the apps, the overlap matrix and
+// the findings with evidence and action.
+func writeDoctorText(w io.Writer, l *cache.Links, path string, noCache bool) {
+	warn, notes := 0, 0
+	for _, f := range l.Findings {
+		if f.Note {
+			notes++
+		} else {
+			warn++
+		}
+	}
+	fmt.Fprintf(w, "doctor · %s · %s · cache %s\n", plural(warn, "finding"), plural(notes, "note"), path)
+	if noCache {
+		fmt.Fprintln(w, "no cache file yet: nothing has been synced")
+	}
+
+	width := len("app")
+	for i := range l.Apps {
+		width = max(width, len(l.Apps[i].Label()))
+	}
+	fmt.Fprintf(w, "\n %-*s  %10s  %10s  %8s  %8s  %-5s  %s\n", width, "app", "followers", "cached", "unionid", "persons", "bound", "last sync")
+	for i := range l.Apps {
+		a := &l.Apps[i]
+		cov := "—"
+		if a.Counts.Subscribed > 0 {
+			cov = fmt.Sprintf("%d %%", a.Counts.WithUnionID*100/a.Counts.Subscribed)
+		}
+		bound := "no"
+		switch {
+		case a.Bound:
+			bound = a.Platform
+		case !a.InCache || a.Counts.Subscribed == 0:
+			bound = "?"
+		}
+		last := "never"
+		switch {
+		case a.Sync.InProgress:
+			last = "unfinished"
+		case a.Synced():
+			last = cache.FormatAge(l.At.Sub(a.Sync.LastCompleteAt)) + " ago"
+		}
+		fmt.Fprintf(w, " %-*s  %10s  %10s  %8s  %8s  %-5s  %s\n", width, sanitize.Text(a.Label()),
+			cache.FormatCount(followersOf(a)), cache.FormatCount(a.Counts.Profiles), cov, cache.FormatCount(a.Persons), bound, last)
+	}
+
+	if len(l.Apps) > 1 {
+		fmt.Fprintf(w, "\n shared persons between apps (%s persons with a unionid)\n", cache.FormatCount(l.Persons))
+		cw := 8
+		for i := range l.Apps {
+			cw = max(cw, len(l.Apps[i].Label()))
+		}
+		fmt.Fprintf(w, " %-*s", width, "")
+		for i := range l.Apps {
+			fmt.Fprintf(w, "  %*s", cw, sanitize.Text(l.Apps[i].Label()))
+		}
+		fmt.Fprintln(w)
+		for i := range l.Apps {
+			fmt.Fprintf(w, " %-*s", width, sanitize.Text(l.Apps[i].Label()))
+			for j := range l.Apps {
+				cell := "—"
+				if l.Apps[i].Bound && l.Apps[j].Bound {
+					cell = cache.FormatCount(l.Shared(i, j))
+				}
+				fmt.Fprintf(w, "  %*s", cw, cell)
+			}
+			switch a := &l.Apps[i]; {
+			case !a.Bound && a.InCache && a.Counts.Subscribed > 0:
+				fmt.Fprint(w, "   (not bound)")
+			case a.Bound && a.Platform != l.Apps[firstBound(l)].Platform:
+				fmt.Fprintf(w, "   (%s: another platform?)", a.Platform)
+			}
+			fmt.Fprintln(w)
+		}
+	}
+
+	fmt.Fprintln(w)
+	if len(l.Findings) == 0 {
+		fmt.Fprintln(w, " no findings: every app is bound to one open platform and freshly synced")
+		return
+	}
+	kw := 0
+	aw := 0
+	for _, f := range l.Findings {
+		kw = max(kw, len(f.Kind))
+		aw = max(aw, len(strings.Join(f.Apps, " ↔ ")))
+	}
+	indent := strings.Repeat(" ", 3+kw+2+aw+2)
+	for _, f := range l.Findings {
+		mark := "⚠"
+		if f.Note {
+			mark = "·"
+		}
+		apps := sanitize.Text(strings.Join(f.Apps, " ↔ "))
+		fmt.Fprintf(w, " %s %-*s  %-*s  %s\n", mark, kw, f.Kind, aw, apps, evidenceOnly(f))
+		if f.Action != "" {
+			fmt.Fprintf(w, "%s→ %s\n", indent, f.Action)
+		}
+		if len(f.Examples) > 0 {
+			fmt.Fprintf(w, "%se.g. %s\n", indent, strings.Join(f.Examples, ", "))
+		}
+	}
+}
+
+// evidenceOnly drops the leading "app: " of the evidence: the app column
+// already says it.
+func evidenceOnly(f cache.Finding) string {
+	for _, prefix := range []string{strings.Join(f.Apps, " ↔ ") + ": ", f.Apps[0] + ": "} {
+		if rest, ok := strings.CutPrefix(f.Evidence, prefix); ok {
+			return sanitize.Text(rest)
+		}
+	}
+	return sanitize.Text(f.Evidence)
+}
+
+func firstBound(l *cache.Links) int {
+	for i := range l.Apps {
+		if l.Apps[i].Bound {
+			return i
+		}
+	}
+	return 0
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

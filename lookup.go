@@ -2,39 +2,442 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"time"
+
+	"wxscope/cache"
+	"wxscope/config"
+	"wxscope/ui/sanitize"
+	"wxscope/wechat"
 )
 
 // runLookup shows the person behind an openid or unionid across all apps:
 // from the cache, or with --live from the API, trying each app.
+//
+// Exit status: 0 when the cache (after --live, if asked) knows the id, 1
+// when it does not (with a sentence saying what to try), 2 when no id can
+// be read from the argument.
 func runLookup(ctx context.Context, env *cmdEnv, args []string) error {
 	fs, configPath := newFlagSet("lookup")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of text")
-	live := fs.Bool("live", false, "ask the API, trying each app, instead of only the cache")
+	live := fs.Bool("live", false, "also ask the API: refresh the person's profiles, or find which app owns an unknown openid")
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
-	switch {
-	case len(rest) == 0:
+	if len(rest) == 0 {
 		return usagef("lookup", "lookup needs an openid or unionid")
-	case len(rest) > 1:
-		return usagef("lookup", "lookup takes one id, but got %d: %s", len(rest), strings.Join(rest, " "))
 	}
-	// Ids pasted from a ticket often carry spaces around them.
-	id := strings.TrimSpace(rest[0])
-	if id == "" {
+	// A line pasted without quotes arrives as several words: the id is read
+	// out of all of them.
+	line := strings.Join(rest, " ")
+	if strings.TrimSpace(line) == "" {
 		return usagef("lookup", "the id to look up is empty")
 	}
+	id, idErr := extractID(line)
+	if idErr != nil && len(rest) > 1 {
+		return usagef("lookup", "lookup takes one id, but got %d words without one: %s", len(rest), line)
+	}
+	// A configuration error outranks a malformed id: it blocks every command.
 	cfg, err := env.loadConfig(*configPath)
 	if err != nil {
 		return err
 	}
+	if idErr != nil {
+		return idErr
+	}
+	refs := appRefs(cfg)
+
+	var store *cache.Store
+	var liveRes *liveResult
 	if *live {
 		if err := requireSecrets(cfg.Apps); err != nil {
 			return err
 		}
+		// Shared: a nightly sync in another process keeps going.
+		store, err = cache.Open(cfg.Cache, cache.Options{Mode: cache.Shared, Command: "wxscope lookup --live"})
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		if liveRes, err = lookupLive(ctx, cfg, store, refs, id); err != nil {
+			return err
+		}
+	} else {
+		store, err = cache.Open(cfg.Cache, cache.Options{Mode: cache.ReadOnly})
+		switch {
+		case errors.Is(err, cache.ErrNoCache):
+			store = nil
+		case err != nil:
+			return err
+		default:
+			defer store.Close()
+		}
 	}
-	_ = asJSON
-	return notBuilt("lookup")
+
+	var p *cache.Person
+	if store != nil {
+		if p, err = store.Person(id, refs); err != nil {
+			return err
+		}
+	} else {
+		p = &cache.Person{Query: id, Kind: cache.KindUnknown}
+	}
+
+	if *asJSON {
+		if err := writeLookupJSON(env.stdout, p, liveRes); err != nil {
+			return err
+		}
+	} else {
+		writeLookupText(env.stdout, p, liveRes)
+	}
+	if p.Found() {
+		return nil
+	}
+	switch {
+	case store == nil:
+		return fmt.Errorf("%s is not in the cache: nothing is synced yet; run wxscope sync, or wxscope lookup %s --live to ask the API", id, id)
+	case *live:
+		return fmt.Errorf("%s is not a follower's openid in any configured app, nor a cached unionid; check the id, or run wxscope sync if it is a unionid", id)
+	default:
+		return fmt.Errorf("%s is not in the cache; try wxscope lookup %s --live to ask each app's API, or run wxscope sync", id, id)
+	}
+}
+
+// idLen is the length of an openid and of a unionid.
+const idLen = 28
+
+// extractID reads the one openid or unionid out of what support pasted: a
+// bare id, or a line from a ticket with quotes, brackets, "openid=" or
+// "openid:" around it. Ids are 28 characters of letters, digits, '-' and
+// '_'; anything else separates words.
+func extractID(s string) (string, error) {
+	words := strings.FieldsFunc(s, func(r rune) bool { return !isIDChar(r) })
+	var ids []string
+	for _, w := range words {
+		if len(w) == idLen && !slices.Contains(ids, w) {
+			ids = append(ids, w)
+		}
+	}
+	// Real ids start with "o"; prefer those when a line holds other
+	// 28-character words.
+	if len(ids) > 1 {
+		var os []string
+		for _, id := range ids {
+			if id[0] == 'o' {
+				os = append(os, id)
+			}
+		}
+		if len(os) > 0 {
+			ids = os
+		}
+	}
+	switch len(ids) {
+	case 1:
+		return ids[0], nil
+	case 0:
+		shown := strings.TrimSpace(s)
+		if len(shown) > 80 {
+			shown = shown[:80] + "…"
+		}
+		return "", usagef("lookup", "no openid or unionid in %q: an id is %d letters, digits, - or _ (like oNw3kT0c1kP4xQ9w2E5r7T1y3U6i)", shown, idLen)
+	default:
+		return "", usagef("lookup", "%d ids in the argument (%s); look up one at a time", len(ids), strings.Join(ids, ", "))
+	}
+}
+
+func isIDChar(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_'
+}
+
+// appRefs are the configured apps, in the order of the file, for the link
+// analysis.
+func appRefs(cfg *config.Config) []cache.AppRef {
+	refs := make([]cache.AppRef, len(cfg.Apps))
+	for i, a := range cfg.Apps {
+		refs[i] = cache.AppRef{AppID: a.AppID, Name: a.Name}
+	}
+	return refs
+}
+
+// liveAnswer is what one app's API said about the id.
+type liveAnswer struct {
+	App    string `json:"app"`
+	OpenID string `json:"openid"`
+	Result string `json:"result"` // "following", "not following", "40003", or the error
+}
+
+// liveResult is what --live did.
+type liveResult struct {
+	Owner   string       `json:"owner"` // the app whose API knows the openid; "" when none
+	Answers []liveAnswer `json:"answers"`
+}
+
+// lookupLive asks the API about id and caches what it says. An id the cache
+// already knows has its profiles refreshed from their apps; an unknown one
+// is tried as an openid of every app at once: the app it belongs to answers,
+// the others say 40003.
+func lookupLive(ctx context.Context, cfg *config.Config, store *cache.Store, refs []cache.AppRef, id string) (*liveResult, error) {
+	p, err := store.Person(id, refs)
+	if err != nil {
+		return nil, err
+	}
+	type ask struct {
+		app    config.App
+		openid string
+	}
+	var asks []ask
+	if p.Found() {
+		for _, pr := range p.Profiles() {
+			a, _ := cfg.App(nameOf(refs, pr.AppID))
+			asks = append(asks, ask{a, pr.OpenID})
+		}
+	} else {
+		for _, a := range cfg.Apps {
+			asks = append(asks, ask{a, id})
+		}
+	}
+	res := &liveResult{Answers: make([]liveAnswer, len(asks))}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	now := time.Now()
+	for i, q := range asks {
+		wg.Go(func() {
+			ans := liveAnswer{App: q.app.Name, OpenID: q.openid}
+			defer func() { res.Answers[i] = ans }()
+			client, err := newAppClient(cfg, q.app, nil, nil)
+			if err == nil {
+				var u wechat.User
+				u, err = client.UserInfo(ctx, q.openid)
+				if err == nil {
+					ans.Result = "not following"
+					if u.Subscribe == 1 {
+						ans.Result = "following"
+					}
+					err = store.StoreFetched(q.app.AppID, []cache.Profile{profileOf(q.app.AppID, u)}, now)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				if res.Owner == "" {
+					res.Owner = q.app.Name
+				}
+			case errors.Is(err, wechat.ErrInvalidOpenID):
+				ans.Result = "40003"
+			default:
+				ans.Result = err.Error()
+				if firstErr == nil {
+					firstErr = fmt.Errorf("ask %s's API about %s: %w", q.app.Name, q.openid, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	// One app failing for another reason (quota, network) does not hide
+	// what the others said, unless nobody answered.
+	if res.Owner == "" && firstErr != nil {
+		return nil, firstErr
+	}
+	return res, nil
+}
+
+func nameOf(refs []cache.AppRef, appid string) string {
+	for _, r := range refs {
+		if r.AppID == appid {
+			return r.Label()
+		}
+	}
+	return appid
+}
+
+// lookupMember is one member in lookup's JSON (docs/design.md contract).
+type lookupMember struct {
+	App            string  `json:"app"`
+	OpenID         string  `json:"openid"`
+	Subscribe      int     `json:"subscribe"`
+	SubscribeTime  int64   `json:"subscribe_time"`
+	SubscribeScene string  `json:"subscribe_scene"`
+	Remark         string  `json:"remark"`
+	TagIDList      []int64 `json:"tagid_list"`
+	UnfollowedAt   int64   `json:"unfollowed_at"`
+	Status         string  `json:"status"`
+}
+
+// lookupAbsent says why an app shows no following openid (an addition to
+// the contract's fields).
+type lookupAbsent struct {
+	App    string `json:"app"`
+	Reason string `json:"reason"`
+	Detail string `json:"detail"`
+}
+
+type lookupGuess struct {
+	App    string `json:"app"`
+	Reason string `json:"reason"`
+}
+
+type lookupJSON struct {
+	Query   string         `json:"query"`
+	Kind    string         `json:"kind"`
+	UnionID string         `json:"unionid"`
+	Members []lookupMember `json:"members"`
+	Missing []string       `json:"missing"`
+	Guess   *lookupGuess   `json:"guess,omitempty"`
+	Absent  []lookupAbsent `json:"absent"`
+	Live    *liveResult    `json:"live,omitempty"`
+}
+
+func writeLookupJSON(w io.Writer, p *cache.Person, live *liveResult) error {
+	out := lookupJSON{Query: p.Query, Kind: string(p.Kind), UnionID: p.UnionID,
+		Members: []lookupMember{}, Missing: []string{}, Absent: []lookupAbsent{}, Live: live}
+	for _, a := range p.Apps {
+		for _, pr := range a.Profiles {
+			m := lookupMember{App: a.Label(), OpenID: pr.OpenID, SubscribeTime: pr.SubscribeTime,
+				SubscribeScene: pr.SubscribeScene, Remark: pr.Remark, TagIDList: pr.TagIDs,
+				UnfollowedAt: pr.UnfollowedAt, Status: string(cache.StatusOf(&pr))}
+			if pr.Subscribed {
+				m.Subscribe = 1
+			}
+			if m.TagIDList == nil {
+				m.TagIDList = []int64{}
+			}
+			out.Members = append(out.Members, m)
+		}
+		if a.Reason != cache.ReasonNone {
+			out.Absent = append(out.Absent, lookupAbsent{App: a.Label(), Reason: string(a.Reason), Detail: a.Detail})
+		}
+	}
+	for _, appid := range p.Missing {
+		out.Missing = append(out.Missing, nameOfPerson(p, appid))
+	}
+	if p.Guess != nil {
+		out.Guess = &lookupGuess{App: p.Guess.App, Reason: p.Guess.Reason}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(out)
+}
+
+func nameOfPerson(p *cache.Person, appid string) string {
+	for _, a := range p.Apps {
+		if a.AppID == appid {
+			return a.Label()
+		}
+	}
+	return appid
+}
+
+// writeLookupText draws the person as the Person screen does: one line per
+// app, its openid or why there is none. Remarks and scenes came from the
+// API and are sanitised.
+func writeLookupText(w io.Writer, p *cache.Person, live *liveResult) {
+	if live != nil {
+		var said []string
+		for _, a := range live.Answers {
+			said = append(said, a.App+": "+sanitize.Text(a.Result))
+		}
+		switch {
+		case live.Owner != "":
+			fmt.Fprintf(w, "live · %s answered for this id (%s); the answer is cached\n", live.Owner, strings.Join(said, ", "))
+		case len(said) > 0:
+			fmt.Fprintf(w, "live · no app owns this id (%s)\n", strings.Join(said, ", "))
+		}
+	}
+	switch p.Kind {
+	case cache.KindUnknown:
+		fmt.Fprintf(w, "%s is not in the cache\n", p.Query)
+		if g := p.Guess; g != nil && g.App != "" {
+			fmt.Fprintf(w, "  most likely an openid of %s: %s\n", g.App, g.Reason)
+		} else if g != nil {
+			fmt.Fprintf(w, "  %s\n", g.Reason)
+		}
+		return
+	case cache.KindUnionID:
+		fmt.Fprintf(w, "person · unionid %s\n", p.UnionID)
+	default:
+		if p.UnionID != "" {
+			fmt.Fprintf(w, "person · openid %s · unionid %s\n", p.Query, p.UnionID)
+		} else {
+			fmt.Fprintf(w, "person · openid %s · no unionid\n", p.Query)
+		}
+	}
+	width := 0
+	for _, a := range p.Apps {
+		width = max(width, len(a.Label()))
+	}
+	for _, a := range p.Apps {
+		name := sanitize.Text(a.Label())
+		pad := strings.Repeat(" ", width-len(a.Label()))
+		for _, pr := range a.Profiles {
+			fmt.Fprintf(w, "  %s%s  %s  %s\n", name, pad, pr.OpenID, profileLine(&pr))
+		}
+		if len(a.Profiles) == 0 {
+			fmt.Fprintf(w, "  %s%s  %-*s  %s\n", name, pad, idLen, "—", a.Detail)
+		}
+	}
+	if len(p.Missing) > 0 {
+		var names []string
+		for _, id := range p.Missing {
+			names = append(names, nameOfPerson(p, id))
+		}
+		fmt.Fprintf(w, "missing in %s\n", strings.Join(names, ", "))
+	}
+}
+
+// profileLine is a profile in words: follow state, time and scene, tags,
+// remark.
+func profileLine(pr *cache.Profile) string {
+	var b strings.Builder
+	since := "following"
+	switch cache.StatusOf(pr) {
+	case cache.StatusNotFollowing:
+		return "not following (the API said so on " + time.Unix(pr.FetchedAt, 0).Format("2006-01-02") + ")"
+	case cache.StatusUnfollowed:
+		since = "unfollowed"
+		if pr.UnfollowedAt > 0 {
+			since += " on " + time.Unix(pr.UnfollowedAt, 0).Format("2006-01-02")
+		}
+		if pr.SubscribeTime > 0 {
+			since += ", had followed"
+		}
+	}
+	b.WriteString(since)
+	if pr.SubscribeTime > 0 {
+		b.WriteString(" since " + time.Unix(pr.SubscribeTime, 0).Format("2006-01-02 15:04"))
+	}
+	if scene := sceneWords(pr); scene != "" {
+		b.WriteString(" (" + scene + ")")
+	}
+	if len(pr.TagIDs) > 0 {
+		tags := make([]string, len(pr.TagIDs))
+		for i, t := range pr.TagIDs {
+			tags[i] = strconv.FormatInt(t, 10)
+		}
+		b.WriteString(" · tags " + strings.Join(tags, ", "))
+	}
+	if pr.Remark != "" {
+		b.WriteString(` · remark "` + sanitize.Text(pr.Remark) + `"`)
+	}
+	return b.String()
+}
+
+func sceneWords(pr *cache.Profile) string {
+	s := sanitize.Text(strings.TrimPrefix(pr.SubscribeScene, "ADD_SCENE_"))
+	switch {
+	case pr.QRScene != 0:
+		s += fmt.Sprintf(", scene %d", pr.QRScene)
+	case pr.QRSceneStr != "":
+		s += ", scene " + strconv.Quote(sanitize.Text(pr.QRSceneStr))
+	}
+	return s
 }
