@@ -456,3 +456,25 @@ func TestExtractIDReadsTicketLines(t *testing.T) {
 		}
 	}
 }
+
+// FuzzExtractID: whatever support pastes, extractID returns a 28-character
+// id made of id characters, or an error; it never panics.
+func FuzzExtractID(f *testing.F) {
+	for _, s := range []string{"openid: 'oNw3kT0c1kP4xQ9w2E5r7T1y3U6i'", "[oNw3kT0c1kP4xQ9w2E5r7T1y3U6i]", "", "用户 oNw3kT0c1kP4xQ9w2E5r7T1y3U6i", "\x1b]52;c;oNw3kT0c1kP4xQ9w2E5r7T1y3U6i\x07"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		id, err := extractID(s)
+		if err != nil {
+			return
+		}
+		if len(id) != idLen || !strings.Contains(s, id) {
+			t.Fatalf("extractID(%q) = %q", s, id)
+		}
+		for _, r := range id {
+			if !isIDChar(r) {
+				t.Fatalf("extractID(%q) = %q holds %q", s, id, r)
+			}
+		}
+	})
+}
