@@ -1,0 +1,92 @@
+package ui
+
+import "charm.land/bubbles/v2/key"
+
+// The keys of the Links, Doctor and Insights views. They live beside
+// keys.go, with the same conventions: ShortHelp and FullHelp are built from
+// the bindings Update matches on.
+
+// LinksKeys are the keys of the Links view.
+type LinksKeys struct {
+	ListKeys
+	NextFilter key.Binding
+	PrevFilter key.Binding
+	Open       key.Binding
+	Copy       key.Binding
+	Refresh    key.Binding
+	Back       key.Binding
+}
+
+// DefaultLinksKeys returns the Links view's keys.
+func DefaultLinksKeys() LinksKeys {
+	return LinksKeys{
+		ListKeys:   DefaultListKeys(),
+		NextFilter: key.NewBinding(key.WithKeys("tab", "right", "l"), key.WithHelp("tab/→", "next filter")),
+		PrevFilter: key.NewBinding(key.WithKeys("shift+tab", "left", "h"), key.WithHelp("shift+tab/←", "previous filter")),
+		Open:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
+		Copy:       key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy unionid")),
+		Refresh:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "analyse again")),
+		Back:       key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+	}
+}
+
+// ShortHelp implements help.KeyMap.
+func (k LinksKeys) ShortHelp() []key.Binding {
+	return []key.Binding{k.NextFilter, k.Open, k.Copy, k.Back}
+}
+
+// FullHelp implements help.KeyMap.
+func (k LinksKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{k.column(), {k.NextFilter, k.PrevFilter, k.Open, k.Copy, k.Refresh, k.Back}}
+}
+
+// DoctorKeys are the keys of the Doctor view.
+type DoctorKeys struct {
+	Up      key.Binding
+	Down    key.Binding
+	Open    key.Binding
+	Copy    key.Binding
+	Refresh key.Binding
+	Back    key.Binding
+}
+
+// DefaultDoctorKeys returns the Doctor view's keys.
+func DefaultDoctorKeys() DoctorKeys {
+	l := DefaultListKeys()
+	return DoctorKeys{
+		Up:      l.Up,
+		Down:    l.Down,
+		Open:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "show the followers behind it")),
+		Copy:    key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy an example id")),
+		Refresh: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "check again")),
+		Back:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+	}
+}
+
+// ShortHelp implements help.KeyMap.
+func (k DoctorKeys) ShortHelp() []key.Binding {
+	return []key.Binding{k.Open, k.Copy, k.Refresh, k.Back}
+}
+
+// FullHelp implements help.KeyMap.
+func (k DoctorKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{k.Up, k.Down}, {k.Open, k.Copy, k.Refresh, k.Back}}
+}
+
+// InsightsKeys are the keys of the Insights view.
+type InsightsKeys struct {
+	Back key.Binding
+}
+
+// DefaultInsightsKeys returns the Insights view's keys.
+func DefaultInsightsKeys() InsightsKeys {
+	return InsightsKeys{
+		Back: key.NewBinding(key.WithKeys("esc", "i"), key.WithHelp("esc/i", "back to the list")),
+	}
+}
+
+// ShortHelp implements help.KeyMap.
+func (k InsightsKeys) ShortHelp() []key.Binding { return []key.Binding{k.Back} }
+
+// FullHelp implements help.KeyMap.
+func (k InsightsKeys) FullHelp() [][]key.Binding { return [][]key.Binding{{k.Back}} }

@@ -1,0 +1,216 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"math/bits"
+	"slices"
+
+	"wxscope/cache"
+)
+
+// LinksSource is where the Links and Doctor views read the link analysis.
+// main implements it over the cache with the configured apps, in the
+// configuration's order; both calls run in tea.Cmd goroutines.
+type LinksSource interface {
+	// Analyze runs the link analysis (cache.Analyze).
+	Analyze(ctx context.Context) (*cache.Links, error)
+	// EachGroup streams the persons of the unionid index with the apps each
+	// is missing in (cache.EachGroup), restricted to the same apps. g is
+	// reused between calls.
+	EachGroup(ctx context.Context, fn func(g *cache.Group) error) error
+}
+
+// FollowersOpener builds the Followers view of one app, narrowed to subset;
+// main provides it because it knows the sources and the other apps. The
+// Links and Doctor views call it to open the followers behind a row.
+type FollowersOpener func(appID string, subset FollowerSubset) Page
+
+// groupIndex is the unionid groups of one load, compact: every unionid in
+// one byte arena and each person reduced to a bit mask of the apps it is in,
+// so a million persons cost about 36 MB and no string is built until its row
+// is drawn.
+type groupIndex struct {
+	appBit map[string]int // appid → bit
+	ids    []byte         // the unionids, back to back
+	start  []uint32       // group g is ids[start[g]:start[g+1]]
+	in     []uint64       // bit b: a member in the app of bit b
+	// conflict holds the few groups with two openids in one app.
+	conflict map[uint32]uint64
+	// bound are the bits of the bound apps: a person without a member there
+	// is missing in it.
+	bound  uint64
+	maxLen int
+
+	missing   []int // per bit: groups missing in that app
+	inN       []int // per n: groups with members in n apps
+	conflicts []int // per bit: groups in conflict there
+}
+
+func newGroupIndex() *groupIndex {
+	return &groupIndex{appBit: map[string]int{}, start: []uint32{0}, conflict: map[uint32]uint64{},
+		missing: make([]int, cache.MaxLinkedApps), inN: make([]int, cache.MaxLinkedApps+1),
+		conflicts: make([]int, cache.MaxLinkedApps)}
+}
+
+func (x *groupIndex) bit(appid string) int {
+	b, ok := x.appBit[appid]
+	if !ok && len(x.appBit) < cache.MaxLinkedApps {
+		b = len(x.appBit)
+		x.appBit[appid] = b
+		ok = true
+	}
+	if !ok {
+		return -1
+	}
+	return b
+}
+
+// add appends one group; it copies what it keeps.
+func (x *groupIndex) add(g *cache.Group) {
+	var in, dup uint64
+	for _, m := range g.Members {
+		b := x.bit(m.AppID)
+		if b < 0 {
+			continue
+		}
+		if in&(1<<b) != 0 {
+			dup |= 1 << b
+		}
+		in |= 1 << b
+	}
+	for _, a := range g.Missing {
+		if b := x.bit(a); b >= 0 {
+			x.bound |= 1 << b
+		}
+	}
+	x.bound |= in // an app with a member carries unionids: it is bound
+	id := clip(g.UnionID)
+	x.ids = append(x.ids, id...)
+	x.start = append(x.start, uint32(len(x.ids)))
+	x.in = append(x.in, in)
+	x.maxLen = max(x.maxLen, len(id))
+	x.inN[bits.OnesCount64(in)]++
+	if dup != 0 {
+		x.conflict[uint32(len(x.in)-1)] = dup
+		for d := dup; d != 0; d &= d - 1 {
+			x.conflicts[bits.TrailingZeros64(d)]++
+		}
+	}
+}
+
+// finish counts the persons missing in each app, once the bound apps are
+// all known.
+func (x *groupIndex) finish() {
+	for _, in := range x.in {
+		for m := x.bound &^ in; m != 0; m &= m - 1 {
+			x.missing[bits.TrailingZeros64(m)]++
+		}
+	}
+}
+
+func (x *groupIndex) len() int { return len(x.in) }
+
+func (x *groupIndex) unionID(g int) string { return string(x.ids[x.start[g]:x.start[g+1]]) }
+
+// loadGroups reads every group of src into an index.
+func loadGroups(ctx context.Context, src LinksSource) (*groupIndex, error) {
+	x := newGroupIndex()
+	n := 0
+	err := src.EachGroup(ctx, func(g *cache.Group) error {
+		if n++; n&4095 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		x.add(g)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the unionid groups: %w", err)
+	}
+	x.finish()
+	return x, nil
+}
+
+// GroupFilterKind says which persons (or followers) the Links view lists.
+type GroupFilterKind int
+
+// The filters of the Links view.
+const (
+	GroupsAll       GroupFilterKind = iota // every person
+	GroupsMissingIn                        // persons missing in App (bound, no member there)
+	GroupsInApps                           // persons with members in exactly N apps
+	GroupsConflict                         // persons with two or more openids in App
+	GroupsNoUnionID                        // not persons: the followers of bound apps without a unionid, per app
+)
+
+// GroupFilter is one filter of the Links view.
+type GroupFilter struct {
+	Kind GroupFilterKind
+	App  string // the appid, for GroupsMissingIn and GroupsConflict
+	N    int    // for GroupsInApps
+}
+
+// keeps reports whether group g passes f; every filter is one mask test, so
+// a pass over a million groups takes a few milliseconds.
+func (x *groupIndex) keeps(f GroupFilter, g int) bool {
+	switch f.Kind {
+	case GroupsMissingIn:
+		b, ok := x.appBit[f.App]
+		return ok && x.bound&^x.in[g]&(1<<b) != 0
+	case GroupsInApps:
+		return bits.OnesCount64(x.in[g]) == f.N
+	case GroupsConflict:
+		b, ok := x.appBit[f.App]
+		return ok && x.conflict[uint32(g)]&(1<<b) != 0
+	}
+	return true
+}
+
+// rows returns the groups that pass f, in unionid order.
+func (x *groupIndex) rows(f GroupFilter) []uint32 {
+	var out []uint32
+	switch f.Kind {
+	case GroupsAll:
+		out = make([]uint32, x.len())
+		for g := range out {
+			out[g] = uint32(g)
+		}
+		return out
+	case GroupsConflict:
+		for g := range x.conflict {
+			if x.keeps(f, int(g)) {
+				out = append(out, g)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	for g := range x.len() {
+		if x.keeps(f, g) {
+			out = append(out, uint32(g))
+		}
+	}
+	return out
+}
+
+// count is how many groups pass f, from the counters of the load.
+func (x *groupIndex) count(f GroupFilter) int {
+	switch f.Kind {
+	case GroupsMissingIn:
+		if b, ok := x.appBit[f.App]; ok {
+			return x.missing[b]
+		}
+		return 0
+	case GroupsInApps:
+		if f.N >= 0 && f.N < len(x.inN) {
+			return x.inN[f.N]
+		}
+		return 0
+	case GroupsConflict:
+		if b, ok := x.appBit[f.App]; ok {
+			return x.conflicts[b]
+		}
+		return 0
+	}
+	return x.len()
+}
