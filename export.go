@@ -13,6 +13,7 @@ import (
 
 	"wxscope/cache"
 	"wxscope/config"
+	"wxscope/ui/sanitize"
 )
 
 // runExport writes the cached followers of all apps, or of those named with
@@ -55,11 +56,10 @@ func runExport(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	if len(targets) == 0 {
-		which := "the configured apps"
 		if len(names) > 0 {
-			which = strings.Join(names, ", ")
+			return fmt.Errorf("nothing synced yet for %s; run wxscope sync --app %s", strings.Join(names, ", "), strings.Join(names, " --app "))
 		}
-		return fmt.Errorf("nothing synced yet for %s; run wxscope sync", which)
+		return errors.New("nothing synced yet; run wxscope sync")
 	}
 
 	out := bufio.NewWriterSize(env.stdout, 64<<10)
@@ -77,7 +77,13 @@ func runExport(ctx context.Context, env *cmdEnv, args []string) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			return w.row(exportRowOf(t.name, t.appid, &p))
+			r := exportRowOf(t.name, t.appid, &p)
+			if env.stdoutTTY {
+				// Exported data is byte for byte what the API said, but a
+				// remark must not drive the terminal it is printed on.
+				r.screenSafe()
+			}
+			return w.row(r)
 		})
 		if err != nil {
 			return fmt.Errorf("export %s: %w", t.name, err)
@@ -104,9 +110,13 @@ func exportTargets(store *cache.Store, cfg *config.Config, apps []config.App, al
 	for _, a := range cached {
 		byID[a.AppID] = a
 	}
+	// An app counts once a sync wrote a profile of it or completed (an
+	// account with no followers); a sync that failed at once leaves only
+	// its name behind.
+	synced := func(a cache.App) bool { return a.Counts.Profiles > 0 || !a.Sync.LastCompleteAt.IsZero() }
 	var out []exportTarget
 	for _, a := range apps {
-		if _, ok := byID[a.AppID]; ok {
+		if c, ok := byID[a.AppID]; ok && synced(c) {
 			out = append(out, exportTarget{a.Name, a.AppID})
 		}
 	}
@@ -116,7 +126,7 @@ func exportTargets(store *cache.Store, cfg *config.Config, apps []config.App, al
 			configured[a.AppID] = true
 		}
 		for _, a := range cached {
-			if !configured[a.AppID] {
+			if !configured[a.AppID] && synced(a) {
 				name := a.Name
 				if name == "" {
 					name = a.AppID
@@ -173,6 +183,13 @@ func exportRowOf(name, appid string, p *cache.Profile) *exportRow {
 		r.TagIDList = []int64{} // [] rather than null: the field is always a list
 	}
 	return r
+}
+
+// screenSafe makes the strings from the API safe to print on a terminal.
+func (r *exportRow) screenSafe() {
+	for _, f := range []*string{&r.OpenID, &r.UnionID, &r.SubscribeScene, &r.QRSceneStr, &r.Remark} {
+		*f = sanitize.Text(*f)
+	}
 }
 
 type rowWriter interface {

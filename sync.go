@@ -203,9 +203,10 @@ func apiFailure(cfg *config.Config, app config.App, e *wechat.APIError, again st
 	}
 }
 
-// errmsgNoise is the request id and hint WeChat appends to an errmsg: it
-// helps WeChat's support, not the person reading the sentence.
-var errmsgNoise = regexp.MustCompile(`\s+(rid|hint):.*$`)
+// errmsgNoise is what WeChat appends to an errmsg after its text (", view
+// more at http://t.cn/…", " hint: […]", " rid: …"): it helps WeChat's
+// support, not the person reading the sentence.
+var errmsgNoise = regexp.MustCompile(`(,|\s+(rid|hints?):).*$`)
 
 func cleanErrmsg(msg string) string {
 	return strings.TrimSpace(errmsgNoise.ReplaceAllString(msg, ""))

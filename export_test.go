@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"wxscope/cache"
+)
+
+// exportFixture is a config of two apps and a cache holding hand-made
+// profiles for them, one with a hostile remark.
+func exportFixture(t *testing.T) (cfgPath string) {
+	t.Helper()
+	dir := t.TempDir()
+	cachePath := filepath.Join(dir, "wxscope.db")
+	cfgPath = filepath.Join(dir, "config.toml")
+	cfg := fmt.Sprintf("cache = %q\n%s", cachePath, goodConfig)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := cache.Open(cachePath, cache.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	news := []cache.Profile{
+		{OpenID: "oNews0000000000000000000001", UnionID: "oUnion000000000000000000001", Subscribed: true, SubscribeTime: 1700000000,
+			SubscribeScene: "ADD_SCENE_QR_CODE", QRScene: 42, QRSceneStr: "=HYPERLINK(\"http://evil\")", Remark: "老客户, \"VIP\"",
+			TagIDs: []int64{2, 101}, GroupID: 2, FetchedAt: 1700000100},
+		{OpenID: "oNews0000000000000000000002", Subscribed: false, SubscribeTime: 1600000000, SubscribeScene: "ADD_SCENE_SEARCH",
+			Remark: "@SUM(A1)\x1b]52;c;ZXZpbA==\x07", FetchedAt: 1700000100, UnfollowedAt: 1700000200},
+	}
+	shop := []cache.Profile{
+		{OpenID: "oShop0000000000000000000001", Subscribed: true, SubscribeTime: 1650000000, SubscribeScene: "ADD_SCENE_OTHERS",
+			Remark: "-1+1", FetchedAt: 1700000300},
+	}
+	if err := s.PutProfiles("wx1111111111111111", news); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutProfiles("wx2222222222222222", shop); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetAppNames(map[string]string{"wx1111111111111111": "news", "wx2222222222222222": "shop"}); err != nil {
+		t.Fatal(err)
+	}
+	return cfgPath
+}
+
+func TestExportJSONLinesHaveTheContractsFieldsInOrder(t *testing.T) {
+	cfg := exportFixture(t)
+	r := runCLI(t, nil, "export", "--format", "jsonl", "--config", cfg)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d lines, want 3:\n%s", len(lines), r.stdout)
+	}
+	want := `{"app":"news","appid":"wx1111111111111111","openid":"oNews0000000000000000000001","unionid":"oUnion000000000000000000001",` +
+		`"subscribe":1,"subscribe_time":1700000000,"subscribe_scene":"ADD_SCENE_QR_CODE","qr_scene":42,"qr_scene_str":"=HYPERLINK(\"http://evil\")",` +
+		`"remark":"老客户, \"VIP\"","tagid_list":[2,101],"groupid":2,"fetched_at":1700000100,"unfollowed_at":0}`
+	if lines[0] != want {
+		t.Errorf("line 1\n got %s\nwant %s", lines[0], want)
+	}
+	want = `{"app":"news","appid":"wx1111111111111111","openid":"oNews0000000000000000000002","unionid":"","subscribe":0,` +
+		`"subscribe_time":1600000000,"subscribe_scene":"ADD_SCENE_SEARCH","qr_scene":0,"qr_scene_str":"",` +
+		`"remark":"@SUM(A1)\u001b]52;c;ZXZpbA==\u0007","tagid_list":[],"groupid":0,"fetched_at":1700000100,"unfollowed_at":1700000200}`
+	if lines[1] != want {
+		t.Errorf("line 2\n got %s\nwant %s", lines[1], want)
+	}
+	if !strings.HasPrefix(lines[2], `{"app":"shop",`) {
+		t.Errorf("line 3 %s", lines[2])
+	}
+}
+
+func TestExportCSVIsTheDefaultAndDefusesFormulas(t *testing.T) {
+	cfg := exportFixture(t)
+	r := runCLI(t, nil, "export", "--config", cfg)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	recs, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+	if err != nil {
+		t.Fatalf("not CSV: %v\n%s", err, r.stdout)
+	}
+	if got := strings.Join(recs[0], ","); got != strings.Join(exportColumns, ",") {
+		t.Errorf("header %s", got)
+	}
+	if got := strings.Join(exportColumns, ","); got != "app,appid,openid,unionid,subscribe,subscribe_time,subscribe_scene,qr_scene,qr_scene_str,remark,tagid_list,groupid,fetched_at,unfollowed_at" {
+		t.Errorf("columns %s", got)
+	}
+	if len(recs) != 4 {
+		t.Fatalf("%d records, want header + 3", len(recs))
+	}
+	if recs[1][8] != `'=HYPERLINK("http://evil")` || recs[1][9] != `老客户, "VIP"` || recs[1][10] != "2;101" {
+		t.Errorf("row 1 %q", recs[1])
+	}
+	if !strings.HasPrefix(recs[2][9], "'@SUM(A1)") || recs[2][3] != "" || recs[2][4] != "0" || recs[2][13] != "1700000200" {
+		t.Errorf("row 2 %q", recs[2])
+	}
+	if recs[3][0] != "shop" || recs[3][9] != "'-1+1" {
+		t.Errorf("row 3 %q", recs[3])
+	}
+}
+
+func TestSafeCellDefusesEveryFormulaStart(t *testing.T) {
+	for _, s := range []string{"=1", "+1", "-1", "@A", "\tx", "\rx"} {
+		if got := safeCell(s); got != "'"+s {
+			t.Errorf("safeCell(%q) = %q", s, got)
+		}
+	}
+	for _, s := range []string{"", "a=1", "老客户", "'quoted", " =1"} {
+		if got := safeCell(s); got != s {
+			t.Errorf("safeCell(%q) = %q, want it unchanged", s, got)
+		}
+	}
+}
+
+func TestExportToATerminalCannotDriveIt(t *testing.T) {
+	cfg := exportFixture(t)
+	for _, format := range []string{"csv", "jsonl"} {
+		var stdout, stderr bytes.Buffer
+		env := &cmdEnv{stdout: &stdout, stderr: &stderr, stdoutTTY: true, getenv: func(string) string { return "" }}
+		if code := run(context.Background(), env, []string{"export", "--format", format, "--config", cfg}); code != 0 {
+			t.Fatalf("%s: exit %d: %s", format, code, stderr.String())
+		}
+		if out := stdout.String(); strings.ContainsAny(out, "\x1b\x07") || strings.Contains(out, `\u001b`) || !strings.Contains(out, "SUM(A1)") {
+			t.Errorf("%s to a terminal: %q", format, out)
+		}
+	}
+}
+
+func TestExportSelectsAppsAndRejectsUnknownOnes(t *testing.T) {
+	cfg := exportFixture(t)
+	r := runCLI(t, nil, "export", "--app", "shop", "--format", "jsonl", "--config", cfg)
+	if r.code != 0 || strings.Count(r.stdout, "\n") != 1 || !strings.Contains(r.stdout, `"app":"shop"`) {
+		t.Errorf("--app shop: exit %d, stdout %q", r.code, r.stdout)
+	}
+	r = runCLI(t, nil, "export", "--app", "nope", "--config", cfg)
+	if r.code != 2 || !strings.Contains(r.stderr, `no app named "nope"`) || !strings.Contains(r.stderr, "the apps are news, shop") || r.stdout != "" {
+		t.Errorf("--app nope: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestExportWithoutACacheSaysToSync(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, fmt.Sprintf("cache = %q\n%s", filepath.Join(dir, "none.db"), goodConfig))
+	r := runCLI(t, nil, "export", "--config", cfg)
+	if r.code != 1 || r.stderr != "wxscope: nothing synced yet; run wxscope sync\n" || r.stdout != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "none.db")); err == nil {
+		t.Error("export created the cache file")
+	}
+}
