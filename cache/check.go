@@ -9,10 +9,11 @@ import (
 
 // Check verifies the whole file in one read transaction: bbolt's own page
 // check (tx.Check), that every profile decodes, that the unionid index holds
-// exactly the following profiles with a unionid, and that every app's
-// counters match its profiles. It returns nil or an error listing the first
-// problems found. It reads everything: for tests, crash tests and doctor,
-// not for every start.
+// exactly the following profiles with a unionid and the former-members index
+// exactly the other profiles with a unionid, and that every app's counters
+// match its profiles. It returns nil or an error listing the first problems
+// found. It reads everything: for tests, crash tests and doctor, not for
+// every start.
 func (s *Store) Check() error {
 	var problems []error
 	add := func(format string, args ...any) bool {
@@ -29,7 +30,8 @@ func (s *Store) Check() error {
 			add("%w", err)
 			return nil
 		}
-		apps, profiles, unions := tx.Bucket(bucketApps), tx.Bucket(bucketProfiles), tx.Bucket(bucketUnionIDs)
+		apps, profiles := tx.Bucket(bucketApps), tx.Bucket(bucketProfiles)
+		unions, formers := tx.Bucket(bucketUnionIDs), tx.Bucket(bucketFormerUnionIDs)
 
 		err := profiles.ForEachBucket(func(appid []byte) error {
 			if apps.Get(appid) == nil {
@@ -40,29 +42,39 @@ func (s *Store) Check() error {
 		if err != nil {
 			return err
 		}
-		indexPerApp := map[string]int64{}
-		c := unions.Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			u, a, o, ok := splitUnionKey(k)
-			if !ok || v == nil || len(v) != 0 {
-				if !add("malformed unionid index entry %q", k) {
-					return nil
+		// Each index entry must name a profile that belongs in that index
+		// under that unionid.
+		checkIndex := func(what string, idx *bolt.Bucket, belongs func(*Profile) bool) map[string]int64 {
+			perApp := map[string]int64{}
+			c := idx.Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				u, a, o, ok := splitUnionKey(k)
+				if !ok || v == nil || len(v) != 0 {
+					if !add("malformed %s entry %q", what, k) {
+						return perApp
+					}
+					continue
 				}
-				continue
+				perApp[string(a)]++
+				p, found, err := getProfile(tx, string(a), string(o))
+				switch {
+				case err != nil:
+					ok = add("%s entry %q: %w", what, k, err)
+				case !found:
+					ok = add("%s entry unionid %s app %s openid %s has no profile", what, u, a, o)
+				case !belongs(&p) || p.UnionID != string(u):
+					ok = add("%s entry unionid %s app %s openid %s disagrees with its profile (unionid %q, subscribed %t, unfollowed_at %d)", what, u, a, o, p.UnionID, p.Subscribed, p.UnfollowedAt)
+				}
+				if !ok {
+					return perApp
+				}
 			}
-			indexPerApp[string(a)]++
-			p, found, err := getProfile(tx, string(a), string(o))
-			switch {
-			case err != nil:
-				ok = add("index entry %q: %w", k, err)
-			case !found:
-				ok = add("index entry unionid %s app %s openid %s has no profile", u, a, o)
-			case !indexed(&p) || p.UnionID != string(u):
-				ok = add("index entry unionid %s app %s openid %s disagrees with its profile (unionid %q, subscribed %t, unfollowed_at %d)", u, a, o, p.UnionID, p.Subscribed, p.UnfollowedAt)
-			}
-			if !ok {
-				return nil
-			}
+			return perApp
+		}
+		indexPerApp := checkIndex("unionid index", unions, indexed)
+		formerPerApp := checkIndex("former-members index", formers, former)
+		if len(problems) >= 20 {
+			return nil
 		}
 
 		var key []byte
@@ -78,7 +90,7 @@ func (s *Store) Check() error {
 				return nil
 			}
 			var got Counts
-			var indexedN int64
+			var indexedN, formerN int64
 			err := b.ForEach(func(openid, v []byte) error {
 				var p Profile
 				if _, err := decodeProfile(v, &p); err != nil {
@@ -93,6 +105,13 @@ func (s *Store) Check() error {
 						add("app %s openid %s (unionid %s) is missing from the unionid index", appid, openid, p.UnionID)
 					}
 				}
+				if former(&p) {
+					formerN++
+					key = unionKey(key[:0], p.UnionID, string(appid), string(openid))
+					if formers.Get(key) == nil {
+						add("app %s openid %s (unionid %s, no longer following) is missing from the former-members index", appid, openid, p.UnionID)
+					}
+				}
 				return nil
 			})
 			if err != nil {
@@ -103,6 +122,9 @@ func (s *Store) Check() error {
 			}
 			if n := indexPerApp[string(appid)]; n != indexedN {
 				add("app %s has %d unionid index entries for %d indexed profiles", appid, n, indexedN)
+			}
+			if n := formerPerApp[string(appid)]; n != formerN {
+				add("app %s has %d former-members index entries for %d former members", appid, n, formerN)
 			}
 			return nil
 		})

@@ -8,13 +8,17 @@
 //
 // Reads: Apps (counters and sync state, no scan), App, Profile, FindOpenID
 // (which app has an openid), Members and MemberProfiles (a unionid's
-// openids), EachProfile and EachAppProfile (one app, or all, in key order, in
+// following openids), Person (a lookup by openid or unionid across apps,
+// including the apps a person left), EachProfile and EachAppProfile (one app, or all, in key order, in
 // chunks: export and the TUI index), EachUnionKey and EachUnionGroup (the
 // unionid index in order, keys only: link analysis). Writes: Sync,
 // PutProfiles, SetAppNames. Check verifies the file and its invariants.
 //
 // Invariants, kept by every write in the same transaction: a profile is in
-// the unionid index exactly when it has a unionid and still follows; an
-// app's Counts match its profiles; the sync cursor never passes an openid
+// the unionid index exactly when it has a unionid and still follows, and in
+// the former-members index exactly when it has a unionid and does not (so
+// groups, overlaps and counts see current followers only, while a lookup by
+// unionid still finds the apps the person left); an app's Counts match its
+// profiles; the sync cursor never passes an openid
 // whose profile is not written.
 package cache

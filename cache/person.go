@@ -123,7 +123,8 @@ type Guess struct {
 }
 
 // Person looks id up as an openid (one B-tree lookup per app) and as a
-// unionid (one index seek), never scanning profiles, and says for each of
+// unionid (one seek in each of the two unionid indexes: members who still
+// follow and members who left), never scanning profiles, and says for each of
 // apps (nil: every cached app) what the person is there or why it is not.
 // An id the cache does not know comes back with Kind KindUnknown and, when
 // it looks like one, a guess of its app from the openid prefixes.
@@ -197,30 +198,33 @@ func (s *Store) Person(id string, apps []AppRef) (*Person, error) {
 	return res, nil
 }
 
-// addMembers adds the following members of union among la; it returns how
-// many it found.
+// addMembers adds the members of union among la: the following ones from
+// the unionid index, then the former ones (who unfollowed, shown with their
+// date) from the former-members index. It returns how many it found.
 func (s *Store) addMembers(tx *bolt.Tx, la []AppLinks, union string, add func(int, Profile)) (int, error) {
 	prefix := unionKey(nil, union, "", "")[:len(union)+1]
-	c := tx.Bucket(bucketUnionIDs).Cursor()
 	n := 0
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		_, app, openid, ok := splitUnionKey(k)
-		if !ok {
-			return n, fmt.Errorf("malformed index key %q: %w", k, errCorrupt)
+	for _, name := range [][]byte{bucketUnionIDs, bucketFormerUnionIDs} {
+		c := tx.Bucket(name).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			_, app, openid, ok := splitUnionKey(k)
+			if !ok {
+				return n, fmt.Errorf("malformed %s key %q: %w", name, k, errCorrupt)
+			}
+			i := slices.IndexFunc(la, func(a AppLinks) bool { return a.AppID == string(app) })
+			if i < 0 {
+				continue
+			}
+			p, found, err := getProfile(tx, string(app), string(openid))
+			if err != nil {
+				return n, err
+			}
+			if !found {
+				return n, fmt.Errorf("%s names app %s openid %s, which has no profile: %w", name, app, openid, errCorrupt)
+			}
+			add(i, p)
+			n++
 		}
-		i := slices.IndexFunc(la, func(a AppLinks) bool { return a.AppID == string(app) })
-		if i < 0 {
-			continue
-		}
-		p, found, err := getProfile(tx, string(app), string(openid))
-		if err != nil {
-			return n, err
-		}
-		if !found {
-			return n, fmt.Errorf("index names app %s openid %s, which has no profile: %w", app, openid, errCorrupt)
-		}
-		add(i, p)
-		n++
 	}
 	return n, nil
 }

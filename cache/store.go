@@ -18,7 +18,9 @@ import (
 //	meta      "schema" → uint32 big endian; "kind" → "wxscope cache"
 //	apps      appid → app record (name, counters, sync state)
 //	profiles  one sub-bucket per appid: openid → profile
-//	unionids  unionid \x00 appid \x00 openid → empty (only following profiles with a unionid)
+//	unionids        unionid \x00 appid \x00 openid → empty (only following profiles with a unionid)
+//	formerunionids  the same keys for profiles that carry a unionid but no longer follow
+//	                (schema 2): a lookup by unionid still shows the apps the person left
 //
 // Which app has an openid is answered by one Get in each app's profile
 // bucket (a handful of apps, each a B-tree lookup), so there is no separate
@@ -28,6 +30,10 @@ var (
 	bucketApps     = []byte("apps")
 	bucketProfiles = []byte("profiles")
 	bucketUnionIDs = []byte("unionids")
+	// bucketFormerUnionIDs is kept apart from the unionid index so that
+	// groups, overlaps and counts, which walk that index, stay defined by
+	// current followers alone.
+	bucketFormerUnionIDs = []byte("formerunionids")
 
 	keySchema = []byte("schema")
 	keyKind   = []byte("kind")
@@ -36,7 +42,7 @@ var (
 
 // SchemaVersion is the layout version this build writes. Opening a file of a
 // later version fails with ErrNewerSchema; an older one is migrated.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // migrations[n] moves a file from schema n to n+1, inside one transaction.
 // Version 0 is a new, empty bbolt file.
@@ -49,6 +55,29 @@ var migrations = map[uint32]func(tx *bolt.Tx) error{
 		}
 		return tx.Bucket(bucketMeta).Put(keyKind, kindValue)
 	},
+	1: migrateFormerUnionIDs,
+}
+
+// migrateFormerUnionIDs (schema 1 → 2) builds the former-members index from
+// the profiles in one pass: every profile that carries a unionid and no
+// longer follows.
+func migrateFormerUnionIDs(tx *bolt.Tx) error {
+	formers, err := tx.CreateBucketIfNotExists(bucketFormerUnionIDs)
+	if err != nil {
+		return err
+	}
+	var p Profile
+	return tx.Bucket(bucketProfiles).ForEachBucket(func(appid []byte) error {
+		return tx.Bucket(bucketProfiles).Bucket(appid).ForEach(func(openid, v []byte) error {
+			// A profile that does not decode is Check's to report; refusing
+			// to open the whole cache over it would help nobody.
+			if _, err := decodeProfile(v, &p); err != nil || !former(&p) {
+				return nil
+			}
+			// A fresh slice per key: bbolt keeps it until the commit.
+			return formers.Put(unionKey(nil, p.UnionID, string(appid), string(openid)), nil)
+		})
+	})
 }
 
 // Mode says how a Store holds the file lock.

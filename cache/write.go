@@ -14,8 +14,14 @@ func active(p *Profile) bool { return p.Subscribed && p.UnfollowedAt == 0 }
 
 // indexed reports whether p has an entry in the unionid index. Unfollowed
 // profiles leave the index (the API no longer sends their unionid) but stay
-// findable by openid.
+// findable by openid, and by the unionid they last carried through the
+// former-members index.
 func indexed(p *Profile) bool { return active(p) && p.UnionID != "" }
+
+// former reports whether p has an entry in the former-members index: it
+// carries a unionid but no longer follows. Every profile with a unionid is
+// in exactly one of the two indexes.
+func former(p *Profile) bool { return !active(p) && p.UnionID != "" }
 
 // unionKey is the index key unionid \x00 appid \x00 openid.
 func unionKey(dst []byte, unionid, appid, openid string) []byte {
@@ -61,17 +67,18 @@ func validID(kind, id string) error {
 }
 
 // appTx is one app's part of a write transaction: its record, its profile
-// bucket and the unionid index. Every change of a profile goes through put,
-// which keeps the index and the counters in step with it.
+// bucket and the two unionid indexes. Every change of a profile goes through
+// put, which keeps the indexes and the counters in step with it.
 type appTx struct {
 	tx       *bolt.Tx
 	appid    string
 	rec      appRecord
 	profiles *bolt.Bucket
-	unions   *bolt.Bucket
-	buf      []byte // scratch for encoding
-	key      []byte // scratch for index keys
-	arena    []byte // bbolt keeps the slices given to Put until commit: they are copied here
+	unions   *bolt.Bucket // following members
+	formers  *bolt.Bucket // former members
+	buf      []byte       // scratch for encoding
+	key      []byte       // scratch for index keys
+	arena    []byte       // bbolt keeps the slices given to Put until commit: they are copied here
 }
 
 // keep copies b into memory that lives as long as the transaction.
@@ -88,7 +95,7 @@ func openAppTx(tx *bolt.Tx, appid string) (*appTx, error) {
 	if err := validID("appid", appid); err != nil {
 		return nil, err
 	}
-	a := &appTx{tx: tx, appid: appid, unions: tx.Bucket(bucketUnionIDs)}
+	a := &appTx{tx: tx, appid: appid, unions: tx.Bucket(bucketUnionIDs), formers: tx.Bucket(bucketFormerUnionIDs)}
 	if v := tx.Bucket(bucketApps).Get([]byte(appid)); v != nil {
 		if err := decodeApp(v, &a.rec); err != nil {
 			return nil, fmt.Errorf("app %s: %w", appid, err)
@@ -137,8 +144,22 @@ func (c *Counts) add(p *Profile, sign int64) {
 	}
 }
 
+// indexOf is the index bucket p belongs in: the unionid index for a
+// follower with a unionid, the former-members index for one that left, nil
+// without a unionid.
+func (a *appTx) indexOf(p *Profile) *bolt.Bucket {
+	switch {
+	case indexed(p):
+		return a.unions
+	case former(p):
+		return a.formers
+	}
+	return nil
+}
+
 // put stores p (replacing old, when there was one) stamped with seen, and
-// moves its unionid index entry and the app's counters to match.
+// moves its index entry (following or former) and the app's counters to
+// match.
 func (a *appTx) put(p *Profile, old *Profile, seen uint64) error {
 	if err := validID("openid", p.OpenID); err != nil {
 		return fmt.Errorf("app %s: %w", a.appid, err)
@@ -146,20 +167,25 @@ func (a *appTx) put(p *Profile, old *Profile, seen uint64) error {
 	if strings.IndexByte(p.UnionID, 0) >= 0 {
 		return fmt.Errorf("app %s openid %s: unionid contains a NUL byte", a.appid, p.OpenID)
 	}
-	sameIndex := old != nil && indexed(old) && indexed(p) && old.UnionID == p.UnionID
+	newIdx := a.indexOf(p)
+	var oldIdx *bolt.Bucket
+	if old != nil {
+		oldIdx = a.indexOf(old)
+	}
+	same := old != nil && oldIdx == newIdx && old.UnionID == p.UnionID
 	if old != nil {
 		a.rec.Counts.add(old, -1)
-		if indexed(old) && !sameIndex {
+		if oldIdx != nil && !same {
 			a.key = unionKey(a.key[:0], old.UnionID, a.appid, p.OpenID)
-			if err := a.unions.Delete(a.key); err != nil {
+			if err := oldIdx.Delete(a.key); err != nil {
 				return err
 			}
 		}
 	}
 	a.rec.Counts.add(p, 1)
-	if indexed(p) && !sameIndex {
+	if newIdx != nil && !same {
 		a.key = unionKey(a.key[:0], p.UnionID, a.appid, p.OpenID)
-		if err := a.unions.Put(a.keep(a.key), nil); err != nil {
+		if err := newIdx.Put(a.keep(a.key), nil); err != nil {
 			return err
 		}
 	}
