@@ -35,7 +35,10 @@ type SyncOptions struct {
 // cursor and progress it describes.
 const (
 	commitDelay = 200 * time.Millisecond
-	commitMax   = 2000 // profiles; a group this large is written at once
+	// commitMax: a group this large is written at once. In Shared mode every
+	// write pays SharedWriteGap, so small groups would cap a sync at about
+	// commitMax profiles per gap; 20 000 profiles are a few MB of pages.
+	commitMax = 20000
 )
 
 // Sync brings the cache of one app up to date from src, resuming the run a
@@ -208,8 +211,12 @@ func (r *syncRun) pipeline(ctx context.Context) error {
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g, gctx := errgroup.WithContext(pctx)
-	work := make(chan batchJob, 4*r.o.Concurrency)
-	results := make(chan any, 4*r.o.Concurrency)
+	// work holds more than a page of batches (10 000 openids = 100 batches),
+	// so the lister fetches the next page while this one is hydrated rather
+	// than leaving the workers idle at every page boundary. results lets the
+	// workers go on while the writer commits.
+	work := make(chan batchJob, 256+4*r.o.Concurrency)
+	results := make(chan any, 32*r.o.Concurrency)
 
 	// A listing stopped by the daily quota lets the workers finish the pages
 	// it already listed, so the saved cursor passes them: user/get has 500
