@@ -1,12 +1,29 @@
 package main
 
-import "context"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"sync"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"wxscope/cache"
+	"wxscope/config"
+	"wxscope/ui"
+)
 
 // runTUI starts the Bubble Tea program over the configured apps and the
-// cache. It works offline: an app whose secret variable is unset can still be
-// browsed, and only a sync of it reports App.SecretErr.
+// cache. It works offline: it opens on what the cache holds and touches the
+// network only when the user asks for a sync; an app whose secret variable
+// is unset can still be browsed, and only a sync of it reports
+// App.SecretErr, in its row.
 func runTUI(ctx context.Context, env *cmdEnv, args []string) error {
 	fs, configPath := newFlagSet("")
+	readOnly := fs.Bool("readonly", false, "browse the cache without syncing or writing to it")
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -14,8 +31,199 @@ func runTUI(ctx context.Context, env *cmdEnv, args []string) error {
 	if len(rest) > 0 {
 		return usagef("", "unknown command %q", rest[0])
 	}
-	if _, err := env.loadConfig(*configPath); err != nil {
+	cfg, err := env.loadConfig(*configPath)
+	if err != nil {
 		return err
 	}
-	return notBuilt("TUI")
+	t, err := newTUI(env, cfg, tuiOptions{readOnly: *readOnly})
+	if err != nil {
+		return err
+	}
+	return t.run(ctx, env)
 }
+
+// tuiOptions are what differs between `wxscope` and `wxscope demo`; the
+// rest of the wiring is the same for both.
+type tuiOptions struct {
+	httpClient  *http.Client // nil: the API client's default
+	syncOnStart bool         // the demo syncs every app at once
+	readOnly    bool
+	theme       *ui.Theme // nil: from the environment (NO_COLOR, the terminal's background)
+	now         func() time.Time
+	loc         *time.Location
+	// syncOpts adjusts the engine's options, for tests.
+	syncOpts func(*cache.SyncOptions)
+}
+
+// tui is the wired program: the root model, the cache it reads and the
+// syncs it runs. close stops the syncs, waits for them to save their
+// progress and closes the cache; it runs once, whoever calls it first (the
+// root's cleanup on q, or run when the program ends otherwise).
+type tui struct {
+	root  *ui.Root
+	store *cache.Store
+	syncs *ui.Syncs
+	once  sync.Once
+}
+
+// tuiCommand names the TUI in the cache's lock-info file.
+const tuiCommand = "wxscope (TUI)"
+
+// tuiProgressEvery is how often a sync reports to the TUI; the home view
+// redraws on its own tick, so this only bounds how stale a frame can be.
+const tuiProgressEvery = 50 * time.Millisecond
+
+// newTUI opens the cache and wires the views. The cache is opened Shared:
+// the TUI is its one writer while it syncs, but a lookup in another terminal
+// still gets in between writes.
+func newTUI(env *cmdEnv, cfg *config.Config, opts tuiOptions) (*tui, error) {
+	store, err := cache.Open(cfg.Cache, cache.Options{Mode: cache.Shared, Command: tuiCommand})
+	if err != nil {
+		return nil, err
+	}
+	refs := make([]cache.AppRef, len(cfg.Apps))
+	homeApps := make([]ui.HomeApp, len(cfg.Apps))
+	byID := map[string]config.App{}
+	names := map[string]string{}
+	for i, a := range cfg.Apps {
+		refs[i] = cache.AppRef{AppID: a.AppID, Name: a.Name}
+		homeApps[i] = ui.HomeApp{Name: a.Name, AppID: a.AppID}
+		byID[a.AppID] = a
+		names[a.AppID] = a.Name
+	}
+	if !opts.readOnly {
+		// Offline commands label apps by the names last configured.
+		if err := store.SetAppNames(names); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
+	src := ui.NewCacheSource(store, refs)
+	t := &tui{store: store}
+
+	lock := &sharedSyncLock{path: cfg.Cache}
+	t.syncs = ui.NewSyncs(func(ctx context.Context, appID string, progress func(cache.Progress)) error {
+		app := byID[appID]
+		if err := app.SecretErr(); err != nil {
+			return &tuiSyncError{fmt.Sprintf("%s cannot sync: $%s is not set; set it to the app's AppSecret and start wxscope again",
+				app.Name, app.SecretEnv), err}
+		}
+		release, err := lock.acquire()
+		if err != nil {
+			return err
+		}
+		defer release()
+		source, err := newWechatSource(cfg, app, opts.httpClient)
+		if err != nil {
+			return err
+		}
+		so := cache.SyncOptions{
+			Concurrency:   cfg.Concurrency,
+			MaxAge:        cfg.MaxAge,
+			Progress:      progress,
+			ProgressEvery: tuiProgressEvery,
+		}
+		if opts.syncOpts != nil {
+			opts.syncOpts(&so)
+		}
+		err = cache.Sync(ctx, store, appID, source, so)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return &tuiSyncError{syncFailure(cfg, app, err), err}
+		}
+		return err
+	})
+
+	theme := ui.ThemeFromEnv(env.getenv)
+	if opts.theme != nil {
+		theme = *opts.theme
+	}
+	t.root = ui.NewRoot(ui.Options{
+		Theme:     theme,
+		Persons:   src,
+		Cleanup:   t.close,
+		Now:       opts.now,
+		Loc:       opts.loc,
+		ReadOnly:  opts.readOnly,
+		Clipboard: ui.DetectLocalClipboard(env.getenv, exec.LookPath),
+	})
+	t.root.Open(ui.NewApps(t.root.Common(), ui.HomeSpec{
+		CachePath:   cfg.Cache,
+		Apps:        homeApps,
+		Source:      src,
+		Syncs:       t.syncs,
+		SyncOnStart: opts.syncOnStart && !opts.readOnly,
+	}))
+	return t, nil
+}
+
+// close stops every sync, waits until each has written what it fetched,
+// and closes the cache.
+func (t *tui) close() {
+	t.once.Do(func() {
+		t.syncs.StopAll()
+		t.syncs.Wait()
+		t.store.Close()
+	})
+}
+
+// run runs the program on the terminal until the user quits (or ctx ends:
+// SIGTERM), then saves the syncs' progress.
+func (t *tui) run(ctx context.Context, env *cmdEnv) error {
+	defer t.close()
+	p := tea.NewProgram(t.root, tea.WithContext(ctx), tea.WithInput(env.stdin), tea.WithOutput(env.stdout))
+	_, err := p.Run()
+	if err != nil && errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("the terminal UI stopped: %w", err)
+	}
+	return nil
+}
+
+// sharedSyncLock holds the cache's sync lock (see synclock.go) while any of
+// the TUI's syncs runs, so a headless `wxscope sync` cannot write the same
+// apps meanwhile, and lets it go when the last one ends, so that the TUI
+// left open does not keep a nightly sync out.
+type sharedSyncLock struct {
+	path string
+
+	mu     sync.Mutex
+	n      int
+	unlock func()
+}
+
+func (l *sharedSyncLock) acquire() (release func(), err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.n == 0 {
+		unlock, err := lockSync(l.path, tuiCommand)
+		if err != nil {
+			return nil, err
+		}
+		l.unlock = unlock
+	}
+	l.n++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			if l.n--; l.n == 0 {
+				l.unlock()
+				l.unlock = nil
+			}
+		})
+	}, nil
+}
+
+// tuiSyncError is a failed sync as the home view shows it: the sentence the
+// headless sync would print, with the error behind it kept for errors.As
+// (the view draws a quota stop its own way).
+type tuiSyncError struct {
+	msg string
+	err error
+}
+
+func (e *tuiSyncError) Error() string { return e.msg }
+func (e *tuiSyncError) Unwrap() error { return e.err }

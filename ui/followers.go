@@ -35,6 +35,9 @@ type FollowersSpec struct {
 	// answers for them; Presence may be nil (every cell is then –).
 	Others   []OtherApp
 	Presence Presence
+	// LoadPresence, when set, supplies Presence in the background, with the
+	// index: the view shows its columns once both are in.
+	LoadPresence func(ctx context.Context) (Presence, error)
 }
 
 // PresenceState is what a presence column says about one row.
@@ -86,9 +89,10 @@ type Followers struct {
 
 // followersLoadedMsg carries a built index to the view that asked for it.
 type followersLoadedMsg struct {
-	owner *Followers
-	idx   *FollowerIndex
-	err   error
+	owner    *Followers
+	idx      *FollowerIndex
+	presence Presence
+	err      error
 }
 
 // followersResultMsg carries a filter or sort result.
@@ -142,7 +146,11 @@ func (f *Followers) Init() tea.Cmd {
 	ctx, src, spec := f.c.Ctx, f.spec.Source, f.spec
 	return func() tea.Msg {
 		idx, err := LoadFollowerIndex(ctx, src, spec.AppID, spec.SizeHint)
-		return followersLoadedMsg{owner: f, idx: idx, err: err}
+		var pres Presence
+		if err == nil && spec.LoadPresence != nil {
+			pres, err = spec.LoadPresence(ctx)
+		}
+		return followersLoadedMsg{owner: f, idx: idx, presence: pres, err: err}
 	}
 }
 
@@ -180,6 +188,9 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 		if msg.err != nil {
 			f.loadErr = msg.err
 			return nil
+		}
+		if msg.presence != nil {
+			f.spec.Presence = msg.presence
 		}
 		f.setIndex(msg.idx)
 		return f.refresh()

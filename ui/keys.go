@@ -36,7 +36,7 @@ func DefaultGlobalKeys() GlobalKeys {
 }
 
 // ShortHelp implements help.KeyMap.
-func (k GlobalKeys) ShortHelp() []key.Binding { return []key.Binding{k.Help, k.Quit} }
+func (k GlobalKeys) ShortHelp() []key.Binding { return []key.Binding{k.Jump, k.Help, k.Quit} }
 
 // FullHelp implements help.KeyMap.
 func (k GlobalKeys) FullHelp() [][]key.Binding {
@@ -182,3 +182,38 @@ func (k JumpKeys) ShortHelp() []key.Binding { return []key.Binding{k.Go, k.Cance
 
 // FullHelp implements help.KeyMap.
 func (k JumpKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
+
+// AppsKeys are the keys of the home view, the list of apps.
+type AppsKeys struct {
+	ListKeys
+	Open    key.Binding
+	Sync    key.Binding
+	SyncAll key.Binding
+	Stop    key.Binding
+	Refresh key.Binding
+}
+
+// DefaultAppsKeys returns the home view's keys.
+func DefaultAppsKeys() AppsKeys {
+	return AppsKeys{
+		ListKeys: DefaultListKeys(),
+		Open:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "followers")),
+		Sync:     key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sync")),
+		SyncAll:  key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "sync all")),
+		Stop:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "stop sync")),
+		Refresh:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "re-read the cache")),
+	}
+}
+
+// ShortHelp implements help.KeyMap.
+func (k AppsKeys) ShortHelp() []key.Binding {
+	return []key.Binding{k.Open, k.Sync, k.SyncAll, k.Stop}
+}
+
+// FullHelp implements help.KeyMap.
+func (k AppsKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Up, k.Down, k.Top, k.Bottom},
+		{k.Open, k.Sync, k.SyncAll, k.Stop, k.Refresh},
+	}
+}

@@ -109,8 +109,18 @@ func (p *Person) View() string {
 		detail := p.detail(m)
 		indent := strings.Repeat(" ", markerW+appW+len(gap))
 		var rows []string
-		if ansi.StringWidth(head)+ansi.StringWidth(detail) <= p.width {
+		if hw := ansi.StringWidth(head); hw+ansi.StringWidth(detail) <= p.width {
 			rows = []string{head + detail}
+		} else if p.width-hw >= 30 {
+			// The detail wraps in its own column, beside the openid.
+			pad := strings.Repeat(" ", hw)
+			for j, w := range strings.Split(ansi.Wrap(detail, p.width-hw, ""), "\n") {
+				if j == 0 {
+					rows = append(rows, head+w)
+				} else {
+					rows = append(rows, pad+w)
+				}
+			}
 		} else {
 			rows = []string{head}
 			wrapped := ansi.Wrap(detail, max(p.width-len(indent), 10), "")
@@ -165,6 +175,11 @@ func (p *Person) detail(m PersonMember) string {
 			}
 			return "not there under this unionid; " + app + " is bound to " + platform +
 				", where this person would have another unionid"
+		case NoUnionID:
+			if d != "" {
+				return "cannot tell: " + d
+			}
+			return "cannot tell: this follower carries no unionid, so its openid in " + app + " cannot be found"
 		case NotYetSynced:
 			if d != "" {
 				return "not known yet: " + app + " is not fully synced (" + d + ")"
@@ -208,6 +223,12 @@ func (p *Person) detail(m PersonMember) string {
 	}
 	if pr.UnionID == "" && p.data.UnionID == "" {
 		parts = append(parts, "no unionid")
+	}
+	if pr.UnionID != "" && pr.UnionID != p.data.UnionID {
+		parts = append(parts, "unionid "+sanitize.Text(pr.UnionID))
+	}
+	if pr.FetchedAt != 0 {
+		parts = append(parts, "as of "+p.when(pr.FetchedAt))
 	}
 	return strings.Join(parts, " · ")
 }

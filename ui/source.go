@@ -85,4 +85,5 @@ const (
 	AppNotBound                        // the app's followers carry no unionid, so nobody can be found by unionid
 	OtherPlatform                      // the app is bound to another open platform, where this person has another unionid
 	NotYetSynced                       // the app's cache is empty or its sync has not finished
+	NoUnionID                          // the looked-up follower carries no unionid, so nobody can tell; Detail says why in words
 )

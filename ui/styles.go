@@ -25,6 +25,9 @@ type Styles struct {
 	Prompt     lipgloss.Style // "/" and ":" prompts
 	Box        lipgloss.Style // the full-help overlay frame
 	Help       help.Styles    // footer and overlay key help
+	// BarFull and BarEmpty colour the sync progress bar; NoColor in the
+	// colourless themes, where the █ and ░ characters carry it alone.
+	BarFull, BarEmpty color.Color
 }
 
 // palette is the handful of colours a coloured theme needs.
@@ -60,6 +63,8 @@ func NewStyles(isDark bool) Styles {
 		Prompt:     s().Foreground(p.accent).Bold(true),
 		Box:        s().Border(lipgloss.RoundedBorder()).BorderForeground(p.accent).Padding(0, 1),
 		Help:       help.DefaultStyles(isDark),
+		BarFull:    p.accent,
+		BarEmpty:   p.dim,
 	}
 }
 
@@ -81,6 +86,8 @@ func NoColorStyles() Styles {
 		Accent:     s().Bold(true),
 		Prompt:     s().Bold(true),
 		Box:        s().Border(lipgloss.RoundedBorder()).Padding(0, 1),
+		BarFull:    lipgloss.NoColor{},
+		BarEmpty:   lipgloss.NoColor{},
 		Help: help.Styles{
 			Ellipsis:       s().Faint(true),
 			ShortKey:       s().Bold(true),
@@ -102,7 +109,8 @@ func PlainStyles() Styles {
 		Title: s(), Header: s(), Selected: s(), Dim: s(), Unfollowed: s(),
 		Present: s(), Missing: s(), Unknown: s(), Warn: s(), Error: s(),
 		Accent: s(), Prompt: s(),
-		Box: s().Border(lipgloss.RoundedBorder()).Padding(0, 1),
+		Box:     s().Border(lipgloss.RoundedBorder()).Padding(0, 1),
+		BarFull: lipgloss.NoColor{}, BarEmpty: lipgloss.NoColor{},
 		Help: help.Styles{
 			Ellipsis: s(), ShortKey: s(), ShortDesc: s(), ShortSeparator: s(),
 			FullKey: s(), FullDesc: s(), FullSeparator: s(),

@@ -1,0 +1,196 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"wxscope/cache"
+)
+
+// HomeSource is what the home view reads: the cheap counters on every
+// refresh, the link analysis after each sync, the followers of one app and
+// the presence index for the Followers view. CacheSource implements it over
+// the bbolt cache.
+type HomeSource interface {
+	FollowerSource
+	// Apps returns the counters and sync state of every cached app, keyed
+	// by appid, without scanning profiles.
+	Apps(ctx context.Context) (map[string]cache.App, error)
+	// Links runs the link analysis over the configured apps.
+	Links(ctx context.Context, now time.Time) (*cache.Links, error)
+	// Presence returns the presence index of the cache as it is now,
+	// building it if the cache changed since it was last built.
+	Presence(ctx context.Context) (Presence, error)
+	// Changed says a sync wrote to the cache, so the next Presence rebuilds.
+	Changed()
+}
+
+// CacheSource reads the TUI's data from a cache.Store for the configured
+// apps. It is safe for concurrent use; every call is one or a few short read
+// transactions, so syncs in the same process write in between.
+type CacheSource struct {
+	store *cache.Store
+	apps  []cache.AppRef
+
+	mu       sync.Mutex
+	presence *presenceBuild // the current build, nil when the cache changed
+}
+
+// presenceBuild is one build of the presence index, shared by every caller
+// that asks while it runs.
+type presenceBuild struct {
+	done chan struct{}
+	x    *PresenceIndex
+	err  error
+}
+
+// NewCacheSource returns the source over store for apps, in the order the
+// configuration lists them.
+func NewCacheSource(store *cache.Store, apps []cache.AppRef) *CacheSource {
+	return &CacheSource{store: store, apps: apps}
+}
+
+var (
+	_ HomeSource   = (*CacheSource)(nil)
+	_ PersonSource = (*CacheSource)(nil)
+)
+
+// EachFollower implements FollowerSource with cache.Store.EachProfile, which
+// reads in chunks of a few thousand rows, each in its own transaction.
+func (s *CacheSource) EachFollower(ctx context.Context, appID string, fn func(p *cache.Profile) error) error {
+	n := 0
+	return s.store.EachProfile(appID, "", func(p cache.Profile) error {
+		if n++; n&0x3ff == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		return fn(&p)
+	})
+}
+
+// Apps implements HomeSource.
+func (s *CacheSource) Apps(ctx context.Context) (map[string]cache.App, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	list, err := s.store.Apps()
+	if err != nil {
+		return nil, fmt.Errorf("read the cache %s: %w", s.store.Path(), err)
+	}
+	out := make(map[string]cache.App, len(list))
+	for _, a := range list {
+		out[a.AppID] = a
+	}
+	return out, nil
+}
+
+// Links implements HomeSource with cache.Analyze.
+func (s *CacheSource) Links(ctx context.Context, now time.Time) (*cache.Links, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	l, err := cache.Analyze(s.store, cache.AnalyzeOptions{Apps: s.apps, Now: now})
+	if err != nil {
+		return nil, fmt.Errorf("analyse the links in %s: %w", s.store.Path(), err)
+	}
+	return l, nil
+}
+
+// Presence implements HomeSource. Callers that ask while a build runs wait
+// for it; a build cancelled with its caller's ctx is forgotten, so the next
+// caller starts another.
+func (s *CacheSource) Presence(ctx context.Context) (Presence, error) {
+	s.mu.Lock()
+	b := s.presence
+	if b == nil {
+		b = &presenceBuild{done: make(chan struct{})}
+		s.presence = b
+		go func() {
+			b.x, b.err = BuildPresence(ctx, s.store)
+			if b.err != nil {
+				s.mu.Lock()
+				if s.presence == b {
+					s.presence = nil
+				}
+				s.mu.Unlock()
+			}
+			close(b.done)
+		}()
+	}
+	s.mu.Unlock()
+	select {
+	case <-b.done:
+		if b.err != nil {
+			return nil, fmt.Errorf("read the unionid index: %w", b.err)
+		}
+		return b.x, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Changed implements HomeSource.
+func (s *CacheSource) Changed() {
+	s.mu.Lock()
+	s.presence = nil
+	s.mu.Unlock()
+}
+
+// Person implements PersonSource with cache.Store.Person: an openid or a
+// unionid, looked up without a scan, with each app's reason when the person
+// is not there.
+func (s *CacheSource) Person(ctx context.Context, id string) (PersonData, error) {
+	if err := ctx.Err(); err != nil {
+		return PersonData{}, err
+	}
+	p, err := s.store.Person(id, s.apps)
+	if err != nil {
+		return PersonData{}, err
+	}
+	if !p.Found() {
+		if p.Guess != nil && p.Guess.AppID != "" {
+			return PersonData{}, fmt.Errorf("%w; it looks like an openid of %s (%s), not synced that far yet", ErrUnknownID, p.Guess.App, p.Guess.Reason)
+		}
+		return PersonData{}, ErrUnknownID
+	}
+	return personData(p), nil
+}
+
+// personData turns the cache's answer into the Person view's rows: one per
+// app, or one per profile where an app has several (a conflict).
+func personData(p *cache.Person) PersonData {
+	d := PersonData{Query: p.Query, UnionID: p.UnionID}
+	for _, a := range p.Apps {
+		label := a.Label()
+		if len(a.Profiles) > 0 {
+			for i := range a.Profiles {
+				d.Members = append(d.Members, PersonMember{App: label, AppID: a.AppID, Profile: &a.Profiles[i]})
+			}
+			continue
+		}
+		m := PersonMember{App: label, AppID: a.AppID, Detail: a.Detail}
+		switch a.Reason {
+		case cache.ReasonNotFollowing:
+			m.Missing, m.Detail = NotFollowing, ""
+		case cache.ReasonNotBound:
+			m.Missing, m.Detail = AppNotBound, ""
+		case cache.ReasonOtherPlatform:
+			m.Missing, m.Detail = OtherPlatform, a.Platform
+		case cache.ReasonNotSynced:
+			m.Missing, m.Detail = NotYetSynced, ""
+		case cache.ReasonNoUnionID:
+			m.Missing = NoUnionID
+		}
+		d.Members = append(d.Members, m)
+	}
+	return d
+}
+
+// isCanceled reports an error that only says the program is quitting.
+func isCanceled(err error) bool {
+	return errors.Is(err, context.Canceled)
+}

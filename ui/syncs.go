@@ -1,0 +1,137 @@
+package ui
+
+import (
+	"context"
+	"sync"
+
+	"wxscope/cache"
+)
+
+// SyncFunc runs one sync of appID until it ends or ctx is cancelled,
+// reporting through progress (from one goroutine at a time, as
+// cache.SyncOptions.Progress does). main builds it over the API client and
+// cache.Sync; the UI never calls the API itself. It returns nil only when
+// the app synced completely; an app that cannot sync at all (its secret
+// variable is unset) returns that error at once.
+type SyncFunc func(ctx context.Context, appID string, progress func(cache.Progress)) error
+
+// Syncs runs the TUI's syncs in this process, one goroutine per app, so the
+// TUI is the cache's one writer. Progress reports land in a buffer that the
+// home view reads on its own tick: a sync may report as often as it likes
+// and the screen still redraws at a steady pace.
+//
+// Quitting cancels the context every sync was started with; Wait then
+// returns once each sync has written what it fetched, which is what the
+// root's cleanup waits for before closing the cache.
+type Syncs struct {
+	fn SyncFunc
+	wg sync.WaitGroup
+
+	mu   sync.Mutex
+	runs map[string]*syncRun
+}
+
+// syncRun is the latest (or last) run of one app.
+type syncRun struct {
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the run returned
+	latest cache.Progress
+	seen   bool // latest holds a report
+	err    error
+}
+
+// NewSyncs returns a runner of fn.
+func NewSyncs(fn SyncFunc) *Syncs {
+	return &Syncs{fn: fn, runs: map[string]*syncRun{}}
+}
+
+// start begins a sync of appID under ctx and returns the channel closed
+// when it ends; ok is false when that app is already syncing. The goroutine
+// starts here, not in a tea.Cmd, so Wait counts it even if the program
+// quits before running the command that waits for it.
+func (s *Syncs) start(ctx context.Context, appID string) (done <-chan struct{}, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.runs[appID]; r != nil && !closed(r.done) {
+		return r.done, false
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	r := &syncRun{cancel: cancel, done: make(chan struct{})}
+	s.runs[appID] = r
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer cancel()
+		err := s.fn(ctx, appID, func(p cache.Progress) {
+			s.mu.Lock()
+			r.latest, r.seen = p, true
+			s.mu.Unlock()
+		})
+		s.mu.Lock()
+		r.err = err
+		s.mu.Unlock()
+		close(r.done)
+	}()
+	return r.done, true
+}
+
+func closed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// Running reports whether a sync of appID is under way.
+func (s *Syncs) Running(appID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.runs[appID]
+	return r != nil && !closed(r.done)
+}
+
+// Latest returns the last progress report of appID's current or last run.
+func (s *Syncs) Latest(appID string) (cache.Progress, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.runs[appID]
+	if r == nil || !r.seen {
+		return cache.Progress{}, false
+	}
+	return r.latest, true
+}
+
+// result is how appID's last run ended; nil while it runs.
+func (s *Syncs) result(appID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.runs[appID]; r != nil {
+		return r.err
+	}
+	return nil
+}
+
+// Stop cancels the sync of appID, if one runs; it saves what it fetched and
+// the next sync resumes there.
+func (s *Syncs) Stop(appID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.runs[appID]; r != nil {
+		r.cancel()
+	}
+}
+
+// Wait returns when no sync runs. Cancel their context first (the root
+// does, on quit) or it waits for them to finish.
+func (s *Syncs) Wait() { s.wg.Wait() }
+
+// StopAll cancels every running sync.
+func (s *Syncs) StopAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.runs {
+		r.cancel()
+	}
+}
