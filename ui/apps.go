@@ -694,8 +694,11 @@ func (a *Apps) summary(p cache.Progress) string {
 	if p.Skipped > 0 {
 		s += ", " + formatCount(int(p.Skipped)) + " fresh"
 	}
-	if p.Elapsed > 0 {
+	switch {
+	case p.Elapsed >= 10*time.Second:
 		s += " in " + formatDuration(p.Elapsed)
+	case p.Elapsed > 0:
+		s += fmt.Sprintf(" in %.1f s", p.Elapsed.Seconds())
 	}
 	if p.Retries > 0 {
 		s += fmt.Sprintf(", %d retries", p.Retries)
