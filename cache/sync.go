@@ -175,7 +175,9 @@ func (r *syncRun) run(ctx context.Context) error {
 func (r *syncRun) begin() error {
 	now := r.o.Now()
 	return r.s.updateApp(r.appid, func(a *appTx) error {
+		r.reportMu.Lock() // the report goroutine reads name
 		r.name = a.rec.Name
+		r.reportMu.Unlock()
 		r.label = r.appid
 		if r.name != "" {
 			r.label = fmt.Sprintf("%s (%s)", r.name, r.appid)

@@ -70,6 +70,8 @@ type Apps struct {
 	ticking        bool
 	ticks          int
 	countsInFlight bool
+	countsGen      int // the last read asked for
+	countsSeen     int // the read whose answer is shown: older answers are stale
 	linksInFlight  bool
 	linksStale     bool // a sync ended while an analysis ran: run another
 	bar            progress.Model
@@ -89,6 +91,7 @@ type appState struct {
 type (
 	appsCountsMsg struct {
 		owner *Apps
+		gen   int
 		apps  map[string]cache.App
 		err   error
 	}
@@ -154,10 +157,11 @@ func (a *Apps) readCounts() tea.Cmd {
 		return nil
 	}
 	a.countsInFlight = true
-	ctx, src := a.c.Ctx, a.spec.Source
+	a.countsGen++
+	ctx, src, gen := a.c.Ctx, a.spec.Source, a.countsGen
 	return func() tea.Msg {
 		apps, err := src.Apps(ctx)
-		return appsCountsMsg{owner: a, apps: apps, err: err}
+		return appsCountsMsg{owner: a, gen: gen, apps: apps, err: err}
 	}
 }
 
@@ -181,7 +185,13 @@ func (a *Apps) Update(msg tea.Msg) tea.Cmd {
 		if msg.owner != a {
 			return nil
 		}
-		a.countsInFlight = false
+		if msg.gen == a.countsGen {
+			a.countsInFlight = false
+		}
+		if msg.gen < a.countsSeen {
+			return nil // a read that started before one already shown
+		}
+		a.countsSeen = msg.gen
 		if msg.err != nil {
 			if !isCanceled(msg.err) {
 				a.readErr = msg.err

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"wxscope/cache"
+	"wxscope/config"
+	"wxscope/ui"
+	"wxscope/ui/uitest"
+	"wxscope/wechat/wechattest"
+)
+
+// rowOf is the screen line of an app on the home view, "" when none.
+func rowOf(screen, name string) string {
+	for _, l := range strings.Split(screen, "\n") {
+		if strings.HasPrefix(strings.TrimLeft(l, "▸ "), name+" ") {
+			return l
+		}
+	}
+	return ""
+}
+
+func plainTUI(t *testing.T, cfg *config.Config, opts tuiOptions, getenv func(string) string) *tui {
+	t.Helper()
+	plain := ui.ThemePlain
+	opts.theme = &plain
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	tu, err := newTUI(&cmdEnv{getenv: getenv}, cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tu.close)
+	return tu
+}
+
+// TestDemoSyncsEveryAppThenBrowsesFollowersAPersonAndBack runs the demo's
+// wiring (simulator over HTTP, the real client, cache.Sync, a temporary
+// cache) in a real program: the first sync of all apps starts by itself,
+// then a user opens news's followers, a person, goes back, jumps to a
+// pasted openid of legacy, and quits.
+func TestDemoSyncsEveryAppThenBrowsesFollowersAPersonAndBack(t *testing.T) {
+	d, err := startDemo(7, 2000, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	tu := plainTUI(t, d.cfg, tuiOptions{httpClient: d.server.Client(), syncOnStart: true}, nil)
+	p := uitest.Start(t, tu.root, 160, 40)
+
+	p.WaitFor(t, "every app synced", func(s string) bool {
+		for _, app := range []string{"news", "shop", "events", "legacy"} {
+			if !strings.Contains(rowOf(s, app), "done") {
+				return false
+			}
+		}
+		return strings.Contains(s, "none of 800 followers carries a unionid") // events' finding
+	})
+	screen := p.Screen()
+	for app, want := range map[string]string{"news": "2 000 2 000 P1 100 %", "shop": "1 600 1 600 P1 100 %",
+		"events": "800 800 no 0 %", "legacy": "600 600 P2 100 %"} {
+		if got := strings.Join(strings.Fields(rowOf(screen, app)), " "); !strings.Contains(got, want) {
+			t.Errorf("row of %s: %q, want %q in it", app, got, want)
+		}
+	}
+
+	p.Send(uitest.Key("enter"))
+	p.WaitFor(t, "news's followers with a column per other app", func(s string) bool {
+		return strings.Contains(s, "news › followers · 2 000") && strings.Contains(s, "shop") &&
+			strings.Contains(s, "legacy") && strings.Contains(s, "✓")
+	})
+	p.Send(uitest.Key("enter"))
+	p.WaitFor(t, "the person under the cursor", func(s string) bool {
+		return strings.Contains(s, "person · unionid ") && strings.Contains(s, "events is not bound") &&
+			strings.Contains(s, "legacy is bound to another open platform (P2)")
+	})
+	p.Send(uitest.Key("esc"))
+	p.WaitFor(t, "back to the followers", func(s string) bool { return strings.Contains(s, "news › followers") })
+	p.Send(uitest.Key("esc"))
+	p.WaitFor(t, "back home", func(s string) bool { return strings.Contains(s, "wxscope · 4 apps") })
+
+	var legacy string
+	for _, a := range d.server.World().Apps() {
+		if a.Name == "legacy" {
+			legacy = d.server.World().Followers(a.AppID)[0]
+		}
+	}
+	p.Send(uitest.Key(":"), tea.PasteMsg{Content: " " + legacy + "\n"}, uitest.Key("enter"))
+	p.WaitFor(t, "the pasted openid's person", func(s string) bool {
+		return strings.Contains(s, "person · unionid ") && strings.Contains(s, legacy)
+	})
+
+	p.Send(uitest.Key("q"))
+	final := p.WaitFinished(t).(*ui.Root)
+	if !final.Quitting() {
+		t.Error("the program ended without quitting")
+	}
+	if _, err := tu.store.Apps(); !errors.Is(err, cache.ErrClosed) {
+		t.Errorf("after q the cache is still open: %v", err)
+	}
+}
+
+// TestTUIOpensOfflineAndSyncsOnlyWhenAsked opens a configured TUI over an
+// empty cache: nothing reaches the API until s, and an app whose secret
+// variable is unset says so in its row while the others sync.
+func TestTUIOpensOfflineAndSyncsOnlyWhenAsked(t *testing.T) {
+	world := wechattest.DemoWorld(3, 300)
+	srv := wechattest.NewServer(world)
+	defer srv.Close()
+	dir := t.TempDir()
+	var b strings.Builder
+	fmt.Fprintf(&b, "cache = %q\napi_base = %q\n", filepath.Join(dir, "c.db"), srv.URL)
+	env := map[string]string{}
+	for _, a := range world.Apps() {
+		fmt.Fprintf(&b, "[[app]]\nname = %q\nappid = %q\nsecret_env = \"WX_%s\"\n", a.Name, a.AppID, strings.ToUpper(a.Name))
+		if a.Name != "shop" {
+			env["WX_"+strings.ToUpper(a.Name)] = a.Secret
+		}
+	}
+	path := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	getenv := func(k string) string { return env[k] }
+	cfg, err := config.Load(config.Options{Path: path, Getenv: getenv, Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tu := plainTUI(t, cfg, tuiOptions{httpClient: srv.Client()}, getenv)
+	p := uitest.Start(t, tu.root, 160, 30)
+	p.WaitFor(t, "the home view", func(s string) bool { return strings.Count(s, "s to sync") == 4 })
+	time.Sleep(200 * time.Millisecond)
+	for _, path := range []string{"/cgi-bin/stable_token", "/cgi-bin/user/get"} {
+		if n := srv.Calls(path); n != 0 {
+			t.Fatalf("opening the TUI called %s %d times; it must stay offline", path, n)
+		}
+	}
+
+	p.Send(uitest.Key("s"))
+	p.WaitFor(t, "news synced", func(s string) bool { return strings.Contains(rowOf(s, "news"), "done") })
+	p.Send(uitest.Key("j"), uitest.Key("s"))
+	p.WaitFor(t, "shop's missing secret in its row", func(s string) bool {
+		return strings.Contains(rowOf(s, "shop"), "⚠ shop cannot sync: $WX_SHOP is not set")
+	})
+	if strings.Contains(rowOf(p.Screen(), "events"), "done") {
+		t.Errorf("s synced more than the app under the cursor")
+	}
+	p.Send(uitest.Key("q"))
+	p.WaitFinished(t)
+}
