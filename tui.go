@@ -152,6 +152,7 @@ func newTUI(env *cmdEnv, cfg *config.Config, opts tuiOptions) (*tui, error) {
 		Source:      src,
 		Syncs:       t.syncs,
 		SyncOnStart: opts.syncOnStart && !opts.readOnly,
+		Redraw:      20 * time.Second,
 	}))
 	return t, nil
 }

@@ -39,6 +39,9 @@ type HomeSpec struct {
 	// SyncOnStart starts a sync of every app as soon as the view opens
 	// (the demo); otherwise nothing touches the network until s or S.
 	SyncOnStart bool
+	// Redraw is how often the view redraws when nothing happens, so that
+	// "3 min ago" stays true; 0 never (tests).
+	Redraw time.Duration
 }
 
 // How the home view paces itself while syncs run: it redraws from the
@@ -100,8 +103,9 @@ type (
 		links *cache.Links
 		err   error
 	}
-	appsTickMsg  struct{ owner *Apps }
-	syncEndedMsg struct {
+	appsTickMsg   struct{ owner *Apps }
+	appsRedrawMsg struct{ owner *Apps }
+	syncEndedMsg  struct {
 		owner *Apps
 		appID string
 	}
@@ -130,7 +134,16 @@ func (a *Apps) Init() tea.Cmd {
 	if a.spec.SyncOnStart {
 		cmds = append(cmds, a.syncAll())
 	}
+	cmds = append(cmds, a.redraw())
 	return tea.Batch(cmds...)
+}
+
+func (a *Apps) redraw() tea.Cmd {
+	if a.spec.Redraw <= 0 {
+		return nil
+	}
+	owner := a
+	return tea.Tick(a.spec.Redraw, func(time.Time) tea.Msg { return appsRedrawMsg{owner: owner} })
 }
 
 // SetSize implements Page.
@@ -216,6 +229,11 @@ func (a *Apps) Update(msg tea.Msg) tea.Cmd {
 			return a.analyze()
 		}
 		return nil
+	case appsRedrawMsg:
+		if msg.owner != a {
+			return nil
+		}
+		return a.redraw()
 	case appsTickMsg:
 		if msg.owner != a {
 			return nil
@@ -476,7 +494,7 @@ func (a *Apps) lastSynced() (string, time.Time) {
 
 func (a *Apps) ago(t time.Time) string {
 	d := a.c.Now().Sub(t)
-	if d < 5*time.Second {
+	if d < time.Minute {
 		return "just now"
 	}
 	return cache.FormatAge(d) + " ago"
