@@ -704,7 +704,7 @@ func (a *Apps) runningCell(p cache.Progress, has bool, w int) string {
 	if p.Rate > 0 {
 		parts = append(parts, formatCount(int(p.Rate))+"/s")
 	}
-	if p.ETA > 0 {
+	if p.ETA >= time.Second {
 		parts = append(parts, "ETA "+formatDuration(p.ETA))
 	}
 	if p.Retries > 0 {
