@@ -345,7 +345,7 @@ func TestHomeSyncAllShowsEachAppsFailureInItsRow(t *testing.T) {
 	store := openHomeCache(t, w)
 	reset := time.Date(2024, 6, 2, 0, 0, 0, 0, time.FixedZone("", 8*3600))
 	g := &gate{w: w, store: store, open: make(chan struct{}), fail: map[string]error{
-		"wxshop0000000002":  errors.New("shop cannot sync: $WX_SHOP_SECRET is not set\x1b]0;pwned\x07"),
+		"wxshop0000000002": errors.New("shop cannot sync: $WX_SHOP_SECRET is not set\x1b]0;pwned\x07"),
 		"wxlegacy00000004": &cache.QuotaError{API: "cgi-bin/user/get", ResetAt: reset, Err: cache.ErrDailyQuota},
 	}}
 	close(g.open)
