@@ -166,12 +166,17 @@ type openedFollowers struct {
 // stubPage is a page that only says what it is.
 type stubPage struct{ text string }
 
-func (p *stubPage) Init() tea.Cmd          { return nil }
-func (p *stubPage) Update(tea.Msg) tea.Cmd { return nil }
-func (p *stubPage) View() string           { return p.text }
-func (p *stubPage) SetSize(int, int)       {}
-func (p *stubPage) KeyMap() help.KeyMap    { return DefaultInsightsKeys() }
-func (p *stubPage) CapturesInput() bool    { return false }
+func (p *stubPage) Init() tea.Cmd { return nil }
+func (p *stubPage) Update(msg tea.Msg) tea.Cmd {
+	if k, ok := msg.(tea.KeyPressMsg); ok && k.String() == "esc" {
+		return Pop()
+	}
+	return nil
+}
+func (p *stubPage) View() string        { return p.text }
+func (p *stubPage) SetSize(int, int)    {}
+func (p *stubPage) KeyMap() help.KeyMap { return DefaultInsightsKeys() }
+func (p *stubPage) CapturesInput() bool { return false }
 func opener(got *[]openedFollowers) FollowersOpener {
 	return func(appID string, subset FollowerSubset) Page {
 		*got = append(*got, openedFollowers{appID, subset})
