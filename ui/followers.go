@@ -38,6 +38,9 @@ type FollowersSpec struct {
 	// LoadPresence, when set, supplies Presence in the background, with the
 	// index: the view shows its columns once both are in.
 	LoadPresence func(ctx context.Context) (Presence, error)
+	// Subset narrows the rows before any typed filter (e.g. the followers
+	// without unionid, opened from the Links or Doctor view).
+	Subset FollowerSubset
 }
 
 // PresenceState is what a presence column says about one row.
@@ -85,6 +88,11 @@ type Followers struct {
 
 	editing bool
 	input   lineInput
+
+	base []uint64 // the rows of spec.Subset; nil for every row
+
+	exporting bool // the export prompt has the input (viewexport.go)
+	exportIn  lineInput
 }
 
 // followersLoadedMsg carries a built index to the view that asked for it.
@@ -157,7 +165,8 @@ func (f *Followers) Init() tea.Cmd {
 func (f *Followers) setIndex(idx *FollowerIndex) {
 	f.idx = idx
 	f.orders[SortFollowed] = idx.Order(SortFollowed, nil)
-	f.rows = idx.Visible(f.orders[SortFollowed], f.desc, nil, f.showUnfollowed)
+	f.base, _ = idx.subsetBits(f.spec.Subset)
+	f.rows = idx.Visible(f.orders[SortFollowed], f.desc, f.base, f.showUnfollowed)
 }
 
 // SetSize implements Page.
@@ -167,13 +176,17 @@ func (f *Followers) SetSize(width, height int) {
 	f.clampCursor()
 }
 
-// CapturesInput implements Page: true while the filter box is open.
-func (f *Followers) CapturesInput() bool { return f.editing }
+// CapturesInput implements Page: true while the filter box or the export
+// prompt is open.
+func (f *Followers) CapturesInput() bool { return f.editing || f.exporting }
 
 // KeyMap implements Page.
 func (f *Followers) KeyMap() help.KeyMap {
 	if f.editing {
 		return f.filterKeys
+	}
+	if f.exporting {
+		return exportKeys
 	}
 	return f.keys
 }
@@ -201,8 +214,18 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 		f.apply(msg)
 		return nil
 	case tea.PasteMsg:
+		if f.exporting {
+			f.exportIn.update(msg)
+			return nil
+		}
 		if f.editing {
 			return f.updateInput(msg)
+		}
+	case exportDoneMsg:
+		return f.exportDone(msg)
+	case tea.MouseMsg:
+		if f.idx != nil && !f.editing && !f.exporting {
+			return f.mouse(msg)
 		}
 	case tea.KeyPressMsg:
 		if f.idx == nil {
@@ -210,6 +233,9 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 				return Pop()
 			}
 			return nil
+		}
+		if f.exporting {
+			return f.handleExportKey(msg)
 		}
 		if f.editing {
 			return f.handleFilterKey(msg)
@@ -281,6 +307,11 @@ func (f *Followers) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			}
 			return LoadPerson(f.c, id)
 		}
+	case key.Matches(msg, k.Insights):
+		return Push(NewInsights(f.c, f.viewTitle(), f.idx, f.rows))
+	case key.Matches(msg, k.Export):
+		f.startExport()
+		return nil
 	case key.Matches(msg, k.Copy):
 		if r, ok := f.current(); ok {
 			return copyID(f.c, "openid", f.idx.OpenID(r))
@@ -337,7 +368,7 @@ func (f *Followers) clampCursor() {
 // pageRows is how many rows fit under the title and the column header.
 func (f *Followers) pageRows() int {
 	h := f.height - 2
-	if f.editing {
+	if f.editing || f.exporting {
 		h--
 	}
 	return max(h, 0)
@@ -352,7 +383,7 @@ func (f *Followers) refresh() tea.Cmd {
 	order := f.orders[sk]
 	sameQuery := q == f.matchQuery && (q == "" || f.match != nil)
 	if order != nil && sameQuery {
-		var match []uint64
+		match := f.base
 		if q != "" {
 			match = f.match
 		}
@@ -370,13 +401,16 @@ func (f *Followers) refresh() tea.Cmd {
 	if !sameQuery {
 		f.pending = "filtering…"
 	}
+	if within == nil {
+		within = f.base // a filter searches only the subset
+	}
 	state := f.stateFunc(sk)
-	genp, owner, matchQ := f.gen, f, f.matchQuery
+	genp, owner, matchQ, base := f.gen, f, f.matchQuery, f.base
 	return func() tea.Msg {
 		stop := func() bool { return genp.Load() != gen }
 		match, n := prev, prevN
 		if q == "" {
-			match, n = nil, 0
+			match, n = base, 0
 		} else if q != matchQ || prev == nil {
 			var ok bool
 			if match, n, ok = x.Match(q, within, stop); !ok {
@@ -462,18 +496,22 @@ func (f *Followers) View() string {
 		switch {
 		case f.idx.Len() == 0:
 			b.WriteString(s.Dim.Render("  no followers cached yet"))
-		case f.query != "":
+		case f.query != "" || f.base != nil:
 			b.WriteString(s.Dim.Render("  no followers match"))
 		default:
 			b.WriteString(s.Dim.Render("  everyone unfollowed: u shows them"))
 		}
 	}
-	if f.editing {
+	if f.editing || f.exporting {
 		for n := end - f.offset + max(1-len(f.rows), 0); n < f.pageRows(); n++ {
 			b.WriteByte('\n')
 		}
 		b.WriteByte('\n')
-		b.WriteString(f.filterLine())
+		if f.exporting {
+			b.WriteString(f.exportLine())
+		} else {
+			b.WriteString(f.filterLine())
+		}
 	}
 	return b.String()
 }
@@ -482,6 +520,9 @@ func (f *Followers) titleLine(app string) string {
 	s, x := f.c.Styles, f.idx
 	following := x.Len() - x.Unfollowed()
 	left := s.Title.Render(app+" › followers") + s.Dim.Render(" · "+formatCount(following))
+	if l := f.spec.Subset.label(); l != "" {
+		left += s.Dim.Render(" · only ") + s.Accent.Render(l)
+	}
 	if x.Unfollowed() > 0 {
 		if f.showUnfollowed {
 			left += s.Dim.Render(" + " + formatCount(x.Unfollowed()) + " unfollowed")

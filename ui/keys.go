@@ -82,6 +82,8 @@ type FollowersKeys struct {
 	Unfollowed key.Binding
 	Open       key.Binding
 	Copy       key.Binding
+	Insights   key.Binding
+	Export     key.Binding
 	Back       key.Binding
 }
 
@@ -95,20 +97,22 @@ func DefaultFollowersKeys() FollowersKeys {
 		Unfollowed: key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "show/hide unfollowed")),
 		Open:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "person")),
 		Copy:       key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy openid")),
+		Insights:   key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "insights: by month and scene")),
+		Export:     key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "export the view (csv/jsonl)")),
 		Back:       key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter / back")),
 	}
 }
 
 // ShortHelp implements help.KeyMap.
 func (k FollowersKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Filter, k.Sort, k.Open, k.Copy, k.Unfollowed, k.Back}
+	return []key.Binding{k.Filter, k.Sort, k.Open, k.Copy, k.Insights, k.Export, k.Back}
 }
 
 // FullHelp implements help.KeyMap.
 func (k FollowersKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		k.column(),
-		{k.Filter, k.Sort, k.Reverse, k.Unfollowed, k.Open, k.Copy, k.Back},
+		{k.Filter, k.Sort, k.Reverse, k.Unfollowed, k.Open, k.Copy, k.Insights, k.Export, k.Back},
 	}
 }
 
