@@ -185,6 +185,19 @@ func (x *groupIndex) rows(f GroupFilter) []uint32 {
 		slices.Sort(out)
 		return out
 	}
+	if f.Kind == GroupsMissingIn { // the hot case: one mask test per person
+		b, ok := x.appBit[f.App]
+		if !ok {
+			return nil
+		}
+		want := x.bound & (1 << b)
+		for g, in := range x.in {
+			if want&^in != 0 {
+				out = append(out, uint32(g))
+			}
+		}
+		return out
+	}
 	for g := range x.len() {
 		if x.keeps(f, g) {
 			out = append(out, uint32(g))
