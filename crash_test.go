@@ -40,7 +40,7 @@ func TestSyncSurvivesSIGKILL(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(20+rng.IntN(1200)) * time.Millisecond)
+		time.Sleep(time.Duration(20+rng.IntN(900)) * time.Millisecond)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		err := cmd.Wait()
 		if st, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && !st.Signaled() && err != nil {

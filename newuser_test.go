@@ -131,8 +131,8 @@ func TestSecondSyncSaysWhoIsSyncingAndCtrlCSaves(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary: not with -short")
 	}
-	s := newSimSetup(t, oneAppWorld(6, "news", 20_000, 0, "P1"), "concurrency = 1", wechattest.WithPageSize(500))
-	s.srv.SetLatency(20 * time.Millisecond)
+	s := newSimSetup(t, oneAppWorld(6, "news", 8000, 0, "P1"), "concurrency = 1", wechattest.WithPageSize(500))
+	s.srv.SetLatency(40 * time.Millisecond)
 	first, _, firstErr := s.command(t, context.Background(), "sync")
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
