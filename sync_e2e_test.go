@@ -48,7 +48,7 @@ func TestFaultySyncOf100kFollowersExportsTheWorld(t *testing.T) {
 	if !strings.Contains(r.stdout, "news: 100000/100000 followers, 100000 profiles fetched") {
 		t.Errorf("summary line: %q", r.stdout)
 	}
-	if strings.Contains(r.stdout, "0 retries") {
+	if strings.Contains(r.stdout, ", 0 retries, ") {
 		t.Errorf("the summary counts no retries after injected faults: %q", r.stdout)
 	}
 	if tokens := s.srv.Calls("/cgi-bin/stable_token"); tokens < 2 {
