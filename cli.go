@@ -44,7 +44,7 @@ type command struct {
 
 // commands is the command line's contract (design.md, "Command line").
 var commands = []command{
-	{"", "[--config FILE]", "the TUI over the configured apps and cache; works offline from the cache", runTUI},
+	{"", "[--readonly] [--config FILE]", "the TUI over the configured apps and cache; works offline from the cache", runTUI},
 	{"demo", "[--followers N] [--seed S]", "the TUI on the built-in API simulator, a generated world and a fresh temporary cache", runDemo},
 	{"sync", "[--app NAME]... [--config FILE]", "fetch the followers of all (or the named) apps into the cache; resumable; 0 only if all finish", runSync},
 	{"lookup", "ID [--json] [--live] [--config FILE]", "an openid or unionid: its person across all apps (cache first; --live asks the API)", runLookup},

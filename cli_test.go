@@ -72,7 +72,7 @@ func TestHelpListsEveryCommand(t *testing.T) {
 			t.Fatalf("%v: exit %d, stderr %q", args, r.code, r.stderr)
 		}
 		for _, want := range []string{
-			"wxscope [--config FILE]",
+			"wxscope [--readonly] [--config FILE]",
 			"wxscope demo [--followers N] [--seed S]",
 			"wxscope sync [--app NAME]...",
 			"wxscope lookup ID [--json] [--live]",
@@ -246,16 +246,20 @@ func TestSecretsAreRequiredOnlyWhereTheAPIIsCalled(t *testing.T) {
 	}
 }
 
-// Until their engines land, commands check everything and then say plainly
-// that they are not built, with exit 1 and nothing on stdout.
-func TestUnbuiltCommandsSaySoAfterCheckingTheConfig(t *testing.T) {
+// The TUI and the demo check the command line and the configuration, then
+// refuse to draw on something that is not a terminal (here stdin is a
+// string): exit 1, one sentence that points at the subcommands, nothing on
+// stdout.
+func TestTUIWithoutATerminalPointsAtTheSubcommands(t *testing.T) {
 	cfg := writeConfig(t, goodConfig)
 	for _, args := range [][]string{
 		{"--config", cfg},
+		{"--readonly", "--config", cfg},
 		{"demo"},
 	} {
 		r := runCLI(t, secrets, args...)
-		if r.code != 1 || !strings.HasSuffix(r.stderr, "is not built yet\n") || !strings.HasPrefix(r.stderr, "wxscope: wxscope ") || r.stdout != "" {
+		if r.code != 1 || !strings.HasPrefix(r.stderr, "wxscope: wxscope ") ||
+			!strings.Contains(r.stderr, "is not one; in scripts use wxscope sync, lookup, links, export or doctor\n") || r.stdout != "" {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, r.code, r.stdout, r.stderr)
 		}
 	}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 
 	"wxscope/config"
+	"wxscope/ui"
 	"wxscope/wechat/wechattest"
 )
 
@@ -23,6 +25,8 @@ const demoLatency = 4 * time.Millisecond
 // runDemo starts the built-in simulator with a world generated from the seed,
 // a fresh temporary cache, and the TUI on them. It reads no config file: the
 // simulator is its configuration; --config is accepted like on every command.
+// It has no --readonly: its cache starts empty and lives only as long as the
+// demo, so a demo that may not sync would show nothing and protect nothing.
 func runDemo(ctx context.Context, env *cmdEnv, args []string) error {
 	fs, _ := newFlagSet("demo")
 	followers := fs.Int("followers", 20_000, "give the largest demo app `N` followers (the others have fewer)")
@@ -37,12 +41,16 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) error {
 	if *followers < 1 || *followers > maxDemoFollowers {
 		return usagef("demo", "--followers %d is out of range; use 1 to %d", *followers, maxDemoFollowers)
 	}
+	if err := needTerminal(env, "wxscope demo"); err != nil {
+		return err
+	}
 	d, err := startDemo(*seed, *followers, demoLatency)
 	if err != nil {
 		return err
 	}
 	defer d.close()
-	t, err := newTUI(env, d.cfg, tuiOptions{httpClient: d.server.Client(), syncOnStart: true})
+	t, err := newTUI(env, d.cfg, tuiOptions{httpClient: d.server.Client(), syncOnStart: true,
+		clipboard: ui.DetectLocalClipboard(env.getenv, exec.LookPath)})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"sync"
 	"time"
@@ -35,11 +36,26 @@ func runTUI(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	t, err := newTUI(env, cfg, tuiOptions{readOnly: *readOnly})
+	if err := needTerminal(env, "wxscope"); err != nil {
+		return err
+	}
+	t, err := newTUI(env, cfg, tuiOptions{readOnly: *readOnly,
+		clipboard: ui.DetectLocalClipboard(env.getenv, exec.LookPath)})
 	if err != nil {
 		return err
 	}
 	return t.run(ctx, env)
+}
+
+// needTerminal refuses to start the screen of cmd when stdin or stdout is
+// not a terminal (a pipe, a file, cron): there it could neither read a key
+// nor be read, and would wait for ever.
+func needTerminal(env *cmdEnv, cmd string) error {
+	in, ok := env.stdin.(*os.File)
+	if ok && isTerminal(in) && env.stdoutTTY {
+		return nil
+	}
+	return fmt.Errorf("%s draws its screen on a terminal, but stdin or stdout is not one; in scripts use wxscope sync, lookup, links, export or doctor", cmd)
 }
 
 // tuiOptions are what differs between `wxscope` and `wxscope demo`; the
@@ -47,10 +63,18 @@ func runTUI(ctx context.Context, env *cmdEnv, args []string) error {
 type tuiOptions struct {
 	httpClient  *http.Client // nil: the API client's default
 	syncOnStart bool         // the demo syncs every app at once
-	readOnly    bool
-	theme       *ui.Theme // nil: from the environment (NO_COLOR, the terminal's background)
-	now         func() time.Time
-	loc         *time.Location
+	// readOnly is --readonly: the cache is opened cache.ReadOnly (no write
+	// at all, not even the app names; the file must exist) and no sync can
+	// start. It holds bbolt's shared lock while the TUI is open, so a
+	// headless sync meanwhile waits and then says the cache is in use.
+	readOnly bool
+	// clipboard is the local clipboard command y uses beside OSC 52; the
+	// real program detects one, tests leave it nil so y never reaches the
+	// machine's clipboard.
+	clipboard *ui.LocalClipboard
+	theme     *ui.Theme // nil: from the environment (NO_COLOR, the terminal's background)
+	now       func() time.Time
+	loc       *time.Location
 	// syncOpts adjusts the engine's options, for tests.
 	syncOpts func(*cache.SyncOptions)
 }
@@ -75,9 +99,13 @@ const tuiProgressEvery = 50 * time.Millisecond
 
 // newTUI opens the cache and wires the views. The cache is opened Shared:
 // the TUI is its one writer while it syncs, but a lookup in another terminal
-// still gets in between writes.
+// still gets in between writes. Read-only, it is opened ReadOnly.
 func newTUI(env *cmdEnv, cfg *config.Config, opts tuiOptions) (*tui, error) {
-	store, err := cache.Open(cfg.Cache, cache.Options{Mode: cache.Shared, Command: tuiCommand})
+	mode := cache.Shared
+	if opts.readOnly {
+		mode = cache.ReadOnly
+	}
+	store, err := cache.Open(cfg.Cache, cache.Options{Mode: mode, Command: tuiCommand})
 	if err != nil {
 		return nil, err
 	}
@@ -144,16 +172,20 @@ func newTUI(env *cmdEnv, cfg *config.Config, opts tuiOptions) (*tui, error) {
 		Now:       opts.now,
 		Loc:       opts.loc,
 		ReadOnly:  opts.readOnly,
-		Clipboard: ui.DetectLocalClipboard(env.getenv, exec.LookPath),
+		Clipboard: opts.clipboard,
 	})
-	t.root.Open(ui.NewApps(t.root.Common(), ui.HomeSpec{
+	home := ui.HomeSpec{
 		CachePath:   cfg.Cache,
 		Apps:        homeApps,
 		Source:      src,
 		Syncs:       t.syncs,
 		SyncOnStart: opts.syncOnStart && !opts.readOnly,
 		Redraw:      20 * time.Second,
-	}))
+	}
+	if opts.readOnly {
+		home.Syncs = nil // no key, no start-up: nothing can start a sync
+	}
+	t.root.Open(ui.NewApps(t.root.Common(), home))
 	return t, nil
 }
 

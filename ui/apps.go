@@ -149,8 +149,15 @@ func (a *Apps) redraw() tea.Cmd {
 // SetSize implements Page.
 func (a *Apps) SetSize(width, height int) { a.width, a.height = width, height }
 
-// KeyMap implements Page.
-func (a *Apps) KeyMap() help.KeyMap { return a.keys }
+// KeyMap implements Page. x (stop) shows only while the app under the
+// cursor syncs: it does nothing otherwise.
+func (a *Apps) KeyMap() help.KeyMap {
+	k := a.keys
+	if len(a.spec.Apps) == 0 || !a.rows[a.cursor].running {
+		k.Stop.SetEnabled(false)
+	}
+	return k
+}
 
 // CapturesInput implements Page.
 func (a *Apps) CapturesInput() bool { return false }
@@ -301,8 +308,15 @@ func (a *Apps) ended(appID string) tea.Cmd {
 	}
 	a.spec.Source.Changed()
 	a.countsInFlight = false // a read started before the sync's last write is stale
-	return tea.Batch(a.readCounts(), a.analyze())
+	return tea.Batch(a.readCounts(), a.analyze(), cacheChanged)
 }
+
+// CacheChangedMsg says a sync of this session wrote to the cache. The root
+// offers it to every page on the stack; the Links and Doctor views run
+// their analysis again so that they never contradict the home view.
+type CacheChangedMsg struct{}
+
+func cacheChanged() tea.Msg { return CacheChangedMsg{} }
 
 func (a *Apps) index(appID string) int {
 	for i, app := range a.spec.Apps {
@@ -377,6 +391,10 @@ func (a *Apps) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		a.spec.Source.Changed()
 		a.countsInFlight = false
 		return tea.Batch(a.readCounts(), a.analyze())
+	case key.Matches(msg, k.Links):
+		return Push(NewLinks(a.c, a.linksSpec()))
+	case key.Matches(msg, k.Doctor):
+		return Push(NewDoctor(a.c, a.linksSpec()))
 	}
 	return nil
 }
@@ -387,10 +405,23 @@ func (a *Apps) openFollowers() tea.Cmd {
 	if len(a.spec.Apps) == 0 {
 		return nil
 	}
-	app := a.spec.Apps[a.cursor]
+	return Push(a.followersPage(a.spec.Apps[a.cursor].AppID, SubsetAll))
+}
+
+// followersPage builds the Followers view of appID narrowed to subset, with
+// a presence column for every other app. Enter on an app row and every row
+// of the Links and Doctor views that stands for followers come through here
+// (it is their FollowersOpener), so all of them show the same columns from
+// the same presence index.
+func (a *Apps) followersPage(appID string, subset FollowerSubset) Page {
+	app := HomeApp{Name: appID, AppID: appID}
+	if i := a.index(appID); i >= 0 {
+		app = a.spec.Apps[i]
+	}
 	spec := FollowersSpec{
 		App: app.Name, AppID: app.AppID, Bound: a.bound(app.AppID),
 		Source: a.spec.Source, LoadPresence: a.spec.Source.Presence,
+		Subset: subset,
 	}
 	if c, ok := a.cached[app.AppID]; ok {
 		spec.SizeHint = int(c.Counts.Profiles)
@@ -400,7 +431,17 @@ func (a *Apps) openFollowers() tea.Cmd {
 			spec.Others = append(spec.Others, OtherApp{Name: o.Name, AppID: o.AppID, Bound: a.bound(o.AppID)})
 		}
 	}
-	return Push(NewFollowers(a.c, spec))
+	return NewFollowers(a.c, spec)
+}
+
+// linksSpec is what the Links and Doctor views opened from home read: the
+// home view's own source and clock, so that they agree with its findings,
+// and its way of opening followers.
+func (a *Apps) linksSpec() LinksSpec {
+	return LinksSpec{
+		Source:    homeLinks{src: a.spec.Source, now: a.c.Now},
+		Followers: a.followersPage,
+	}
 }
 
 // appLinks returns the link analysis of appID, or nil before it is in.

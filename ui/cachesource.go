@@ -12,8 +12,8 @@ import (
 
 // HomeSource is what the home view reads: the cheap counters on every
 // refresh, the link analysis after each sync, the followers of one app and
-// the presence index for the Followers view. CacheSource implements it over
-// the bbolt cache.
+// the presence index for the Followers view, and the unionid groups for the
+// Links view it opens. CacheSource implements it over the bbolt cache.
 type HomeSource interface {
 	FollowerSource
 	// Apps returns the counters and sync state of every cached app, keyed
@@ -26,6 +26,9 @@ type HomeSource interface {
 	Presence(ctx context.Context) (Presence, error)
 	// Changed says a sync wrote to the cache, so the next Presence rebuilds.
 	Changed()
+	// EachGroup streams the persons of the unionid index, as
+	// LinksSource.EachGroup.
+	EachGroup(ctx context.Context, fn func(g *cache.Group) error) error
 }
 
 // CacheSource reads the TUI's data from a cache.Store for the configured
@@ -98,6 +101,38 @@ func (s *CacheSource) Links(ctx context.Context, now time.Time) (*cache.Links, e
 		return nil, fmt.Errorf("analyse the links in %s: %w", s.store.Path(), err)
 	}
 	return l, nil
+}
+
+// EachGroup implements HomeSource with cache.EachGroup over the configured
+// apps, stopping when ctx ends.
+func (s *CacheSource) EachGroup(ctx context.Context, fn func(g *cache.Group) error) error {
+	n := 0
+	return cache.EachGroup(s.store, s.apps, func(g *cache.Group) error {
+		if n++; n&0xfff == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		return fn(g)
+	})
+}
+
+// homeLinks is the LinksSource of the Links and Doctor views opened from
+// home: the same source and the same clock as the home view's findings, so
+// the three never disagree about the same cache.
+type homeLinks struct {
+	src HomeSource
+	now func() time.Time
+}
+
+// Analyze implements LinksSource.
+func (h homeLinks) Analyze(ctx context.Context) (*cache.Links, error) {
+	return h.src.Links(ctx, h.now())
+}
+
+// EachGroup implements LinksSource.
+func (h homeLinks) EachGroup(ctx context.Context, fn func(g *cache.Group) error) error {
+	return h.src.EachGroup(ctx, fn)
 }
 
 // Presence implements HomeSource. Callers that ask while a build runs wait

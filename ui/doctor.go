@@ -27,10 +27,13 @@ type Doctor struct {
 	cursor int
 	offset int
 	tops   []int // the body line of each finding, from the last View
+	gen    int   // the analysis whose answer is taken; older ones are dropped
 }
 
 type doctorAnalyzedMsg struct {
 	owner *Doctor
+	gen   int
+	keep  bool // a re-run after a sync: a failure keeps what is shown
 	links *cache.Links
 	err   error
 }
@@ -46,10 +49,17 @@ func (d *Doctor) Init() tea.Cmd {
 		d.err = fmt.Errorf("no cache to examine")
 		return nil
 	}
-	ctx, src := d.c.Ctx, d.spec.Source
+	return d.analyze(false)
+}
+
+// analyze runs the analysis; keep leaves the findings shown until the new
+// ones are in (a re-run after a sync), else the view says it is examining.
+func (d *Doctor) analyze(keep bool) tea.Cmd {
+	d.gen++
+	ctx, src, gen := d.c.Ctx, d.spec.Source, d.gen
 	return func() tea.Msg {
 		links, err := src.Analyze(ctx)
-		return doctorAnalyzedMsg{owner: d, links: links, err: err}
+		return doctorAnalyzedMsg{owner: d, gen: gen, keep: keep, links: links, err: err}
 	}
 }
 
@@ -74,9 +84,14 @@ func (d *Doctor) Update(msg tea.Msg) tea.Cmd {
 	n := len(d.findings())
 	switch msg := msg.(type) {
 	case doctorAnalyzedMsg:
-		if msg.owner == d {
-			d.links, d.err = msg.links, msg.err
-			d.cursor = min(d.cursor, max(len(d.findings())-1, 0))
+		if msg.owner != d || msg.gen != d.gen || msg.keep && msg.err != nil && d.links != nil {
+			return nil
+		}
+		d.links, d.err = msg.links, msg.err
+		d.cursor = min(d.cursor, max(len(d.findings())-1, 0))
+	case CacheChangedMsg:
+		if d.spec.Source != nil {
+			return d.analyze(true)
 		}
 	case tea.MouseWheelMsg:
 		switch msg.Button {
@@ -174,7 +189,11 @@ func (d *Doctor) View() string {
 			notes++
 		}
 	}
-	title := s.Title.Render("doctor") + s.Dim.Render(fmt.Sprintf(" · %s · %s", plural(len(fs)-notes, "finding"), plural(notes, "note")))
+	counts := " · " + plural(len(fs)-notes, "finding")
+	if notes > 0 {
+		counts += " · " + plural(notes, "note")
+	}
+	title := s.Title.Render("doctor") + s.Dim.Render(counts)
 	if len(fs) == 0 {
 		return title + "\n" + s.Dim.Render("  nothing to report: every app is bound to one open platform, synced and fresh")
 	}

@@ -49,7 +49,7 @@ func TestDoctorListsFindingsWithEvidenceAndAction(t *testing.T) {
 	screen := d.Screen()
 	lines(t, screen, 130, 30)
 	for _, want := range []string{
-		"doctor · 4 findings · 0 notes",
+		"doctor · 4 findings\n",
 		"⚠ unbound_app        events",
 		"none of 4 followers carries a unionid",
 		"→ bind events to the open platform account that news and shop use",

@@ -195,6 +195,8 @@ type AppsKeys struct {
 	SyncAll key.Binding
 	Stop    key.Binding
 	Refresh key.Binding
+	Links   key.Binding
+	Doctor  key.Binding
 }
 
 // DefaultAppsKeys returns the home view's keys.
@@ -206,12 +208,14 @@ func DefaultAppsKeys() AppsKeys {
 		SyncAll:  key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "sync all")),
 		Stop:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "stop sync")),
 		Refresh:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "re-read the cache")),
+		Links:    key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "links")),
+		Doctor:   key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "doctor")),
 	}
 }
 
 // ShortHelp implements help.KeyMap.
 func (k AppsKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Open, k.Sync, k.SyncAll, k.Stop}
+	return []key.Binding{k.Open, k.Sync, k.SyncAll, k.Stop, k.Links, k.Doctor}
 }
 
 // FullHelp implements help.KeyMap.
@@ -219,5 +223,6 @@ func (k AppsKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Top, k.Bottom},
 		{k.Open, k.Sync, k.SyncAll, k.Stop, k.Refresh},
+		{k.Links, k.Doctor},
 	}
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -48,6 +49,15 @@ type Links struct {
 	noUnion []noUnionApp // the rows of the no-unionid filter
 	cursor  int
 	offset  int
+
+	gen     int  // the load whose answers are taken; older ones are dropped
+	keep    bool // a reload after a sync: keep the cursor where it was
+	pending int  // answers still out of a keep reload
+	next    struct {
+		links *cache.Links
+		x     *groupIndex
+		err   error
+	}
 }
 
 // noUnionApp is one row of the no-unionid list: a bound app and how many of
@@ -59,12 +69,14 @@ type noUnionApp struct {
 
 type linksAnalyzedMsg struct {
 	owner *Links
+	gen   int
 	links *cache.Links
 	err   error
 }
 
 type linksGroupsMsg struct {
 	owner *Links
+	gen   int
 	x     *groupIndex
 	err   error
 }
@@ -85,19 +97,37 @@ func (l *Links) Init() tea.Cmd {
 }
 
 func (l *Links) analyze() tea.Cmd {
-	ctx, src := l.c.Ctx, l.spec.Source
+	ctx, src, gen := l.c.Ctx, l.spec.Source, l.gen
 	return func() tea.Msg {
 		links, err := src.Analyze(ctx)
-		return linksAnalyzedMsg{owner: l, links: links, err: err}
+		return linksAnalyzedMsg{owner: l, gen: gen, links: links, err: err}
 	}
 }
 
 func (l *Links) loadGroups() tea.Cmd {
-	ctx, src := l.c.Ctx, l.spec.Source
+	ctx, src, gen := l.c.Ctx, l.spec.Source, l.gen
 	return func() tea.Msg {
 		x, err := loadGroups(ctx, src)
-		return linksGroupsMsg{owner: l, x: x, err: err}
+		return linksGroupsMsg{owner: l, gen: gen, x: x, err: err}
 	}
+}
+
+// reload reads the analysis and the groups again. After a sync (keep) the
+// old ones stay on screen until both new ones are in, and the filter and
+// the cursor stay where they were; on r the view starts afresh.
+func (l *Links) reload(keep bool) tea.Cmd {
+	if l.spec.Source == nil {
+		return nil
+	}
+	l.gen++
+	l.want, l.keep = l.current(), keep
+	if !keep || l.links == nil || l.groups == nil {
+		l.keep = false
+		l.links, l.groups, l.err, l.gErr, l.filters = nil, nil, nil, nil, nil
+		return l.Init()
+	}
+	l.pending = 2
+	return tea.Batch(l.analyze(), l.loadGroups())
 }
 
 // SetSize implements Page.
@@ -116,15 +146,31 @@ func (l *Links) CapturesInput() bool { return false }
 func (l *Links) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case linksAnalyzedMsg:
-		if msg.owner == l {
-			l.links, l.err = msg.links, msg.err
-			l.build()
+		if msg.owner != l || msg.gen != l.gen {
+			return nil
 		}
+		if l.pending > 0 {
+			l.next.links = msg.links
+			l.next.err = errors.Join(l.next.err, msg.err)
+			l.swapIn()
+			return nil
+		}
+		l.links, l.err = msg.links, msg.err
+		l.build()
 	case linksGroupsMsg:
-		if msg.owner == l {
-			l.groups, l.gErr = msg.x, msg.err
-			l.build()
+		if msg.owner != l || msg.gen != l.gen {
+			return nil
 		}
+		if l.pending > 0 {
+			l.next.x = msg.x
+			l.next.err = errors.Join(l.next.err, msg.err)
+			l.swapIn()
+			return nil
+		}
+		l.groups, l.gErr = msg.x, msg.err
+		l.build()
+	case CacheChangedMsg:
+		return l.reload(true)
 	case tea.MouseWheelMsg:
 		switch msg.Button {
 		case tea.MouseWheelUp:
@@ -146,9 +192,7 @@ func (l *Links) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Back):
 		return Pop()
 	case key.Matches(msg, k.Refresh):
-		l.links, l.groups, l.err, l.gErr, l.filters = nil, nil, nil, nil, nil
-		l.want = l.current()
-		return l.Init()
+		return l.reload(false)
 	case key.Matches(msg, k.Up):
 		l.move(-1)
 	case key.Matches(msg, k.Down):
@@ -197,6 +241,22 @@ func (l *Links) open() tea.Cmd {
 		return LoadPerson(l.c, l.groups.unionID(g))
 	}
 	return nil
+}
+
+// swapIn takes the answers of a reload after a sync once both are in. A
+// failed reload (the program quitting, a busy file) keeps what is shown.
+func (l *Links) swapIn() {
+	if l.pending--; l.pending > 0 {
+		return
+	}
+	next := l.next
+	l.next.links, l.next.x, l.next.err = nil, nil, nil
+	if next.err != nil {
+		l.keep = false
+		return
+	}
+	l.links, l.groups, l.err, l.gErr = next.links, next.x, nil, nil
+	l.build()
 }
 
 // Filter is the filter in use.
@@ -270,7 +330,11 @@ func (l *Links) selectFilter(i int) {
 }
 
 func (l *Links) applyFilter() {
-	l.cursor, l.offset = 0, 0
+	if l.keep {
+		l.keep = false // the cursor stays; clamp fits it to the new list
+	} else {
+		l.cursor, l.offset = 0, 0
+	}
 	if f := l.current(); f.Kind != GroupsNoUnionID {
 		l.rows = l.groups.rows(f)
 	} else {
@@ -433,7 +497,9 @@ func (l *Links) heatMap() []string {
 	header := s.Header.Render(hb.String())
 	out := []string{header + gap + s.Dim.Render(heatLegend)}
 
-	levels := []lipgloss.Style{s.Dim, s.Unknown, s.Missing, s.Present}
+	// No overlap between two bound apps is the alarm (another platform);
+	// some is ordinary; most and all are the healthy case.
+	levels := []lipgloss.Style{s.Warn, lipgloss.NewStyle(), s.Present, s.Present}
 	for i := range apps {
 		a := &apps[i]
 		var b strings.Builder
@@ -461,26 +527,31 @@ func (l *Links) heatMap() []string {
 			}
 			b.WriteString(st.Render(fmt.Sprintf("%*s", cw, text)))
 		}
-		if note := l.appNote(a, main); note != "" {
-			b.WriteString(gap)
-			b.WriteString(s.Warn.Render(note))
+		if note, warn := l.appNote(a, main); warn {
+			b.WriteString(gap + s.Warn.Render(note))
+		} else if note != "" {
+			b.WriteString(gap + s.Dim.Render(note))
 		}
 		out = append(out, b.String())
 	}
 	return out
 }
 
-// appNote says what is odd about an app, beside its heat-map row.
-func (l *Links) appNote(a *cache.AppLinks, main string) string {
+// appNote says what is odd about an app, beside its heat-map row, in
+// words a newcomer reads at a glance; warn says it is a finding.
+func (l *Links) appNote(a *cache.AppLinks, main string) (note string, warn bool) {
 	switch {
 	case !a.InCache || (!a.Synced() && a.Counts.Profiles == 0):
-		return "(not synced)"
+		return "(not synced yet)", false
+	case !a.Bound && !a.Synced():
+		// Part of a first listing proves little: wait for the verdict.
+		return "(no unionid so far; sync not finished)", false
 	case !a.Bound:
-		return "(not bound)"
+		return "⚠ not bound to an open platform: no unionids", true
 	case main != "" && a.Platform != main:
-		return "(another platform? " + sanitize.Text(a.Platform) + ")"
+		return "⚠ another open platform? (" + sanitize.Text(a.Platform) + ": shares nobody with " + sanitize.Text(main) + ")", true
 	}
-	return ""
+	return "", false
 }
 
 // chipLine is one line of filter chips and where each chip sits, for clicks.

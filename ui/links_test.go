@@ -51,13 +51,13 @@ func TestLinksHeatMapShowsSharedPersonsAndFlagsUnboundAndOtherPlatform(t *testin
 	if want := []string{"news", "10", "▓", "4", "—", "░", "0"}; strings.Join(news, " ") != strings.Join(want, " ") {
 		t.Errorf("news row = %q, want %q", news, want)
 	}
-	if ev := lineWith(t, screen, "events "); !strings.Contains(ev, "(not bound)") || strings.Count(ev, "—") != 3 || !strings.Contains(ev, " 4 ") {
-		t.Errorf("events row should show — and (not bound) and its 4 followers: %q", ev)
+	if ev := lineWith(t, screen, "events "); !strings.Contains(ev, "⚠ not bound to an open platform") || strings.Count(ev, "—") != 3 || !strings.Contains(ev, " 4 ") {
+		t.Errorf("events row should show — and that it is not bound and its 4 followers: %q", ev)
 	}
-	if lg := lineWith(t, screen, "legacy "); !strings.Contains(lg, "(another platform? P2)") {
+	if lg := lineWith(t, screen, "legacy "); !strings.Contains(lg, "⚠ another open platform? (P2: shares nobody with P1)") {
 		t.Errorf("legacy row should be flagged as another platform: %q", lg)
 	}
-	if sh := lineWith(t, screen, "shop "); strings.Contains(sh, "(") {
+	if sh := lineWith(t, screen, "shop "); strings.Contains(sh, "⚠") {
 		t.Errorf("shop row has a note it should not have: %q", sh)
 	}
 	if !strings.Contains(screen, "[all 15]") || !strings.Contains(screen, "[missing in shop 9]") ||
@@ -167,7 +167,7 @@ func TestLinksSanitisesAppNamesAndShowsEmptyCache(t *testing.T) {
 	if strings.Contains(screen, "\x1b") || strings.Contains(screen, "\x07") {
 		t.Fatalf("an escape sequence reached the screen: %q", screen)
 	}
-	if !strings.Contains(lineWith(t, screen, "none "), "(not synced)") {
+	if !strings.Contains(lineWith(t, screen, "none "), "(not synced yet)") {
 		t.Errorf("an app the cache never saw should say so:\n%s", screen)
 	}
 }
