@@ -423,3 +423,25 @@ func must(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
+
+// A few short writes in a row (a sync's start) do not each wait
+// SharedWriteGap; a writer that held the file a while does.
+func TestSharedWritesInQuickSuccessionSkipTheGapUntilTheyHeldTheFile(t *testing.T) {
+	s := openTestStore(t, Options{Mode: Shared})
+	start := time.Now()
+	for i := range 3 {
+		must(t, s.PutProfiles("wxA", []Profile{testProfile(fmt.Sprintf("o%d", i), "u")}))
+	}
+	if d := time.Since(start); d >= 2*SharedWriteGap {
+		t.Fatalf("three one-profile writes took %v: each paid the gap", d)
+	}
+	s.mu.Lock()
+	s.heldSinceGap = sharedWriteBurst // as after a long write that just ended
+	s.lastRelease = time.Now()
+	s.mu.Unlock()
+	start = time.Now()
+	must(t, s.PutProfiles("wxA", []Profile{testProfile("o9", "u")}))
+	if d := time.Since(start); d < SharedWriteGap/2 {
+		t.Fatalf("a write after the burst took %v: it did not leave the gap", d)
+	}
+}

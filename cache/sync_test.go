@@ -469,3 +469,22 @@ func TestTwoSyncsOfOneAppInOneProcessAreRefused(t *testing.T) {
 	}
 	must(t, <-done)
 }
+
+// More unfollowers than one transaction marks (unfollowChunk) are marked
+// after the last commit, in chunks; fewer are marked in the last commit.
+func TestUnfollowersBeyondAChunkAreAllMarked(t *testing.T) {
+	for _, gone := range []int{10, unfollowChunk + 700} {
+		s := openTestStore(t, Options{})
+		src := newFakeSource(gone+1000, 1000)
+		must(t, Sync(context.Background(), s, "wxA", src, testSyncOptions()))
+		src.followers = src.followers[gone:]
+		later := testSyncOptions()
+		later.Now = func() time.Time { return fixedNow.Add(time.Hour) }
+		must(t, Sync(context.Background(), s, "wxA", src, later))
+		a, _, _ := s.App("wxA")
+		if a.Counts.Unfollowed != int64(gone) || a.Counts.Subscribed != 1000 || a.Sync.Unfollowed != int64(gone) || a.Sync.InProgress || a.Sync.LastError != "" {
+			t.Fatalf("%d gone: counts %+v, state %+v", gone, a.Counts, a.Sync)
+		}
+		checkConsistency(t, s)
+	}
+}

@@ -265,6 +265,9 @@ type request struct {
 	path   string     // e.g. "cgi-bin/user/get", no leading slash
 	query  url.Values // without access_token
 	body   []byte     // JSON for POST
+	// decode, when set, reads a whole answer, errcode and payload, in one
+	// pass (see decodeAnswer), and returns its envelope.
+	decode func(body []byte) (*envelope, error)
 }
 
 // errTransient marks a failure worth retrying after a backoff.
@@ -382,6 +385,15 @@ func (c *Client) attempt(ctx context.Context, req request) ([]byte, string, erro
 	if err != nil {
 		return nil, tok, err
 	}
+	if req.decode != nil {
+		// One pass over the body for its errcode and its payload: a
+		// batchget answer is 40 KB, and decoding it twice was a third of
+		// a sync's CPU. A body that does not decode this way takes the
+		// two-pass path below, which says what is wrong with it.
+		if e, err := req.decode(body); err == nil {
+			return body, tok, c.errcodeError(req.path, e.code(), e.ErrMsg)
+		}
+	}
 	return body, tok, c.checkErrcode(req.path, body)
 }
 
@@ -392,6 +404,11 @@ func (c *Client) checkErrcode(path string, body []byte) error {
 		// A proxy's HTML page or a cut-off body: worth another try.
 		return errTransient{fmt.Errorf("wechat %s: %s: %w", c.cfg.AppID, path, err)}
 	}
+	return c.errcodeError(path, code, msg)
+}
+
+// errcodeError is the error errcode code (with errmsg msg) means; nil for 0.
+func (c *Client) errcodeError(path string, code int, msg string) error {
 	if code == 0 {
 		return nil
 	}

@@ -71,6 +71,18 @@ func decodeJSON(body []byte, v any) error {
 	return err
 }
 
+// decodeAnswer is decodeJSON with fastUserList in front for batchget
+// answers.
+func decodeAnswer(body []byte, v any) error {
+	if l, ok := v.(*userListBody); ok {
+		if fast, ok := fastUserList(body); ok {
+			*l = fast
+			return nil
+		}
+	}
+	return decodeJSON(body, v)
+}
+
 // escapeControlChars rewrites raw bytes below 0x20 inside JSON strings as
 // \u00XX escapes. It reports false when there was nothing to rewrite.
 func escapeControlChars(body []byte) ([]byte, bool) {
@@ -96,6 +108,35 @@ func escapeControlChars(body []byte) ([]byte, bool) {
 		}
 	}
 	return out, out != nil
+}
+
+// code is the envelope's errcode; a body without one is a success.
+func (e *envelope) code() int {
+	if e.ErrCode == nil {
+		return 0
+	}
+	return int(*e.ErrCode)
+}
+
+// head gives the envelope of any answer type that embeds it.
+func (e *envelope) head() *envelope { return e }
+
+// onePass is a request.decode that reads a whole answer into a new T and
+// leaves it in *ans; *ans is nil after an attempt whose body did not decode
+// that way, so a retry never keeps an earlier attempt's answer.
+func onePass[T any, PT interface {
+	*T
+	head() *envelope
+}](ans *PT) func(body []byte) (*envelope, error) {
+	return func(body []byte) (*envelope, error) {
+		*ans = nil
+		b := PT(new(T))
+		if err := decodeAnswer(body, b); err != nil {
+			return nil, err
+		}
+		*ans = b
+		return b.head(), nil
+	}
 }
 
 // decodeEnvelope returns the errcode and errmsg of body; a body without an
@@ -152,6 +193,7 @@ func validToken(tok string) bool {
 
 // pageBody is the answer of cgi-bin/user/get.
 type pageBody struct {
+	envelope
 	Total      flexInt `json:"total"`
 	Count      flexInt `json:"count"`
 	NextOpenID string  `json:"next_openid"`
@@ -168,6 +210,10 @@ func decodePage(body []byte) (Page, error) {
 	if err := decodeJSON(body, &b); err != nil {
 		return Page{}, fmt.Errorf("decoding follower page: %w", err)
 	}
+	return b.page(), nil
+}
+
+func (b *pageBody) page() Page {
 	p := Page{Total: int(b.Total), Count: int(b.Count), NextOpenID: b.NextOpenID}
 	if b.Data != nil {
 		p.OpenIDs = make([]string, 0, len(b.Data.OpenID))
@@ -179,7 +225,7 @@ func decodePage(body []byte) (Page, error) {
 		}
 	}
 	p.Last = p.NextOpenID == "" || p.Count <= 0 || len(p.OpenIDs) == 0
-	return p, nil
+	return p
 }
 
 // userBody is one user/info answer or one element of user_info_list. Legacy
@@ -232,15 +278,24 @@ func decodeUser(body []byte) (User, error) {
 	return u, nil
 }
 
+// userListBody is a user/info/batchget answer, envelope included, so that
+// one pass reads both (request.decode).
+type userListBody struct {
+	envelope
+	List []userBody `json:"user_info_list"`
+}
+
 // decodeUserList reads a user/info/batchget answer, keyed by openid. Elements
 // without an openid are dropped: position in the list means nothing.
 func decodeUserList(body []byte) (map[string]User, error) {
-	var b struct {
-		List []userBody `json:"user_info_list"`
-	}
-	if err := decodeJSON(body, &b); err != nil {
+	var b userListBody
+	if err := decodeAnswer(body, &b); err != nil {
 		return nil, fmt.Errorf("decoding user list: %w", err)
 	}
+	return b.users(), nil
+}
+
+func (b *userListBody) users() map[string]User {
 	out := make(map[string]User, len(b.List))
 	for _, ub := range b.List {
 		u := ub.user()
@@ -248,5 +303,5 @@ func decodeUserList(body []byte) (map[string]User, error) {
 			out[u.OpenID] = u
 		}
 	}
-	return out, nil
+	return out
 }

@@ -56,9 +56,14 @@ func (c *Client) FollowerPage(ctx context.Context, next string) (Page, error) {
 	if next != "" {
 		q.Set("next_openid", next)
 	}
-	body, err := c.call(ctx, request{method: "GET", path: PathUserGet, query: q})
+	var ans *pageBody // as in BatchGet
+	body, err := c.call(ctx, request{method: "GET", path: PathUserGet, query: q,
+		decode: onePass(&ans)})
 	if err != nil {
 		return Page{}, err
+	}
+	if ans != nil {
+		return ans.page(), nil
 	}
 	p, err := decodePage(body)
 	if err != nil {
@@ -148,12 +153,16 @@ func (c *Client) BatchGet(ctx context.Context, openids []string) (map[string]Use
 	if err := enc.Encode(req); err != nil {
 		return nil, err
 	}
-	body, err := c.call(ctx, request{method: "POST", path: PathBatchGet, body: buf.Bytes()})
+	var ans *userListBody // the answer of the attempt that succeeded, when it decoded in one pass
+	body, err := c.call(ctx, request{method: "POST", path: PathBatchGet, body: buf.Bytes(),
+		decode: onePass(&ans)})
 	if err != nil {
 		return nil, err
 	}
-	got, err := decodeUserList(body)
-	if err != nil {
+	var got map[string]User
+	if ans != nil {
+		got = ans.users()
+	} else if got, err = decodeUserList(body); err != nil {
 		return nil, fmt.Errorf("wechat %s: %s: %w", c.cfg.AppID, PathBatchGet, err)
 	}
 	// Never attribute a profile to an openid that was not asked for.

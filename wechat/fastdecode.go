@@ -1,0 +1,491 @@
+package wechat
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// fastUserList reads a user/info/batchget answer of the usual shape without
+// reflection: a sync decodes 100 such profiles per call, and encoding/json
+// spent half the CPU of a call (client and simulator together) on them.
+//
+// It is an accelerator, not a second decoder: it reports ok=false for
+// anything outside what it fully understands (an errcode, null, quoted or
+// fractional numbers, raw control characters, invalid UTF-8, surrogate
+// escapes, duplicate or case-folded keys, any malformed JSON), and the caller
+// then takes decodeJSON, which decides. When it reports ok=true its result is
+// exactly what decodeJSON gives (FuzzFastUserListAgreesWithEncodingJSON).
+func fastUserList(body []byte) (b userListBody, ok bool) {
+	// One string for the whole body: the values without escapes are
+	// slices of it, so a profile costs no allocation per field. The body
+	// lives as long as any of them; it is 40 KB per 100 profiles.
+	s := scanner{b: body, src: string(body)}
+	s.ws()
+	if !s.byte('{') {
+		return b, false
+	}
+	seenList := false
+	for first := true; ; first = false {
+		s.ws()
+		if first && s.byte('}') {
+			break
+		}
+		key, ok := s.key()
+		if !ok {
+			return b, false
+		}
+		s.ws()
+		switch {
+		case string(key) == "user_info_list" && !seenList:
+			seenList = true
+			if b.List, ok = s.users(); !ok {
+				return b, false
+			}
+		case foldsTo(key, "user_info_list", "errcode", "errmsg"):
+			return b, false // a second list, an envelope or a key only encoding/json matches
+		default:
+			if !s.skip(0) {
+				return b, false
+			}
+		}
+		s.ws()
+		if s.byte('}') {
+			break
+		}
+		if !s.byte(',') {
+			return b, false
+		}
+	}
+	s.ws()
+	return b, s.i == len(s.b)
+}
+
+// userKeys are userBody's JSON names, in field order.
+var userKeys = [...]string{"subscribe", "openid", "unionid", "subscribe_time", "remark", "groupid", "tagid_list", "subscribe_scene", "qr_scene", "qr_scene_str"}
+
+// users reads the user_info_list array.
+func (s *scanner) users() ([]userBody, bool) {
+	if !s.byte('[') {
+		return nil, false
+	}
+	list := make([]userBody, 0, 100)
+	s.ws()
+	if s.byte(']') {
+		return list, true
+	}
+	for {
+		s.ws()
+		var u userBody
+		if !s.user(&u) {
+			return nil, false
+		}
+		list = append(list, u)
+		s.ws()
+		if s.byte(']') {
+			return list, true
+		}
+		if !s.byte(',') {
+			return nil, false
+		}
+	}
+}
+
+// user reads one element of user_info_list.
+func (s *scanner) user(u *userBody) bool {
+	if !s.byte('{') {
+		return false
+	}
+	var seen uint32
+	for first := true; ; first = false {
+		s.ws()
+		if first && s.byte('}') {
+			return true
+		}
+		key, ok := s.key()
+		if !ok {
+			return false
+		}
+		s.ws()
+		field := -1
+		for i, k := range userKeys {
+			if string(key) == k {
+				field = i
+				break
+			}
+		}
+		switch {
+		case field >= 0:
+			if seen&(1<<field) != 0 {
+				return false // a repeated key: leave it to encoding/json
+			}
+			seen |= 1 << field
+			if !s.userField(u, field) {
+				return false
+			}
+		case foldsTo(key, userKeys[:]...):
+			return false
+		default:
+			if !s.skip(0) {
+				return false
+			}
+		}
+		s.ws()
+		if s.byte('}') {
+			return true
+		}
+		if !s.byte(',') {
+			return false
+		}
+	}
+}
+
+func (s *scanner) userField(u *userBody, field int) bool {
+	var ok bool
+	switch userKeys[field] {
+	case "subscribe":
+		u.Subscribe, ok = s.int()
+	case "openid":
+		u.OpenID, ok = s.str()
+	case "unionid":
+		u.UnionID, ok = s.str()
+	case "subscribe_time":
+		u.SubscribeTime, ok = s.int()
+	case "remark":
+		u.Remark, ok = s.str()
+	case "groupid":
+		u.GroupID, ok = s.int()
+	case "tagid_list":
+		u.TagIDList, ok = s.ints()
+	case "subscribe_scene":
+		u.SubscribeScene, ok = s.str()
+	case "qr_scene":
+		u.QRScene, ok = s.int()
+	case "qr_scene_str":
+		u.QRSceneStr, ok = s.str()
+	}
+	return ok
+}
+
+// foldsTo reports whether encoding/json would match key to one of names
+// without it being exactly that name: it matches names case-insensitively,
+// folding some non-ASCII letters (K, ſ) too, so any non-ASCII key counts.
+func foldsTo(key []byte, names ...string) bool {
+	for _, c := range key {
+		if c >= utf8.RuneSelf {
+			return true
+		}
+	}
+	for _, n := range names {
+		if len(key) == len(n) && strings.EqualFold(string(key), n) {
+			return true
+		}
+	}
+	return false
+}
+
+// scanner walks a JSON text. Every method leaves i past what it read and
+// reports false for anything it does not accept.
+type scanner struct {
+	b   []byte
+	src string // b as a string, for values without escapes
+	i   int
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// byte consumes c if it is next.
+func (s *scanner) byte(c byte) bool {
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// key reads an object key and the colon after it. The key is only
+// compared, never kept, so it may be a view of the body.
+func (s *scanner) key() ([]byte, bool) {
+	k, ok := s.rawStr()
+	if !ok {
+		return nil, false
+	}
+	s.ws()
+	return k, s.byte(':')
+}
+
+// int reads an integer literal that fits an int64 (no fraction, exponent or
+// quotes: flexInt's other cases are encoding/json's).
+func (s *scanner) int() (flexInt, bool) {
+	start := s.i
+	s.byte('-')
+	digits := s.i
+	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+		s.i++
+	}
+	n := s.i - digits
+	if n == 0 || (n > 1 && s.b[digits] == '0') || n > 18 {
+		return 0, false // not a number, a leading zero, or maybe past int64
+	}
+	if s.i < len(s.b) && (s.b[s.i] == '.' || s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(string(s.b[start:s.i]), 10, 64)
+	return flexInt(v), err == nil
+}
+
+// ints reads an array of integer literals; [] gives an empty, non-nil slice,
+// as encoding/json does.
+func (s *scanner) ints() ([]flexInt, bool) {
+	if !s.byte('[') {
+		return nil, false
+	}
+	out := []flexInt{}
+	s.ws()
+	if s.byte(']') {
+		return out, true
+	}
+	for {
+		s.ws()
+		v, ok := s.int()
+		if !ok {
+			return nil, false
+		}
+		out = append(out, v)
+		s.ws()
+		if s.byte(']') {
+			return out, true
+		}
+		if !s.byte(',') {
+			return nil, false
+		}
+	}
+}
+
+// str reads a string of valid UTF-8 without raw control characters; of the
+// escapes it takes all but \u surrogates.
+func (s *scanner) str() (string, bool) {
+	start := s.i + 1
+	v, ok := s.rawStr()
+	switch {
+	case !ok:
+		return "", false
+	case len(v) == s.i-1-start && (len(v) == 0 || &v[0] == &s.b[start]):
+		return s.src[start : s.i-1], true // no escapes: a slice of the body
+	}
+	return string(v), true
+}
+
+// rawStr is str's bytes: a view of the body when the string holds no
+// escapes, else a new slice.
+func (s *scanner) rawStr() ([]byte, bool) {
+	if !s.byte('"') {
+		return nil, false
+	}
+	start := s.i
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			return s.b[start : s.i-1], true
+		case c == '\\':
+			return s.escapedStr(start)
+		case c < 0x20:
+			return nil, false
+		case c < utf8.RuneSelf:
+			s.i++
+		default:
+			r, size := utf8.DecodeRune(s.b[s.i:])
+			if r == utf8.RuneError && size == 1 {
+				return nil, false
+			}
+			s.i += size
+		}
+	}
+	return nil, false
+}
+
+// escapedStr goes on with a string that holds escapes, from its start.
+func (s *scanner) escapedStr(start int) ([]byte, bool) {
+	out := append(make([]byte, 0, s.i-start+16), s.b[start:s.i]...)
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			return out, true
+		case c == '\\':
+			if s.i+1 >= len(s.b) {
+				return nil, false
+			}
+			e := s.b[s.i+1]
+			s.i += 2
+			switch e {
+			case '"', '\\', '/':
+				out = append(out, e)
+			case 'b':
+				out = append(out, '\b')
+			case 'f':
+				out = append(out, '\f')
+			case 'n':
+				out = append(out, '\n')
+			case 'r':
+				out = append(out, '\r')
+			case 't':
+				out = append(out, '\t')
+			case 'u':
+				if s.i+4 > len(s.b) {
+					return nil, false
+				}
+				var v rune
+				for _, h := range s.b[s.i : s.i+4] {
+					switch {
+					case h >= '0' && h <= '9':
+						v = v<<4 | rune(h-'0')
+					case h >= 'a' && h <= 'f':
+						v = v<<4 | rune(h-'a'+10)
+					case h >= 'A' && h <= 'F':
+						v = v<<4 | rune(h-'A'+10)
+					default:
+						return nil, false
+					}
+				}
+				if v >= 0xd800 && v < 0xe000 {
+					return nil, false // surrogates are encoding/json's to pair or replace
+				}
+				out = utf8.AppendRune(out, v)
+				s.i += 4
+			default:
+				return nil, false
+			}
+		case c < 0x20:
+			return nil, false
+		case c < utf8.RuneSelf:
+			out = append(out, c)
+			s.i++
+		default:
+			r, size := utf8.DecodeRune(s.b[s.i:])
+			if r == utf8.RuneError && size == 1 {
+				return nil, false
+			}
+			out = append(out, s.b[s.i:s.i+size]...)
+			s.i += size
+		}
+	}
+	return nil, false
+}
+
+// maxSkipDepth bounds the nesting of skipped values (encoding/json allows
+// 10 000; unknown fields of real answers are flat).
+const maxSkipDepth = 32
+
+// skip passes over one JSON value of any kind, checking its grammar.
+func (s *scanner) skip(depth int) bool {
+	if s.i >= len(s.b) || depth > maxSkipDepth {
+		return false
+	}
+	switch c := s.b[s.i]; {
+	case c == '"':
+		_, ok := s.rawStr()
+		return ok
+	case c == '{':
+		s.i++
+		for first := true; ; first = false {
+			s.ws()
+			if first && s.byte('}') {
+				return true
+			}
+			if _, ok := s.key(); !ok {
+				return false
+			}
+			s.ws()
+			if !s.skip(depth + 1) {
+				return false
+			}
+			s.ws()
+			if s.byte('}') {
+				return true
+			}
+			if !s.byte(',') {
+				return false
+			}
+		}
+	case c == '[':
+		s.i++
+		for first := true; ; first = false {
+			s.ws()
+			if first && s.byte(']') {
+				return true
+			}
+			if !s.skip(depth + 1) {
+				return false
+			}
+			s.ws()
+			if s.byte(']') {
+				return true
+			}
+			if !s.byte(',') {
+				return false
+			}
+		}
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	default:
+		return s.number()
+	}
+}
+
+func (s *scanner) literal(word string) bool {
+	if len(s.b)-s.i >= len(word) && string(s.b[s.i:s.i+len(word)]) == word {
+		s.i += len(word)
+		return true
+	}
+	return false
+}
+
+// number passes over a number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func (s *scanner) number() bool {
+	s.byte('-')
+	switch {
+	case s.byte('0'):
+	case s.i < len(s.b) && s.b[s.i] >= '1' && s.b[s.i] <= '9':
+		s.digits()
+	default:
+		return false
+	}
+	if s.byte('.') && !s.digits() {
+		return false
+	}
+	if s.byte('e') || s.byte('E') {
+		if !s.byte('+') {
+			s.byte('-')
+		}
+		if !s.digits() {
+			return false
+		}
+	}
+	return true
+}
+
+// digits passes over one or more digits.
+func (s *scanner) digits() bool {
+	start := s.i
+	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+		s.i++
+	}
+	return s.i > start
+}
