@@ -58,6 +58,9 @@ func lineWith(screen string, parts ...string) string {
 // them, and back to home one esc at a time.
 func TestHomeLinksMissingGroupPersonAndBack(t *testing.T) {
 	_, _, p := syncedDemoTUI(t, 7, 2000)
+	if row := rowOf(p.Screen(), "events"); !strings.Contains(row, "done · ⚠ not bound to an open platform") {
+		t.Errorf("the events row does not say it is not bound after its sync: %q", row)
+	}
 	if !strings.Contains(p.Screen(), "l links") || !strings.Contains(p.Screen(), "d doctor") {
 		t.Fatalf("the home footer does not offer l and d:\n%s", p.Screen())
 	}

@@ -706,6 +706,8 @@ func (a *Apps) syncCell(i, w int) (string, cellKind) {
 	}
 	if r.ended {
 		switch {
+		case r.err == nil && a.unbound(app.AppID, c):
+			return fit(a.barText(1, w) + " done · ⚠ not bound to an open platform"), cellWarn
 		case r.err == nil:
 			return fit(a.barText(1, w) + " done " + a.summary(r.prog)), cellPlain
 		default:
@@ -723,10 +725,16 @@ func (a *Apps) syncCell(i, w int) (string, cellKind) {
 	case c.Sync.LastCompleteAt.IsZero():
 		return fit("s to sync"), cellDim
 	}
-	if l := a.appLinks(app.AppID); l != nil && !l.Bound && c.Counts.Subscribed > 0 {
+	if a.unbound(app.AppID, c) {
 		return fit("⚠ not bound to an open platform"), cellWarn
 	}
 	return fit(a.barText(1, w) + " done"), cellPlain
+}
+
+// unbound says the analysis found none of appID's followers with a unionid.
+func (a *Apps) unbound(appID string, c cache.App) bool {
+	l := a.appLinks(appID)
+	return l != nil && !l.Bound && c.Counts.Subscribed > 0
 }
 
 // runningCell is "████░░ 59 %  1 840/s  ETA 4 s".
