@@ -250,3 +250,24 @@ func TestRemarkLimitIsConfigurable(t *testing.T) {
 	wantErr(t, "10 bytes", e.post("/cgi-bin/user/info/updateremark", tok(tk), body("中文中a")), 40092)
 	mustOK(t, "9 bytes", e.post("/cgi-bin/user/info/updateremark", tok(tk), body("中文中")))
 }
+
+// Latency is per call: concurrent calls wait side by side, as on the real
+// API, rather than one after another.
+func TestLatencyOfConcurrentCallsOverlaps(t *testing.T) {
+	e := demo(t, 5)
+	tk := e.token("news")
+	e.s.SetLatency(100 * time.Millisecond)
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	answers := make([]answer, 8)
+	for i := range answers {
+		wg.Go(func() { answers[i] = e.userGet(tk, "") })
+	}
+	wg.Wait()
+	for _, a := range answers {
+		mustOK(t, "slow call", a)
+	}
+	if d := time.Since(t0); d < 100*time.Millisecond || d > 400*time.Millisecond {
+		t.Fatalf("8 concurrent calls with 100 ms latency took %v: want about 100 ms, not 800", d)
+	}
+}
