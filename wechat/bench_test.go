@@ -14,10 +14,10 @@ import (
 )
 
 // BenchmarkBatchGetOnTheSimulator makes batchget calls of 100 followers from
-// 4 goroutines, client and simulator in this process. With latency 0 it is
-// the CPU one call costs both sides (ms-per-1000-profiles is ns/op × 10);
-// with a latency, per-call-ms against that latency shows what the client
-// adds to each call.
+// 4 goroutines, client and simulator in this process. With latency 0, ns/op
+// is the machine's throughput for both sides together (per call, all cores
+// busy); with a latency, per-call-ms against that latency shows what the
+// HTTP exchange, the simulator's work and decoding add to each call.
 //
 //	go test -run '^$' -bench BatchGetOnTheSimulator ./wechat
 func BenchmarkBatchGetOnTheSimulator(b *testing.B) {
