@@ -73,7 +73,9 @@ func startDemo(seed int64, followers int, latency time.Duration) (*demo, error) 
 	if err != nil {
 		return nil, fmt.Errorf("create the demo's temporary cache folder: %w", err)
 	}
-	world := wechattest.DemoWorld(seed, followers)
+	spec := wechattest.DemoSpec(seed, followers)
+	spec.Today = time.Now() // follow dates lead up to today, so the charts look current
+	world := wechattest.NewWorld(spec)
 	srv := wechattest.NewServer(world)
 	srv.SetLatency(latency)
 	cfg := &config.Config{

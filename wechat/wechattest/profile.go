@@ -3,12 +3,13 @@ package wechattest
 // Everything about a follower except membership is derived from a hash of
 // (app, person), so nothing per follower is stored.
 
-// epoch is the world's "today" for generated subscribe times
-// (2025-06-01 00:00 UTC+8); generated follows spread over the nine years
+// defaultToday is the world's "today" for generated subscribe times when
+// WorldSpec.Today is zero (2025-06-01 00:00 UTC+8), so that tests see the
+// same times on every run; generated follows spread over the nine years
 // before it.
 const (
-	epoch      = int64(1748707200)
-	followSpan = int64(9 * 365 * 24 * 3600)
+	defaultToday = int64(1748707200)
+	followSpan   = int64(9 * 365 * 24 * 3600)
 )
 
 // Scenes follow the confirmed subscribe_scene enum (fact sheet §4.3) with
@@ -80,13 +81,13 @@ type profile struct {
 	qrSceneStr    string
 }
 
-func deriveProfile(appSalt uint64, p uint32) profile {
+func deriveProfile(appSalt uint64, p uint32, today int64) profile {
 	h := mix(appSalt ^ uint64(p)*0x9e3779b97f4a7c15)
 	h1, h2, h3, h4 := mix(h+1), mix(h+2), mix(h+3), mix(h+4)
 	var pr profile
 	// The later of two uniform draws: more recent follows than old ones.
 	a, b := int64(h1%uint64(followSpan)), int64((h1>>32)%uint64(followSpan))
-	pr.subscribeTime = epoch - min(a, b)
+	pr.subscribeTime = today - min(a, b)
 
 	switch r := h2 % 1000; {
 	case r < 820:

@@ -181,7 +181,7 @@ func (s *Server) handleTagsGet(_ *http.Request, appid string) ([]byte, *apiError
 	a := w.byID[appid]
 	counts := map[int64]int{}
 	for _, k := range a.followers {
-		for _, t := range deriveProfile(a.salt, uint32(k)).tags {
+		for _, t := range deriveProfile(a.salt, uint32(k), w.today).tags {
 			counts[t]++
 		}
 	}

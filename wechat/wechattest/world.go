@@ -24,6 +24,10 @@ type WorldSpec struct {
 	Seed    int64
 	Apps    []AppSpec
 	Persons int // population size; 0 → derived so that apps overlap realistically
+	// Today anchors the generated subscribe times: follows spread over the
+	// nine years before it. Zero means a fixed day, so tests are
+	// reproducible; the demo passes the real date so its charts look current.
+	Today time.Time
 }
 
 // AppInfo is what a test or the demo needs to configure a client for an app.
@@ -58,6 +62,7 @@ type World struct {
 	apps    []*app
 	byID    map[string]*app
 	now     func() time.Time // for the subscribe_time of Follow; set by the first server
+	today   int64            // unix seconds that generated subscribe times lead up to
 }
 
 type app struct {
@@ -77,7 +82,10 @@ type app struct {
 // smaller than an app's followers plus unfollowers), as httptest does on
 // misuse: these are programming errors in a test.
 func NewWorld(spec WorldSpec) *World {
-	w := &World{seed: spec.Seed, byID: make(map[string]*app)}
+	w := &World{seed: spec.Seed, byID: make(map[string]*app), today: defaultToday}
+	if !spec.Today.IsZero() {
+		w.today = spec.Today.Unix()
+	}
 	largest := 0
 	for _, as := range spec.Apps {
 		if as.Followers < 0 || as.Unfollowed < 0 {
@@ -152,17 +160,23 @@ func NewWorld(spec WorldSpec) *World {
 // not bound (no unionids), legacy bound to another platform P2 (different
 // unionids for the same persons), each with some former followers.
 func DemoWorld(seed int64, followersPerApp int) *World {
+	return NewWorld(DemoSpec(seed, followersPerApp))
+}
+
+// DemoSpec is the spec DemoWorld generates, for callers that adjust it
+// (the demo sets Today to the real date).
+func DemoSpec(seed int64, followersPerApp int) WorldSpec {
 	f := followersPerApp
 	spec := func(name, platform string, scale float64) AppSpec {
 		n := int(float64(f) * scale)
 		return AppSpec{Name: name, Platform: platform, Followers: n, Unfollowed: max(n/20, min(n, 3))}
 	}
-	return NewWorld(WorldSpec{Seed: seed, Apps: []AppSpec{
+	return WorldSpec{Seed: seed, Apps: []AppSpec{
 		spec("news", "P1", 1.0),
 		spec("shop", "P1", 0.8),
 		spec("events", "", 0.4),
 		spec("legacy", "P2", 0.3),
-	}})
+	}}
 }
 
 // Apps lists the world's apps in spec order.
@@ -239,7 +253,7 @@ func (w *World) user(a *app, p uint32, openid string) User {
 	if _, ok := a.isFollower(p); !ok {
 		return User{Subscribe: 0, OpenID: openid}
 	}
-	pr := deriveProfile(a.salt, p)
+	pr := deriveProfile(a.salt, p, w.today)
 	u := User{
 		Subscribe:      1,
 		OpenID:         openid,

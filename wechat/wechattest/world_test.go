@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"wxscope/wechat/wechattest"
 )
@@ -219,5 +220,30 @@ func TestProfilesCarryHostileAndInternationalText(t *testing.T) {
 	}
 	if maxT-minT < 5*365*24*3600 {
 		t.Errorf("subscribe times span only %d days", (maxT-minT)/86400)
+	}
+}
+
+func TestTodayAnchorsSubscribeTimes(t *testing.T) {
+	today := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	spec := wechattest.DemoSpec(5, 500)
+	spec.Today = today
+	w := wechattest.NewWorld(spec)
+	fixed := wechattest.DemoWorld(5, 500)
+	app := w.Apps()[0].AppID
+	newest, fixedNewest := int64(0), int64(0)
+	for _, id := range w.Followers(app) {
+		u, _ := w.User(app, id)
+		if u.SubscribeTime > today.Unix() || u.SubscribeTime < today.AddDate(-9, 0, -1).Unix() {
+			t.Fatalf("%s followed at %s, outside the nine years before %s", id, time.Unix(u.SubscribeTime, 0), today)
+		}
+		newest = max(newest, u.SubscribeTime)
+		f, _ := fixed.User(app, id)
+		fixedNewest = max(fixedNewest, f.SubscribeTime)
+	}
+	if today.Unix()-newest > 30*24*3600 {
+		t.Errorf("newest follow %s is more than a month before today", time.Unix(newest, 0))
+	}
+	if fixedNewest > time.Date(2025, 6, 1, 0, 0, 0, 0, time.FixedZone("+08", 8*3600)).Unix() {
+		t.Errorf("a world without Today follows after the fixed day: %s", time.Unix(fixedNewest, 0))
 	}
 }
