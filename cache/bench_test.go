@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 // Benchmarks of the hot paths: go test -run '^$' -bench . -benchtime 3x ./cache/
@@ -13,10 +15,19 @@ import (
 
 var fixtureDir string
 
+// TestMain removes the shared benchmark fixture, and fails the package if any
+// goroutine outlives its tests: a Sync that returned must have stopped its
+// lister, workers, writer and reporter.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if fixtureDir != "" {
 		os.RemoveAll(fixtureDir)
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goroutines outlived the tests: %v\n", err)
+			code = 1
+		}
 	}
 	os.Exit(code)
 }
