@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -34,13 +33,11 @@ func runDoctor(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := cache.Open(cfg.Cache, cache.Options{Mode: cache.ReadOnly})
-	switch {
-	case errors.Is(err, cache.ErrNoCache):
-		store = nil
-	case err != nil:
+	store, err := openCacheReadOnly(cfg.Cache)
+	if err != nil {
 		return err
-	default:
+	}
+	if store != nil {
 		defer store.Close()
 	}
 	l, err := cache.Analyze(store, cache.AnalyzeOptions{Apps: appRefs(cfg)})
@@ -141,7 +138,11 @@ func writeDoctorText(w io.Writer, l *cache.Links, path string, noCache bool) {
 			warn++
 		}
 	}
-	fmt.Fprintf(w, "doctor · %s · %s · cache %s\n", plural(warn, "finding"), plural(notes, "note"), path)
+	head := plural(warn, "finding")
+	if notes > 0 {
+		head += " · " + plural(notes, "note")
+	}
+	fmt.Fprintf(w, "doctor · %s · cache %s\n", head, path)
 	if noCache {
 		fmt.Fprintln(w, "no cache file yet: nothing has been synced")
 	}
