@@ -202,7 +202,8 @@ func (s *Store) MemberProfiles(unionid string) ([]Profile, error) {
 
 // profileChunk and unionChunk are how many rows one read transaction hands
 // out. Callbacks run between transactions, so a slow consumer (an export to
-// a pipe) never holds the file, and a callback may call the Store.
+// a pipe) of a Shared or SharedReadOnly store never holds the file, and a
+// callback may call the Store.
 const (
 	profileChunk = 4096
 	unionChunk   = 1 << 16

@@ -88,7 +88,9 @@ const (
 	// cannot even read meanwhile. For tests, benchmarks and short commands.
 	ReadWrite Mode = iota
 	// ReadOnly holds a shared lock from Open to Close; writes fail with
-	// ErrReadOnly. Several readers may hold it at once, but a writer waits.
+	// ErrReadOnly. Several readers may hold it at once, but a writer waits
+	// for all of them to close: anything that stays open a while wants
+	// SharedReadOnly.
 	ReadOnly
 	// Shared holds no lock between operations: each read takes the shared
 	// lock and each write the exclusive lock only while it runs, and a writer
@@ -96,9 +98,20 @@ const (
 	// for the file gets in. A long sync uses this mode so that a lookup in
 	// another process answers within moments.
 	Shared
+	// SharedReadOnly is Shared for a reader that never writes: each read
+	// opens the file read-only and takes the shared lock only while it
+	// runs (a chunk of a long iteration at a time), so a writer in another
+	// process gets in while the store is open and idle, or between chunks.
+	// Every write fails with ErrReadOnly. Open neither creates nor migrates
+	// the file: a missing one is ErrNoCache, an older schema asks for a
+	// sync. For the read-only TUI and the read-only commands.
+	SharedReadOnly
 )
 
-// DefaultTimeout is how long Open (and, in Shared mode, each read) waits for
+// readOnly reports whether m never writes.
+func (m Mode) readOnly() bool { return m == ReadOnly || m == SharedReadOnly }
+
+// DefaultTimeout is how long Open (and, in the Shared modes, each read) waits for
 // the file lock before saying who holds it.
 const DefaultTimeout = 3 * time.Second
 
@@ -142,7 +155,7 @@ var (
 	ErrNewerSchema = errors.New("cache written by a newer wxscope")
 	// ErrNoCache: a read-only open found no cache file.
 	ErrNoCache = errors.New("no cache yet")
-	// ErrReadOnly: a write through a ReadOnly store.
+	// ErrReadOnly: a write through a ReadOnly or SharedReadOnly store.
 	ErrReadOnly = errors.New("cache opened read-only")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("cache closed")
@@ -158,7 +171,7 @@ type Store struct {
 	// locks belong to open files, so an in-process writer would otherwise
 	// wait for an in-process reader's shared lock.
 	mu          sync.RWMutex
-	db          *bolt.DB // open for the Store's life unless Shared
+	db          *bolt.DB // open for the Store's life unless Shared or SharedReadOnly
 	closed      bool
 	lastRelease time.Time // Shared: when the last write let go of the file
 	// heldSinceGap is how long writes held the file since the last pause
@@ -170,7 +183,8 @@ type Store struct {
 	syncing map[string]bool // appids with a Sync running in this process
 }
 
-// Open opens (creating it if needed, unless ReadOnly) the cache file at path.
+// Open opens (creating it if needed, unless ReadOnly or SharedReadOnly) the
+// cache file at path.
 // The folder is created 0700 and the file 0600. When another process holds
 // the file longer than the timeout, the error is an *InUseError naming it.
 func Open(path string, opts Options) (*Store, error) {
@@ -185,9 +199,12 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	s := &Store{path: path, opts: opts, syncing: map[string]bool{}}
 
-	if opts.Mode == ReadOnly {
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+	if opts.Mode.readOnly() {
+		// bbolt would try (and fail) to initialise an empty file.
+		if fi, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%w at %s: run wxscope sync first", ErrNoCache, path)
+		} else if err == nil && fi.Size() == 0 {
+			return nil, fmt.Errorf("%w at %s (the file is empty): run wxscope sync first", ErrNoCache, path)
 		}
 	} else if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create the cache folder: %w", err)
@@ -230,6 +247,17 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 		s.lastRelease = time.Now()
 		s.heldSinceGap = s.lastRelease.Sub(start)
+	case SharedReadOnly:
+		// Check the schema once now; the file is let go until the first read.
+		db, err := s.openBolt(true, opts.Timeout)
+		if err != nil {
+			return nil, err
+		}
+		err = db.View(s.checkSchema)
+		db.Close()
+		if err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("cache: unknown mode %d", opts.Mode)
 	}
@@ -356,7 +384,7 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 	if s.closed {
 		return ErrClosed
 	}
-	if s.opts.Mode == ReadOnly {
+	if s.opts.Mode.readOnly() {
 		return fmt.Errorf("write to %s: %w", s.path, ErrReadOnly)
 	}
 	if s.db != nil {
