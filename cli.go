@@ -12,6 +12,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"wxscope/cache"
 	"wxscope/config"
 )
 
@@ -195,6 +196,17 @@ func requireSecrets(apps []config.App) error {
 		}
 	}
 	return nil
+}
+
+// openCacheReadOnly opens the cache for a command that only reads it. A
+// missing cache file is no error: the store is then nil, and each command
+// says in its own words what having nothing synced yet means for it.
+func openCacheReadOnly(path string) (*cache.Store, error) {
+	store, err := cache.Open(path, cache.Options{Mode: cache.ReadOnly})
+	if errors.Is(err, cache.ErrNoCache) {
+		return nil, nil
+	}
+	return store, err
 }
 
 // notBuilt is what a command whose engine is not written yet returns after

@@ -42,12 +42,12 @@ func runExport(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 
-	store, err := cache.Open(cfg.Cache, cache.Options{Mode: cache.ReadOnly})
-	if errors.Is(err, cache.ErrNoCache) {
-		return errors.New("nothing synced yet; run wxscope sync")
-	}
+	store, err := openCacheReadOnly(cfg.Cache)
 	if err != nil {
 		return err
+	}
+	if store == nil {
+		return errors.New("nothing synced yet; run wxscope sync")
 	}
 	defer store.Close()
 

@@ -43,12 +43,12 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) error {
 		missingID = apps[0].AppID
 	}
 
-	store, err := cache.Open(cfg.Cache, cache.Options{Mode: cache.ReadOnly})
-	if errors.Is(err, cache.ErrNoCache) {
-		return errors.New("nothing synced yet, so there are no links; run wxscope sync")
-	}
+	store, err := openCacheReadOnly(cfg.Cache)
 	if err != nil {
 		return err
+	}
+	if store == nil {
+		return errors.New("nothing synced yet, so there are no links; run wxscope sync")
 	}
 	defer store.Close()
 

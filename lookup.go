@@ -71,13 +71,10 @@ func runLookup(ctx context.Context, env *cmdEnv, args []string) error {
 			return err
 		}
 	} else {
-		store, err = cache.Open(cfg.Cache, cache.Options{Mode: cache.ReadOnly})
-		switch {
-		case errors.Is(err, cache.ErrNoCache):
-			store = nil
-		case err != nil:
+		if store, err = openCacheReadOnly(cfg.Cache); err != nil {
 			return err
-		default:
+		}
+		if store != nil {
 			defer store.Close()
 		}
 	}
