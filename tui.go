@@ -63,10 +63,11 @@ func needTerminal(env *cmdEnv, cmd string) error {
 type tuiOptions struct {
 	httpClient  *http.Client // nil: the API client's default
 	syncOnStart bool         // the demo syncs every app at once
-	// readOnly is --readonly: the cache is opened cache.ReadOnly (no write
-	// at all, not even the app names; the file must exist) and no sync can
-	// start. It holds bbolt's shared lock while the TUI is open, so a
-	// headless sync meanwhile waits and then says the cache is in use.
+	// readOnly is --readonly: the cache is opened cache.SharedReadOnly (no
+	// write at all, not even the app names; the file must exist) and no sync
+	// can start. It holds the file only while a read runs, so a headless
+	// sync (a nightly cron job) gets in while an operator leaves it open, and
+	// the next read shows what the sync wrote.
 	readOnly bool
 	// clipboard is the local clipboard command y uses beside OSC 52; the
 	// real program detects one, tests leave it nil so y never reaches the
@@ -99,11 +100,11 @@ const tuiProgressEvery = 50 * time.Millisecond
 
 // newTUI opens the cache and wires the views. The cache is opened Shared:
 // the TUI is its one writer while it syncs, but a lookup in another terminal
-// still gets in between writes. Read-only, it is opened ReadOnly.
+// still gets in between writes. Read-only, it is opened SharedReadOnly.
 func newTUI(env *cmdEnv, cfg *config.Config, opts tuiOptions) (*tui, error) {
 	mode := cache.Shared
 	if opts.readOnly {
-		mode = cache.ReadOnly
+		mode = cache.SharedReadOnly
 	}
 	store, err := cache.Open(cfg.Cache, cache.Options{Mode: mode, Command: tuiCommand})
 	if err != nil {
