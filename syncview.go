@@ -44,20 +44,6 @@ func newSyncView(env *cmdEnv, apps []config.App) syncView {
 	return newPlainView(env.stdout, names)
 }
 
-// fraction is how far a sync is, 0..1: openids processed (fetched, found
-// fresh, or rejected) out of the follower total the API reports. The total
-// moves during a listing, so only a finished sync shows 100%.
-func fraction(p cache.Progress) float64 {
-	if p.Phase == cache.PhaseDone {
-		return 1
-	}
-	if p.Total <= 0 {
-		return 0
-	}
-	f := float64(p.Fetched+p.Skipped+p.Errors) / float64(p.Total)
-	return min(max(f, 0), 0.99)
-}
-
 // summary is the account of a finished (or stopped) sync of one app:
 // "20000/20000 followers, 20000 profiles fetched, 0 retries, 3.2 s".
 func summary(p cache.Progress) string {
@@ -241,7 +227,7 @@ func (v *ttyView) draw() {
 		default:
 			text = running(p)
 		}
-		line := fmt.Sprintf("%-*s %s  %s", pad, name, v.bar.ViewAs(fraction(p)), text)
+		line := fmt.Sprintf("%-*s %s  %s", pad, name, v.bar.ViewAs(p.Fraction()), text)
 		if width > 0 {
 			// A wrapped line would break the redraw in place.
 			line = ansi.Truncate(line, width-1, "…")

@@ -47,6 +47,20 @@ type Progress struct {
 	Err   error // with Final: nil when the sync completed
 }
 
+// Fraction is how far the sync is, 0..1: openids processed (fetched, found
+// fresh, or rejected) out of the follower total the API reports. The total
+// moves during a listing, so only a finished sync is 1.
+func (p Progress) Fraction() float64 {
+	if p.Phase == PhaseDone {
+		return 1
+	}
+	if p.Total <= 0 {
+		return 0
+	}
+	f := float64(p.Fetched+p.Skipped+p.Errors) / float64(p.Total)
+	return min(max(f, 0), 0.99)
+}
+
 // RetryCounter may be implemented by a Source that retries transient
 // failures itself, so progress reports can show its retries.
 type RetryCounter interface {

@@ -742,7 +742,7 @@ func (a *Apps) runningCell(p cache.Progress, has bool, w int) string {
 	if !has {
 		return a.barText(0, w) + " starting…"
 	}
-	f := syncFraction(p)
+	f := p.Fraction()
 	parts := []string{a.barText(f, w), fmt.Sprintf("%2d %%", int(f*100))}
 	switch p.Phase {
 	case cache.PhaseStarting:
@@ -808,20 +808,6 @@ func quotaText(api string, resetAt time.Time) string {
 		api = "API"
 	}
 	return api + " quota spent for today — resumes after " + when
-}
-
-// syncFraction is how far a sync is, 0..1: openids processed out of the
-// total the API reports. The total moves during a listing, so only a
-// finished sync shows 100 %.
-func syncFraction(p cache.Progress) float64 {
-	if p.Phase == cache.PhaseDone {
-		return 1
-	}
-	if p.Total <= 0 {
-		return 0
-	}
-	f := float64(p.Fetched+p.Skipped+p.Errors) / float64(p.Total)
-	return min(max(f, 0), 0.99)
 }
 
 // barText draws the progress bar, narrower on narrow terminals.
