@@ -201,8 +201,11 @@ func requireSecrets(apps []config.App) error {
 // openCacheReadOnly opens the cache for a command that only reads it. A
 // missing cache file is no error: the store is then nil, and each command
 // says in its own words what having nothing synced yet means for it.
+// SharedReadOnly holds the file only while a read (a chunk of an export or
+// of the unionid index) runs, so a sync started meanwhile gets in even when
+// an export streams into a pager for minutes.
 func openCacheReadOnly(path string) (*cache.Store, error) {
-	store, err := cache.Open(path, cache.Options{Mode: cache.ReadOnly})
+	store, err := cache.Open(path, cache.Options{Mode: cache.SharedReadOnly})
 	if errors.Is(err, cache.ErrNoCache) {
 		return nil, nil
 	}
