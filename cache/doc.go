@@ -1,16 +1,18 @@
 // Package cache is wxscope's store of followers, one bbolt file, and the sync
 // engine that fills it from any Source.
 //
-// Open a Store in the mode the command needs: ReadOnly for lookup, links,
-// export and doctor; Shared for a sync, so that other processes get in
-// between its writes; ReadWrite for tests and tools that own the file. A
-// busy file gives an *InUseError naming the writer, never a hang.
+// Open a Store in the mode the command needs: SharedReadOnly for the
+// read-only TUI and for lookup, links, export and doctor, so that a reader
+// holds the file only while one read or chunk runs; Shared for a sync and the
+// TUI, so that other processes get in between its writes; ReadWrite (and
+// ReadOnly) for tests and tools that own the file. A busy file gives an
+// *InUseError naming the writer, never a hang.
 //
 // Reads: Apps (counters and sync state, no scan), App, Profile, FindOpenID
 // (which app has an openid), Members and MemberProfiles (a unionid's
 // following openids), Person (a lookup by openid or unionid across apps,
-// including the apps a person left), EachProfile and EachAppProfile (one app, or all, in key order, in
-// chunks: export and the TUI index), EachUnionKey and EachUnionGroup (the
+// including the apps a person left), EachProfile and EachAppProfile (one
+// app, or all, in key order, in chunks: export and the TUI index), EachUnionKey and EachUnionGroup (the
 // unionid index in order, keys only: link analysis). Writes: Sync,
 // PutProfiles, SetAppNames. Check verifies the file and its invariants.
 //
