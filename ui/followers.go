@@ -267,24 +267,12 @@ func (f *Followers) updateInput(msg tea.Msg) tea.Cmd {
 }
 
 func (f *Followers) handleKey(msg tea.KeyPressMsg) tea.Cmd {
-	k, page := f.keys, f.pageRows()
+	k := f.keys
+	if d, ok := k.step(msg, f.pageRows(), len(f.rows)); ok {
+		f.move(d)
+		return nil
+	}
 	switch {
-	case key.Matches(msg, k.Up):
-		f.move(-1)
-	case key.Matches(msg, k.Down):
-		f.move(1)
-	case key.Matches(msg, k.HalfUp):
-		f.move(-max(page/2, 1))
-	case key.Matches(msg, k.HalfDown):
-		f.move(max(page/2, 1))
-	case key.Matches(msg, k.PageUp):
-		f.move(-page)
-	case key.Matches(msg, k.PageDown):
-		f.move(page)
-	case key.Matches(msg, k.Top):
-		f.move(-len(f.rows))
-	case key.Matches(msg, k.Bottom):
-		f.move(len(f.rows))
 	case key.Matches(msg, k.Filter):
 		f.editing = true
 		f.input.set(f.query)

@@ -1,6 +1,9 @@
 package ui
 
-import "charm.land/bubbles/v2/key"
+import (
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+)
 
 // Key conventions, decided once for every view:
 //
@@ -71,6 +74,31 @@ func DefaultListKeys() ListKeys {
 
 func (k ListKeys) column() []key.Binding {
 	return []key.Binding{k.Up, k.Down, k.HalfUp, k.HalfDown, k.PageUp, k.PageDown, k.Top, k.Bottom}
+}
+
+// step is how many rows a movement key moves the cursor (negative: up)
+// through a list of n rows that shows page of them at once; ok is false for
+// any other key.
+func (k ListKeys) step(msg tea.KeyPressMsg, page, n int) (d int, ok bool) {
+	switch {
+	case key.Matches(msg, k.Up):
+		return -1, true
+	case key.Matches(msg, k.Down):
+		return 1, true
+	case key.Matches(msg, k.HalfUp):
+		return -max(page/2, 1), true
+	case key.Matches(msg, k.HalfDown):
+		return max(page/2, 1), true
+	case key.Matches(msg, k.PageUp):
+		return -page, true
+	case key.Matches(msg, k.PageDown):
+		return page, true
+	case key.Matches(msg, k.Top):
+		return -n, true
+	case key.Matches(msg, k.Bottom):
+		return n, true
+	}
+	return 0, false
 }
 
 // FollowersKeys are the keys of the Followers view.

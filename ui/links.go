@@ -187,28 +187,16 @@ func (l *Links) Update(msg tea.Msg) tea.Cmd {
 }
 
 func (l *Links) handleKey(msg tea.KeyPressMsg) tea.Cmd {
-	k, page := l.keys, l.pageRows()
+	k := l.keys
+	if d, ok := k.step(msg, l.pageRows(), l.listLen()); ok {
+		l.move(d)
+		return nil
+	}
 	switch {
 	case key.Matches(msg, k.Back):
 		return Pop()
 	case key.Matches(msg, k.Refresh):
 		return l.reload(false)
-	case key.Matches(msg, k.Up):
-		l.move(-1)
-	case key.Matches(msg, k.Down):
-		l.move(1)
-	case key.Matches(msg, k.HalfUp):
-		l.move(-max(page/2, 1))
-	case key.Matches(msg, k.HalfDown):
-		l.move(max(page/2, 1))
-	case key.Matches(msg, k.PageUp):
-		l.move(-page)
-	case key.Matches(msg, k.PageDown):
-		l.move(page)
-	case key.Matches(msg, k.Top):
-		l.move(-l.listLen())
-	case key.Matches(msg, k.Bottom):
-		l.move(l.listLen())
 	case key.Matches(msg, k.NextFilter):
 		l.selectFilter(l.fi + 1)
 	case key.Matches(msg, k.PrevFilter):

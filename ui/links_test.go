@@ -140,6 +140,26 @@ func TestLinksEnterOnGroupOpensThePerson(t *testing.T) {
 	}
 }
 
+func TestLinksMovementKeysMoveTheCursorThroughTheList(t *testing.T) {
+	d, l := linksRoot(t, 120, 30, plainLinks)
+	n, half := l.listLen(), max(l.pageRows()/2, 1)
+	if n < 4 {
+		t.Fatalf("want a list of several groups, got %d", n)
+	}
+	for _, tc := range []struct {
+		key  string
+		want int
+	}{
+		{"j", 1}, {"down", 2}, {"k", 1}, {"ctrl+d", min(1+half, n-1)}, {"ctrl+u", 1},
+		{"end", n - 1}, {"home", 0}, {"G", n - 1}, {"up", n - 2}, {"pgdown", n - 1},
+	} {
+		d.Send(uitest.Key(tc.key))
+		if l.cursor != tc.want {
+			t.Fatalf("after %s cursor = %d, want %d", tc.key, l.cursor, tc.want)
+		}
+	}
+}
+
 func TestLinksMouseWheelAndClickMoveTheCursor(t *testing.T) {
 	d, l := linksRoot(t, 120, 40, plainLinks)
 	d.Send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
