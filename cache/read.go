@@ -154,16 +154,10 @@ func (s *Store) FindOpenID(openid string) ([]Profile, error) {
 func (s *Store) Members(unionid string) ([]Member, error) {
 	var out []Member
 	err := s.view(func(tx *bolt.Tx) error {
-		prefix := append([]byte(unionid), 0)
-		c := tx.Bucket(bucketUnionIDs).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			_, app, openid, ok := splitUnionKey(k)
-			if !ok {
-				return fmt.Errorf("malformed index key %q: %w", k, errCorrupt)
-			}
+		return eachMember(tx, unionid, func(app, openid []byte) error {
 			out = append(out, Member{AppID: string(app), OpenID: string(openid)})
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("members of unionid %s: %w", unionid, err)
@@ -176,13 +170,7 @@ func (s *Store) Members(unionid string) ([]Member, error) {
 func (s *Store) MemberProfiles(unionid string) ([]Profile, error) {
 	var out []Profile
 	err := s.view(func(tx *bolt.Tx) error {
-		prefix := append([]byte(unionid), 0)
-		c := tx.Bucket(bucketUnionIDs).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			_, app, openid, ok := splitUnionKey(k)
-			if !ok {
-				return fmt.Errorf("malformed index key %q: %w", k, errCorrupt)
-			}
+		return eachMember(tx, unionid, func(app, openid []byte) error {
 			p, found, err := getProfile(tx, string(app), string(openid))
 			if err != nil {
 				return err
@@ -191,13 +179,30 @@ func (s *Store) MemberProfiles(unionid string) ([]Profile, error) {
 				return fmt.Errorf("index names app %s openid %s, which has no profile: %w", app, openid, errCorrupt)
 			}
 			out = append(out, p)
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("profiles of unionid %s: %w", unionid, err)
 	}
 	return out, nil
+}
+
+// eachMember calls fn with the app and openid of each key of unionid in the
+// unionid index, in app order. The slices are valid only during tx.
+func eachMember(tx *bolt.Tx, unionid string, fn func(app, openid []byte) error) error {
+	prefix := append([]byte(unionid), 0)
+	c := tx.Bucket(bucketUnionIDs).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		_, app, openid, ok := splitUnionKey(k)
+		if !ok {
+			return fmt.Errorf("malformed index key %q: %w", k, errCorrupt)
+		}
+		if err := fn(app, openid); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // profileChunk and unionChunk are how many rows one read transaction hands
