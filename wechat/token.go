@@ -34,23 +34,15 @@ const tokenFetchTimeout = 30 * time.Second
 // accessToken returns the cached token, or fetches one. Concurrent callers
 // share one fetch; each can still give up through its own ctx.
 func (c *Client) accessToken(ctx context.Context) (string, error) {
-	c.mu.Lock()
-	if c.token != "" && c.now().Before(c.expiry) {
-		tok := c.token
-		c.mu.Unlock()
+	if tok, ok := c.cachedToken(); ok {
 		return tok, nil
 	}
-	c.mu.Unlock()
 
 	ch := c.flight.DoChan("token", func() (any, error) {
 		// Another caller may have refreshed while this one waited.
-		c.mu.Lock()
-		if c.token != "" && c.now().Before(c.expiry) {
-			tok := c.token
-			c.mu.Unlock()
+		if tok, ok := c.cachedToken(); ok {
 			return tok, nil
 		}
-		c.mu.Unlock()
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tokenFetchTimeout)
 		defer cancel()
 		tok, ttl, err := c.fetchToken(fctx)
@@ -72,6 +64,16 @@ func (c *Client) accessToken(ctx context.Context) (string, error) {
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
+}
+
+// cachedToken returns the cached token while it is still valid.
+func (c *Client) cachedToken() (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.token != "" && c.now().Before(c.expiry) {
+		return c.token, true
+	}
+	return "", false
 }
 
 // dropToken forgets tok if it is still the cached token, so that several
