@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -39,11 +38,7 @@ func wxscopeBinary(t testing.TB) string {
 			return
 		}
 		binaryPath = filepath.Join(binaryDir, "wxscope")
-		goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(goTool); err != nil {
-			goTool = "go"
-		}
-		cmd := exec.Command(goTool, "build", "-o", binaryPath, ".")
+		cmd := exec.Command("go", "build", "-o", binaryPath, ".")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			binaryErr = errors.New("go build: " + err.Error() + "\n" + string(out))

@@ -212,12 +212,6 @@ func openCacheReadOnly(path string) (*cache.Store, error) {
 	return store, err
 }
 
-// notBuilt is what a command whose engine is not written yet returns after
-// checking its command line and configuration.
-func notBuilt(cmd string) error {
-	return fmt.Errorf("wxscope %s is not built yet", cmd)
-}
-
 // version is set at build time with -ldflags "-X main.version=v1.2.3";
 // otherwise it comes from the module and VCS information Go records.
 var version = ""
