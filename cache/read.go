@@ -209,9 +209,16 @@ func eachMember(tx *bolt.Tx, unionid string, fn func(app, openid []byte) error) 
 // out. Callbacks run between transactions, so a slow consumer (an export to
 // a pipe) of a Shared or SharedReadOnly store never holds the file, and a
 // callback may call the Store.
+//
+// They also bound memory: bbolt reads through its mmap, so the pages one
+// transaction touches (with the kernel's fault-around, up to 16 neighbours
+// per fault) count in the process's RSS until a Shared or SharedReadOnly
+// read lets the file go. A chunk of 65 536 union keys held about 65 MB of the
+// file mapped (BENCHMARKS.md, "Peak memory"); 8192 hold about 8 MB, at the
+// same speed.
 const (
 	profileChunk = 4096
-	unionChunk   = 1 << 16
+	unionChunk   = 1 << 13
 )
 
 // EachProfile calls fn for each cached profile of appid in openid order,
@@ -278,7 +285,7 @@ func (s *Store) EachAppProfile(fn func(Profile) error) error {
 
 // EachUnionKey calls fn for each entry of the unionid index in order
 // (unionid, then appid, then openid): keys only, no profile is read. The
-// strings of one chunk of 65 536 entries share one allocation, so this runs
+// strings of one chunk of unionChunk entries share one allocation, so this runs
 // at memory speed over millions of entries. Like EachProfile, fn runs
 // between read transactions. This feeds link analysis.
 func (s *Store) EachUnionKey(fn func(unionid, appid, openid string) error) error {
@@ -290,7 +297,8 @@ func (s *Store) EachUnionKey(fn func(unionid, appid, openid string) error) error
 		ents = ents[:0]
 		var arena []byte
 		err := s.view(func(tx *bolt.Tx) error {
-			arena = make([]byte, 0, 4<<20)
+			// A unionid, an appid and an openid are 28 + 18 + 28 bytes.
+			arena = make([]byte, 0, unionChunk*80)
 			c := tx.Bucket(bucketUnionIDs).Cursor()
 			var k []byte
 			if next == nil {
