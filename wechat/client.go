@@ -76,8 +76,11 @@ type Config struct {
 	// 10 000 openids is about 330 KB).
 	MaxBodyBytes int64
 
-	// RatePerSecond and Burst limit API calls for this app (default 50/s,
-	// burst 10). Token fetches are not counted.
+	// RatePerSecond and Burst limit API calls for this app. Token fetches
+	// are not counted. The real API publishes no per-second limit and says
+	// when to slow down (45011, waited out), and MaxInFlight calls at a
+	// real round trip already pace a sync, so the default (1000/s, burst
+	// MaxInFlight) never binds one; set a rate to be gentler than that.
 	RatePerSecond float64
 	Burst         int
 	// MaxInFlight caps concurrent API calls for this app (default 8).
@@ -165,14 +168,14 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 8 << 20
 	}
-	if cfg.RatePerSecond <= 0 {
-		cfg.RatePerSecond = 50
-	}
-	if cfg.Burst <= 0 {
-		cfg.Burst = 10
-	}
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = 8
+	}
+	if cfg.RatePerSecond <= 0 {
+		cfg.RatePerSecond = 1000
+	}
+	if cfg.Burst <= 0 {
+		cfg.Burst = cfg.MaxInFlight
 	}
 	if cfg.MaxRetries < 0 {
 		cfg.MaxRetries = 0

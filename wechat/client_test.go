@@ -377,6 +377,21 @@ func TestDefaultHTTPClientHasTimeouts(t *testing.T) {
 	}
 }
 
+func TestDefaultRateLimitNeverBindsASync(t *testing.T) {
+	c, err := New(Config{AppID: "wx1", Secret: "s3cretvalue", MaxInFlight: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every call slot can start at once, and a sync's pace (slots over a
+	// round trip of tens of milliseconds) stays far under the rate.
+	if got := c.limiter.Burst(); got != 12 {
+		t.Errorf("default burst %d, want the in-flight cap 12", got)
+	}
+	if got := c.limiter.Limit(); got < 1000 {
+		t.Errorf("default rate %v/s, want at least 1000/s", got)
+	}
+}
+
 func TestSecretsNeverAppearInErrors(t *testing.T) {
 	t.Run("transport error quoting the API URL", func(t *testing.T) {
 		f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) { hangUp(w) })
