@@ -199,7 +199,11 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	s := &Store{path: path, opts: opts, syncing: map[string]bool{}}
 
-	if opts.Mode.readOnly() {
+	if opts.Mode < ReadWrite || opts.Mode > SharedReadOnly {
+		return nil, fmt.Errorf("cache: unknown mode %d", opts.Mode)
+	}
+	readOnly := opts.Mode.readOnly()
+	if readOnly {
 		// bbolt would try (and fail) to initialise an empty file.
 		if fi, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%w at %s: run wxscope sync first", ErrNoCache, path)
@@ -210,56 +214,32 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("create the cache folder: %w", err)
 	}
 
-	switch opts.Mode {
-	case ReadOnly:
-		db, err := s.openBolt(true, opts.Timeout)
-		if err != nil {
-			return nil, err
-		}
-		if err := db.View(s.checkSchema); err != nil {
-			db.Close()
-			return nil, err
-		}
-		s.db = db
-	case ReadWrite:
-		db, err := s.openBolt(false, opts.Timeout)
-		if err != nil {
-			return nil, err
-		}
-		if err := db.Update(s.migrate); err != nil {
-			db.Close()
-			return nil, err
-		}
-		s.db = db
-		s.writeHolder()
-	case Shared:
-		// Migrate (or create) once now, so every later read finds the
-		// current schema.
-		start := time.Now()
-		db, err := s.openBolt(false, opts.Timeout)
-		if err != nil {
-			return nil, err
-		}
+	// A reader checks the schema, a writer migrates (or creates) the file,
+	// once now, so every later read finds the current schema.
+	start := time.Now()
+	db, err := s.openBolt(readOnly, opts.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	if readOnly {
+		err = db.View(s.checkSchema)
+	} else {
 		err = db.Update(s.migrate)
+	}
+	if err != nil {
 		db.Close()
-		if err != nil {
-			return nil, err
-		}
+		return nil, err
+	}
+	if opts.Mode == Shared || opts.Mode == SharedReadOnly {
+		// The Shared modes let the file go until the first read or write.
+		db.Close()
 		s.lastRelease = time.Now()
 		s.heldSinceGap = s.lastRelease.Sub(start)
-	case SharedReadOnly:
-		// Check the schema once now; the file is let go until the first read.
-		db, err := s.openBolt(true, opts.Timeout)
-		if err != nil {
-			return nil, err
-		}
-		err = db.View(s.checkSchema)
-		db.Close()
-		if err != nil {
-			return nil, err
-		}
-	default:
-		return nil, fmt.Errorf("cache: unknown mode %d", opts.Mode)
+		return s, nil
+	}
+	s.db = db
+	if !readOnly {
+		s.writeHolder()
 	}
 	return s, nil
 }
