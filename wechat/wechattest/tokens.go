@@ -76,8 +76,9 @@ func (s *Server) mint(appid string, now time.Time) (string, *token) {
 	return value, t
 }
 
-// checkCredentials validates the parameters both token endpoints share.
-func (s *Server) checkCredentials(r *http.Request, grant, appid, secret string) *apiError {
+// admitCredentials validates the parameters both token endpoints share,
+// then counts the call against appid's quota for the endpoint (r's path).
+func (s *Server) admitCredentials(r *http.Request, grant, appid, secret string) *apiError {
 	if grant != "client_credential" {
 		return &apiError{code: 40002}
 	}
@@ -104,7 +105,7 @@ func (s *Server) checkCredentials(r *http.Request, grant, appid, secret string) 
 	if allowed != nil && !allowed[host] {
 		return &apiError{code: 40164, text: "invalid ip " + host + " ipv6 ::ffff:" + host + ", not in whitelist"}
 	}
-	return nil
+	return s.admit(appid, r.URL.Path)
 }
 
 func tokenBody(value string, expiresIn int64) []byte {
@@ -119,10 +120,7 @@ func tokenBody(value string, expiresIn int64) []byte {
 func (s *Server) handleToken(r *http.Request, _ string) ([]byte, *apiError) {
 	q := r.URL.Query()
 	appid := q.Get("appid")
-	if aerr := s.checkCredentials(r, q.Get("grant_type"), appid, q.Get("secret")); aerr != nil {
-		return nil, aerr
-	}
-	if aerr := s.admit(appid, "/cgi-bin/token"); aerr != nil {
+	if aerr := s.admitCredentials(r, q.Get("grant_type"), appid, q.Get("secret")); aerr != nil {
 		return nil, aerr
 	}
 	now := s.clock.Now()
@@ -150,10 +148,7 @@ func (s *Server) handleStableToken(r *http.Request, _ string) ([]byte, *apiError
 	if err := decodeBody(r, &req); err != nil {
 		return nil, &apiError{code: 47001}
 	}
-	if aerr := s.checkCredentials(r, req.GrantType, req.AppID, req.Secret); aerr != nil {
-		return nil, aerr
-	}
-	if aerr := s.admit(req.AppID, "/cgi-bin/stable_token"); aerr != nil {
+	if aerr := s.admitCredentials(r, req.GrantType, req.AppID, req.Secret); aerr != nil {
 		return nil, aerr
 	}
 	now := s.clock.Now()
