@@ -258,5 +258,5 @@ func plural(n int, word string) string {
 	if n == 1 {
 		return "1 " + word
 	}
-	return fmt.Sprintf("%d %ss", n, word)
+	return cache.FormatCount(int64(n)) + " " + word + "s"
 }
