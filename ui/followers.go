@@ -768,18 +768,5 @@ func spread(left, right string, width int) string {
 	return left + strings.Repeat(" ", max(width-lw-rw, 1)) + right
 }
 
-// formatCount writes n with a thin space between thousands: 20 000.
-func formatCount(n int) string {
-	s := fmt.Sprint(n)
-	if n < 0 {
-		return s
-	}
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteRune(' ')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+// formatCount is cache.FormatCount for an int: 20 000.
+func formatCount(n int) string { return cache.FormatCount(int64(n)) }
