@@ -498,10 +498,7 @@ func (a *Apps) View() string {
 
 func (a *Apps) titleLine() string {
 	s := a.c.Styles
-	parts := []string{fmt.Sprintf("%d apps", len(a.spec.Apps))}
-	if len(a.spec.Apps) == 1 {
-		parts[0] = "1 app"
-	}
+	parts := []string{plural(len(a.spec.Apps), "app")}
 	parts = append(parts, "cache "+sanitize.Text(tildePath(a.spec.CachePath)))
 	syncing := 0
 	for _, r := range a.rows {
@@ -629,12 +626,12 @@ func (a *Apps) rowLine(l appsLayout, i int) string {
 	}
 	followers := "—"
 	if total > 0 || c.Sync.LastCompleteAt.After(time.Time{}) {
-		followers = formatCount(int(total))
+		followers = cache.FormatCount(total)
 	}
 	b.WriteString(gap + right(followers, l.followers))
 	cached := "0"
 	if inCache {
-		cached = formatCount(int(c.Counts.Subscribed))
+		cached = cache.FormatCount(c.Counts.Subscribed)
 	}
 	b.WriteString(gap + right(cached, l.cached))
 	b.WriteString(gap + cell(a.boundLabel(app.AppID, c, inCache), l.bound))
@@ -721,7 +718,7 @@ func (a *Apps) syncCell(i, w int) (string, cellKind) {
 	case c.Sync.InProgress && c.Sync.LastError != "":
 		return fit("⚠ stopped: " + sanitize.Text(c.Sync.LastError) + " — s resumes"), cellError
 	case c.Sync.InProgress:
-		return fit(fmt.Sprintf("paused at %s of %s — s resumes", formatCount(int(c.Sync.Listed)), formatCount(int(c.Sync.Total)))), cellDim
+		return fit(fmt.Sprintf("paused at %s of %s — s resumes", cache.FormatCount(c.Sync.Listed), cache.FormatCount(c.Sync.Total))), cellDim
 	case c.Sync.LastCompleteAt.IsZero():
 		return fit("s to sync"), cellDim
 	}
@@ -751,7 +748,7 @@ func (a *Apps) runningCell(p cache.Progress, has bool, w int) string {
 		parts = append(parts, "marking unfollows")
 	}
 	if p.Rate > 0 {
-		parts = append(parts, formatCount(int(p.Rate))+"/s")
+		parts = append(parts, cache.FormatCount(int64(p.Rate))+"/s")
 	}
 	if p.ETA >= time.Second {
 		parts = append(parts, "ETA "+formatDuration(p.ETA))
@@ -767,9 +764,9 @@ func (a *Apps) runningCell(p cache.Progress, has bool, w int) string {
 
 // summary is what a finished run did: "20 000 in 4 s".
 func (a *Apps) summary(p cache.Progress) string {
-	s := formatCount(int(p.Fetched)) + " fetched"
+	s := cache.FormatCount(p.Fetched) + " fetched"
 	if p.Skipped > 0 {
-		s += ", " + formatCount(int(p.Skipped)) + " fresh"
+		s += ", " + cache.FormatCount(p.Skipped) + " fresh"
 	}
 	switch {
 	case p.Elapsed >= 10*time.Second:
@@ -793,7 +790,7 @@ func (a *Apps) stopText(err error, listed, total int64, resetAt time.Time) (stri
 		}
 		return quotaText(strings.TrimPrefix(qe.API, "cgi-bin/"), resetAt), cellWarn
 	case errors.Is(err, context.Canceled):
-		return fmt.Sprintf("stopped at %s of %s — s resumes", formatCount(int(listed)), formatCount(int(total))), cellDim
+		return fmt.Sprintf("stopped at %s of %s — s resumes", cache.FormatCount(listed), cache.FormatCount(total)), cellDim
 	}
 	return "⚠ " + sanitize.Text(err.Error()), cellError
 }
@@ -885,10 +882,7 @@ func (a *Apps) findingLines() []string {
 		}
 		return []string{s.Dim.Render("no findings: every app is bound to one open platform and synced")}
 	}
-	label := fmt.Sprintf("%d findings", len(fs))
-	if len(fs) == 1 {
-		label = "1 finding"
-	}
+	label := plural(len(fs), "finding")
 	pad := strings.Repeat(" ", ansi.StringWidth(label)+2)
 	var out []string
 	for i, f := range fs {
