@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -34,25 +35,16 @@ func unionKey(dst []byte, unionid, appid, openid string) []byte {
 
 // splitUnionKey is the inverse of unionKey.
 func splitUnionKey(k []byte) (unionid, appid, openid []byte, ok bool) {
-	i := indexByte(k, 0)
+	i := bytes.IndexByte(k, 0)
 	if i < 0 {
 		return nil, nil, nil, false
 	}
-	j := indexByte(k[i+1:], 0)
+	j := bytes.IndexByte(k[i+1:], 0)
 	if j < 0 {
 		return nil, nil, nil, false
 	}
 	j += i + 1
 	return k[:i], k[i+1 : j], k[j+1:], true
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // validID rejects ids that would break the composite index keys.
