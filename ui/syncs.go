@@ -84,14 +84,6 @@ func closed(c chan struct{}) bool {
 	}
 }
 
-// Running reports whether a sync of appID is under way.
-func (s *Syncs) Running(appID string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.runs[appID]
-	return r != nil && !closed(r.done)
-}
-
 // Latest returns the last progress report of appID's current or last run.
 func (s *Syncs) Latest(appID string) (cache.Progress, bool) {
 	s.mu.Lock()
