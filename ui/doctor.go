@@ -267,13 +267,8 @@ func (d *Doctor) View() string {
 	if d.cursor+1 < len(d.tops) {
 		last = d.tops[d.cursor+1] - 1
 	}
-	if last >= d.offset+h {
-		d.offset = last - h + 1
-	}
-	if first < d.offset { // a finding taller than the screen shows its head
-		d.offset = first
-	}
-	d.offset = min(max(d.offset, 0), max(len(body)-h, 0))
+	// A finding taller than the screen shows its head.
+	d.offset = scrollInto(d.offset, first, last, h, len(body))
 	body = body[d.offset:min(d.offset+h, len(body))]
 	return title + "\n" + strings.Join(body, "\n")
 }

@@ -343,14 +343,7 @@ func (f *Followers) move(d int) {
 
 func (f *Followers) clampCursor() {
 	f.cursor = min(max(f.cursor, 0), max(len(f.rows)-1, 0))
-	page := f.pageRows()
-	if f.cursor < f.offset {
-		f.offset = f.cursor
-	}
-	if page > 0 && f.cursor >= f.offset+page {
-		f.offset = f.cursor - page + 1
-	}
-	f.offset = min(max(f.offset, 0), max(len(f.rows)-page, 0))
+	f.offset = scrollInto(f.offset, f.cursor, f.cursor, f.pageRows(), len(f.rows))
 }
 
 // pageRows is how many rows fit under the title and the column header.
@@ -766,6 +759,19 @@ func spread(left, right string, width int) string {
 		lw = ansi.StringWidth(left)
 	}
 	return left + strings.Repeat(" ", max(width-lw-rw, 1)) + right
+}
+
+// scrollInto returns the offset of a window of page lines over n that
+// moves as little as it can to show lines first..last; when they do not fit,
+// first (the head) wins.
+func scrollInto(offset, first, last, page, n int) int {
+	if page > 0 && last >= offset+page {
+		offset = last - page + 1
+	}
+	if first < offset {
+		offset = first
+	}
+	return min(max(offset, 0), max(n-page, 0))
 }
 
 // formatCount is cache.FormatCount for an int: 20 000.

@@ -346,13 +346,7 @@ func (l *Links) move(d int) {
 func (l *Links) clamp() {
 	n, page := l.listLen(), l.pageRows()
 	l.cursor = min(max(l.cursor, 0), max(n-1, 0))
-	if l.cursor < l.offset {
-		l.offset = l.cursor
-	}
-	if page > 0 && l.cursor >= l.offset+page {
-		l.offset = l.cursor - page + 1
-	}
-	l.offset = min(max(l.offset, 0), max(n-page, 0))
+	l.offset = scrollInto(l.offset, l.cursor, l.cursor, page, n)
 }
 
 // listTop is the screen line of the first list row: the title, the heat
