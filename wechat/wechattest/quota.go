@@ -38,6 +38,7 @@ type quotas struct {
 	minute   map[quotaKey]int
 	used     map[quotaKey]int
 	perMin   map[quotaKey]minuteCount
+	forces   map[string]int // appid → stable_token force_refreshes today
 	day      string
 	clears   map[string]int // appid → clears this month
 	clearMon string
@@ -49,6 +50,7 @@ func newQuotas() quotas {
 		minute: map[quotaKey]int{},
 		used:   map[quotaKey]int{},
 		perMin: map[quotaKey]minuteCount{},
+		forces: map[string]int{},
 		clears: map[string]int{},
 	}
 }
@@ -84,17 +86,13 @@ func limit(set map[quotaKey]int, defaults map[string]int, appid, path string) in
 	return -1
 }
 
-// dayKey names the quota day now falls in.
-func (s *Server) dayKey(now time.Time) string {
-	return now.In(s.cfg.resetLoc).Format("2006-01-02")
-}
-
-// rollover clears the daily counters when the quota day has changed;
-// the caller holds s.mu.
+// rollover clears the daily counters (force_refreshes included) when the
+// quota day has changed; the caller holds s.mu.
 func (s *Server) rollover(now time.Time) {
-	if day := s.dayKey(now); day != s.q.day {
+	if day := now.In(s.cfg.resetLoc).Format("2006-01-02"); day != s.q.day {
 		s.q.day = day
 		clear(s.q.used)
+		clear(s.q.forces)
 	}
 	if mon := now.In(s.cfg.resetLoc).Format("2006-01"); mon != s.q.clearMon {
 		s.q.clearMon = mon

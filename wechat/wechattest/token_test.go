@@ -170,6 +170,13 @@ func TestStableForceRefreshIsLimitedToTwentyADayThirtySecondsApart(t *testing.T)
 	if got := mustOK(t, "force next day", e.stable("news", true)).str("access_token"); got == cur {
 		t.Fatal("force_refresh must work again the next day")
 	}
+	// That call found the token expired and minted anyway; the next force
+	// shows the day's count was reset.
+	cur = mustOK(t, "stable next day", e.stable("news", false)).str("access_token")
+	e.clock.Advance(30 * time.Second)
+	if got := mustOK(t, "second force next day", e.stable("news", true)).str("access_token"); got == cur {
+		t.Fatal("the force_refresh count must reset the next day")
+	}
 }
 
 func TestStableAndClassicTokensAreIsolated(t *testing.T) {

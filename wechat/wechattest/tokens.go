@@ -29,8 +29,6 @@ type token struct {
 type stableState struct {
 	cur       *token
 	curValue  string
-	forceDay  string
-	forces    int
 	lastForce time.Time
 }
 
@@ -152,7 +150,6 @@ func (s *Server) handleStableToken(r *http.Request, _ string) ([]byte, *apiError
 		return nil, aerr
 	}
 	now := s.clock.Now()
-	day := s.dayKey(now)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stable[req.AppID]
@@ -160,17 +157,16 @@ func (s *Server) handleStableToken(r *http.Request, _ string) ([]byte, *apiError
 		st = &stableState{}
 		s.stable[req.AppID] = st
 	}
-	if st.forceDay != day {
-		st.forceDay, st.forces = day, 0
-	}
+	// admitCredentials rolled the quota day over, so s.q.forces counts
+	// today's force_refreshes.
 	switch {
 	case st.cur == nil || st.cur.expires.Sub(now) < tokenGrace:
 		if st.cur != nil {
 			st.cur.graceUntil = now.Add(tokenGrace)
 		}
 		st.curValue, st.cur = s.mint(req.AppID, now)
-	case req.ForceRefresh && st.forces < forceDaily && (st.lastForce.IsZero() || now.Sub(st.lastForce) >= forceGap):
-		st.forces++
+	case req.ForceRefresh && s.q.forces[req.AppID] < forceDaily && (st.lastForce.IsZero() || now.Sub(st.lastForce) >= forceGap):
+		s.q.forces[req.AppID]++
 		st.lastForce = now
 		st.cur.graceUntil = now.Add(s.cfg.forceGrace)
 		st.curValue, st.cur = s.mint(req.AppID, now)
