@@ -141,7 +141,7 @@ func (s *Server) clearQuota(appid string) ([]byte, *apiError) {
 			delete(s.q.used, k)
 		}
 	}
-	return []byte(`{"errcode":0,"errmsg":"ok"}`), nil
+	return okBody(), nil
 }
 
 // handleClearQuota serves POST /cgi-bin/clear_quota {"appid":…}; the appid
@@ -150,8 +150,8 @@ func (s *Server) handleClearQuota(r *http.Request, tokenApp string) ([]byte, *ap
 	var req struct {
 		AppID string `json:"appid"`
 	}
-	if err := decodeBody(r, &req); err != nil {
-		return nil, &apiError{code: 47001}
+	if aerr := decodeBody(r, &req); aerr != nil {
+		return nil, aerr
 	}
 	if req.AppID == "" {
 		return nil, &apiError{code: 41002}
@@ -187,8 +187,8 @@ func (s *Server) handleQuotaGet(r *http.Request, appid string) ([]byte, *apiErro
 	var req struct {
 		CGIPath string `json:"cgi_path"`
 	}
-	if err := decodeBody(r, &req); err != nil {
-		return nil, &apiError{code: 47001}
+	if aerr := decodeBody(r, &req); aerr != nil {
+		return nil, aerr
 	}
 	if strings.HasPrefix(req.CGIPath, "/sns/") {
 		return nil, &apiError{code: 76022}

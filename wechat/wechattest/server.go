@@ -331,6 +331,9 @@ func (s *Server) write(rw http.ResponseWriter, body []byte) {
 	rw.Write(body)
 }
 
+// okBody is the answer of an action that succeeded.
+func okBody() []byte { return []byte(`{"errcode":0,"errmsg":"ok"}`) }
+
 // apiError is a WeChat error answer.
 type apiError struct {
 	code int
@@ -377,7 +380,7 @@ func (s *Server) writeError(rw http.ResponseWriter, e *apiError) {
 	b = append(b, `,"errmsg":`...)
 	msg := text
 	if e.hint {
-		msg += " hint: [" + randomHex(5)[:10] + "]"
+		msg += " hint: [" + randomHex(5) + "]"
 	}
 	msg += " rid: " + s.rid()
 	b = appendString(b, msg)

@@ -143,8 +143,8 @@ func (s *Server) handleStableToken(r *http.Request, _ string) ([]byte, *apiError
 		Secret       string `json:"secret"`
 		ForceRefresh bool   `json:"force_refresh"`
 	}
-	if err := decodeBody(r, &req); err != nil {
-		return nil, &apiError{code: 47001}
+	if aerr := decodeBody(r, &req); aerr != nil {
+		return nil, aerr
 	}
 	if aerr := s.admitCredentials(r, req.GrantType, req.AppID, req.Secret); aerr != nil {
 		return nil, aerr
@@ -176,10 +176,13 @@ func (s *Server) handleStableToken(r *http.Request, _ string) ([]byte, *apiError
 
 // decodeBody reads a JSON request body into v; any failure is WeChat's
 // 47001 "data format error".
-func decodeBody(r *http.Request, v any) error {
+func decodeBody(r *http.Request, v any) *apiError {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
-	if err != nil {
-		return err
+	if err == nil {
+		err = json.Unmarshal(body, v)
 	}
-	return json.Unmarshal(body, v)
+	if err != nil {
+		return &apiError{code: 47001}
+	}
+	return nil
 }

@@ -84,7 +84,10 @@ func (s *Server) handleBatchGet(r *http.Request, appid string) ([]byte, *apiErro
 			Lang   string `json:"lang"`
 		} `json:"user_list"`
 	}
-	if err := decodeBody(r, &req); err != nil || req.UserList == nil {
+	if aerr := decodeBody(r, &req); aerr != nil {
+		return nil, aerr
+	}
+	if req.UserList == nil {
 		return nil, &apiError{code: 47001}
 	}
 	list := *req.UserList
@@ -161,8 +164,8 @@ func (s *Server) handleUpdateRemark(r *http.Request, appid string) ([]byte, *api
 		OpenID string `json:"openid"`
 		Remark string `json:"remark"`
 	}
-	if err := decodeBody(r, &req); err != nil {
-		return nil, &apiError{code: 47001}
+	if aerr := decodeBody(r, &req); aerr != nil {
+		return nil, aerr
 	}
 	if len(req.Remark) >= s.cfg.remarkMax {
 		return nil, &apiError{code: 40092}
@@ -170,7 +173,7 @@ func (s *Server) handleUpdateRemark(r *http.Request, appid string) ([]byte, *api
 	if err := s.w.SetRemark(appid, req.OpenID, req.Remark); err != nil {
 		return nil, &apiError{code: 40003, hint: true}
 	}
-	return []byte(`{"errcode":0,"errmsg":"ok"}`), nil
+	return okBody(), nil
 }
 
 // handleTagsGet serves GET /cgi-bin/tags/get: the system tags and the
