@@ -137,22 +137,15 @@ func decodeProfile(v []byte, p *Profile) (seenRun uint64, err error) {
 	p.UnionID = r.string()
 	p.QRSceneStr = r.string()
 	p.Remark = r.string()
-	n := r.uvarint()
-	if r.err == nil && n > uint64(len(s)-r.off) { // each tag takes at least one byte
-		r.fail()
-	}
 	p.TagIDs = nil
-	if r.err == nil && n > 0 {
+	if n := r.count(); n > 0 {
 		p.TagIDs = make([]int64, n)
 		for i := range p.TagIDs {
 			p.TagIDs[i] = r.varint()
 		}
 	}
-	if r.err == nil && r.off != len(s) {
-		r.fail()
-	}
-	if r.err != nil {
-		return 0, fmt.Errorf("profile: malformed at byte %d: %w", r.off, errCorrupt)
+	if err := r.end("profile"); err != nil {
+		return 0, err
 	}
 	return seenRun, nil
 }
@@ -227,6 +220,29 @@ func (r *reader) string() string {
 	v := r.s[r.off : r.off+int(n)]
 	r.off += int(n)
 	return v
+}
+
+// count reads how many elements follow. Each takes at least one byte, so a
+// count beyond the bytes left is corrupt (and must not size an allocation).
+func (r *reader) count() uint64 {
+	n := r.uvarint()
+	if r.err == nil && n > uint64(len(r.s)-r.off) {
+		r.fail()
+		return 0
+	}
+	return n
+}
+
+// end is the decoder's verdict on the value it read as what: an error when a
+// field was malformed or bytes are left over.
+func (r *reader) end(what string) error {
+	if r.err == nil && r.off != len(r.s) {
+		r.fail()
+	}
+	if r.err != nil {
+		return fmt.Errorf("%s: malformed at byte %d: %w", what, r.off, errCorrupt)
+	}
+	return nil
 }
 
 func (r *reader) time() time.Time {
@@ -317,21 +333,12 @@ func decodeApp(v []byte, a *appRecord) error {
 	for _, n := range []*int64{&s.Pages, &s.Listed, &s.Total, &s.Fetched, &s.Skipped, &s.Unfollowed} {
 		*n = r.varint()
 	}
-	nbad := r.uvarint()
-	if r.err == nil && nbad > uint64(len(r.s)-r.off) {
-		r.fail()
-	}
+	nbad := r.count()
 	s.BadOpenIDs = nil
 	for i := uint64(0); r.err == nil && i < nbad; i++ {
 		s.BadOpenIDs = append(s.BadOpenIDs, r.string())
 	}
 	s.LastError = r.string()
 	s.QuotaResetAt = r.time()
-	if r.err == nil && r.off != len(r.s) {
-		r.fail()
-	}
-	if r.err != nil {
-		return fmt.Errorf("app record: malformed at byte %d: %w", r.off, errCorrupt)
-	}
-	return nil
+	return r.end("app record")
 }
