@@ -142,19 +142,12 @@ func (p *Person) View() string {
 		}
 	}
 
-	// Scroll so the member under the cursor is whole on screen.
-	body := p.height - 1
-	if b := blocks[min(p.cursor, len(blocks)-1)]; body > 0 {
-		if b.first-1 < p.offset {
-			p.offset = b.first - 1
-		}
-		if b.last-1 >= p.offset+body {
-			p.offset = b.last - body
-		}
-	}
-	rest := lines[1:]
-	p.offset = min(max(p.offset, 0), max(len(rest)-body, 0))
-	rest = rest[p.offset:min(p.offset+max(body, 0), len(rest))]
+	// Scroll so the member under the cursor is whole on screen; one taller
+	// than the screen shows its head, where the cursor is.
+	body, rest := p.height-1, lines[1:]
+	b := blocks[min(p.cursor, len(blocks)-1)]
+	p.offset = scrollInto(p.offset, b.first-1, b.last-1, body, len(rest))
+	rest = rest[p.offset:min(p.offset+body, len(rest))]
 	return strings.Join(append(lines[:1], rest...), "\n")
 }
 

@@ -77,3 +77,12 @@ func TestPersonWithoutUnionIDSaysSo(t *testing.T) {
 		t.Fatalf("unexpected:\n%s", s)
 	}
 }
+
+func TestPersonMemberTallerThanTheScreenShowsItsHeadWhenTheCursorComesBack(t *testing.T) {
+	p := samplePerson()
+	d := newTestRoot(44, 5, nil, func(c *Common) Page { return NewPerson(c, p) })
+	d.Send(uitest.Keys("j", "j", "k", "k")...)
+	if s := d.Screen(); !strings.Contains(s, "▸ news") {
+		t.Fatalf("back on news, its first line (the cursor) should show:\n%s", s)
+	}
+}
