@@ -65,8 +65,12 @@ var hostileRemarks = []string{
 	"line1\nline2\r\tend",            // newlines inside a cell
 }
 
-// Tags: 2 is the system "星标组"; the others are the operator's.
-var tagNames = map[int64]string{0: "黑名单", 1: "屏蔽组", 2: "星标组", 100: "老客户", 101: "🎁活动", 102: "VIP/重要"}
+// Tags, in the order tags/get lists them: 0 to 2 are the system's (2 is
+// "星标组"), the others the operator's.
+var tagNames = []struct {
+	id   int64
+	name string
+}{{0, "黑名单"}, {1, "屏蔽组"}, {2, "星标组"}, {100, "老客户"}, {101, "🎁活动"}, {102, "VIP/重要"}}
 
 var tagSets = [][]int64{{}, {2}, {100}, {2, 101}, {100, 101, 102}}
 

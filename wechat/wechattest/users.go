@@ -1,7 +1,6 @@
 package wechattest
 
 import (
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strconv"
@@ -189,25 +188,18 @@ func (s *Server) handleTagsGet(_ *http.Request, appid string) ([]byte, *apiError
 		}
 	}
 	w.mu.RUnlock()
-	type tag struct {
-		ID    int64  `json:"id"`
-		Name  string `json:"name"`
-		Count int    `json:"count"`
+	b := []byte(`{"tags":[`)
+	for i, t := range tagNames {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		b = strconv.AppendInt(b, t.id, 10)
+		b = append(b, `,"name":`...)
+		b = appendString(b, t.name)
+		b = append(b, `,"count":`...)
+		b = strconv.AppendInt(b, int64(counts[t.id]), 10)
+		b = append(b, '}')
 	}
-	var out struct {
-		Tags []tag `json:"tags"`
-	}
-	ids := make([]int64, 0, len(tagNames))
-	for id := range tagNames {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		out.Tags = append(out.Tags, tag{ID: id, Name: tagNames[id], Count: counts[id]})
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		return nil, &apiError{code: -1}
-	}
-	return b, nil
+	return append(b, "]}"...), nil
 }
