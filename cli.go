@@ -10,10 +10,9 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/charmbracelet/x/ansi"
-
 	"wxscope/cache"
 	"wxscope/config"
+	"wxscope/ui/sanitize"
 )
 
 // cmdEnv is what every command gets from the outside world, so that tests
@@ -286,13 +285,13 @@ func upperFirst(s string) string {
 }
 
 // plain makes an error message safe for a terminal: an errmsg from the API
-// or a name from a file must not carry escape sequences to stderr.
+// or a name from a file must not carry escape sequences to stderr. Each line
+// crosses sanitize.Text, the one sanitiser of outside strings; the newlines
+// between them stay (several apps' failures are one line each).
 func plain(s string) string {
-	s = ansi.Strip(s)
-	return strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\t' || !unicode.IsControl(r) {
-			return r
-		}
-		return '\uFFFD'
-	}, s)
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = sanitize.Text(l)
+	}
+	return strings.Join(lines, "\n")
 }
