@@ -127,7 +127,7 @@ type syncRun struct {
 	state   SyncState
 	tracks  map[int]*pageTrack
 	nextSeq int // the first page whose openids are not all written
-	// finished: the last commit also closed the run (finishIn).
+	// finished: the commit that completed the listing also closed the run (finishIn).
 	finished bool
 
 	// Progress counters, written by several goroutines.
@@ -259,10 +259,7 @@ func (r *syncRun) pipeline(ctx context.Context) error {
 		close(results)
 	}()
 
-	// When the producers all ended well, the last commit may close the run
-	// too; perr and quotaErr are set before results close.
-	clean := func() bool { return perr == nil && quotaErr == nil }
-	werr := r.write(results, cancel, clean)
+	werr := r.write(results, cancel)
 	if perr != nil {
 		return perr
 	}
@@ -456,7 +453,7 @@ type group struct {
 // takes longer as the cache grows, and the workers must not wait for it.
 // Groups grow to what arrives during a commit, so the number of commits,
 // and with it the writing, stays bounded however slow each one gets.
-func (r *syncRun) write(results <-chan any, cancel context.CancelFunc, clean func() bool) error {
+func (r *syncRun) write(results <-chan any, cancel context.CancelFunc) error {
 	var g group
 	var werr error
 	var timer <-chan time.Time
@@ -467,13 +464,13 @@ func (r *syncRun) write(results <-chan any, cancel context.CancelFunc, clean fun
 	var busy chan outcome      // the running commit's; nil when none runs
 	var lastTook time.Duration // how long the last commit took
 	due := false               // g is to be committed as soon as no commit runs
-	start := func(last bool) {
-		if werr == nil && (last || len(g.pages) > 0 || len(g.batches) > 0) {
+	start := func() {
+		if werr == nil && (len(g.pages) > 0 || len(g.batches) > 0) {
 			done := make(chan outcome, 1)
 			cg := g
 			go func() {
 				began := time.Now()
-				err := r.commit(&cg, last)
+				err := r.commit(&cg)
 				done <- outcome{err, time.Since(began)}
 			}()
 			busy = done
@@ -498,7 +495,7 @@ func (r *syncRun) write(results <-chan any, cancel context.CancelFunc, clean fun
 				if busy != nil {
 					settle(<-busy)
 				}
-				start(clean())
+				start()
 				if busy != nil {
 					settle(<-busy)
 				}
@@ -520,15 +517,16 @@ func (r *syncRun) write(results <-chan any, cancel context.CancelFunc, clean fun
 			settle(o)
 		}
 		if due && busy == nil {
-			start(false)
+			start()
 		}
 	}
 }
 
 // commit writes one group, with the cursor and progress it makes safe, in
-// one transaction. The last group of a run whose producers all ended well
-// also closes the run when it completes the listing (finishIn).
-func (r *syncRun) commit(g *group, last bool) error {
+// one transaction. The group that completes the listing also closes the run
+// (finishIn): the cursor passes the last page only once every page is
+// written, so nothing of the run is left to write after it.
+func (r *syncRun) commit(g *group) error {
 	now := r.o.Now()
 	st := r.state
 	st.BadOpenIDs = append([]string(nil), r.state.BadOpenIDs...)
@@ -599,7 +597,7 @@ func (r *syncRun) commit(g *group, last bool) error {
 				return err
 			}
 		}
-		if last && st.ListingComplete {
+		if st.ListingComplete {
 			var err error
 			if finished, err = r.finishIn(a, &st, now); err != nil {
 				return fmt.Errorf("mark unfollowers: %w", err)
