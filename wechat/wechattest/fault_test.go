@@ -153,20 +153,14 @@ func TestUpdateRemarkLimitsBytesAndShowsInUserInfo(t *testing.T) {
 	news := e.apps["news"].AppID
 	tk := e.token("news")
 	f := e.w.Followers(news)[0]
-	set := func(r string) answer {
-		b, _ := json.Marshal(map[string]string{"openid": f, "remark": r})
-		return e.post("/cgi-bin/user/info/updateremark", tok(tk), string(b))
-	}
+	set := func(r string) answer { return e.updateRemark(tk, f, r) }
 	wantErr(t, "8 emoji = 32 bytes", set(strings.Repeat("🎉", 8)), 40092)
 	wantErr(t, "30 bytes", set(strings.Repeat("a", 30)), 40092)
 	mustOK(t, "29 bytes", set(strings.Repeat("a", 26)+"中"))
 	if u, _ := e.w.User(news, f); u.Remark != strings.Repeat("a", 26)+"中" {
 		t.Fatalf("remark not stored: %q", u.Remark)
 	}
-	wantErr(t, "former follower", func() answer {
-		b, _ := json.Marshal(map[string]string{"openid": e.w.FormerFollowers(news)[0], "remark": "x"})
-		return e.post("/cgi-bin/user/info/updateremark", tok(tk), string(b))
-	}(), 40003)
+	wantErr(t, "former follower", e.updateRemark(tk, e.w.FormerFollowers(news)[0], "x"), 40003)
 }
 
 func TestTagsGetCountsFollowersPerTag(t *testing.T) {
@@ -243,12 +237,9 @@ func TestRemarkLimitIsConfigurable(t *testing.T) {
 	e := demo(t, 5, wechattest.WithRemarkLimit(10))
 	news := e.apps["news"].AppID
 	tk := e.token("news")
-	body := func(r string) string {
-		b, _ := json.Marshal(map[string]string{"openid": e.w.Followers(news)[0], "remark": r})
-		return string(b)
-	}
-	wantErr(t, "10 bytes", e.post("/cgi-bin/user/info/updateremark", tok(tk), body("中文中a")), 40092)
-	mustOK(t, "9 bytes", e.post("/cgi-bin/user/info/updateremark", tok(tk), body("中文中")))
+	f := e.w.Followers(news)[0]
+	wantErr(t, "10 bytes", e.updateRemark(tk, f, "中文中a"), 40092)
+	mustOK(t, "9 bytes", e.updateRemark(tk, f, "中文中"))
 }
 
 // Latency is per call: concurrent calls wait side by side, as on the real

@@ -161,6 +161,11 @@ func (e *env) batch(token string, openids ...string) answer {
 	return e.post("/cgi-bin/user/info/batchget", tok(token), string(body))
 }
 
+func (e *env) updateRemark(token, openid, remark string) answer {
+	body, _ := json.Marshal(map[string]string{"openid": openid, "remark": remark})
+	return e.post("/cgi-bin/user/info/updateremark", tok(token), string(body))
+}
+
 // pageOpenids returns the openids of a user/get page.
 func pageOpenids(a answer) []string {
 	data, _ := a.m["data"].(map[string]any)

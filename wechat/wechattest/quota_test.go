@@ -3,6 +3,7 @@ package wechattest_test
 import (
 	"encoding/json"
 	"net/url"
+	"strconv"
 	"testing"
 	"time"
 
@@ -125,7 +126,7 @@ func TestQuotaGetReportsLimitUsedAndRemain(t *testing.T) {
 	for path, want := range map[string]int{"/cgi-bin/token": 2000, "/cgi-bin/user/info": 5000000, "/cgi-bin/stable_token": 500000} {
 		a := mustOK(t, path, e.post("/cgi-bin/openapi/quota/get", tok(tk), `{"cgi_path":"`+path+`"}`))
 		q := a.m["quota"].(map[string]any)
-		if q["daily_limit"] != json.Number(itoa(want)) {
+		if q["daily_limit"] != json.Number(strconv.Itoa(want)) {
 			t.Errorf("%s: daily_limit %v, want %d", path, q["daily_limit"], want)
 		}
 	}
@@ -142,8 +143,6 @@ func TestQuotaGetReportsLimitUsedAndRemain(t *testing.T) {
 	wantErr(t, "with host", e.post("/cgi-bin/openapi/quota/get", tok(tk), `{"cgi_path":"https://api.weixin.qq.com/cgi-bin/user/get"}`), 76003)
 	wantErr(t, "sns", e.post("/cgi-bin/openapi/quota/get", tok(tk), `{"cgi_path":"/sns/userinfo"}`), 76022)
 }
-
-func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 func TestNegativeDailyQuotaLiftsTheLimit(t *testing.T) {
 	e := demo(t, 5)
