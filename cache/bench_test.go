@@ -124,8 +124,9 @@ func BenchmarkWrite100kProfiles(b *testing.B) {
 	fileMB(b, path)
 }
 
-// BenchmarkEachProfile1M decodes every profile of a 1 M-follower app.
-func BenchmarkEachProfile1M(b *testing.B) {
+// benchWalk opens the big fixture ReadOnly and times walk over it, which
+// must visit want rows each time.
+func benchWalk(b *testing.B, want int, walk func(s *Store, visit func()) error) {
 	path := bigFixture(b)
 	s, err := Open(path, Options{Mode: ReadOnly})
 	if err != nil {
@@ -135,38 +136,31 @@ func BenchmarkEachProfile1M(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		n := 0
-		if err := s.EachProfile("wx1", "", func(p Profile) error { n++; return nil }); err != nil {
+		if err := walk(s, func() { n++ }); err != nil {
 			b.Fatal(err)
 		}
-		if n != 1_000_000 {
-			b.Fatalf("%d profiles", n)
+		if n != want {
+			b.Fatalf("%d rows, want %d", n, want)
 		}
 	}
 	fileMB(b, path)
+}
+
+// BenchmarkEachProfile1M decodes every profile of a 1 M-follower app.
+func BenchmarkEachProfile1M(b *testing.B) {
+	benchWalk(b, 1_000_000, func(s *Store, visit func()) error {
+		return s.EachProfile("wx1", "", func(Profile) error { visit(); return nil })
+	})
 }
 
 // BenchmarkEachUnionKey3M walks a 3 M-entry unionid index, keys only.
 func BenchmarkEachUnionKey3M(b *testing.B) {
-	path := bigFixture(b)
-	s, err := Open(path, Options{Mode: ReadOnly})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	b.ReportAllocs()
-	for b.Loop() {
-		n := 0
-		if err := s.EachUnionKey(func(u, a, o string) error { n++; return nil }); err != nil {
-			b.Fatal(err)
-		}
-		if n != 3_000_000 {
-			b.Fatalf("%d keys", n)
-		}
-	}
-	fileMB(b, path)
+	benchWalk(b, 3_000_000, func(s *Store, visit func()) error {
+		return s.EachUnionKey(func(_, _, _ string) error { visit(); return nil })
+	})
 }
 
-// BenchmarkSharedModeReadOpen is the cost a Shared store pays per read:
+// BenchmarkSharedModeLookup is the cost a Shared store pays per read:
 // opening the file read-only and one lookup.
 func BenchmarkSharedModeLookup(b *testing.B) {
 	path := bigFixture(b)
