@@ -20,6 +20,19 @@ type Holder struct {
 	Since   time.Time `json:"since"`
 }
 
+// String names the holder as a person reads it, e.g. "wxscope sync (pid
+// 4242, since 14:05)": the start's time of day when it is today, the date
+// too otherwise.
+func (h *Holder) String() string {
+	since := h.Since.Local()
+	at := since.Format("15:04")
+	ny, nm, nd := time.Now().Date()
+	if y, m, d := since.Date(); y != ny || m != nm || d != nd {
+		at = since.Format("2006-01-02 15:04")
+	}
+	return fmt.Sprintf("%s (pid %d, since %s)", h.Command, h.PID, at)
+}
+
 // InUseError says the cache file stayed locked past the timeout, and by whom
 // when that is known. errors.Is(err, ErrInUse) holds.
 type InUseError struct {
@@ -32,12 +45,7 @@ func (e *InUseError) Error() string {
 	if e.Holder == nil {
 		return fmt.Sprintf("the cache %s is in use by another process (probably a wxscope reading it); wait for it to finish or stop it", e.Path)
 	}
-	since := e.Holder.Since.Local()
-	at := since.Format("15:04")
-	if y, m, d := since.Date(); y != time.Now().Year() || m != time.Now().Month() || d != time.Now().Day() {
-		at = since.Format("2006-01-02 15:04")
-	}
-	return fmt.Sprintf("the cache %s is in use by %s (pid %d, since %s); wait for it to finish or stop it", e.Path, e.Holder.Command, e.Holder.PID, at)
+	return fmt.Sprintf("the cache %s is in use by %s; wait for it to finish or stop it", e.Path, e.Holder)
 }
 
 // Unwrap lets errors.Is find ErrInUse and bbolt's timeout.

@@ -445,3 +445,12 @@ func TestSharedWritesInQuickSuccessionSkipTheGapUntilTheyHeldTheFile(t *testing.
 		t.Fatalf("a write after the burst took %v: it did not leave the gap", d)
 	}
 }
+
+func TestHolderStartedOnAnotherDayShowsTheDate(t *testing.T) {
+	since := time.Now().Add(-48 * time.Hour)
+	h := &Holder{PID: 4242, Command: "wxscope sync", Since: since}
+	want := "wxscope sync (pid 4242, since " + since.Local().Format("2006-01-02 15:04") + ")"
+	if got := h.String(); got != want {
+		t.Fatalf("got  %q\nwant %q", got, want)
+	}
+}
