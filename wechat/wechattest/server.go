@@ -231,6 +231,8 @@ type endpoint struct {
 
 var endpoints map[string]endpoint
 
+// init fills endpoints: a var initialiser would be a cycle, since
+// handleQuotaGet looks paths up in it.
 func init() {
 	endpoints = map[string]endpoint{
 		"/cgi-bin/token":                  {handle: (*Server).handleToken},
