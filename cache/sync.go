@@ -208,7 +208,7 @@ func (r *syncRun) begin() error {
 		}
 		st.LastError, st.QuotaResetAt = "", time.Time{}
 		r.state = *st
-		r.state.BadOpenIDs = append([]string(nil), st.BadOpenIDs...)
+		r.state.BadOpenIDs = slices.Clone(st.BadOpenIDs)
 		r.runID = st.RunID
 		r.pages.Store(st.Pages)
 		r.listed.Store(st.Listed)
@@ -384,7 +384,7 @@ func (r *syncRun) hydrate(ctx context.Context, work <-chan batchJob, results cha
 			if p, ok := got[id]; ok {
 				p.OpenID = id
 				m.profiles = append(m.profiles, p)
-			} else if !contains(bad, id) {
+			} else if !slices.Contains(bad, id) {
 				m.stamps = append(m.stamps, id)
 			}
 		}
@@ -393,15 +393,6 @@ func (r *syncRun) hydrate(ctx context.Context, work <-chan batchJob, results cha
 		results <- m // the writer drains results until they close: this never blocks for good
 	}
 	return nil
-}
-
-func contains(ids []string, id string) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 // fetch calls Profiles for ids; when the API rejects the batch for an
@@ -529,7 +520,7 @@ func (r *syncRun) write(results <-chan any, cancel context.CancelFunc) error {
 func (r *syncRun) commit(g *group) error {
 	now := r.o.Now()
 	st := r.state
-	st.BadOpenIDs = append([]string(nil), r.state.BadOpenIDs...)
+	st.BadOpenIDs = slices.Clone(r.state.BadOpenIDs)
 	for _, p := range g.pages {
 		r.tracks[p.seq] = &pageTrack{next: p.next, listed: p.listed, remaining: p.batches, last: p.last}
 	}
@@ -537,7 +528,7 @@ func (r *syncRun) commit(g *group) error {
 		r.tracks[b.seq].remaining--
 		st.Fetched += int64(len(b.profiles))
 		for _, id := range b.bad {
-			if len(st.BadOpenIDs) < maxBadOpenIDs && !contains(st.BadOpenIDs, id) {
+			if len(st.BadOpenIDs) < maxBadOpenIDs && !slices.Contains(st.BadOpenIDs, id) {
 				st.BadOpenIDs = append(st.BadOpenIDs, id)
 			}
 		}
