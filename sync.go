@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"wxscope/cache"
 	"wxscope/config"
@@ -90,17 +91,7 @@ func syncApps(ctx context.Context, env *cmdEnv, cfg *config.Config, apps []confi
 				view.update(i, cache.Progress{Name: app.Name, Phase: cache.PhaseFailed, Final: true, Err: err})
 				return
 			}
-			opts := cache.SyncOptions{
-				Concurrency:   cfg.Concurrency,
-				MaxAge:        cfg.MaxAge,
-				Progress:      func(p cache.Progress) { view.update(i, p) },
-				ProgressEvery: view.every(),
-			}
-			if cfg.MaxAge == 0 {
-				// The config's "0s" means refetch every profile; the
-				// engine's zero value means its default.
-				opts.MaxAge = -1
-			}
+			opts := engineOptions(cfg, func(p cache.Progress) { view.update(i, p) }, view.every())
 			if hooks.opts != nil {
 				hooks.opts(&opts)
 			}
@@ -133,6 +124,23 @@ func syncApps(ctx context.Context, env *cmdEnv, cfg *config.Config, apps []confi
 		return syncFailures(sentences)
 	}
 	return nil
+}
+
+// engineOptions are the sync engine's options for one app of cfg, for the
+// sync command and the TUI alike.
+func engineOptions(cfg *config.Config, progress func(cache.Progress), every time.Duration) cache.SyncOptions {
+	opts := cache.SyncOptions{
+		Concurrency:   cfg.Concurrency,
+		MaxAge:        cfg.MaxAge,
+		Progress:      progress,
+		ProgressEvery: every,
+	}
+	if cfg.MaxAge == 0 {
+		// The config's "0s" means refetch every profile; the engine's zero
+		// value means its default.
+		opts.MaxAge = -1
+	}
+	return opts
 }
 
 // syncFailures are the sentences of the apps that did not finish, one per

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"wxscope/cache"
+	"wxscope/config"
 	"wxscope/wechat/wechattest"
 )
 
@@ -195,5 +196,18 @@ func TestMaxAgeZeroRefetchesEveryProfile(t *testing.T) {
 	s.mustSync(t)
 	if got := s.srv.Calls(batchgetPath) - batches; got != batches {
 		t.Errorf("the second sync made %d batchget calls, the first %d: max_age 0s did not refetch", got, batches)
+	}
+}
+
+// The TUI's syncs take their engine options from the same place as the sync
+// command's, so max_age = "0s" refetches there too.
+func TestEngineOptionsTurnMaxAgeZeroIntoRefetchEverything(t *testing.T) {
+	cfg := &config.Config{Concurrency: 7}
+	if got := engineOptions(cfg, nil, time.Second); got.MaxAge >= 0 || got.Concurrency != 7 || got.ProgressEvery != time.Second {
+		t.Errorf("max_age 0s: engine options %+v, want a negative MaxAge (refetch every profile), concurrency 7, every 1s", got)
+	}
+	cfg.MaxAge = time.Hour
+	if got := engineOptions(cfg, nil, time.Second); got.MaxAge != time.Hour {
+		t.Errorf("max_age 1h: engine MaxAge %v, want 1h", got.MaxAge)
 	}
 }

@@ -146,12 +146,7 @@ func newTUI(env *cmdEnv, cfg *config.Config, opts tuiOptions) (*tui, error) {
 		if err != nil {
 			return err
 		}
-		so := cache.SyncOptions{
-			Concurrency:   cfg.Concurrency,
-			MaxAge:        cfg.MaxAge,
-			Progress:      progress,
-			ProgressEvery: tuiProgressEvery,
-		}
+		so := engineOptions(cfg, progress, tuiProgressEvery)
 		if opts.syncOpts != nil {
 			opts.syncOpts(&so)
 		}
