@@ -110,12 +110,10 @@ func newTUI(env *cmdEnv, cfg *config.Config, opts tuiOptions) (*tui, error) {
 	if err != nil {
 		return nil, err
 	}
-	refs := make([]cache.AppRef, len(cfg.Apps))
 	homeApps := make([]ui.HomeApp, len(cfg.Apps))
 	byID := map[string]config.App{}
 	names := map[string]string{}
 	for i, a := range cfg.Apps {
-		refs[i] = cache.AppRef{AppID: a.AppID, Name: a.Name}
 		homeApps[i] = ui.HomeApp{Name: a.Name, AppID: a.AppID}
 		byID[a.AppID] = a
 		names[a.AppID] = a.Name
@@ -127,7 +125,7 @@ func newTUI(env *cmdEnv, cfg *config.Config, opts tuiOptions) (*tui, error) {
 			return nil, err
 		}
 	}
-	src := ui.NewCacheSource(store, refs)
+	src := ui.NewCacheSource(store, appRefs(cfg))
 	t := &tui{store: store}
 
 	lock := &sharedSyncLock{path: cfg.Cache}
