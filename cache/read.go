@@ -300,15 +300,11 @@ func (s *Store) EachUnionKey(fn func(unionid, appid, openid string) error) error
 			// A unionid, an appid and an openid are 28 + 18 + 28 bytes.
 			arena = make([]byte, 0, unionChunk*80)
 			c := tx.Bucket(bucketUnionIDs).Cursor()
-			var k []byte
-			if next == nil {
-				k, _ = c.First()
-			} else {
-				k, _ = c.Seek(next)
-				if skipFirst && k != nil && bytes.Equal(k, next) {
-					k, _ = c.Next()
-				}
+			k, _ := c.Seek(next)
+			if skipFirst && k != nil && bytes.Equal(k, next) {
+				k, _ = c.Next()
 			}
+			var last []byte
 			for ; k != nil && len(ents) < unionChunk; k, _ = c.Next() {
 				u, a, o, ok := splitUnionKey(k)
 				if !ok {
@@ -320,7 +316,10 @@ func (s *Store) EachUnionKey(fn func(unionid, appid, openid string) error) error
 				ea := int32(len(arena))
 				arena = append(arena, o...)
 				ents = append(ents, ent{eu, ea, int32(len(arena))})
+				last = k
 			}
+			// The next chunk resumes after this one's last key.
+			next = append(next[:0], last...)
 			return nil
 		})
 		if err != nil {
@@ -341,12 +340,6 @@ func (s *Store) EachUnionKey(fn func(unionid, appid, openid string) error) error
 		if len(ents) < unionChunk {
 			return nil
 		}
-		last := ents[len(ents)-1]
-		prevEnd := int32(0)
-		if len(ents) > 1 {
-			prevEnd = ents[len(ents)-2].o
-		}
-		next = unionKey(nil, str[prevEnd:last.u], str[last.u:last.a], str[last.a:last.o])
 		skipFirst = true
 	}
 }

@@ -329,7 +329,7 @@ func TestEachProfileWalksEveryChunkInOrder(t *testing.T) {
 
 func TestEachUnionKeyWalksTheIndexInOrder(t *testing.T) {
 	if testing.Short() {
-		t.Skip("writes 70 000 profiles")
+		t.Skip("writes more than a chunk of the index")
 	}
 	s := openTestStore(t, Options{})
 	n := unionChunk + 100
