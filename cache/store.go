@@ -206,9 +206,9 @@ func Open(path string, opts Options) (*Store, error) {
 	if readOnly {
 		// bbolt would try (and fail) to initialise an empty file.
 		if fi, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%w at %s: run wxscope sync first", ErrNoCache, path)
+			return nil, s.noCache("")
 		} else if err == nil && fi.Size() == 0 {
-			return nil, fmt.Errorf("%w at %s (the file is empty): run wxscope sync first", ErrNoCache, path)
+			return nil, s.noCache(" (the file is empty)")
 		}
 	} else if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create the cache folder: %w", err)
@@ -282,7 +282,7 @@ func (s *Store) openBolt(readOnly bool, timeout time.Duration) (db *bolt.DB, err
 		errors.Is(err, bolterrors.ErrChecksum), errors.Is(err, bolterrors.ErrInvalidMapping):
 		return nil, fmt.Errorf("the file %s is %w (not a bbolt file: %v); point the config's cache at another path or move the file away", s.path, ErrNotCache, err)
 	case errors.Is(err, os.ErrNotExist):
-		return nil, fmt.Errorf("%w at %s: run wxscope sync first", ErrNoCache, s.path)
+		return nil, s.noCache("")
 	default:
 		return nil, fmt.Errorf("open the cache %s: %w", s.path, err)
 	}
@@ -306,13 +306,23 @@ func schemaOf(tx *bolt.Tx, path string) (uint32, error) {
 	return binary.BigEndian.Uint32(v), nil
 }
 
+// noCache is the ErrNoCache a reader gets, why saying more about the file.
+func (s *Store) noCache(why string) error {
+	return fmt.Errorf("%w at %s%s: run wxscope sync first", ErrNoCache, s.path, why)
+}
+
+// newerSchema is the ErrNewerSchema of a file at schema v.
+func (s *Store) newerSchema(v uint32) error {
+	return fmt.Errorf("the cache %s has schema %d, %w (this one reads up to %d); upgrade wxscope or use another cache path", s.path, v, ErrNewerSchema, SchemaVersion)
+}
+
 func (s *Store) migrate(tx *bolt.Tx) error {
 	v, err := schemaOf(tx, s.path)
 	if err != nil {
 		return err
 	}
 	if v > SchemaVersion {
-		return fmt.Errorf("the cache %s has schema %d, %w (this one reads up to %d); upgrade wxscope or use another cache path", s.path, v, ErrNewerSchema, SchemaVersion)
+		return s.newerSchema(v)
 	}
 	for ; v < SchemaVersion; v++ {
 		if err := migrations[v](tx); err != nil {
@@ -329,9 +339,9 @@ func (s *Store) checkSchema(tx *bolt.Tx) error {
 	}
 	switch {
 	case v > SchemaVersion:
-		return fmt.Errorf("the cache %s has schema %d, %w (this one reads up to %d); upgrade wxscope or use another cache path", s.path, v, ErrNewerSchema, SchemaVersion)
+		return s.newerSchema(v)
 	case v == 0:
-		return fmt.Errorf("%w at %s (the file is empty): run wxscope sync first", ErrNoCache, s.path)
+		return s.noCache(" (the file is empty)")
 	case v < SchemaVersion:
 		return fmt.Errorf("the cache %s has the older schema %d; run wxscope sync once to upgrade it", s.path, v)
 	}
