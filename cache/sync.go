@@ -637,22 +637,11 @@ const unfollowChunk = 5000
 // the next Sync.
 func (r *syncRun) finish() error {
 	now := r.o.Now()
-	var missed []string
-	var seen int64
-	err := r.scanStamps(func(openid []byte, p *Profile, run uint64) {
-		if run == r.runID {
-			seen++
-		} else if active(p) {
-			missed = append(missed, string(openid))
-		}
-	})
-	if err != nil {
+	t := tally{runID: r.runID}
+	if err := r.scanStamps(t.add); err != nil {
 		return err
 	}
-	note := r.shortListing(seen, &r.state)
-	if note != "" {
-		missed = nil
-	}
+	missed, note := r.unfollows(&t, &r.state)
 	for {
 		chunk := missed[:min(len(missed), unfollowChunk)]
 		missed = missed[len(chunk):]
@@ -682,8 +671,7 @@ func (r *syncRun) finish() error {
 // of every sync. It reports false, having changed nothing, when more than
 // unfollowChunk followers are to be marked: finish marks them in chunks.
 func (r *syncRun) finishIn(a *appTx, st *SyncState, now time.Time) (bool, error) {
-	var missed []string
-	var seen int64
+	t := tally{runID: r.runID}
 	var p Profile
 	c := a.profiles.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -691,19 +679,11 @@ func (r *syncRun) finishIn(a *appTx, st *SyncState, now time.Time) (bool, error)
 		if err != nil {
 			return false, fmt.Errorf("openid %s: %w", k, err)
 		}
-		if run == r.runID {
-			seen++
-		} else if active(&p) {
-			if len(missed) == unfollowChunk {
-				return false, nil
-			}
-			missed = append(missed, string(k))
+		if t.add(k, &p, run); len(t.missed) > unfollowChunk {
+			return false, nil
 		}
 	}
-	note := r.shortListing(seen, st)
-	if note != "" {
-		missed = nil
-	}
+	missed, note := r.unfollows(&t, st)
 	if err := r.markUnfollowed(a, st, missed, now); err != nil {
 		return false, err
 	}
@@ -711,15 +691,32 @@ func (r *syncRun) finishIn(a *appTx, st *SyncState, now time.Time) (bool, error)
 	return true, nil
 }
 
-// shortListing explains why unfollows are not marked when the listing ended
-// far short of the total the API reported (a stale cursor answering with an
-// empty page, say): that must not mark the rest of the account unfollowed.
-// It is "" for a listing that saw about everyone.
-func (r *syncRun) shortListing(seen int64, st *SyncState) string {
-	if total := r.total.Load(); total > 0 && seen+int64(len(st.BadOpenIDs))+total/50+10 < total {
-		return fmt.Sprintf("the listing ended after %d of the %d followers the API reports; unfollows were not marked, sync again", seen, total)
+// tally is what the end of a run learns from the app's cached profiles:
+// how many the run saw, and the followers it missed.
+type tally struct {
+	runID  uint64
+	seen   int64
+	missed []string
+}
+
+func (t *tally) add(openid []byte, p *Profile, run uint64) {
+	if run == t.runID {
+		t.seen++
+	} else if active(p) {
+		t.missed = append(t.missed, string(openid))
 	}
-	return ""
+}
+
+// unfollows returns the followers the run is to mark unfollowed: those t
+// found missed, or none when the listing ended far short of the total the
+// API reported (a stale cursor answering with an empty page, say), which
+// must not mark the rest of the account unfollowed. note explains the
+// latter; it is "" for a listing that saw about everyone.
+func (r *syncRun) unfollows(t *tally, st *SyncState) (missed []string, note string) {
+	if total := r.total.Load(); total > 0 && t.seen+int64(len(st.BadOpenIDs))+total/50+10 < total {
+		return nil, fmt.Sprintf("the listing ended after %d of the %d followers the API reports; unfollows were not marked, sync again", t.seen, total)
+	}
+	return t.missed, ""
 }
 
 // markUnfollowed marks the openids a complete listing missed as unfollowed,
