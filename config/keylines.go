@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -38,7 +39,7 @@ func (kl keyLines) find(path []string, elem int) int {
 	for p := path; len(p) > 0; p = p[:len(p)-1] {
 		fallback := 0
 		for _, k := range kl {
-			if !equalPath(k.path, p) {
+			if !slices.Equal(k.path, p) {
 				continue
 			}
 			if k.elem == elem {
@@ -53,18 +54,6 @@ func (kl keyLines) find(path []string, elem int) int {
 		}
 	}
 	return 0
-}
-
-func equalPath(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 type keyScanner struct {
