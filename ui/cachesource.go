@@ -39,15 +39,54 @@ type CacheSource struct {
 	apps  []cache.AppRef
 
 	mu       sync.Mutex
-	presence *presenceBuild // the current build, nil when the cache changed
+	presence *build[*PresenceIndex] // kept until the cache changes
+	links    *build[*cache.Links]   // only while it runs
 }
 
-// presenceBuild is one build of the presence index, shared by every caller
-// that asks while it runs.
-type presenceBuild struct {
+// build is one read of the whole unionid index (the presence index, the
+// link analysis), shared by every caller that asks while it runs: after a
+// sync the home view and an open Links or Doctor view all ask for the
+// analysis at once, and one walk answers them all.
+type build[T any] struct {
 	done chan struct{}
-	x    *PresenceIndex
+	v    T
 	err  error
+}
+
+// join returns the build in *slot, starting run in a goroutine when there
+// is none. A build that fails (its caller's ctx ended) is forgotten, so the
+// next caller starts another; so is a finished one unless keep.
+func join[T any](mu *sync.Mutex, slot **build[T], keep bool, run func() (T, error)) *build[T] {
+	mu.Lock()
+	defer mu.Unlock()
+	if b := *slot; b != nil {
+		return b
+	}
+	b := &build[T]{done: make(chan struct{})}
+	*slot = b
+	go func() {
+		b.v, b.err = run()
+		if b.err != nil || !keep {
+			mu.Lock()
+			if *slot == b {
+				*slot = nil
+			}
+			mu.Unlock()
+		}
+		close(b.done)
+	}()
+	return b
+}
+
+// wait returns b's result, or ctx's error as it is if ctx ends first.
+func (b *build[T]) wait(ctx context.Context) (T, error) {
+	select {
+	case <-b.done:
+		return b.v, b.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
 }
 
 // NewCacheSource returns the source over store for apps, in the order the
@@ -91,16 +130,22 @@ func (s *CacheSource) Apps(ctx context.Context) (map[string]cache.App, error) {
 	return out, nil
 }
 
-// Links implements HomeSource with cache.Analyze.
+// Links implements HomeSource with cache.Analyze. A caller that asks while
+// an analysis runs shares it (judged at that one's now, moments earlier); a
+// caller after it ends starts another, so r in the Links and Doctor views
+// reads the cache again.
 func (s *CacheSource) Links(ctx context.Context, now time.Time) (*cache.Links, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	l, err := cache.Analyze(s.store, cache.AnalyzeOptions{Apps: s.apps, Now: now})
-	if err != nil {
-		return nil, fmt.Errorf("analyse the links in %s: %w", s.store.Path(), err)
-	}
-	return l, nil
+	b := join(&s.mu, &s.links, false, func() (*cache.Links, error) {
+		l, err := cache.Analyze(s.store, cache.AnalyzeOptions{Apps: s.apps, Now: now})
+		if err != nil {
+			return nil, fmt.Errorf("analyse the links in %s: %w", s.store.Path(), err)
+		}
+		return l, nil
+	})
+	return b.wait(ctx)
 }
 
 // EachGroup implements HomeSource with cache.EachGroup over the configured
@@ -139,39 +184,26 @@ func (h homeLinks) EachGroup(ctx context.Context, fn func(g *cache.Group) error)
 // for it; a build cancelled with its caller's ctx is forgotten, so the next
 // caller starts another.
 func (s *CacheSource) Presence(ctx context.Context) (Presence, error) {
-	s.mu.Lock()
-	b := s.presence
-	if b == nil {
-		b = &presenceBuild{done: make(chan struct{})}
-		s.presence = b
-		go func() {
-			b.x, b.err = BuildPresence(ctx, s.store)
-			if b.err != nil {
-				s.mu.Lock()
-				if s.presence == b {
-					s.presence = nil
-				}
-				s.mu.Unlock()
-			}
-			close(b.done)
-		}()
-	}
-	s.mu.Unlock()
-	select {
-	case <-b.done:
-		if b.err != nil {
-			return nil, fmt.Errorf("read the unionid index: %w", b.err)
+	b := join(&s.mu, &s.presence, true, func() (*PresenceIndex, error) {
+		x, err := BuildPresence(ctx, s.store)
+		if err != nil {
+			return nil, fmt.Errorf("read the unionid index: %w", err)
 		}
-		return b.x, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
+		return x, nil
+	})
+	x, err := b.wait(ctx)
+	if err != nil {
+		return nil, err
 	}
+	return x, nil
 }
 
-// Changed implements HomeSource.
+// Changed implements HomeSource: the presence index is built again when
+// next asked, and an analysis still running is not shared with callers
+// from now on, since it may have read the cache before the change.
 func (s *CacheSource) Changed() {
 	s.mu.Lock()
-	s.presence = nil
+	s.presence, s.links = nil, nil
 	s.mu.Unlock()
 }
 
