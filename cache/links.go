@@ -429,7 +429,11 @@ func (s *Store) findings(l *Links, opts AnalyzeOptions, conflictExamples [][]str
 		}
 		f.Evidence = fmt.Sprintf("%s: none of %s followers%s carries a unionid", a.Label(), FormatCount(a.Counts.Subscribed), so)
 		if len(bound) > 0 {
-			f.Action = fmt.Sprintf("bind %s to the open platform account that %s use%s", a.Label(), joinAnd(bound), pluralS(len(bound) == 1))
+			use := "use"
+			if len(bound) == 1 {
+				use = "uses"
+			}
+			f.Action = fmt.Sprintf("bind %s to the open platform account that %s %s", a.Label(), joinAnd(bound), use)
 		} else {
 			f.Action = fmt.Sprintf("bind %s to your open platform account (open.weixin.qq.com → account center), then sync it again", a.Label())
 		}
@@ -692,11 +696,4 @@ func joinAnd(names []string) string {
 	default:
 		return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 	}
-}
-
-func pluralS(one bool) string {
-	if one {
-		return "s"
-	}
-	return ""
 }
