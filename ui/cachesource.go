@@ -145,7 +145,9 @@ func (s *CacheSource) Links(ctx context.Context, now time.Time) (*cache.Links, e
 		}
 		return l, nil
 	})
-	return b.wait(ctx)
+	// cache.Analyze does not stop with ctx, and a view that gave up at quit
+	// would show "context canceled" under the quitting footer: wait it out.
+	return b.wait(context.Background())
 }
 
 // EachGroup implements HomeSource with cache.EachGroup over the configured
