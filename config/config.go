@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -311,7 +312,7 @@ func (p *parser) config(raw map[string]any) *Config {
 // unknownKeys reports every key of table that is not one of known.
 func (p *parser) unknownKeys(table map[string]any, known []string, prefix []string, elem int, list string) {
 	for key := range table {
-		if contains(known, key) {
+		if slices.Contains(known, key) {
 			continue
 		}
 		path := append(append([]string(nil), prefix...), key)
@@ -613,15 +614,6 @@ func ordinal(n int) string {
 		suffix = "rd"
 	}
 	return fmt.Sprintf("%d%s", n, suffix)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // closest returns the known key within two edits of key, if any.
