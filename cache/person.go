@@ -357,19 +357,7 @@ func guessApp(tx *bolt.Tx, la []AppLinks, id string) *Guess {
 func (s *Store) StoreFetched(appid string, ps []Profile, now time.Time) error {
 	err := s.updateApp(appid, func(a *appTx) error {
 		for _, got := range ps {
-			old, seen, ok, err := a.get(got.OpenID)
-			if err != nil {
-				return err
-			}
-			var oldp *Profile
-			if ok {
-				oldp = &old
-			}
-			p := mergeAnswer(oldp, got, appid, now.Unix())
-			if oldp == nil && !got.Subscribed {
-				p.UnfollowedAt = 0
-			}
-			if err := a.put(&p, oldp, seen); err != nil {
+			if err := putAnswer(a, got, now.Unix(), 0); err != nil {
 				return err
 			}
 		}

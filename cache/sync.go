@@ -575,16 +575,7 @@ func (r *syncRun) commit(g *group) error {
 			}
 		}
 		for _, got := range profiles {
-			old, _, ok, err := a.get(got.OpenID)
-			if err != nil {
-				return err
-			}
-			var oldp *Profile
-			if ok {
-				oldp = &old
-			}
-			p := mergeAnswer(oldp, *got, r.appid, now.Unix())
-			if err := a.put(&p, oldp, r.runID); err != nil {
+			if err := putAnswer(a, *got, now.Unix(), r.runID); err != nil {
 				return err
 			}
 		}
@@ -606,27 +597,47 @@ func (r *syncRun) commit(g *group) error {
 	return nil
 }
 
-// mergeAnswer is what the cache keeps of a fetched profile. An answer with
+// putAnswer caches the API's answer for got.OpenID. An answer with
 // subscribe 0 carries nothing but the openid, so the cached fields stay as
 // they were (support needs the history) and only the follow state changes.
-func mergeAnswer(old *Profile, got Profile, appid string, now int64) Profile {
-	got.AppID = appid
-	got.FetchedAt = now
-	if got.Subscribed {
-		got.UnfollowedAt = 0
-		return got
+//
+// run is the sync run that listed the openid, and stamps it. Run ids start
+// at 1: run 0 is an answer from outside a sync (a live lookup), which keeps
+// the stamp the profile had; its subscribe 0 for an openid never cached is
+// kept with UnfollowedAt 0 (StatusNotFollowing), since nobody saw it follow,
+// where a listed one unfollowed just now.
+func putAnswer(a *appTx, got Profile, now int64, run uint64) error {
+	old, seen, ok, err := a.get(got.OpenID)
+	if err != nil {
+		return err
 	}
-	if old == nil {
-		got.UnfollowedAt = now
-		return got
+	var oldp *Profile
+	if ok {
+		oldp = &old
 	}
-	p := *old
-	p.Subscribed = false
+	listed := run != 0
+	if !listed {
+		run = seen
+	}
+	p := got
+	p.AppID = a.appid
 	p.FetchedAt = now
-	if p.UnfollowedAt == 0 {
+	switch {
+	case got.Subscribed:
+		p.UnfollowedAt = 0
+	case !ok && listed:
 		p.UnfollowedAt = now
+	case !ok:
+		p.UnfollowedAt = 0
+	default:
+		p = old
+		p.Subscribed = false
+		p.FetchedAt = now
+		if p.UnfollowedAt == 0 {
+			p.UnfollowedAt = now
+		}
 	}
-	return p
+	return a.put(&p, oldp, run)
 }
 
 // unfollowChunk is how many unfollows one transaction marks.
