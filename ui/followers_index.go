@@ -38,7 +38,8 @@ type FollowerIndex struct {
 	withUnion         int
 	unfollowed        int
 
-	byFollow []uint32 // rows by follow time ascending, built with the index
+	byFollow  []uint32 // rows by follow time ascending, built with the index
+	following []uint64 // bit r: row r still follows, built with the index
 }
 
 // FollowerRow is one follower as the view draws it; strings are raw (not yet
@@ -146,6 +147,12 @@ func (b *FollowerIndexBuilder) Build() *FollowerIndex {
 	x := b.x
 	b.x = nil
 	x.byFollow = radixOrder(len(x.follow), func(r int) uint32 { return x.follow[r] })
+	x.following = make([]uint64, (len(x.unfol)+63)/64)
+	for r, t := range x.unfol {
+		if t == 0 {
+			x.following[r>>6] |= 1 << (r & 63)
+		}
+	}
 	return x
 }
 
@@ -460,15 +467,23 @@ func radixPairs(n int, keyOf func(r int) uint32) []uint64 {
 
 // Visible returns the rows to show, in order (reversed when desc), keeping
 // those set in match (all when nil) and, unless showUnfollowed, only people
-// who still follow.
+// who still follow. Both tests are folded into one bitset first, so the
+// walk in display order (random rows) touches 1 bit a row rather than the
+// bitset and the 4-byte unfollow times.
 func (x *FollowerIndex) Visible(order []uint32, desc bool, match []uint64, showUnfollowed bool) []uint32 {
 	out := make([]uint32, 0, len(order))
-	keep := func(r uint32) bool {
-		if match != nil && match[r>>6]&(1<<(r&63)) == 0 {
-			return false
+	set := match
+	switch {
+	case showUnfollowed:
+	case match == nil:
+		set = x.following
+	default:
+		set = make([]uint64, len(match))
+		for w := range set {
+			set[w] = match[w] & x.following[w]
 		}
-		return showUnfollowed || x.unfol[r] == 0
 	}
+	keep := func(r uint32) bool { return set == nil || set[r>>6]&(1<<(r&63)) != 0 }
 	if desc {
 		for i := len(order) - 1; i >= 0; i-- {
 			if r := order[i]; keep(r) {
@@ -488,5 +503,5 @@ func (x *FollowerIndex) Visible(order []uint32, desc bool, match []uint64, showU
 // memBytes is roughly the heap the index holds, for benchmarks.
 func (x *FollowerIndex) memBytes() int {
 	return cap(x.hay) + 8*cap(x.upper) + 4*cap(x.start) + 2*cap(x.oLen) + 2*cap(x.uLen) +
-		4*cap(x.follow) + 4*cap(x.unfol) + 2*cap(x.scene) + 4*cap(x.byFollow)
+		4*cap(x.follow) + 4*cap(x.unfol) + 2*cap(x.scene) + 4*cap(x.byFollow) + 8*cap(x.following)
 }
