@@ -763,6 +763,10 @@ func (r *syncRun) closeState(st *SyncState, now time.Time, note string) {
 	st.Total = r.total.Load()
 }
 
+// stampChunk is how many profiles one read transaction of scanStamps hands
+// to fn.
+const stampChunk = 65536
+
 // scanStamps calls fn for every cached profile of the app with its seen-run
 // stamp, in chunks of read transactions.
 func (r *syncRun) scanStamps(fn func(openid []byte, p *Profile, run uint64)) error {
@@ -780,7 +784,7 @@ func (r *syncRun) scanStamps(fn func(openid []byte, p *Profile, run uint64)) err
 			if next != nil && k != nil && bytes.Equal(k, next) {
 				k, v = c.Next()
 			}
-			for ; k != nil && n < 65536; k, v = c.Next() {
+			for ; k != nil && n < stampChunk; k, v = c.Next() {
 				var p Profile
 				run, err := decodeProfile(v, &p)
 				if err != nil {
@@ -798,7 +802,7 @@ func (r *syncRun) scanStamps(fn func(openid []byte, p *Profile, run uint64)) err
 		if err != nil {
 			return fmt.Errorf("scan cached profiles: %w", err)
 		}
-		if n < 65536 {
+		if n < stampChunk {
 			return nil
 		}
 		next = last
