@@ -571,7 +571,12 @@ func (f *Followers) sortName(k SortKey) string {
 type layout struct {
 	open, union, followed, scene, remark int
 	apps                                 []int
+	marks                                []presenceMarks // per app column
 }
+
+// presenceMarks are one presence column's three cells, by PresenceState,
+// plain and styled: drawn once a frame rather than once a row.
+type presenceMarks struct{ plain, styled [3]string }
 
 const (
 	colGap    = 2
@@ -613,6 +618,18 @@ func (f *Followers) layout() layout {
 		l.open, l.union = min(w, openW), min(w, unionW)
 	}
 	l.remark = max(avail-l.open-l.union, 0)
+	s := f.c.Styles
+	marks := [3]struct {
+		sym   string
+		style lipgloss.Style
+	}{PresenceUnknown: {"–", s.Unknown}, PresenceMissing: {"·", s.Missing}, PresencePresent: {"✓", s.Present}}
+	l.marks = make([]presenceMarks, len(l.apps))
+	for j, w := range l.apps {
+		for st, m := range marks {
+			c := center(m.sym, w)
+			l.marks[j].plain[st], l.marks[j].styled[st] = c, m.style.Render(c)
+		}
+	}
 	return l
 }
 
@@ -690,13 +707,11 @@ func (f *Followers) rowLine(l layout, i int) string {
 	}
 	for j, o := range f.spec.Others {
 		b.WriteString(gap)
-		switch presenceOf(o, f.spec.Presence, row.UnionID) {
-		case PresencePresent:
-			b.WriteString(paint(s.Present, center("✓", l.apps[j])))
-		case PresenceMissing:
-			b.WriteString(paint(s.Missing, center("·", l.apps[j])))
-		default:
-			b.WriteString(paint(s.Unknown, center("–", l.apps[j])))
+		st, m := presenceOf(o, f.spec.Presence, row.UnionID), &l.marks[j]
+		if plain {
+			b.WriteString(m.plain[st])
+		} else {
+			b.WriteString(m.styled[st])
 		}
 	}
 	if l.remark > 0 {
