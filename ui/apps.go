@@ -820,6 +820,8 @@ func (a *Apps) barText(f float64, w int) string {
 }
 
 // formatDuration is a short duration: "4 s", "2 min 5 s", "3 h 10 min".
+// Not cache.FormatAge, which keeps the largest unit only ("2 min"): right
+// for how long ago a sync ended, too coarse for an ETA that counts down.
 func formatDuration(d time.Duration) string {
 	d = d.Round(time.Second)
 	switch {
