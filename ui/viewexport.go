@@ -198,7 +198,8 @@ func (w viewExport) time(unix int64) string {
 	return time.Unix(unix, 0).In(w.loc).Format(time.RFC3339)
 }
 
-// csv writes a header and one line per row, every cell formula-safe.
+// csv writes a header and one line per row, every cell formula-safe
+// (a remark like =HYPERLINK(…) is not run by a spreadsheet).
 func (w viewExport) csv(out io.Writer) error {
 	cw := csv.NewWriter(out)
 	head := []string{"openid", "unionid", "subscribe_time", "subscribe_scene"}
@@ -210,7 +211,7 @@ func (w viewExport) csv(out io.Writer) error {
 		head = append(head, "unfollowed_at")
 	}
 	for i := range head {
-		head[i] = csvSafe(head[i])
+		head[i] = sanitize.CSVCell(head[i])
 	}
 	if err := cw.Write(head); err != nil {
 		return err
@@ -227,7 +228,7 @@ func (w viewExport) csv(out io.Writer) error {
 			rec = append(rec, w.time(row.UnfollowedAt))
 		}
 		for i := range rec {
-			rec[i] = csvSafe(rec[i])
+			rec[i] = sanitize.CSVCell(rec[i])
 		}
 		if err := cw.Write(rec); err != nil {
 			return err
@@ -235,15 +236,6 @@ func (w viewExport) csv(out io.Writer) error {
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-// csvSafe keeps a spreadsheet from reading a cell as a formula: a remark
-// like =HYPERLINK(…) gets a leading apostrophe, as OWASP advises.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 // exportLine is one JSON line; the field names follow `wxscope export`.

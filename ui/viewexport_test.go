@@ -89,15 +89,6 @@ func TestFollowersExportToJSONLinesAndNeverOverwrites(t *testing.T) {
 	}
 }
 
-func TestCSVSafeDefusesFormulas(t *testing.T) {
-	for in, want := range map[string]string{"=1+1": "'=1+1", "+86 138": "'+86 138", "-x": "'-x", "@SUM": "'@SUM",
-		"\tx": "'\tx", "oNw3k": "oNw3k", "": "", "VIP 客户": "VIP 客户"} {
-		if got := csvSafe(in); got != want {
-			t.Errorf("csvSafe(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestFollowersSubsetNoUnionIDShowsOnlyThoseAndFiltersWithin(t *testing.T) {
 	ps := fakeProfiles(100) // every 10th has no unionid: 9, 19, … 99
 	var f *Followers

@@ -1,5 +1,5 @@
 // Package sanitize makes strings from the outside world safe to draw in a
-// terminal. Every string that came from the WeChat API (remarks, ids, scene
+// terminal, and ([CSVCell]) to open in a spreadsheet. Every string that came from the WeChat API (remarks, ids, scene
 // names, errmsg) crosses [Text] before it reaches the screen, so that no
 // escape sequence in a follower's remark can move the cursor, set the
 // clipboard (OSC 52), change the window title or reorder the text around it.

@@ -111,3 +111,13 @@ func BenchmarkText(b *testing.B) {
 		})
 	}
 }
+
+func TestCSVCellDefusesFormulas(t *testing.T) {
+	for in, want := range map[string]string{"=1+1": "'=1+1", "+86 138": "'+86 138", "-x": "'-x", "@SUM": "'@SUM",
+		"\tx": "'\tx", "\rx": "'\rx", "oNw3k": "oNw3k", "": "", "VIP 客户": "VIP 客户",
+		"a=1": "a=1", "'quoted": "'quoted", " =1": " =1"} {
+		if got := CSVCell(in); got != want {
+			t.Errorf("CSVCell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
