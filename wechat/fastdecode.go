@@ -22,20 +22,13 @@ func fastUserList(body []byte) (b userListBody, ok bool) {
 	// lives as long as any of them; it is 40 KB per 100 profiles.
 	s := scanner{b: body, src: string(body)}
 	s.ws()
-	if !s.byte('{') {
-		return b, false
-	}
 	seenList := false
-	for first := true; ; first = false {
-		s.ws()
-		if first && s.byte('}') {
-			break
-		}
+	more, ok := s.open('{', '}')
+	for ; more; more, ok = s.next('}') {
 		key, ok := s.key()
 		if !ok {
 			return b, false
 		}
-		s.ws()
 		switch {
 		case string(key) == "user_info_list" && !seenList:
 			seenList = true
@@ -49,16 +42,9 @@ func fastUserList(body []byte) (b userListBody, ok bool) {
 				return b, false
 			}
 		}
-		s.ws()
-		if s.byte('}') {
-			break
-		}
-		if !s.byte(',') {
-			return b, false
-		}
 	}
 	s.ws()
-	return b, s.i == len(s.b)
+	return b, ok && s.i == len(s.b)
 }
 
 // userKeys are userBody's JSON names, in field order.
@@ -66,47 +52,30 @@ var userKeys = [...]string{"subscribe", "openid", "unionid", "subscribe_time", "
 
 // users reads the user_info_list array.
 func (s *scanner) users() ([]userBody, bool) {
-	if !s.byte('[') {
-		return nil, false
-	}
 	list := make([]userBody, 0, 100)
-	s.ws()
-	if s.byte(']') {
-		return list, true
-	}
-	for {
-		s.ws()
+	more, ok := s.open('[', ']')
+	for ; more; more, ok = s.next(']') {
 		var u userBody
 		if !s.user(&u) {
 			return nil, false
 		}
 		list = append(list, u)
-		s.ws()
-		if s.byte(']') {
-			return list, true
-		}
-		if !s.byte(',') {
-			return nil, false
-		}
 	}
+	if !ok {
+		return nil, false
+	}
+	return list, true
 }
 
 // user reads one element of user_info_list.
 func (s *scanner) user(u *userBody) bool {
-	if !s.byte('{') {
-		return false
-	}
 	var seen uint32
-	for first := true; ; first = false {
-		s.ws()
-		if first && s.byte('}') {
-			return true
-		}
+	more, ok := s.open('{', '}')
+	for ; more; more, ok = s.next('}') {
 		key, ok := s.key()
 		if !ok {
 			return false
 		}
-		s.ws()
 		field := -1
 		for i, k := range userKeys {
 			if string(key) == k {
@@ -130,14 +99,8 @@ func (s *scanner) user(u *userBody) bool {
 				return false
 			}
 		}
-		s.ws()
-		if s.byte('}') {
-			return true
-		}
-		if !s.byte(',') {
-			return false
-		}
 	}
+	return ok
 }
 
 func (s *scanner) userField(u *userBody, field int) bool {
@@ -192,7 +155,16 @@ type scanner struct {
 	i   int
 }
 
+// ws passes over white space. JSON answers are mostly compact, so the
+// check for none is small enough to inline everywhere and the loop is not.
 func (s *scanner) ws() {
+	if s.i < len(s.b) && s.b[s.i] > ' ' {
+		return
+	}
+	s.spaces()
+}
+
+func (s *scanner) spaces() {
 	for s.i < len(s.b) {
 		switch s.b[s.i] {
 		case ' ', '\t', '\n', '\r':
@@ -212,15 +184,47 @@ func (s *scanner) byte(c byte) bool {
 	return false
 }
 
-// key reads an object key and the colon after it. The key is only
-// compared, never kept, so it may be a view of the body.
+// open reads the opening byte of an object or array, open, and the space
+// after it; more reports that an element follows, not close.
+func (s *scanner) open(open, close byte) (more, ok bool) {
+	if !s.byte(open) {
+		return false, false
+	}
+	s.ws()
+	if s.byte(close) {
+		return false, true
+	}
+	return true, true
+}
+
+// next reads what follows an element of an object or array: a comma and
+// the space after it (more), or the closing byte close.
+func (s *scanner) next(close byte) (more, ok bool) {
+	s.ws()
+	if s.byte(close) {
+		return false, true
+	}
+	if !s.byte(',') {
+		return false, false
+	}
+	s.ws()
+	return true, true
+}
+
+// key reads an object key, the colon after it and the space before the
+// value. The key is only compared, never kept, so it may be a view of the
+// body.
 func (s *scanner) key() ([]byte, bool) {
 	k, ok := s.rawStr()
 	if !ok {
 		return nil, false
 	}
 	s.ws()
-	return k, s.byte(':')
+	if !s.byte(':') {
+		return nil, false
+	}
+	s.ws()
+	return k, true
 }
 
 // int reads an integer literal that fits an int64 (no fraction, exponent or
@@ -246,29 +250,19 @@ func (s *scanner) int() (flexInt, bool) {
 // ints reads an array of integer literals; [] gives an empty, non-nil slice,
 // as encoding/json does.
 func (s *scanner) ints() ([]flexInt, bool) {
-	if !s.byte('[') {
-		return nil, false
-	}
 	out := []flexInt{}
-	s.ws()
-	if s.byte(']') {
-		return out, true
-	}
-	for {
-		s.ws()
+	more, ok := s.open('[', ']')
+	for ; more; more, ok = s.next(']') {
 		v, ok := s.int()
 		if !ok {
 			return nil, false
 		}
 		out = append(out, v)
-		s.ws()
-		if s.byte(']') {
-			return out, true
-		}
-		if !s.byte(',') {
-			return nil, false
-		}
 	}
+	if !ok {
+		return nil, false
+	}
+	return out, true
 }
 
 // str reads a string of valid UTF-8 without raw control characters; of the
@@ -399,45 +393,21 @@ func (s *scanner) skip(depth int) bool {
 		_, ok := s.rawStr()
 		return ok
 	case c == '{':
-		s.i++
-		for first := true; ; first = false {
-			s.ws()
-			if first && s.byte('}') {
-				return true
-			}
-			if _, ok := s.key(); !ok {
-				return false
-			}
-			s.ws()
-			if !s.skip(depth + 1) {
-				return false
-			}
-			s.ws()
-			if s.byte('}') {
-				return true
-			}
-			if !s.byte(',') {
+		more, ok := s.open('{', '}')
+		for ; more; more, ok = s.next('}') {
+			if _, ok := s.key(); !ok || !s.skip(depth+1) {
 				return false
 			}
 		}
+		return ok
 	case c == '[':
-		s.i++
-		for first := true; ; first = false {
-			s.ws()
-			if first && s.byte(']') {
-				return true
-			}
+		more, ok := s.open('[', ']')
+		for ; more; more, ok = s.next(']') {
 			if !s.skip(depth + 1) {
 				return false
 			}
-			s.ws()
-			if s.byte(']') {
-				return true
-			}
-			if !s.byte(',') {
-				return false
-			}
 		}
+		return ok
 	case c == 't':
 		return s.literal("true")
 	case c == 'f':
