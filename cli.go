@@ -137,6 +137,15 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseNoArgs parses the flags of a command that takes no arguments.
+func parseNoArgs(fs *flag.FlagSet, args []string) error {
+	rest, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	return noArgs(fs.Name(), rest)
+}
+
 // noArgs is a usage error unless args is empty.
 func noArgs(cmd string, args []string) error {
 	if len(args) > 0 {

@@ -31,11 +31,7 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) error {
 	fs, _ := newFlagSet("demo")
 	followers := fs.Int("followers", 20_000, "give the largest demo app `N` followers (the others have fewer)")
 	seed := fs.Int64("seed", 1, "generate the world from seed `S`; the same seed gives the same world")
-	rest, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs("demo", rest); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if *followers < 1 || *followers > maxDemoFollowers {

@@ -22,11 +22,7 @@ import (
 func runDoctor(ctx context.Context, env *cmdEnv, args []string) error {
 	fs, configPath := newFlagSet("doctor")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of text")
-	rest, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs("doctor", rest); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	cfg, err := env.loadConfig(*configPath)

@@ -23,11 +23,7 @@ func runExport(ctx context.Context, env *cmdEnv, args []string) error {
 	var names stringList
 	fs.Var(&names, "app", "export only the app named `NAME`; repeat for several")
 	format := fs.String("format", "csv", "output `FORMAT`: csv or jsonl")
-	rest, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs("export", rest); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if err := oneOf("export", "format", *format, "csv", "jsonl"); err != nil {

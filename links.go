@@ -20,11 +20,7 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) error {
 	fs, configPath := newFlagSet("links")
 	missing := fs.String("missing", "", "only the persons missing in the app named `APP`")
 	format := fs.String("format", "table", "output `FORMAT`: table, csv or jsonl")
-	rest, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs("links", rest); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if err := oneOf("links", "format", *format, "table", "csv", "jsonl"); err != nil {

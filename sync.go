@@ -22,11 +22,7 @@ func runSync(ctx context.Context, env *cmdEnv, args []string) error {
 	fs, configPath := newFlagSet("sync")
 	var names stringList
 	fs.Var(&names, "app", "sync only the app named `NAME`; repeat for several")
-	rest, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := noArgs("sync", rest); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	cfg, err := env.loadConfig(*configPath)
