@@ -253,6 +253,7 @@ type exportLine struct {
 
 func (w viewExport) jsonl(out io.Writer) error {
 	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false) // remarks stay readable, as in `wxscope export`
 	for _, r := range w.rows {
 		row := w.idx.Row(int(r))
 		l := exportLine{App: w.app, AppID: w.appID, OpenID: row.OpenID, UnionID: row.UnionID,

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -218,4 +219,17 @@ func hasFlash(msgs []tea.Msg, text string) bool {
 		}
 	}
 	return false
+}
+
+func TestFollowersExportJSONLinesKeepsRemarksReadable(t *testing.T) {
+	ps := fakeProfiles(1)
+	ps[0].Remark = "<VIP> & co"
+	x := IndexProfiles(ps)
+	var b strings.Builder
+	if err := (viewExport{app: "news", idx: x, rows: []uint32{0}, loc: time.UTC}).jsonl(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `"remark":"<VIP> & co"`) {
+		t.Errorf("the remark should be written as it is, as wxscope export does: %s", b.String())
+	}
 }
