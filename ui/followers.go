@@ -77,7 +77,6 @@ type Followers struct {
 
 	match      []uint64 // rows matching matchQuery; nil when no filter
 	matchQuery string
-	matchN     int
 	orders     map[SortKey][]uint32
 
 	rows    []uint32 // the visible rows, in display order
@@ -105,14 +104,13 @@ type followersLoadedMsg struct {
 
 // followersResultMsg carries a filter or sort result.
 type followersResultMsg struct {
-	owner  *Followers
-	gen    uint64
-	query  string
-	match  []uint64
-	matchN int
-	key    SortKey
-	order  []uint32
-	rows   []uint32
+	owner *Followers
+	gen   uint64
+	query string
+	match []uint64
+	key   SortKey
+	order []uint32
+	rows  []uint32
 }
 
 // NewFollowers returns the view for spec; it loads its index from
@@ -368,12 +366,12 @@ func (f *Followers) refresh() tea.Cmd {
 		if q != "" {
 			match = f.match
 		}
-		f.apply(followersResultMsg{owner: f, gen: gen, query: q, match: match, matchN: f.matchN,
+		f.apply(followersResultMsg{owner: f, gen: gen, query: q, match: match,
 			key: sk, order: order, rows: x.Visible(order, desc, match, showU)})
 		return nil
 	}
 	var within []uint64
-	prev, prevN := f.match, f.matchN
+	prev := f.match
 	if !sameQuery && f.matchQuery != "" && f.match != nil &&
 		strings.Contains(asciiLower(q), asciiLower(f.matchQuery)) {
 		within = f.match // the new query can only match a subset
@@ -389,12 +387,12 @@ func (f *Followers) refresh() tea.Cmd {
 	genp, owner, matchQ, base := f.gen, f, f.matchQuery, f.base
 	return func() tea.Msg {
 		stop := func() bool { return genp.Load() != gen }
-		match, n := prev, prevN
+		match := prev
 		if q == "" {
-			match, n = base, 0
+			match = base
 		} else if q != matchQ || prev == nil {
 			var ok bool
-			if match, n, ok = x.Match(q, within, stop); !ok {
+			if match, _, ok = x.Match(q, within, stop); !ok {
 				return nil
 			}
 		}
@@ -404,7 +402,7 @@ func (f *Followers) refresh() tea.Cmd {
 		if stop() {
 			return nil
 		}
-		return followersResultMsg{owner: owner, gen: gen, query: q, match: match, matchN: n,
+		return followersResultMsg{owner: owner, gen: gen, query: q, match: match,
 			key: sk, order: order, rows: x.Visible(order, desc, match, showU)}
 	}
 }
@@ -414,7 +412,7 @@ func (f *Followers) refresh() tea.Cmd {
 func (f *Followers) apply(m followersResultMsg) {
 	prevRow, had := f.current()
 	filterChanged := m.query != f.matchQuery
-	f.match, f.matchQuery, f.matchN = m.match, m.query, m.matchN
+	f.match, f.matchQuery = m.match, m.query
 	f.orders[m.key] = m.order
 	f.rows = m.rows
 	f.pending = ""
