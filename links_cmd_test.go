@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -96,7 +97,7 @@ func TestLinksJSONLinesAreEveryPersonOfTheWorldInUnionIDOrder(t *testing.T) {
 		}
 		prev = l.UnionID
 		want := groups[l.UnionID]
-		if !mapsEqual(l.Members, want) {
+		if !maps.Equal(l.Members, want) {
 			t.Errorf("%s: members %v, want %v", l.UnionID, l.Members, want)
 		}
 		if w := wantMissing(bound, want); !slices.Equal(l.Missing, w) {
@@ -106,18 +107,6 @@ func TestLinksJSONLinesAreEveryPersonOfTheWorldInUnionIDOrder(t *testing.T) {
 	if n != len(groups) {
 		t.Errorf("%d lines, the world has %d persons", n, len(groups))
 	}
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 func TestLinksMissingFiltersAndEveryFormatAgrees(t *testing.T) {
