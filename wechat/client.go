@@ -284,12 +284,9 @@ func (e errTransient) Unwrap() error { return e.err }
 func (c *Client) call(ctx context.Context, req request) ([]byte, error) {
 	tokenRetried := false
 	transient, minuteWaits := 0, 0
-	ctxErr := func(err error) error {
-		return fmt.Errorf("wechat %s: %s: %w", c.cfg.AppID, req.path, err)
-	}
 	for {
 		if err := ctx.Err(); err != nil {
-			return nil, ctxErr(err)
+			return nil, c.wrap(req.path, err)
 		}
 		body, tok, err := c.attempt(ctx, req)
 		if err == nil {
@@ -299,7 +296,7 @@ func (c *Client) call(ctx context.Context, req request) ([]byte, error) {
 		var tr errTransient
 		switch {
 		case ctx.Err() != nil:
-			return nil, ctxErr(ctx.Err())
+			return nil, c.wrap(req.path, ctx.Err())
 		case errors.As(err, &apiErr) && apiErr.Path == req.path && isTokenError(apiErr.Code):
 			if tokenRetried {
 				return nil, err
@@ -317,7 +314,7 @@ func (c *Client) call(ctx context.Context, req request) ([]byte, error) {
 			now := c.now()
 			wait := now.Truncate(time.Minute).Add(time.Minute).Sub(now)
 			if err := c.sleep(ctx, wait); err != nil {
-				return nil, ctxErr(err)
+				return nil, c.wrap(req.path, err)
 			}
 			continue
 		case errors.As(err, &tr):
@@ -327,13 +324,18 @@ func (c *Client) call(ctx context.Context, req request) ([]byte, error) {
 			transient++
 			c.notifyRetry(req.path, transient, tr.err)
 			if err := c.sleep(ctx, c.backoff(transient)); err != nil {
-				return nil, ctxErr(err)
+				return nil, c.wrap(req.path, err)
 			}
 			continue
 		default:
 			return nil, err
 		}
 	}
+}
+
+// wrap says which app and API path err is about.
+func (c *Client) wrap(path string, err error) error {
+	return fmt.Errorf("wechat %s: %s: %w", c.cfg.AppID, path, err)
 }
 
 func isTokenError(code int) bool { return code == 40001 || code == 40014 || code == 42001 }
@@ -371,7 +373,7 @@ func (c *Client) attempt(ctx context.Context, req request) ([]byte, string, erro
 			// wrapping anything; say what it means.
 			err = fmt.Errorf("%w (the rate limit wait would pass it)", context.DeadlineExceeded)
 		}
-		return nil, tok, fmt.Errorf("wechat %s: %s: %w", c.cfg.AppID, req.path, err)
+		return nil, tok, c.wrap(req.path, err)
 	}
 	select {
 	case c.sem <- struct{}{}:
@@ -405,7 +407,7 @@ func (c *Client) checkErrcode(path string, body []byte) error {
 	code, msg, err := decodeEnvelope(body)
 	if err != nil {
 		// A proxy's HTML page or a cut-off body: worth another try.
-		return errTransient{fmt.Errorf("wechat %s: %s: %w", c.cfg.AppID, path, err)}
+		return errTransient{c.wrap(path, err)}
 	}
 	return c.errcodeError(path, code, msg)
 }

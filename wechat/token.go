@@ -165,7 +165,7 @@ func (c *Client) tokenFrom(path string, body []byte, margin time.Duration) (stri
 	}
 	tok, expiresIn, err := decodeToken(body)
 	if err != nil {
-		return "", 0, errTransient{fmt.Errorf("wechat %s: %s: %w", c.cfg.AppID, path, err)}
+		return "", 0, errTransient{c.wrap(path, err)}
 	}
 	life := time.Duration(expiresIn) * time.Second
 	return tok, max(life-margin, life/2), nil

@@ -67,7 +67,7 @@ func (c *Client) FollowerPage(ctx context.Context, next string) (Page, error) {
 	}
 	p, err := decodePage(body)
 	if err != nil {
-		return Page{}, fmt.Errorf("wechat %s: %s: %w", c.cfg.AppID, PathUserGet, err)
+		return Page{}, c.wrap(PathUserGet, err)
 	}
 	return p, nil
 }
@@ -111,7 +111,7 @@ func (c *Client) UserInfo(ctx context.Context, openid string) (User, error) {
 	}
 	u, err := decodeUser(body)
 	if err != nil {
-		return User{}, fmt.Errorf("wechat %s: %s: %w", c.cfg.AppID, PathUserInfo, err)
+		return User{}, c.wrap(PathUserInfo, err)
 	}
 	return u, nil
 }
@@ -163,7 +163,7 @@ func (c *Client) BatchGet(ctx context.Context, openids []string) (map[string]Use
 	if ans != nil {
 		got = ans.users()
 	} else if got, err = decodeUserList(body); err != nil {
-		return nil, fmt.Errorf("wechat %s: %s: %w", c.cfg.AppID, PathBatchGet, err)
+		return nil, c.wrap(PathBatchGet, err)
 	}
 	// Never attribute a profile to an openid that was not asked for.
 	for id := range got {
