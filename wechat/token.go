@@ -49,10 +49,7 @@ func (c *Client) accessToken(ctx context.Context) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		c.mu.Lock()
-		c.token, c.expiry = tok, c.now().Add(ttl)
-		c.seen[tok] = true
-		c.mu.Unlock()
+		c.keepToken(tok, ttl)
 		return tok, nil
 	})
 	select {
@@ -74,6 +71,14 @@ func (c *Client) cachedToken() (string, bool) {
 		return c.token, true
 	}
 	return "", false
+}
+
+// keepToken caches tok for ttl and remembers it for scrubbing.
+func (c *Client) keepToken(tok string, ttl time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.token, c.expiry = tok, c.now().Add(ttl)
+	c.seen[tok] = true
 }
 
 // dropToken forgets tok if it is still the cached token, so that several
@@ -107,10 +112,7 @@ func (c *Client) ForceRefreshToken(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.mu.Lock()
-	c.token, c.expiry = tok, c.now().Add(ttl)
-	c.seen[tok] = true
-	c.mu.Unlock()
+	c.keepToken(tok, ttl)
 	return nil
 }
 
