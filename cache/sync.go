@@ -259,6 +259,7 @@ func (r *syncRun) pipeline(ctx context.Context) error {
 		close(results)
 	}()
 
+	// write returns once results close, so perr and quotaErr are set.
 	werr := r.write(results, cancel)
 	if perr != nil {
 		return perr
