@@ -223,16 +223,16 @@ func (w *csvWriter) row(r *exportRow) error {
 		tags[i] = strconv.FormatInt(t, 10)
 	}
 	rec := w.rec
-	rec[0] = safeCell(r.App)
-	rec[1] = safeCell(r.AppID)
-	rec[2] = safeCell(r.OpenID)
-	rec[3] = safeCell(r.UnionID)
+	rec[0] = sanitize.CSVCell(r.App)
+	rec[1] = sanitize.CSVCell(r.AppID)
+	rec[2] = sanitize.CSVCell(r.OpenID)
+	rec[3] = sanitize.CSVCell(r.UnionID)
 	rec[4] = strconv.Itoa(r.Subscribe)
 	rec[5] = strconv.FormatInt(r.SubscribeTime, 10)
-	rec[6] = safeCell(r.SubscribeScene)
+	rec[6] = sanitize.CSVCell(r.SubscribeScene)
 	rec[7] = strconv.FormatInt(r.QRScene, 10)
-	rec[8] = safeCell(r.QRSceneStr)
-	rec[9] = safeCell(r.Remark)
+	rec[8] = sanitize.CSVCell(r.QRSceneStr)
+	rec[9] = sanitize.CSVCell(r.Remark)
 	rec[10] = strings.Join(tags, ";")
 	rec[11] = strconv.FormatInt(r.GroupID, 10)
 	rec[12] = strconv.FormatInt(r.FetchedAt, 10)
@@ -243,14 +243,4 @@ func (w *csvWriter) row(r *exportRow) error {
 func (w *csvWriter) flush() error {
 	w.w.Flush()
 	return w.w.Error()
-}
-
-// safeCell defuses a text cell a spreadsheet would run as a formula (CSV
-// injection): one starting with = + - @ TAB or CR gets a leading '.
-// Numbers are written by this program and left alone.
-func safeCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }

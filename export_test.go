@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"wxscope/cache"
+	"wxscope/ui/sanitize"
 )
 
 // exportFixture is a config of two apps and a cache holding hand-made
@@ -109,15 +110,15 @@ func TestExportCSVIsTheDefaultAndDefusesFormulas(t *testing.T) {
 	}
 }
 
-func TestSafeCellDefusesEveryFormulaStart(t *testing.T) {
+func TestExportCSVCellsDefuseEveryFormulaStart(t *testing.T) {
 	for _, s := range []string{"=1", "+1", "-1", "@A", "\tx", "\rx"} {
-		if got := safeCell(s); got != "'"+s {
-			t.Errorf("safeCell(%q) = %q", s, got)
+		if got := sanitize.CSVCell(s); got != "'"+s {
+			t.Errorf("sanitize.CSVCell(%q) = %q", s, got)
 		}
 	}
 	for _, s := range []string{"", "a=1", "老客户", "'quoted", " =1"} {
-		if got := safeCell(s); got != s {
-			t.Errorf("safeCell(%q) = %q, want it unchanged", s, got)
+		if got := sanitize.CSVCell(s); got != s {
+			t.Errorf("sanitize.CSVCell(%q) = %q, want it unchanged", s, got)
 		}
 	}
 }
