@@ -76,11 +76,12 @@ type Config struct {
 	// 10 000 openids is about 330 KB).
 	MaxBodyBytes int64
 
-	// RatePerSecond and Burst limit API calls for this app. Token fetches
-	// are not counted. The real API publishes no per-second limit and says
-	// when to slow down (45011, waited out), and MaxInFlight calls at a
-	// real round trip already pace a sync, so the default (1000/s, burst
-	// MaxInFlight) never binds one; set a rate to be gentler than that.
+	// RatePerSecond and Burst limit API calls for this app (burst default
+	// MaxInFlight). Token fetches are not counted. By default there is no
+	// such limit: the real API publishes none and says when to slow down
+	// (45011, waited out), and MaxInFlight calls at a real round trip
+	// already pace a sync (any fixed rate would bind a large MaxInFlight on
+	// a fast route); set a rate only to be gentler than that.
 	RatePerSecond float64
 	Burst         int
 	// MaxInFlight caps concurrent API calls for this app (default 8).
@@ -172,7 +173,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.MaxInFlight = 8
 	}
 	if cfg.RatePerSecond <= 0 {
-		cfg.RatePerSecond = 1000
+		cfg.RatePerSecond = float64(rate.Inf)
 	}
 	if cfg.Burst <= 0 {
 		cfg.Burst = cfg.MaxInFlight
