@@ -33,28 +33,17 @@ type syncLockError struct {
 
 func (e *syncLockError) Error() string {
 	who := "another wxscope sync"
-	if h := e.holder; h != nil {
-		cmd := h.Command
-		if cmd == "" {
-			cmd = "wxscope sync"
+	if e.holder != nil {
+		h := *e.holder
+		if h.Command == "" {
+			h.Command = "wxscope sync"
 		}
-		who = fmt.Sprintf("%s (pid %d, since %s)", cmd, h.PID, sinceText(h.Since))
+		who = h.String()
 	}
 	return fmt.Sprintf("%s is already syncing the cache %s; wait for it to finish, or stop it and run this again", who, e.path)
 }
 
 func (e *syncLockError) Unwrap() error { return errSyncRunning }
-
-// sinceText is a start time as a person reads it: the time of day when it
-// is today, the date too otherwise.
-func sinceText(t time.Time) string {
-	t = t.Local()
-	now := time.Now()
-	if y, m, d := t.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
-		return t.Format("15:04")
-	}
-	return t.Format("2006-01-02 15:04")
-}
 
 // lockSync takes the sync lock of the cache at path without waiting, and
 // records this process in it. unlock releases it.
