@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -108,51 +107,18 @@ func runLookup(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 }
 
-// idLen is the length of an openid and of a unionid.
-const idLen = 28
-
-// extractID reads the one openid or unionid out of what support pasted: a
-// bare id, or a line from a ticket with quotes, brackets, "openid=" or
-// "openid:" around it. Ids are 28 characters of letters, digits, '-' and
-// '_'; anything else separates words.
+// extractID reads the id out of what support pasted (cache.PastedID); a
+// line without exactly one id is bad usage.
 func extractID(s string) (string, error) {
-	words := strings.FieldsFunc(s, func(r rune) bool { return !isIDChar(r) })
-	var ids []string
-	for _, w := range words {
-		if len(w) == idLen && !slices.Contains(ids, w) {
-			ids = append(ids, w)
-		}
+	id, err := cache.PastedID(s)
+	if err != nil {
+		return "", usagef("lookup", "%v", err)
 	}
-	// Real ids start with "o"; prefer those when a line holds other
-	// 28-character words.
-	if len(ids) > 1 {
-		var os []string
-		for _, id := range ids {
-			if id[0] == 'o' {
-				os = append(os, id)
-			}
-		}
-		if len(os) > 0 {
-			ids = os
-		}
-	}
-	switch len(ids) {
-	case 1:
-		return ids[0], nil
-	case 0:
-		shown := strings.TrimSpace(s)
-		if len(shown) > 80 {
-			shown = shown[:80] + "…"
-		}
-		return "", usagef("lookup", "no openid or unionid in %q: an id is %d letters, digits, - or _ (like oNw3kT0c1kP4xQ9w2E5r7T1y3U6i)", shown, idLen)
-	default:
-		return "", usagef("lookup", "%d ids in the argument (%s); look up one at a time", len(ids), strings.Join(ids, ", "))
-	}
+	return id, nil
 }
 
-func isIDChar(r rune) bool {
-	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_'
-}
+// idLen is the width of an id column.
+const idLen = cache.IDLen
 
 // appRefs are the configured apps, in the order of the file, for the link
 // analysis.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"sync/atomic"
 
@@ -33,19 +32,16 @@ const maxListingRestarts = 2
 // (the client's default transport); onRetry may be nil.
 //
 // Calls are limited by the number in flight (Concurrency batchget calls plus
-// the lister), not by a rate: at a real round trip that already paces a
-// sync, and the API itself says when to slow down (45011, which the client
-// waits out). The client's default rate (1000 calls/s) is not quite enough
-// for that: MaxConcurrency 32 at a 20 ms round trip is 1650 calls/s. So the
-// rate is unlimited here; the burst is then moot and keeps its default.
+// the lister), not by a rate: the client sets no per-second limit by default,
+// and the API itself says when to slow down (45011, which the client waits
+// out).
 func newAppClient(cfg *config.Config, app config.App, hc *http.Client, onRetry func(string, int, error)) (*wechat.Client, error) {
 	wc := wechat.Config{
-		AppID:         app.AppID,
-		APIBase:       cfg.APIBase,
-		HTTPClient:    hc,
-		RatePerSecond: math.Inf(1),
-		MaxInFlight:   cfg.Concurrency + 1,
-		OnRetry:       onRetry,
+		AppID:       app.AppID,
+		APIBase:     cfg.APIBase,
+		HTTPClient:  hc,
+		MaxInFlight: cfg.Concurrency + 1,
+		OnRetry:     onRetry,
 	}
 	switch app.Token {
 	case config.TokenFromCommand:
