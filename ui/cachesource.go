@@ -216,6 +216,11 @@ func (s *CacheSource) Person(ctx context.Context, id string) (PersonData, error)
 	if err := ctx.Err(); err != nil {
 		return PersonData{}, err
 	}
+	// A line pasted from a ticket is read down to its id, as wxscope lookup
+	// does; anything else is looked up as typed.
+	if pasted, err := cache.PastedID(id); err == nil {
+		id = pasted
+	}
 	p, err := s.store.Person(id, s.apps)
 	if err != nil {
 		return PersonData{}, err
