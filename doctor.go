@@ -134,9 +134,9 @@ func writeDoctorText(w io.Writer, l *cache.Links, path string, noCache bool) {
 			warn++
 		}
 	}
-	head := plural(warn, "finding")
+	head := cache.Plural(warn, "finding")
 	if notes > 0 {
-		head += " · " + plural(notes, "note")
+		head += " · " + cache.Plural(notes, "note")
 	}
 	fmt.Fprintf(w, "doctor · %s · cache %s\n", head, path)
 	if noCache {
@@ -248,11 +248,4 @@ func firstBound(l *cache.Links) int {
 		}
 	}
 	return 0
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return cache.FormatCount(int64(n)) + " " + word + "s"
 }

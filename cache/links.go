@@ -651,6 +651,14 @@ func samePlatform(tx *bolt.Tx, a, b string) bool {
 	return false
 }
 
+// Plural counts n of a word for a sentence: "1 finding", "2 013 findings".
+func Plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return FormatCount(int64(n)) + " " + word + "s"
+}
+
 // FormatCount writes n with thin groups of three digits ("20 000"), as the
 // screens do.
 func FormatCount(n int64) string {

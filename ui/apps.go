@@ -498,7 +498,7 @@ func (a *Apps) View() string {
 
 func (a *Apps) titleLine() string {
 	s := a.c.Styles
-	parts := []string{plural(len(a.spec.Apps), "app")}
+	parts := []string{cache.Plural(len(a.spec.Apps), "app")}
 	parts = append(parts, "cache "+sanitize.Text(tildePath(a.spec.CachePath)))
 	syncing := 0
 	for _, r := range a.rows {
@@ -884,7 +884,7 @@ func (a *Apps) findingLines() []string {
 		}
 		return []string{s.Dim.Render("no findings: every app is bound to one open platform and synced")}
 	}
-	label := plural(len(fs), "finding")
+	label := cache.Plural(len(fs), "finding")
 	pad := strings.Repeat(" ", ansi.StringWidth(label)+2)
 	var out []string
 	for i, f := range fs {

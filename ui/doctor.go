@@ -189,9 +189,9 @@ func (d *Doctor) View() string {
 			notes++
 		}
 	}
-	counts := " · " + plural(len(fs)-notes, "finding")
+	counts := " · " + cache.Plural(len(fs)-notes, "finding")
 	if notes > 0 {
-		counts += " · " + plural(notes, "note")
+		counts += " · " + cache.Plural(notes, "note")
 	}
 	title := s.Title.Render("doctor") + s.Dim.Render(counts)
 	if len(fs) == 0 {
@@ -290,11 +290,4 @@ func evidence(f cache.Finding) string {
 		return rest
 	}
 	return ev
-}
-
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return formatCount(n) + " " + what + "s"
 }
