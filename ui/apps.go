@@ -17,7 +17,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"wxscope/cache"
-	"wxscope/ui/sanitize"
+	"wxscope/sanitize"
 )
 
 // HomeApp is one configured app on the home view.

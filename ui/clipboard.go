@@ -9,7 +9,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"wxscope/ui/sanitize"
+	"wxscope/sanitize"
 )
 
 // LocalClipboard is a clipboard command of the machine the UI runs on

@@ -10,7 +10,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"wxscope/cache"
-	"wxscope/ui/sanitize"
+	"wxscope/sanitize"
 )
 
 // Doctor shows what `wxscope doctor` finds: each finding with its evidence

@@ -12,7 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"wxscope/ui/sanitize"
+	"wxscope/sanitize"
 )
 
 // Insights are the followers of one app (or of one filtered view of it)

@@ -9,7 +9,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"wxscope/ui/sanitize"
+	"wxscope/sanitize"
 )
 
 // lineInput is the one-line text box of the filter and the jump prompt.

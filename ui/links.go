@@ -12,7 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"wxscope/cache"
-	"wxscope/ui/sanitize"
+	"wxscope/sanitize"
 )
 
 // LinksSpec says where the Links and Doctor views read and what they open.

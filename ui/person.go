@@ -12,7 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"wxscope/cache"
-	"wxscope/ui/sanitize"
+	"wxscope/sanitize"
 )
 
 // Person shows one person across every app: each openid with every field

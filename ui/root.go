@@ -12,7 +12,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"wxscope/ui/sanitize"
+	"wxscope/sanitize"
 )
 
 // Theme chooses how the root styles the views.

@@ -16,7 +16,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
-	"wxscope/ui/sanitize"
+	"wxscope/sanitize"
 )
 
 // The Followers view's export (e), mouse and title helpers: the rows as

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"wxscope/cache"
-	"wxscope/ui/sanitize"
+	"wxscope/sanitize"
 )
 
 // exportFixture is a config of two apps and a cache holding hand-made
@@ -127,8 +127,8 @@ func TestExportToATerminalCannotDriveIt(t *testing.T) {
 	cfg := exportFixture(t)
 	for _, format := range []string{"csv", "jsonl"} {
 		var stdout, stderr bytes.Buffer
-		env := &cmdEnv{stdout: &stdout, stderr: &stderr, stdoutTTY: true, getenv: func(string) string { return "" }}
-		if code := run(context.Background(), env, []string{"export", "--format", format, "--config", cfg}); code != 0 {
+		env := &Env{Stdout: &stdout, Stderr: &stderr, StdoutTTY: true, Getenv: func(string) string { return "" }}
+		if code := Run(context.Background(), env, []string{"export", "--format", format, "--config", cfg}); code != 0 {
 			t.Fatalf("%s: exit %d: %s", format, code, stderr.String())
 		}
 		if out := stdout.String(); strings.ContainsAny(out, "\x1b\x07") || strings.Contains(out, `\u001b`) || !strings.Contains(out, "SUM(A1)") {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -13,7 +13,8 @@ import (
 
 	"wxscope/cache"
 	"wxscope/config"
-	"wxscope/ui/sanitize"
+	"wxscope/sanitize"
+	"wxscope/syncer"
 	"wxscope/wechat"
 )
 
@@ -23,11 +24,11 @@ import (
 // Exit status: 0 when the cache (after --live, if asked) knows the id, 1
 // when it does not (with a sentence saying what to try), 2 when no id can
 // be read from the argument.
-func runLookup(ctx context.Context, env *cmdEnv, args []string) error {
-	fs, configPath := newFlagSet("lookup")
-	asJSON := fs.Bool("json", false, "print one JSON object instead of text")
-	live := fs.Bool("live", false, "also ask the API: refresh the person's profiles, or find which app owns an unknown openid")
-	rest, err := parseArgs(fs, args)
+func runLookup(ctx context.Context, env *Env, args []string) error {
+	c := newInvocation(env, "lookup")
+	asJSON := c.fs.Bool("json", false, "print one JSON object instead of text")
+	live := c.fs.Bool("live", false, "also ask the API: refresh the person's profiles, or find which app owns an unknown openid")
+	rest, err := c.parse(args)
 	if err != nil {
 		return err
 	}
@@ -45,10 +46,10 @@ func runLookup(ctx context.Context, env *cmdEnv, args []string) error {
 		return usagef("lookup", "lookup takes one id, but got %d words without one: %s", len(rest), line)
 	}
 	// A configuration error outranks a malformed id: it blocks every command.
-	cfg, err := env.loadConfig(*configPath)
-	if err != nil {
+	if err := c.load(); err != nil {
 		return err
 	}
+	cfg := c.cfg
 	if idErr != nil {
 		return idErr
 	}
@@ -70,7 +71,7 @@ func runLookup(ctx context.Context, env *cmdEnv, args []string) error {
 			return err
 		}
 	} else {
-		if store, err = openCacheReadOnly(cfg.Cache); err != nil {
+		if store, err = c.openCache(""); err != nil {
 			return err
 		}
 		if store != nil {
@@ -88,11 +89,11 @@ func runLookup(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 
 	if *asJSON {
-		if err := writeLookupJSON(env.stdout, p, liveRes); err != nil {
+		if err := writeLookupJSON(env.Stdout, p, liveRes); err != nil {
 			return err
 		}
 	} else {
-		writeLookupText(env.stdout, p, liveRes)
+		writeLookupText(env.Stdout, p, liveRes)
 	}
 	if p.Found() {
 		return nil
@@ -119,16 +120,6 @@ func extractID(s string) (string, error) {
 
 // idLen is the width of an id column.
 const idLen = cache.IDLen
-
-// appRefs are the configured apps, in the order of the file, for the link
-// analysis.
-func appRefs(cfg *config.Config) []cache.AppRef {
-	refs := make([]cache.AppRef, len(cfg.Apps))
-	for i, a := range cfg.Apps {
-		refs[i] = cache.AppRef{AppID: a.AppID, Name: a.Name}
-	}
-	return refs
-}
 
 // liveAnswer is what one app's API said about the id.
 type liveAnswer struct {
@@ -176,7 +167,7 @@ func lookupLive(ctx context.Context, cfg *config.Config, store *cache.Store, ref
 		wg.Go(func() {
 			ans := liveAnswer{App: q.app.Name, OpenID: q.openid}
 			defer func() { res.Answers[i] = ans }()
-			client, err := newAppClient(cfg, q.app, nil, nil)
+			client, err := syncer.NewClient(cfg, q.app, nil, nil)
 			if err == nil {
 				var u wechat.User
 				u, err = client.UserInfo(ctx, q.openid)
@@ -185,7 +176,7 @@ func lookupLive(ctx context.Context, cfg *config.Config, store *cache.Store, ref
 					if u.Subscribe == 1 {
 						ans.Result = "following"
 					}
-					err = store.StoreFetched(q.app.AppID, []cache.Profile{profileOf(q.app.AppID, u)}, now)
+					err = store.StoreFetched(q.app.AppID, []cache.Profile{syncer.ProfileOf(q.app.AppID, u)}, now)
 				}
 			}
 			mu.Lock()

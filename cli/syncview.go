@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"fmt"
@@ -33,15 +33,15 @@ type syncView interface {
 	close()
 }
 
-func newSyncView(env *cmdEnv, apps []config.App) syncView {
+func newSyncView(env *Env, apps []config.App) syncView {
 	names := make([]string, len(apps))
 	for i, a := range apps {
 		names[i] = a.Name
 	}
-	if env.stdoutTTY {
+	if env.StdoutTTY {
 		return newTTYView(env, names)
 	}
-	return newPlainView(env.stdout, names)
+	return newPlainView(env.Stdout, names)
 }
 
 // summary is the account of a finished (or stopped) sync of one app:
@@ -140,18 +140,18 @@ type ttyView struct {
 	done chan struct{}
 }
 
-func newTTYView(env *cmdEnv, names []string) *ttyView {
-	w := env.stdout
+func newTTYView(env *Env, names []string) *ttyView {
+	w := env.Stdout
 	// Colours follow the terminal and NO_COLOR.
 	var environ []string
 	for _, k := range []string{"TERM", "COLORTERM", "NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "TMUX"} {
-		if val := env.getenv(k); val != "" {
+		if val := env.Getenv(k); val != "" {
 			environ = append(environ, k+"="+val)
 		}
 	}
-	w = &colorprofile.Writer{Forward: w, Profile: colorprofile.Detect(env.stdout, environ)}
+	w = &colorprofile.Writer{Forward: w, Profile: colorprofile.Detect(env.Stdout, environ)}
 	width := func() int { return 0 }
-	if f, ok := env.stdout.(*os.File); ok {
+	if f, ok := env.Stdout.(*os.File); ok {
 		width = func() int {
 			wd, _, err := term.GetSize(f.Fd())
 			if err != nil {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -27,7 +27,7 @@ const demoLatency = 4 * time.Millisecond
 // simulator is its configuration; --config is accepted like on every command.
 // It has no --readonly: its cache starts empty and lives only as long as the
 // demo, so a demo that may not sync would show nothing and protect nothing.
-func runDemo(ctx context.Context, env *cmdEnv, args []string) error {
+func runDemo(ctx context.Context, env *Env, args []string) error {
 	fs, _ := newFlagSet("demo")
 	followers := fs.Int("followers", 20_000, "give the largest demo app `N` followers (the others have fewer)")
 	seed := fs.Int64("seed", 1, "generate the world from seed `S`; the same seed gives the same world")
@@ -46,7 +46,7 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	defer d.close()
 	t, err := newTUI(env, d.cfg, tuiOptions{httpClient: d.server.Client(), syncOnStart: true,
-		clipboard: ui.DetectLocalClipboard(env.getenv, exec.LookPath)})
+		clipboard: ui.DetectLocalClipboard(env.Getenv, exec.LookPath)})
 	if err != nil {
 		return err
 	}

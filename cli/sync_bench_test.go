@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -53,7 +53,7 @@ func benchSync(b *testing.B, n int, latency time.Duration, concurrency int) {
 	warmBound := latency * time.Duration(pages+1)
 
 	dir := b.TempDir()
-	env := &cmdEnv{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return app.Secret }}
+	env := &Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return app.Secret }}
 	var cold, warm time.Duration
 	warmBatches := 0
 	b.ResetTimer()
@@ -61,7 +61,7 @@ func benchSync(b *testing.B, n int, latency time.Duration, concurrency int) {
 		b.StopTimer()
 		src := fmt.Sprintf("cache = %q\napi_base = %q\nconcurrency = %d\n[[app]]\nname = \"news\"\nappid = %q\nsecret_env = \"S\"\n",
 			filepath.Join(dir, fmt.Sprintf("c%d.db", i)), srv.URL, concurrency, app.AppID)
-		cfg, err := config.Parse("bench.toml", []byte(src), config.Options{Getenv: env.getenv})
+		cfg, err := config.Parse("bench.toml", []byte(src), config.Options{Getenv: env.Getenv})
 		if err != nil {
 			b.Fatal(err)
 		}

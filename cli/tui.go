@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"wxscope/cache"
 	"wxscope/config"
+	"wxscope/syncer"
 	"wxscope/ui"
 )
 
@@ -22,25 +23,25 @@ import (
 // network only when the user asks for a sync; an app whose secret variable
 // is unset can still be browsed, and only a sync of it reports
 // App.SecretErr, in its row.
-func runTUI(ctx context.Context, env *cmdEnv, args []string) error {
-	fs, configPath := newFlagSet("")
-	readOnly := fs.Bool("readonly", false, "browse the cache without syncing or writing to it")
-	rest, err := parseArgs(fs, args)
+func runTUI(ctx context.Context, env *Env, args []string) error {
+	c := newInvocation(env, "")
+	readOnly := c.fs.Bool("readonly", false, "browse the cache without syncing or writing to it")
+	rest, err := c.parse(args)
 	if err != nil {
 		return err
 	}
 	if len(rest) > 0 {
 		return usagef("", "unknown command %q", rest[0])
 	}
-	cfg, err := env.loadConfig(*configPath)
-	if err != nil {
+	if err := c.load(); err != nil {
 		return err
 	}
+	cfg := c.cfg
 	if err := needTerminal(env, "wxscope"); err != nil {
 		return err
 	}
 	t, err := newTUI(env, cfg, tuiOptions{readOnly: *readOnly,
-		clipboard: ui.DetectLocalClipboard(env.getenv, exec.LookPath)})
+		clipboard: ui.DetectLocalClipboard(env.Getenv, exec.LookPath)})
 	if err != nil {
 		return err
 	}
@@ -50,9 +51,9 @@ func runTUI(ctx context.Context, env *cmdEnv, args []string) error {
 // needTerminal refuses to start the screen of cmd when stdin or stdout is
 // not a terminal (a pipe, a file, cron): there it could neither read a key
 // nor be read, and would wait for ever.
-func needTerminal(env *cmdEnv, cmd string) error {
-	in, ok := env.stdin.(*os.File)
-	if ok && isTerminal(in) && env.stdoutTTY {
+func needTerminal(env *Env, cmd string) error {
+	in, ok := env.Stdin.(*os.File)
+	if ok && isTerminal(in) && env.StdoutTTY {
 		return nil
 	}
 	return fmt.Errorf("%s draws its screen on a terminal, but stdin or stdout is not one; in scripts use wxscope sync, lookup, links, export or doctor", cmd)
@@ -101,7 +102,7 @@ const tuiProgressEvery = 50 * time.Millisecond
 // newTUI opens the cache and wires the views. The cache is opened Shared:
 // the TUI is its one writer while it syncs, but a lookup in another terminal
 // still gets in between writes. Read-only, it is opened SharedReadOnly.
-func newTUI(env *cmdEnv, cfg *config.Config, opts tuiOptions) (*tui, error) {
+func newTUI(env *Env, cfg *config.Config, opts tuiOptions) (*tui, error) {
 	mode := cache.Shared
 	if opts.readOnly {
 		mode = cache.SharedReadOnly
@@ -128,34 +129,12 @@ func newTUI(env *cmdEnv, cfg *config.Config, opts tuiOptions) (*tui, error) {
 	src := ui.NewCacheSource(store, appRefs(cfg))
 	t := &tui{store: store}
 
-	lock := &sharedSyncLock{path: cfg.Cache}
+	syncs := syncer.New(cfg, store, syncer.Options{Command: tuiCommand, HTTPClient: opts.httpClient, Adjust: opts.syncOpts})
 	t.syncs = ui.NewSyncs(func(ctx context.Context, appID string, progress func(cache.Progress)) error {
-		app := byID[appID]
-		if err := app.SecretErr(); err != nil {
-			return &tuiSyncError{fmt.Sprintf("%s cannot sync: $%s is not set; set it to the app's AppSecret and start wxscope again",
-				app.Name, app.SecretEnv), err}
-		}
-		release, err := lock.acquire()
-		if err != nil {
-			return err
-		}
-		defer release()
-		source, err := newWechatSource(cfg, app, opts.httpClient)
-		if err != nil {
-			return err
-		}
-		so := engineOptions(cfg, progress, tuiProgressEvery)
-		if opts.syncOpts != nil {
-			opts.syncOpts(&so)
-		}
-		err = cache.Sync(ctx, store, appID, source, so)
-		if err != nil && !errors.Is(err, context.Canceled) {
-			return &tuiSyncError{syncFailure(cfg, app, err), err}
-		}
-		return err
+		return syncs.Sync(ctx, byID[appID], progress, tuiProgressEvery)
 	})
 
-	theme := ui.ThemeFromEnv(env.getenv)
+	theme := ui.ThemeFromEnv(env.Getenv)
 	if opts.theme != nil {
 		theme = *opts.theme
 	}
@@ -195,9 +174,9 @@ func (t *tui) close() {
 
 // run runs the program on the terminal until the user quits (or ctx ends:
 // SIGTERM), then saves the syncs' progress.
-func (t *tui) run(ctx context.Context, env *cmdEnv) error {
+func (t *tui) run(ctx context.Context, env *Env) error {
 	defer t.close()
-	p := tea.NewProgram(t.root, tea.WithContext(ctx), tea.WithInput(env.stdin), tea.WithOutput(env.stdout))
+	p := tea.NewProgram(t.root, tea.WithContext(ctx), tea.WithInput(env.Stdin), tea.WithOutput(env.Stdout))
 	_, err := p.Run()
 	if err != nil && errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return ctx.Err()
@@ -207,50 +186,3 @@ func (t *tui) run(ctx context.Context, env *cmdEnv) error {
 	}
 	return nil
 }
-
-// sharedSyncLock holds the cache's sync lock (see synclock.go) while any of
-// the TUI's syncs runs, so a headless `wxscope sync` cannot write the same
-// apps meanwhile, and lets it go when the last one ends, so that the TUI
-// left open does not keep a nightly sync out.
-type sharedSyncLock struct {
-	path string
-
-	mu     sync.Mutex
-	n      int
-	unlock func()
-}
-
-func (l *sharedSyncLock) acquire() (release func(), err error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.n == 0 {
-		unlock, err := lockSync(l.path, tuiCommand)
-		if err != nil {
-			return nil, err
-		}
-		l.unlock = unlock
-	}
-	l.n++
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			l.mu.Lock()
-			defer l.mu.Unlock()
-			if l.n--; l.n == 0 {
-				l.unlock()
-				l.unlock = nil
-			}
-		})
-	}, nil
-}
-
-// tuiSyncError is a failed sync as the home view shows it: the sentence the
-// headless sync would print, with the error behind it kept for errors.As
-// (the view draws a quota stop its own way).
-type tuiSyncError struct {
-	msg string
-	err error
-}
-
-func (e *tuiSyncError) Error() string { return e.msg }
-func (e *tuiSyncError) Unwrap() error { return e.err }

@@ -1,4 +1,4 @@
-package main
+package syncer
 
 import (
 	"encoding/json"
@@ -19,11 +19,11 @@ import (
 // the process dies, kill -9 included. The file records who holds it, for
 // the message the second sync prints.
 
-// syncLockPath is the sync lock of the cache at path.
-func syncLockPath(path string) string { return path + ".sync-lock" }
+// LockPath is the sync lock of the cache at path.
+func LockPath(path string) string { return path + ".sync-lock" }
 
-// errSyncRunning marks a sync refused because another process is syncing.
-var errSyncRunning = errors.New("another sync is running")
+// ErrRunning marks a sync refused because another process is syncing.
+var ErrRunning = errors.New("another sync is running")
 
 // syncLockError says who else is syncing the cache.
 type syncLockError struct {
@@ -43,12 +43,12 @@ func (e *syncLockError) Error() string {
 	return fmt.Sprintf("%s is already syncing the cache %s; wait for it to finish, or stop it and run this again", who, e.path)
 }
 
-func (e *syncLockError) Unwrap() error { return errSyncRunning }
+func (e *syncLockError) Unwrap() error { return ErrRunning }
 
 // lockSync takes the sync lock of the cache at path without waiting, and
 // records this process in it. unlock releases it.
 func lockSync(path, command string) (unlock func(), err error) {
-	lp := syncLockPath(path)
+	lp := LockPath(path)
 	f, err := os.OpenFile(lp, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open the sync lock %s: %w", lp, err)
@@ -56,7 +56,7 @@ func lockSync(path, command string) (unlock func(), err error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, &syncLockError{path: path, holder: readSyncHolder(lp)}
+			return nil, &syncLockError{path: path, holder: Holder(lp)}
 		}
 		return nil, fmt.Errorf("lock %s: %w", lp, err)
 	}
@@ -73,7 +73,9 @@ func lockSync(path, command string) (unlock func(), err error) {
 	}, nil
 }
 
-func readSyncHolder(lp string) *cache.Holder {
+// Holder reads who holds the sync lock file lp, or nil when nobody has
+// recorded it.
+func Holder(lp string) *cache.Holder {
 	b, err := os.ReadFile(lp)
 	if err != nil {
 		return nil

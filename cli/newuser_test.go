@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"wxscope/cache"
+	"wxscope/syncer"
 	"wxscope/wechat/wechattest"
 )
 
@@ -138,9 +139,9 @@ func TestSecondSyncSaysWhoIsSyncingAndCtrlCSaves(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer first.Process.Kill()
-	lock := syncLockPath(s.cache)
+	lock := syncer.LockPath(s.cache)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if h := readSyncHolder(lock); h != nil && h.PID == first.Process.Pid {
+		if h := syncer.Holder(lock); h != nil && h.PID == first.Process.Pid {
 			break
 		}
 		if time.Now().After(deadline) {

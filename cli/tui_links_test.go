@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"wxscope/cache"
+	"wxscope/syncer"
 	"wxscope/ui"
 	"wxscope/ui/uitest"
 )
@@ -186,12 +187,9 @@ func TestReadOnlyTUINeitherSyncsNorWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	syncs := syncer.New(d.cfg, store, syncer.Options{HTTPClient: d.server.Client()})
 	for _, app := range d.cfg.Apps {
-		src, err := newWechatSource(d.cfg, app, d.server.Client())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cache.Sync(context.Background(), store, app.AppID, src, cache.SyncOptions{}); err != nil {
+		if err := syncs.Sync(context.Background(), app, nil, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -244,7 +242,7 @@ func TestReadOnlyTUIWithoutACacheSaysSyncFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.close()
-	_, err = newTUI(&cmdEnv{getenv: func(string) string { return "" }}, d.cfg, tuiOptions{readOnly: true, theme: new(ui.Theme)})
+	_, err = newTUI(&Env{Getenv: func(string) string { return "" }}, d.cfg, tuiOptions{readOnly: true, theme: new(ui.Theme)})
 	if !errors.Is(err, cache.ErrNoCache) || !strings.Contains(err.Error(), "run wxscope sync first") {
 		t.Errorf("read-only without a cache: %v", err)
 	}

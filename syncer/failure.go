@@ -1,152 +1,31 @@
-package main
+package syncer
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"regexp"
 	"strings"
-	"sync"
-	"time"
 
 	"wxscope/cache"
 	"wxscope/config"
 	"wxscope/wechat"
 )
 
-// runSync fetches the followers of all apps, or of those named with --app,
-// into the cache. It exits 0 only when every named app synced completely.
-func runSync(ctx context.Context, env *cmdEnv, args []string) error {
-	fs, configPath := newFlagSet("sync")
-	var names stringList
-	fs.Var(&names, "app", "sync only the app named `NAME`; repeat for several")
-	if err := parseNoArgs(fs, args); err != nil {
-		return err
-	}
-	cfg, err := env.loadConfig(*configPath)
-	if err != nil {
-		return err
-	}
-	apps, err := selectApps("sync", cfg, names)
-	if err != nil {
-		return err
-	}
-	if err := requireSecrets(apps); err != nil {
-		return err
-	}
-	return syncApps(ctx, env, cfg, apps, syncHooks{})
+// Failure is a sync that did not finish, as the user reads it: one sentence
+// saying why and what to do (the headless sync prints it, the TUI shows it
+// in the app's row), with the error behind it kept for errors.As.
+type Failure struct {
+	App      string // the app's name
+	Sentence string
+	Err      error
 }
 
-// syncHooks lets tests and benchmarks reach into a sync run.
-type syncHooks struct {
-	httpClient *http.Client // nil: the client's default
-	// opts adjusts the engine's options of every app.
-	opts func(*cache.SyncOptions)
-}
+func (f *Failure) Error() string { return f.Sentence }
+func (f *Failure) Unwrap() error { return f.Err }
 
-// syncApps syncs apps into the cache, all at once: each app has its own
-// quotas and its own round trips, so one app's wait is no reason to keep
-// another waiting, and the writes of all share the one cache file. An app
-// that fails does not stop the others.
-func syncApps(ctx context.Context, env *cmdEnv, cfg *config.Config, apps []config.App, hooks syncHooks) error {
-	command := "wxscope sync"
-	if len(apps) < len(cfg.Apps) {
-		for _, a := range apps {
-			command += " --app " + a.Name
-		}
-	}
-	store, err := cache.Open(cfg.Cache, cache.Options{Mode: cache.Shared, Command: command})
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	unlock, err := lockSync(cfg.Cache, command)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-
-	labels := map[string]string{}
-	for _, a := range cfg.Apps {
-		labels[a.AppID] = a.Name
-	}
-	if err := store.SetAppNames(labels); err != nil {
-		return err
-	}
-
-	view := newSyncView(env, apps)
-	errs := make([]error, len(apps))
-	var wg sync.WaitGroup
-	for i, app := range apps {
-		wg.Go(func() {
-			src, err := newWechatSource(cfg, app, hooks.httpClient)
-			if err != nil {
-				errs[i] = err
-				view.update(i, cache.Progress{Name: app.Name, Phase: cache.PhaseFailed, Final: true, Err: err})
-				return
-			}
-			opts := engineOptions(cfg, func(p cache.Progress) { view.update(i, p) }, view.every())
-			if hooks.opts != nil {
-				hooks.opts(&opts)
-			}
-			errs[i] = cache.Sync(ctx, store, app.AppID, src, opts)
-		})
-	}
-	wg.Wait()
-	view.close()
-
-	var sentences []string
-	interrupted := false
-	for i, err := range errs {
-		switch {
-		case err == nil:
-		case ctx.Err() != nil && errors.Is(err, context.Canceled):
-			interrupted = true
-		default:
-			sentences = append(sentences, syncFailure(cfg, apps[i], err))
-		}
-	}
-	if interrupted {
-		// The frame prints "interrupted; run the same command again to go
-		// on" for a bare context.Canceled; other apps' failures go first.
-		for _, s := range sentences {
-			fmt.Fprintln(env.stderr, "wxscope: "+plain(s))
-		}
-		return context.Canceled
-	}
-	if len(sentences) > 0 {
-		return syncFailures(sentences)
-	}
-	return nil
-}
-
-// engineOptions are the sync engine's options for one app of cfg, for the
-// sync command and the TUI alike.
-func engineOptions(cfg *config.Config, progress func(cache.Progress), every time.Duration) cache.SyncOptions {
-	opts := cache.SyncOptions{
-		Concurrency:   cfg.Concurrency,
-		MaxAge:        cfg.MaxAge,
-		Progress:      progress,
-		ProgressEvery: every,
-	}
-	if cfg.MaxAge == 0 {
-		// The config's "0s" means refetch every profile; the engine's zero
-		// value means its default.
-		opts.MaxAge = -1
-	}
-	return opts
-}
-
-// syncFailures are the sentences of the apps that did not finish, one per
-// line on stderr.
-type syncFailures []string
-
-func (f syncFailures) Error() string { return strings.Join(f, "\nwxscope: ") }
-
-// syncFailure says in one sentence why app did not finish and what to do.
-func syncFailure(cfg *config.Config, app config.App, err error) string {
+// failureSentence says in one sentence why app did not finish and what to do.
+func failureSentence(cfg *config.Config, app config.App, err error) string {
 	again := fmt.Sprintf("run `wxscope sync --app %s`", app.Name)
 	var (
 		qe     *cache.QuotaError
@@ -170,6 +49,8 @@ func syncFailure(cfg *config.Config, app config.App, err error) string {
 			app.Name, cfg.APIBase, strings.TrimPrefix(stErr.Path, "cgi-bin/"), stErr.StatusCode, cfg.File, again)
 	case errors.As(err, &inUse):
 		return fmt.Sprintf("%s: %s", app.Name, inUse.Error())
+	case errors.Is(err, ErrRunning):
+		return fmt.Sprintf("%s: %v", app.Name, err)
 	case errors.As(err, &netErr):
 		return fmt.Sprintf("%s: cannot reach the API at %s (%v); check the network and api_base in %s, then %s again",
 			app.Name, cfg.APIBase, netErr, cfg.File, again)

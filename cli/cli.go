@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -10,28 +10,19 @@ import (
 	"strings"
 	"unicode"
 
-	"wxscope/cache"
-	"wxscope/config"
-	"wxscope/ui/sanitize"
+	"wxscope/sanitize"
 )
 
-// cmdEnv is what every command gets from the outside world, so that tests
+// Env is what every command gets from the outside world, so that tests
 // can run commands in-process with buffers and a fake environment.
-type cmdEnv struct {
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
-	getenv func(string) string
-	// stdoutTTY says whether stdout is a terminal: sync draws a progress bar
+type Env struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+	// StdoutTTY says whether stdout is a terminal: sync draws a progress bar
 	// then and plain progress lines otherwise.
-	stdoutTTY bool
-}
-
-// loadConfig loads the configuration named by --config (or found by the
-// search order). Secrets may be missing: commands that call the API check
-// the apps they use with requireSecrets.
-func (e *cmdEnv) loadConfig(path string) (*config.Config, error) {
-	return config.Load(config.Options{Path: path, Getenv: e.getenv, Offline: true})
+	StdoutTTY bool
 }
 
 // command is one subcommand. The TUI is the command with the empty name.
@@ -39,7 +30,7 @@ type command struct {
 	name    string
 	args    string // what follows the name in the usage line
 	summary string
-	run     func(ctx context.Context, env *cmdEnv, args []string) error
+	run     func(ctx context.Context, env *Env, args []string) error
 }
 
 // commands is the command line's contract (design.md, "Command line").
@@ -103,15 +94,6 @@ type helpRequest struct {
 
 func (h *helpRequest) Error() string { return "help requested" }
 
-// newFlagSet returns the flag set of a command, with the --config flag every
-// command takes.
-func newFlagSet(cmd string) (*flag.FlagSet, *string) {
-	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors become usageErrors; help is printed by run
-	path := fs.String("config", "", "read the configuration from `FILE` (default: $WXSCOPE_CONFIG, else ~/.config/wxscope/config.toml)")
-	return fs, path
-}
-
 // parseArgs parses flags wherever they stand among the positional
 // arguments ("lookup ID --json" as well as "lookup --json ID"), which the
 // flag package alone does not: it stops at the first non-flag. After "--"
@@ -172,52 +154,6 @@ func (l *stringList) String() string { return strings.Join(*l, ",") }
 func (l *stringList) Set(s string) error {
 	*l = append(*l, s)
 	return nil
-}
-
-// selectApps returns the named apps of cfg in the order given, or all apps
-// when names is empty. An unknown name is a usage error listing the apps.
-func selectApps(cmd string, cfg *config.Config, names []string) ([]config.App, error) {
-	if len(names) == 0 {
-		return cfg.Apps, nil
-	}
-	var apps []config.App
-	seen := map[string]bool{}
-	for _, n := range names {
-		a, ok := cfg.App(n)
-		if !ok {
-			return nil, usagef(cmd, "no app named %q in %s; the apps are %s", n, cfg.File, strings.Join(cfg.AppNames(), ", "))
-		}
-		if !seen[n] {
-			seen[n] = true
-			apps = append(apps, a)
-		}
-	}
-	return apps, nil
-}
-
-// requireSecrets fails with the config error of the first app whose secret
-// variable is unset, before anything touches the network.
-func requireSecrets(apps []config.App) error {
-	for _, a := range apps {
-		if err := a.SecretErr(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// openCacheReadOnly opens the cache for a command that only reads it. A
-// missing cache file is no error: the store is then nil, and each command
-// says in its own words what having nothing synced yet means for it.
-// SharedReadOnly holds the file only while a read (a chunk of an export or
-// of the unionid index) runs, so a sync started meanwhile gets in even when
-// an export streams into a pager for minutes.
-func openCacheReadOnly(path string) (*cache.Store, error) {
-	store, err := cache.Open(path, cache.Options{Mode: cache.SharedReadOnly})
-	if errors.Is(err, cache.ErrNoCache) {
-		return nil, nil
-	}
-	return store, err
 }
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3";

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -38,7 +38,7 @@ func wxscopeBinary(t testing.TB) string {
 			return
 		}
 		binaryPath = filepath.Join(binaryDir, "wxscope")
-		cmd := exec.Command("go", "build", "-o", binaryPath, ".")
+		cmd := exec.Command("go", "build", "-o", binaryPath, "wxscope")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			binaryErr = errors.New("go build: " + err.Error() + "\n" + string(out))

@@ -1,4 +1,9 @@
-package main
+// Package syncer is the seam where the WeChat API meets the cache: it builds
+// each app's API client and the cache.Source over it, takes the cache's sync
+// lock, sets the engine's options from the config and says in one sentence
+// why a sync did not finish. The headless `wxscope sync` and the TUI both
+// sync through Syncer.Sync.
+package syncer
 
 import (
 	"context"
@@ -28,14 +33,14 @@ type wechatSource struct {
 // after the API rejected a cursor.
 const maxListingRestarts = 2
 
-// newAppClient builds the API client of one configured app. hc may be nil
+// NewClient builds the API client of one configured app. hc may be nil
 // (the client's default transport); onRetry may be nil.
 //
 // Calls are limited by the number in flight (Concurrency batchget calls plus
 // the lister), not by a rate: the client sets no per-second limit by default,
 // and the API itself says when to slow down (45011, which the client waits
 // out).
-func newAppClient(cfg *config.Config, app config.App, hc *http.Client, onRetry func(string, int, error)) (*wechat.Client, error) {
+func NewClient(cfg *config.Config, app config.App, hc *http.Client, onRetry func(string, int, error)) (*wechat.Client, error) {
 	wc := wechat.Config{
 		AppID:       app.AppID,
 		APIBase:     cfg.APIBase,
@@ -64,7 +69,7 @@ func newAppClient(cfg *config.Config, app config.App, hc *http.Client, onRetry f
 // newWechatSource returns the cache.Source of one configured app.
 func newWechatSource(cfg *config.Config, app config.App, hc *http.Client) (*wechatSource, error) {
 	s := &wechatSource{}
-	c, err := newAppClient(cfg, app, hc, s.onRetry)
+	c, err := NewClient(cfg, app, hc, s.onRetry)
 	if err != nil {
 		return nil, err
 	}
@@ -109,13 +114,13 @@ func (s *wechatSource) Profiles(ctx context.Context, openids []string) (map[stri
 	}
 	out := make(map[string]cache.Profile, len(users))
 	for id, u := range users {
-		out[id] = profileOf(s.client.AppID(), u)
+		out[id] = ProfileOf(s.client.AppID(), u)
 	}
 	return out, nil
 }
 
-// profileOf is what the cache keeps of a user/info answer.
-func profileOf(appid string, u wechat.User) cache.Profile {
+// ProfileOf is what the cache keeps of a user/info answer.
+func ProfileOf(appid string, u wechat.User) cache.Profile {
 	return cache.Profile{
 		AppID:          appid,
 		OpenID:         u.OpenID,

@@ -1,11 +1,10 @@
-package main
+package cli
 
 import (
 	"bufio"
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -16,20 +15,20 @@ import (
 // runLinks prints the unionid groups across apps, optionally only those
 // missing in one app. Groups stream from the unionid index in unionid
 // order: only the current group is in memory, whatever the cache's size.
-func runLinks(ctx context.Context, env *cmdEnv, args []string) error {
-	fs, configPath := newFlagSet("links")
-	missing := fs.String("missing", "", "only the persons missing in the app named `APP`")
-	format := fs.String("format", "table", "output `FORMAT`: table, csv or jsonl")
-	if err := parseNoArgs(fs, args); err != nil {
+func runLinks(ctx context.Context, env *Env, args []string) error {
+	c := newInvocation(env, "links")
+	missing := c.fs.String("missing", "", "only the persons missing in the app named `APP`")
+	format := c.fs.String("format", "table", "output `FORMAT`: table, csv or jsonl")
+	if err := c.parseNoArgs(args); err != nil {
 		return err
 	}
 	if err := oneOf("links", "format", *format, "table", "csv", "jsonl"); err != nil {
 		return err
 	}
-	cfg, err := env.loadConfig(*configPath)
-	if err != nil {
+	if err := c.load(); err != nil {
 		return err
 	}
+	cfg := c.cfg
 	missingID := ""
 	if *missing != "" {
 		apps, err := selectApps("links", cfg, []string{*missing})
@@ -39,12 +38,9 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) error {
 		missingID = apps[0].AppID
 	}
 
-	store, err := openCacheReadOnly(cfg.Cache)
+	store, err := c.openCache("nothing synced yet, so there are no links; run wxscope sync")
 	if err != nil {
 		return err
-	}
-	if store == nil {
-		return errors.New("nothing synced yet, so there are no links; run wxscope sync")
 	}
 	defer store.Close()
 
@@ -58,10 +54,10 @@ func runLinks(ctx context.Context, env *cmdEnv, args []string) error {
 		bound[a.AppID] = a.Counts.WithUnionID > 0
 	}
 	if missingID != "" && !bound[missingID] {
-		fmt.Fprintf(env.stderr, "wxscope: %s is not bound to an open platform (none of its cached followers carries a unionid), so no person can be missing there; see wxscope doctor\n", *missing)
+		fmt.Fprintf(env.Stderr, "wxscope: %s is not bound to an open platform (none of its cached followers carries a unionid), so no person can be missing there; see wxscope doctor\n", *missing)
 	}
 
-	out := bufio.NewWriterSize(env.stdout, 64<<10)
+	out := bufio.NewWriterSize(env.Stdout, 64<<10)
 	var w groupWriter
 	switch *format {
 	case "jsonl":

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"wxscope/cache"
-	"wxscope/ui/sanitize"
+	"wxscope/sanitize"
 )
 
 // runDoctor reports findings about the apps' bindings and the cache, each
@@ -19,17 +19,17 @@ import (
 // --json); 1 only when the cache cannot be read; 2 for usage and
 // configuration errors. A missing cache file is not an error: every app is
 // then reported as never synced.
-func runDoctor(ctx context.Context, env *cmdEnv, args []string) error {
-	fs, configPath := newFlagSet("doctor")
-	asJSON := fs.Bool("json", false, "print one JSON object instead of text")
-	if err := parseNoArgs(fs, args); err != nil {
+func runDoctor(ctx context.Context, env *Env, args []string) error {
+	c := newInvocation(env, "doctor")
+	asJSON := c.fs.Bool("json", false, "print one JSON object instead of text")
+	if err := c.parseNoArgs(args); err != nil {
 		return err
 	}
-	cfg, err := env.loadConfig(*configPath)
-	if err != nil {
+	if err := c.load(); err != nil {
 		return err
 	}
-	store, err := openCacheReadOnly(cfg.Cache)
+	cfg := c.cfg
+	store, err := c.openCache("")
 	if err != nil {
 		return err
 	}
@@ -41,9 +41,9 @@ func runDoctor(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	if *asJSON {
-		return writeDoctorJSON(env.stdout, l)
+		return writeDoctorJSON(env.Stdout, l)
 	}
-	writeDoctorText(env.stdout, l, cfg.Cache, store == nil)
+	writeDoctorText(env.Stdout, l, cfg.Cache, store == nil)
 	return nil
 }
 

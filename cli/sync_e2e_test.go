@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"wxscope/cache"
-	"wxscope/config"
 	"wxscope/wechat/wechattest"
 )
 
@@ -146,12 +145,12 @@ func TestSourceCountsTheClientsRetries(t *testing.T) {
 	s := newSimSetup(t, oneAppWorld(5, "news", 300, 0, ""), "")
 	s.srv.Inject(wechattest.Fault{Path: batchgetPath, Errcode: -1, Times: 1})
 	var last cache.Progress
-	cfg, err := (&cmdEnv{getenv: func(k string) string { return s.vars[k] }}).loadConfig(s.cfg)
+	cfg, err := (&Env{Getenv: func(k string) string { return s.vars[k] }}).loadConfig(s.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out strings.Builder
-	env := &cmdEnv{stdout: &out, stderr: &out, getenv: func(k string) string { return s.vars[k] }}
+	env := &Env{Stdout: &out, Stderr: &out, Getenv: func(k string) string { return s.vars[k] }}
 	err = syncApps(context.Background(), env, cfg, cfg.Apps, syncHooks{opts: func(o *cache.SyncOptions) {
 		prev := o.Progress
 		o.Progress = func(p cache.Progress) { last = p; prev(p) }
@@ -196,18 +195,5 @@ func TestMaxAgeZeroRefetchesEveryProfile(t *testing.T) {
 	s.mustSync(t)
 	if got := s.srv.Calls(batchgetPath) - batches; got != batches {
 		t.Errorf("the second sync made %d batchget calls, the first %d: max_age 0s did not refetch", got, batches)
-	}
-}
-
-// The TUI's syncs take their engine options from the same place as the sync
-// command's, so max_age = "0s" refetches there too.
-func TestEngineOptionsTurnMaxAgeZeroIntoRefetchEverything(t *testing.T) {
-	cfg := &config.Config{Concurrency: 7}
-	if got := engineOptions(cfg, nil, time.Second); got.MaxAge >= 0 || got.Concurrency != 7 || got.ProgressEvery != time.Second {
-		t.Errorf("max_age 0s: engine options %+v, want a negative MaxAge (refetch every profile), concurrency 7, every 1s", got)
-	}
-	cfg.MaxAge = time.Hour
-	if got := engineOptions(cfg, nil, time.Second); got.MaxAge != time.Hour {
-		t.Errorf("max_age 1h: engine MaxAge %v, want 1h", got.MaxAge)
 	}
 }

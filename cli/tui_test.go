@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"errors"
@@ -35,7 +35,7 @@ func plainTUI(t *testing.T, cfg *config.Config, opts tuiOptions, getenv func(str
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	tu, err := newTUI(&cmdEnv{getenv: getenv}, cfg, opts)
+	tu, err := newTUI(&Env{Getenv: getenv}, cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

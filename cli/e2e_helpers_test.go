@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -62,13 +62,13 @@ func (s *simSetup) app(t testing.TB, name string) wechattest.AppInfo {
 // run runs the command line in-process against this setup's config.
 func (s *simSetup) run(ctx context.Context, args ...string) result {
 	var stdout, stderr bytes.Buffer
-	env := &cmdEnv{
-		stdin:  strings.NewReader(""),
-		stdout: &stdout,
-		stderr: &stderr,
-		getenv: func(k string) string { return s.vars[k] },
+	env := &Env{
+		Stdin:  strings.NewReader(""),
+		Stdout: &stdout,
+		Stderr: &stderr,
+		Getenv: func(k string) string { return s.vars[k] },
 	}
-	code := run(ctx, env, append(args, "--config", s.cfg))
+	code := Run(ctx, env, append(args, "--config", s.cfg))
 	return result{code, stdout.String(), stderr.String()}
 }
 

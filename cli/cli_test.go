@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -36,11 +36,11 @@ func runCLI(t *testing.T, vars map[string]string, args ...string) result {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	home := t.TempDir()
-	env := &cmdEnv{
-		stdin:  strings.NewReader(""),
-		stdout: &stdout,
-		stderr: &stderr,
-		getenv: func(k string) string {
+	env := &Env{
+		Stdin:  strings.NewReader(""),
+		Stdout: &stdout,
+		Stderr: &stderr,
+		Getenv: func(k string) string {
 			if v, ok := vars[k]; ok {
 				return v
 			}
@@ -50,7 +50,7 @@ func runCLI(t *testing.T, vars map[string]string, args ...string) result {
 			return ""
 		},
 	}
-	code := run(context.Background(), env, args)
+	code := Run(context.Background(), env, args)
 	return result{code, stdout.String(), stderr.String()}
 }
 
@@ -353,7 +353,7 @@ func TestInterruptionIsReportedPlainly(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var stderr bytes.Buffer
-	code := report(ctx, &cmdEnv{stderr: &stderr}, context.Canceled)
+	code := report(ctx, &Env{Stderr: &stderr}, context.Canceled)
 	if code != 1 || stderr.String() != "wxscope: interrupted; run the same command again to go on\n" {
 		t.Errorf("exit %d, stderr %q", code, stderr.String())
 	}
@@ -361,7 +361,7 @@ func TestInterruptionIsReportedPlainly(t *testing.T) {
 
 func TestErrorsCannotDriveTheTerminal(t *testing.T) {
 	var stderr bytes.Buffer
-	report(context.Background(), &cmdEnv{stderr: &stderr}, errors.New("errmsg \x1b]52;c;ZXZpbA==\x07 and \x1b[2J\x00end"))
+	report(context.Background(), &Env{Stderr: &stderr}, errors.New("errmsg \x1b]52;c;ZXZpbA==\x07 and \x1b[2J\x00end"))
 	if got := stderr.String(); strings.ContainsAny(got, "\x1b\x07\x00") || !strings.Contains(got, "errmsg") || !strings.Contains(got, "end") {
 		t.Errorf("stderr %q", got)
 	}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -22,7 +22,7 @@ func TestHeadlessSyncSucceedsWhileAReadOnlyTUIIsOpen(t *testing.T) {
 	s.mustSync(t, "--app", first.Name)
 
 	getenv := func(k string) string { return s.vars[k] }
-	cfg, err := (&cmdEnv{getenv: getenv}).loadConfig(s.cfg)
+	cfg, err := (&Env{Getenv: getenv}).loadConfig(s.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

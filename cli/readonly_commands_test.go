@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -35,8 +35,8 @@ func TestSyncRunsWhileAnExportWaitsOnItsReader(t *testing.T) {
 	var during result
 	out := &stallingWriter{stall: func() { during = s.run(context.Background(), "sync") }}
 	var stderr bytes.Buffer
-	env := &cmdEnv{stdin: strings.NewReader(""), stdout: out, stderr: &stderr, getenv: func(k string) string { return s.vars[k] }}
-	if code := run(context.Background(), env, []string{"export", "--format", "jsonl", "--config", s.cfg}); code != 0 {
+	env := &Env{Stdin: strings.NewReader(""), Stdout: out, Stderr: &stderr, Getenv: func(k string) string { return s.vars[k] }}
+	if code := Run(context.Background(), env, []string{"export", "--format", "jsonl", "--config", s.cfg}); code != 0 {
 		t.Fatalf("export: exit %d, stderr %s", code, stderr.String())
 	}
 	if out.stall != nil {

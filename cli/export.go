@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -13,37 +13,28 @@ import (
 
 	"wxscope/cache"
 	"wxscope/config"
-	"wxscope/ui/sanitize"
+	"wxscope/sanitize"
 )
 
 // runExport writes the cached followers of all apps, or of those named with
 // --app, as CSV (the default, for spreadsheets) or JSON lines.
-func runExport(ctx context.Context, env *cmdEnv, args []string) error {
-	fs, configPath := newFlagSet("export")
-	var names stringList
-	fs.Var(&names, "app", "export only the app named `NAME`; repeat for several")
-	format := fs.String("format", "csv", "output `FORMAT`: csv or jsonl")
-	if err := parseNoArgs(fs, args); err != nil {
+func runExport(ctx context.Context, env *Env, args []string) error {
+	c := newInvocation(env, "export")
+	c.appFlag("export only the app named `NAME`; repeat for several")
+	format := c.fs.String("format", "csv", "output `FORMAT`: csv or jsonl")
+	if err := c.parseNoArgs(args); err != nil {
 		return err
 	}
 	if err := oneOf("export", "format", *format, "csv", "jsonl"); err != nil {
 		return err
 	}
-	cfg, err := env.loadConfig(*configPath)
-	if err != nil {
+	if err := c.load(); err != nil {
 		return err
 	}
-	apps, err := selectApps("export", cfg, names)
+	cfg, apps, names := c.cfg, c.apps, c.appNames
+	store, err := c.openCache("nothing synced yet; run wxscope sync")
 	if err != nil {
 		return err
-	}
-
-	store, err := openCacheReadOnly(cfg.Cache)
-	if err != nil {
-		return err
-	}
-	if store == nil {
-		return errors.New("nothing synced yet; run wxscope sync")
 	}
 	defer store.Close()
 
@@ -58,7 +49,7 @@ func runExport(ctx context.Context, env *cmdEnv, args []string) error {
 		return errors.New("nothing synced yet; run wxscope sync")
 	}
 
-	out := bufio.NewWriterSize(env.stdout, 64<<10)
+	out := bufio.NewWriterSize(env.Stdout, 64<<10)
 	var w rowWriter
 	if *format == "jsonl" {
 		w = newJSONLWriter(out)
@@ -74,7 +65,7 @@ func runExport(ctx context.Context, env *cmdEnv, args []string) error {
 				return err
 			}
 			r := exportRowOf(t.name, t.appid, &p)
-			if env.stdoutTTY {
+			if env.StdoutTTY {
 				// Exported data is byte for byte what the API said, but a
 				// remark must not drive the terminal it is printed on.
 				r.screenSafe()

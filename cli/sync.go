@@ -1,0 +1,111 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
+	"wxscope/cache"
+	"wxscope/config"
+	"wxscope/syncer"
+)
+
+// runSync fetches the followers of all apps, or of those named with --app,
+// into the cache. It exits 0 only when every named app synced completely.
+func runSync(ctx context.Context, env *Env, args []string) error {
+	c := newInvocation(env, "sync")
+	c.appFlag("sync only the app named `NAME`; repeat for several")
+	if err := c.parseNoArgs(args); err != nil {
+		return err
+	}
+	if err := c.load(); err != nil {
+		return err
+	}
+	if err := requireSecrets(c.apps); err != nil {
+		return err
+	}
+	return syncApps(ctx, env, c.cfg, c.apps, syncHooks{})
+}
+
+// syncHooks lets tests and benchmarks reach into a sync run.
+type syncHooks struct {
+	httpClient *http.Client // nil: the client's default
+	// opts adjusts the engine's options of every app.
+	opts func(*cache.SyncOptions)
+}
+
+// syncApps syncs apps into the cache, all at once: each app has its own
+// quotas and its own round trips, so one app's wait is no reason to keep
+// another waiting, and the writes of all share the one cache file. An app
+// that fails does not stop the others.
+func syncApps(ctx context.Context, env *Env, cfg *config.Config, apps []config.App, hooks syncHooks) error {
+	command := "wxscope sync"
+	if len(apps) < len(cfg.Apps) {
+		for _, a := range apps {
+			command += " --app " + a.Name
+		}
+	}
+	store, err := cache.Open(cfg.Cache, cache.Options{Mode: cache.Shared, Command: command})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	syncs := syncer.New(cfg, store, syncer.Options{Command: command, HTTPClient: hooks.httpClient, Adjust: hooks.opts})
+	release, err := syncs.Hold()
+	if err != nil {
+		return err
+	}
+	defer release()
+
+	labels := map[string]string{}
+	for _, a := range cfg.Apps {
+		labels[a.AppID] = a.Name
+	}
+	if err := store.SetAppNames(labels); err != nil {
+		return err
+	}
+
+	view := newSyncView(env, apps)
+	errs := make([]error, len(apps))
+	var wg sync.WaitGroup
+	for i, app := range apps {
+		wg.Go(func() {
+			errs[i] = syncs.Sync(ctx, app, func(p cache.Progress) { view.update(i, p) }, view.every())
+		})
+	}
+	wg.Wait()
+	view.close()
+
+	var sentences []string
+	interrupted := false
+	for _, err := range errs {
+		switch {
+		case err == nil:
+		case ctx.Err() != nil && errors.Is(err, context.Canceled):
+			interrupted = true
+		default:
+			sentences = append(sentences, err.Error())
+		}
+	}
+	if interrupted {
+		// The frame prints "interrupted; run the same command again to go
+		// on" for a bare context.Canceled; other apps' failures go first.
+		for _, s := range sentences {
+			fmt.Fprintln(env.Stderr, "wxscope: "+plain(s))
+		}
+		return context.Canceled
+	}
+	if len(sentences) > 0 {
+		return syncFailures(sentences)
+	}
+	return nil
+}
+
+// syncFailures are the sentences of the apps that did not finish, one per
+// line on stderr.
+type syncFailures []string
+
+func (f syncFailures) Error() string { return strings.Join(f, "\nwxscope: ") }

@@ -1,0 +1,56 @@
+package syncer
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"wxscope/config"
+)
+
+// The TUI's syncs take their engine options from the same place as the sync
+// command's, so max_age = "0s" refetches there too.
+func TestEngineOptionsTurnMaxAgeZeroIntoRefetchEverything(t *testing.T) {
+	cfg := &config.Config{Concurrency: 7}
+	if got := engineOptions(cfg, nil, time.Second); got.MaxAge >= 0 || got.Concurrency != 7 || got.ProgressEvery != time.Second {
+		t.Errorf("max_age 0s: engine options %+v, want a negative MaxAge (refetch every profile), concurrency 7, every 1s", got)
+	}
+	cfg.MaxAge = time.Hour
+	if got := engineOptions(cfg, nil, time.Second); got.MaxAge != time.Hour {
+		t.Errorf("max_age 1h: engine MaxAge %v, want 1h", got.MaxAge)
+	}
+}
+
+// Holds of one Syncer nest, and while any is held a second Syncer on the
+// same cache (another process, or a headless sync beside the TUI) is refused
+// with who holds it; once the last hold ends, it gets in.
+func TestHoldsNestAndKeepAnotherSyncerOut(t *testing.T) {
+	cfg := &config.Config{Cache: filepath.Join(t.TempDir(), "wxscope.db")}
+	tui := New(cfg, nil, Options{Command: "wxscope (TUI)"})
+	headless := New(cfg, nil, Options{Command: "wxscope sync"})
+	r1, err := tui.Hold()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := tui.Hold()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = headless.Hold()
+	if !errors.Is(err, ErrRunning) || !strings.Contains(err.Error(), "wxscope (TUI) (pid ") {
+		t.Fatalf("second syncer while the TUI holds the lock: %v, want ErrRunning naming the TUI", err)
+	}
+	r1()
+	r1() // a release is idempotent
+	if _, err := headless.Hold(); !errors.Is(err, ErrRunning) {
+		t.Fatalf("with one hold left the lock was let go: %v", err)
+	}
+	r2()
+	r3, err := headless.Hold()
+	if err != nil {
+		t.Fatalf("after the last release: %v", err)
+	}
+	r3()
+}
