@@ -8,8 +8,10 @@ import (
 	"io"
 	"runtime/debug"
 	"strings"
+	"time"
 	"unicode"
 
+	"wxscope/config"
 	"wxscope/sanitize"
 )
 
@@ -105,7 +107,7 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, &helpRequest{cmd: fs.Name(), fs: fs}
 			}
-			return nil, usagef(fs.Name(), "%s", strings.TrimSpace(fs.Name()+" "+err.Error()))
+			return nil, usagef(fs.Name(), "%s", flagError(fs, err))
 		}
 		rest := fs.Args()
 		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
@@ -239,4 +241,57 @@ func plain(s string) string {
 		lines[i] = sanitize.Text(l)
 	}
 	return strings.Join(lines, "\n")
+}
+
+// flagError says in wxscope's words, with the --flag spelling the help
+// uses, what the flag package found wrong ("flag provided but not defined:
+// -bogus" becomes "sync has no flag --bogus").
+func flagError(fs *flag.FlagSet, err error) string {
+	cmd := strings.TrimSpace("wxscope " + fs.Name())
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		name = strings.TrimLeft(name, "-")
+		var known []string
+		fs.VisitAll(func(f *flag.Flag) { known = append(known, f.Name) })
+		hint := ""
+		if s := config.Closest(name, known); s != "" {
+			hint = fmt.Sprintf(" (did you mean --%s?)", s)
+		}
+		return fmt.Sprintf("%s has no flag --%s%s", cmd, name, hint)
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
+		name = strings.TrimLeft(name, "-")
+		what := "a value"
+		if f := fs.Lookup(name); f != nil {
+			if n, _ := flag.UnquoteUsage(f); n != "" {
+				what = "a value (" + n + ")"
+			}
+		}
+		return fmt.Sprintf("--%s needs %s", name, what)
+	}
+	var value, name string
+	if _, e := fmt.Sscanf(msg, "invalid boolean value %q for -%s", &value, &name); e == nil {
+		return fmt.Sprintf("--%s is true or false, not %q", strings.TrimSuffix(name, ":"), value)
+	}
+	if _, e := fmt.Sscanf(msg, "invalid value %q for flag -%s", &value, &name); e == nil {
+		name = strings.TrimSuffix(name, ":")
+		want := "a valid value"
+		if f := fs.Lookup(name); f != nil {
+			if g, ok := f.Value.(flag.Getter); ok {
+				switch g.Get().(type) {
+				case int, int64, uint, uint64:
+					want = "a whole number"
+				case float64:
+					want = "a number"
+				case time.Duration:
+					want = "a duration such as 30s or 5m"
+				}
+			}
+		}
+		return fmt.Sprintf("--%s takes %s, not %q", name, want, value)
+	}
+	if arg, ok := strings.CutPrefix(msg, "bad flag syntax: "); ok {
+		return fmt.Sprintf("%q is not a flag wxscope can read; flags are written --name or --name=value", arg)
+	}
+	return cmd + ": " + msg
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"wxscope/config"
@@ -27,15 +29,20 @@ const demoLatency = 4 * time.Millisecond
 // simulator is its configuration; --config is accepted like on every command.
 // It has no --readonly: its cache starts empty and lives only as long as the
 // demo, so a demo that may not sync would show nothing and protect nothing.
+// With --serve it starts no TUI: see serveDemo.
 func runDemo(ctx context.Context, env *Env, args []string) error {
 	fs, _ := newFlagSet("demo")
 	followers := fs.Int("followers", 20_000, "give the largest demo app `N` followers (the others have fewer)")
 	seed := fs.Int64("seed", 1, "generate the world from seed `S`; the same seed gives the same world")
+	serve := fs.Bool("serve", false, "serve the simulator without the TUI, for trying every other command: prints config=PATH and the export lines it needs")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if *followers < 1 || *followers > maxDemoFollowers {
 		return usagef("demo", "--followers %d is out of range; use 1 to %d", *followers, maxDemoFollowers)
+	}
+	if *serve {
+		return serveDemo(ctx, env, *seed, *followers)
 	}
 	if err := needTerminal(env, "wxscope demo"); err != nil {
 		return err
@@ -86,7 +93,7 @@ func startDemo(seed int64, followers int, latency time.Duration) (*demo, error) 
 			Name:      a.Name,
 			AppID:     a.AppID,
 			Token:     config.TokenStable,
-			SecretEnv: "WXSCOPE_DEMO_" + a.Name,
+			SecretEnv: "WXSCOPE_DEMO_" + strings.ToUpper(a.Name),
 			Secret:    config.NewSecret(a.Secret),
 		})
 	}
@@ -97,4 +104,48 @@ func startDemo(seed int64, followers int, latency time.Duration) (*demo, error) 
 func (d *demo) close() {
 	d.server.Close()
 	os.RemoveAll(d.dir)
+}
+
+// serveDemo is `wxscope demo --serve`: the simulator and its world without
+// the TUI, so that sync, lookup, links, export and doctor can be tried with
+// no credentials. It writes a config for the simulator beside a fresh cache,
+// prints config=PATH and then one "export NAME=VALUE" line per secret the
+// config reads (so the output is also a shell script: ". ./demo.env"), serves
+// until interrupted, and removes what it made.
+func serveDemo(ctx context.Context, env *Env, seed int64, followers int) error {
+	d, err := startDemo(seed, followers, demoLatency)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	path := filepath.Join(d.dir, "config.toml")
+	if err := os.WriteFile(path, demoConfigTOML(d.cfg), 0o600); err != nil {
+		return fmt.Errorf("write the demo's configuration %s: %w", path, err)
+	}
+	fmt.Fprintf(env.Stdout, "config=%s\n", path)
+	for _, a := range d.cfg.Apps {
+		if a.SecretEnv != "" {
+			fmt.Fprintf(env.Stdout, "export %s=%s\n", a.SecretEnv, a.Secret.Reveal())
+		}
+	}
+	fmt.Fprintf(env.Stderr, "wxscope: the demo API serves at %s with a fresh cache in %s; stop it with Ctrl-C (that removes both)\n", d.server.URL, d.dir)
+	<-ctx.Done()
+	return nil
+}
+
+// demoConfigTOML writes cfg as the config file a user would write for it.
+// Strings are TOML basic strings: strconv.Quote's escapes are TOML's for the
+// ASCII paths, URLs and names the demo has.
+func demoConfigTOML(cfg *config.Config) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# The configuration of `wxscope demo --serve`: its simulator and a fresh cache.\n")
+	fmt.Fprintf(&b, "cache = %s\napi_base = %s\nconcurrency = %d\nmax_age = %s\n",
+		strconv.Quote(cfg.Cache), strconv.Quote(cfg.APIBase), cfg.Concurrency, strconv.Quote(cfg.MaxAge.String()))
+	for _, a := range cfg.Apps {
+		fmt.Fprintf(&b, "\n[[app]]\nname = %s\nappid = %s\n", strconv.Quote(a.Name), strconv.Quote(a.AppID))
+		if a.SecretEnv != "" {
+			fmt.Fprintf(&b, "secret_env = %s\ntoken = \"stable\"\n", strconv.Quote(a.SecretEnv))
+		}
+	}
+	return []byte(b.String())
 }

@@ -325,7 +325,7 @@ func (p *parser) unknownKeys(table map[string]any, known []string, prefix []stri
 			p.fail(path, elem, "unknown key %q%s: wxscope never reads a secret from the file; put it in an environment variable and name that variable with secret_env", key, where)
 		default:
 			hint := ""
-			if s := closest(key, known); s != "" {
+			if s := Closest(key, known); s != "" {
 				hint = fmt.Sprintf(" (did you mean %q?)", s)
 			}
 			p.fail(path, elem, "unknown key %q%s%s; %s", key, where, hint, list)
@@ -616,8 +616,9 @@ func ordinal(n int) string {
 	return fmt.Sprintf("%d%s", n, suffix)
 }
 
-// closest returns the known key within two edits of key, if any.
-func closest(key string, known []string) string {
+// Closest returns the known word within two edits of key, if any: the
+// "did you mean" of config keys and command-line flags.
+func Closest(key string, known []string) string {
 	best, bestDist := "", 3
 	for _, k := range known {
 		if d := editDistance(strings.ToLower(key), k); d < bestDist {
