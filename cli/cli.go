@@ -25,6 +25,9 @@ type Env struct {
 	// StdoutTTY says whether stdout is a terminal: sync draws a progress bar
 	// then and plain progress lines otherwise.
 	StdoutTTY bool
+	// StderrTTY says whether stderr is a terminal: resolve draws its
+	// progress line there then.
+	StderrTTY bool
 }
 
 // command is one subcommand. The TUI is the command with the empty name.
@@ -40,6 +43,7 @@ var commands = []command{
 	{"", "[--readonly] [--config FILE]", "the TUI over the configured apps and cache; works offline from the cache", runTUI},
 	{"demo", "[--followers N] [--seed S]", "the TUI on the built-in API simulator, a generated world and a fresh temporary cache", runDemo},
 	{"sync", "[--app NAME]... [--config FILE]", "fetch the followers of all (or the named) apps into the cache; resumable; 0 only if all finish", runSync},
+	{"resolve", "--app NAME [FILE] [--format csv|jsonl] [--offline] [--config FILE]", "the unionid and follow status of each openid of old records, in input order (cache first, then the API)", runResolve},
 	{"lookup", "ID [--json] [--live] [--config FILE]", "an openid or unionid: its person across all apps (cache first; --live asks the API)", runLookup},
 	{"links", "[--missing APP] [--format table|csv|jsonl] [--config FILE]", "the unionid groups across apps", runLinks},
 	{"export", "[--app NAME]... [--format csv|jsonl] [--config FILE]", "the cached followers", runExport},

@@ -29,6 +29,7 @@ func OSEnv() *Env {
 		Stderr:    os.Stderr,
 		Getenv:    os.Getenv,
 		StdoutTTY: isTerminal(os.Stdout),
+		StderrTTY: isTerminal(os.Stderr),
 	}
 }
 

@@ -24,8 +24,9 @@ type Failure struct {
 func (f *Failure) Error() string { return f.Sentence }
 func (f *Failure) Unwrap() error { return f.Err }
 
-// failureSentence says in one sentence why app did not finish and what to do.
-func failureSentence(cfg *config.Config, app config.App, err error) string {
+// Explain says in one sentence why a call of app's API failed and what to
+// do; a sync's failure says it too.
+func Explain(cfg *config.Config, app config.App, err error) string {
 	again := fmt.Sprintf("run `wxscope sync --app %s`", app.Name)
 	var (
 		qe     *cache.QuotaError

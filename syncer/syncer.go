@@ -70,6 +70,12 @@ func (s *Syncer) Hold() (release func(), err error) {
 	}, nil
 }
 
+// NewSource returns the API source of one configured app: its client, with
+// the client's typed errors mapped to the cache's. hc may be nil.
+func NewSource(cfg *config.Config, app config.App, hc *http.Client) (cache.Source, error) {
+	return newWechatSource(cfg, app, hc)
+}
+
 // Sync syncs app into the store, reporting progress every so often. An
 // error other than the context's is a *Failure: the one sentence that says
 // why the app did not finish and what to do.
@@ -82,7 +88,7 @@ func (s *Syncer) Sync(ctx context.Context, app config.App, progress func(cache.P
 	if errors.As(err, &f) {
 		return err
 	}
-	return &Failure{App: app.Name, Sentence: failureSentence(s.cfg, app, err), Err: err}
+	return &Failure{App: app.Name, Sentence: Explain(s.cfg, app, err), Err: err}
 }
 
 func (s *Syncer) sync(ctx context.Context, app config.App, progress func(cache.Progress), every time.Duration) error {
