@@ -305,3 +305,88 @@ func (b *userListBody) users() map[string]User {
 	}
 	return out
 }
+
+// tagsBody is the answer of cgi-bin/tags/get.
+type tagsBody struct {
+	Tags []struct {
+		ID    flexInt `json:"id"`
+		Name  string  `json:"name"`
+		Count flexInt `json:"count"`
+	} `json:"tags"`
+}
+
+// decodeTags reads a tags/get answer in the API's order. A tag id listed
+// twice keeps its first entry, so a caller can key names by id.
+func decodeTags(body []byte) ([]Tag, error) {
+	var b tagsBody
+	if err := decodeJSON(body, &b); err != nil {
+		return nil, fmt.Errorf("decoding tags: %w", err)
+	}
+	out := make([]Tag, 0, len(b.Tags))
+	seen := make(map[int64]bool, len(b.Tags))
+	for _, t := range b.Tags {
+		id := int64(t.ID)
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		out = append(out, Tag{ID: id, Name: t.Name, Count: int64(t.Count)})
+	}
+	return out, nil
+}
+
+// summaryBody is the answer of datacube/getusersummary and, with
+// cumulate_user instead of new_user and cancel_user, of getusercumulate.
+type summaryBody struct {
+	List []struct {
+		RefDate      string  `json:"ref_date"`
+		UserSource   flexInt `json:"user_source"`
+		NewUser      flexInt `json:"new_user"`
+		CancelUser   flexInt `json:"cancel_user"`
+		CumulateUser flexInt `json:"cumulate_user"`
+	} `json:"list"`
+}
+
+// decodeDatacube reads either datacube answer. Every row's ref_date must be
+// a yyyy-MM-dd date: a row that cannot be put on a day cannot be counted,
+// and dropping it would undercount the day without a word.
+func decodeDatacube(body []byte, what string) (*summaryBody, error) {
+	var b summaryBody
+	if err := decodeJSON(body, &b); err != nil {
+		return nil, fmt.Errorf("decoding %s: %w", what, err)
+	}
+	for i, r := range b.List {
+		if _, ok := parseDay(r.RefDate); !ok {
+			return nil, fmt.Errorf("decoding %s: row %d: ref_date %.40q is not a yyyy-MM-dd date", what, i+1, r.RefDate)
+		}
+	}
+	return &b, nil
+}
+
+// decodeUserSummary reads a getusersummary answer, one row per day and
+// user_source, in the API's order.
+func decodeUserSummary(body []byte) ([]UserSummaryRow, error) {
+	b, err := decodeDatacube(body, "user summary")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]UserSummaryRow, len(b.List))
+	for i, r := range b.List {
+		out[i] = UserSummaryRow{RefDate: r.RefDate, UserSource: int(r.UserSource),
+			NewUser: int64(r.NewUser), CancelUser: int64(r.CancelUser)}
+	}
+	return out, nil
+}
+
+// decodeUserCumulate reads a getusercumulate answer in the API's order.
+func decodeUserCumulate(body []byte) ([]UserCumulateRow, error) {
+	b, err := decodeDatacube(body, "user cumulate")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]UserCumulateRow, len(b.List))
+	for i, r := range b.List {
+		out[i] = UserCumulateRow{RefDate: r.RefDate, UserSource: int(r.UserSource), CumulateUser: int64(r.CumulateUser)}
+	}
+	return out, nil
+}

@@ -26,9 +26,25 @@ var ErrBatchSize = errors.New("batch must hold 1 to 100 distinct openids")
 // ErrBodyTooLarge is returned when a response body exceeds Config.MaxBodyBytes.
 var ErrBodyTooLarge = errors.New("response body too large")
 
-// ErrCursorStuck is returned by Followers when the API hands back the very
-// cursor it was given, which would otherwise loop forever.
-var ErrCursorStuck = errors.New("follower list cursor did not advance")
+// ErrCursorStuck is returned by Followers and Blacklist when the API hands
+// back a cursor it has already given in this listing (the very cursor it was
+// asked with, or an earlier one), which would otherwise loop forever.
+var ErrCursorStuck = errors.New("list cursor did not advance")
+
+// ErrNoPermission marks an API the account may not call (errcode 48001, "api
+// unauthorized"): datacube and tags need a verified account. An *APIError
+// with that code matches it with errors.Is.
+var ErrNoPermission = errors.New("account lacks permission for this API")
+
+// ErrDateFormat marks a datacube date the API could not read (errcode
+// 61500). An *APIError with that code matches it with errors.Is.
+var ErrDateFormat = errors.New("datacube date format refused")
+
+// ErrDateRange marks a datacube range that is refused: by the API (errcode
+// 61501, "date range error"; an *APIError with that code matches it with
+// errors.Is), or before any call by the client, for an end before the
+// begin or a span over MaxDatacubeDays.
+var ErrDateRange = errors.New("datacube date range refused")
 
 // APIError is an error the WeChat API reported in a response body. Msg is the
 // API's errmsg as sent (with any secret scrubbed); it is shown, never parsed.
@@ -37,6 +53,20 @@ type APIError struct {
 	Path  string // e.g. "cgi-bin/user/get"
 	Code  int    // errcode
 	Msg   string // errmsg
+}
+
+// Is lets errors.Is match an errcode with its sentinel: 48001 with
+// ErrNoPermission, 61500 with ErrDateFormat, 61501 with ErrDateRange.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrNoPermission:
+		return e.Code == 48001
+	case ErrDateFormat:
+		return e.Code == 61500
+	case ErrDateRange:
+		return e.Code == 61501
+	}
+	return false
 }
 
 func (e *APIError) Error() string {
@@ -68,6 +98,10 @@ func hint(path string, code int) string {
 		return "an admin must approve this IP in the console"
 	case 48001:
 		return "the account lacks permission for this API (unverified account?)"
+	case 61500:
+		return "the API could not read a date; dates go as yyyy-MM-dd"
+	case 61501:
+		return "the API refused the date range: at most 7 days, the begin not after the end"
 	case 61024:
 		return "this appid is a third-party platform (component) account"
 	}

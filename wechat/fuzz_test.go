@@ -142,3 +142,71 @@ func FuzzEscapeControlChars(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodeTags(f *testing.F) {
+	for _, s := range []string{
+		`{"tags":[{"id":1,"name":"每天一罐可乐星人","count":0},{"id":2,"name":"星标组","count":0},{"id":127,"name":"广东","count":5}]}`,
+		`{"tags":[{"id":"2","name":"a\/b","count":"12"},{"id":2,"name":"dup","count":1}]}`,
+		"{\"tags\":[{\"id\":104,\"name\":\"\x1b[1m加粗\x1b[0m\",\"count\":3}]}",
+		`{"tags":null}`,
+		`{"tags":[{"id":1e2,"name":null,"count":-1}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		tags, err := decodeTags(body)
+		if err != nil {
+			return
+		}
+		seen := map[int64]bool{}
+		for _, tag := range tags {
+			if seen[tag.ID] {
+				t.Fatalf("tag id %d listed twice: %+v", tag.ID, tags)
+			}
+			seen[tag.ID] = true
+		}
+	})
+}
+
+func FuzzDecodeDatacube(f *testing.F) {
+	for _, s := range []string{
+		`{"list":[{"ref_date":"2014-12-07","user_source":0,"new_user":0,"cancel_user":0},{"ref_date":"2014-12-07","user_source":30,"new_user":12,"cancel_user":3}]}`,
+		`{"list":[{"ref_date":"2014-12-07","user_source":0,"cumulate_user":1217056}]}`,
+		`{"list":[]}`,
+		`{"list":[{"ref_date":"2014-12-7","user_source":"1","new_user":"5"}]}`,
+		`{"list":[{"ref_date":"2014-02-30","user_source":0}]}`,
+		`{"errcode":61501,"errmsg":"date range error rid: 1-2-3"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		sum, errS := decodeUserSummary(body)
+		cum, errC := decodeUserCumulate(body)
+		// Both read the same list, so they accept and refuse alike.
+		if (errS == nil) != (errC == nil) || len(sum) != len(cum) {
+			t.Fatalf("summary %d rows, %v; cumulate %d rows, %v", len(sum), errS, len(cum), errC)
+		}
+		for i, r := range sum {
+			if _, err := ParseDate(r.RefDate); err != nil || r.RefDate != cum[i].RefDate {
+				t.Fatalf("row %d: ref_date %q / %q", i, r.RefDate, cum[i].RefDate)
+			}
+		}
+		days := SumDays(sum)
+		var newSum, cancelSum int64
+		for i, d := range days {
+			if i > 0 && d.RefDate <= days[i-1].RefDate {
+				t.Fatalf("SumDays out of order: %+v", days)
+			}
+			newSum += d.NewUser
+			cancelSum += d.CancelUser
+		}
+		var newRows, cancelRows int64
+		for _, r := range sum {
+			newRows += r.NewUser
+			cancelRows += r.CancelUser
+		}
+		if newSum != newRows || cancelSum != cancelRows {
+			t.Fatalf("SumDays lost figures: %d/%d of %d/%d", newSum, cancelSum, newRows, cancelRows)
+		}
+	})
+}

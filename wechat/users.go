@@ -16,11 +16,12 @@ const (
 	PathBatchGet = "cgi-bin/user/info/batchget"
 )
 
-// Page is one answer of cgi-bin/user/get.
+// Page is one answer of cgi-bin/user/get, or of
+// cgi-bin/tags/members/getblacklist, which pages the same way.
 type Page struct {
-	Total int // the API's follower count; it moves during a listing, so never stop on it
+	Total int // the API's count of the whole list; it moves during a listing, so never stop on it
 	Count int // the API's count of openids in this page
-	// OpenIDs are this page's followers, in the API's (unspecified) order.
+	// OpenIDs are this page's openids, in the API's (unspecified) order.
 	OpenIDs []string
 	// NextOpenID is the cursor for the next page; on every non-empty page
 	// the API sets it to the page's last openid, even on the final one.
@@ -75,25 +76,37 @@ func (c *Client) FollowerPage(ctx context.Context, next string) (Page, error) {
 // Followers lists the followers page by page from the cursor start ("" for
 // the beginning). It yields every page including the last, then stops; on an
 // error it yields (Page{}, err) once and stops. To resume later, pass the
-// NextOpenID of the last page handled.
+// NextOpenID of the last page handled. A cursor the API hands back twice
+// stops the listing with ErrCursorStuck after the page that carried it.
 func (c *Client) Followers(ctx context.Context, start string) iter.Seq2[Page, error] {
+	return c.pages(ctx, PathUserGet, start, c.FollowerPage)
+}
+
+// pages is the listing loop of user/get and getblacklist: fetch is called
+// with start, then with each page's NextOpenID, until a page is Last. The
+// end is never decided by total. Every cursor the listing has used is
+// remembered, so a server that hands one back (the same cursor, or a cycle
+// through earlier ones) costs one call more, not an endless loop.
+func (c *Client) pages(ctx context.Context, path, start string, fetch func(context.Context, string) (Page, error)) iter.Seq2[Page, error] {
 	return func(yield func(Page, error) bool) {
 		next := start
+		used := map[string]bool{start: true}
 		for {
-			p, err := c.FollowerPage(ctx, next)
+			p, err := fetch(ctx, next)
 			if err != nil {
 				yield(Page{}, err)
 				return
 			}
-			if !p.Last && p.NextOpenID == next {
+			if !p.Last && used[p.NextOpenID] {
 				yield(p, nil)
-				yield(Page{}, fmt.Errorf("wechat %s: %s: %w (next_openid %q)", c.cfg.AppID, PathUserGet, ErrCursorStuck, next))
+				yield(Page{}, fmt.Errorf("wechat %s: %s: %w (next_openid %q came back after %d calls)", c.cfg.AppID, path, ErrCursorStuck, p.NextOpenID, len(used)))
 				return
 			}
 			if !yield(p, nil) || p.Last {
 				return
 			}
 			next = p.NextOpenID
+			used[next] = true
 		}
 	}
 }

@@ -111,3 +111,18 @@ func (c *benchClient) batch() {
 		c.b.Fatalf("%d users", len(out.UserInfoList))
 	}
 }
+
+// BenchmarkGrowthHistory builds one app's growth history (nineteen years of
+// days, on the first datacube call) and reads one day of it.
+func BenchmarkGrowthHistory(b *testing.B) {
+	spec := wechattest.WorldSpec{Seed: 1, Apps: []wechattest.AppSpec{{Name: "a", Followers: 1000}}}
+	for b.Loop() {
+		b.StopTimer()
+		w := wechattest.NewWorld(spec)
+		id := w.Apps()[0].AppID
+		b.StartTimer()
+		if _, ok := w.Growth(id, "2025-05-31"); !ok {
+			b.Fatal("no figures")
+		}
+	}
+}

@@ -25,17 +25,25 @@
 // emoji, HTML-ish text and a few hostile terminal sequences (OSC 52
 // clipboard writes, title sets, cursor moves and screen clears, C1
 // controls, bidi overrides, raw newlines); tags including the system tag 2
-// "星标组"; subscribe_scene from the confirmed enum plus ADD_SCENE_REPRINT
+// "星标组", a tag named with an escape sequence, and DeletedTagID, which some
+// followers carry but tags/get no longer lists; subscribe_scene from the confirmed enum plus ADD_SCENE_REPRINT
 // and ADD_SCENE_WXA (unconfirmed, so clients meet values they do not know);
 // qr_scene or qr_scene_str only for ADD_SCENE_QR_CODE.
+//
+// Each app also has a blacklist (AppSpec.Blacklisted of its followers), a
+// growth history for datacube (World.Growth: a linear ramp of follows over
+// the same nine years, ending the day before the world's today at exactly
+// the spec's Followers, with one campaign spike and one mass-unfollow day in
+// the last weeks) and may be unverified (AppSpec.Unverified, SetUnverified).
 //
 // # The server
 //
 // Endpoints: GET /cgi-bin/token, POST /cgi-bin/stable_token, GET
 // /cgi-bin/user/get, GET /cgi-bin/user/info, POST
 // /cgi-bin/user/info/batchget, POST /cgi-bin/user/info/updateremark, GET
-// /cgi-bin/tags/get, POST /cgi-bin/clear_quota (and /v2), POST
-// /cgi-bin/openapi/quota/get.
+// /cgi-bin/tags/get, POST /cgi-bin/tags/members/getblacklist, POST
+// /datacube/getusersummary and /datacube/getusercumulate, POST
+// /cgi-bin/clear_quota (and /v2), POST /cgi-bin/openapi/quota/get.
 //
 // Every API answer is HTTP 200 with "Content-Type: application/json;
 // encoding=utf-8", errors included; errors are {"errcode","errmsg"} with a
@@ -92,4 +100,24 @@
 //   - user/info ignores lang; legacy blank fields are on by default
 //     (WithLegacyBlanks(false) gives the shape of the current docs, without
 //     language).
+//   - Unverified accounts get 48001 on what the fact sheet marks "verified
+//     accounts only" among the endpoints served: tags/get, updateremark and
+//     both datacube calls. user/get, user/info, batchget and getblacklist
+//     keep answering: the real platform guards the user APIs with a
+//     permission set too, but an account that cannot list its followers is
+//     of no use to wxscope, and that case is one injected 48001 away.
+//   - getblacklist: 1000 a page (WithBlacklistPageSize; the docs disagree),
+//     paged like user/get. The blacklist holds current followers only: an
+//     unfollow takes the person off. A begin_openid of another app is 49003
+//     (errmsg "not same appid", ❓ the text), any other one not on the
+//     blacklist 40003. No quota (none documented).
+//   - datacube: the figures come from the growth history, not from Follow
+//     and Unfollow. Every day has a user_source 0 row, zeros included;
+//     other channels have rows on days with a follow or an unfollow.
+//     Unfollows are spread over channels like follows. A range ending today
+//     or later is an empty list; yesterday appears at 08:00 China time on
+//     the server's clock (before, a range ending yesterday lacks that day);
+//     days before the history are absent; 61500 for a date that is not
+//     exactly yyyy-MM-dd (a missing one included), 61501 for an end before
+//     the begin or over 7 days. No quota (none documented).
 package wechattest

@@ -66,13 +66,21 @@ var hostileRemarks = []string{
 }
 
 // Tags, in the order tags/get lists them: 0 to 2 are the system's (2 is
-// "星标组"), the others the operator's.
+// "星标组"), the others the operator's, one named with a terminal escape
+// (tag names are operator-written text like remarks). DeletedTagID is on
+// some followers' tagid_list but not in the list: a deleted tag.
 var tagNames = []struct {
 	id   int64
 	name string
-}{{0, "黑名单"}, {1, "屏蔽组"}, {2, "星标组"}, {100, "老客户"}, {101, "🎁活动"}, {102, "VIP/重要"}}
+}{{0, "黑名单"}, {1, "屏蔽组"}, {2, "星标组"}, {100, "老客户"}, {101, "🎁活动"}, {102, "VIP/重要"}, {104, "\x1b[1m加粗\x1b[0m"}}
 
-var tagSets = [][]int64{{}, {2}, {100}, {2, 101}, {100, 101, 102}}
+// DeletedTagID is a tag id some followers carry in tagid_list that tags/get
+// no longer lists, as after an operator deleted the tag: a client has only
+// its number to show.
+const DeletedTagID = 103
+
+// tagSets are the tagid_lists followers carry, not sorted, as real ones.
+var tagSets = [][]int64{{}, {2}, {100}, {2, 101}, {100, 101, 102}, {DeletedTagID, 101}, {2, 104}}
 
 // profile is the derived part of a follower's user/info answer.
 type profile struct {
@@ -108,14 +116,18 @@ func deriveProfile(appSalt uint64, p uint32, today int64) profile {
 	switch r := h3 % 100; {
 	case r < 60:
 		pr.tags = tagSets[0]
-	case r < 80:
+	case r < 78:
 		pr.tags = tagSets[1]
-	case r < 90:
+	case r < 88:
 		pr.tags = tagSets[2]
-	case r < 97:
+	case r < 95:
 		pr.tags = tagSets[3]
-	default:
+	case r < 97:
 		pr.tags = tagSets[4]
+	case r < 99:
+		pr.tags = tagSets[5]
+	default:
+		pr.tags = tagSets[6]
 	}
 	if (h3>>16)%100 < 5 {
 		pr.groupID = 2 // a few legacy group memberships survive

@@ -42,13 +42,14 @@ type Server struct {
 }
 
 type config struct {
-	pageSize   int
-	legacy     bool
-	slash      bool
-	clock      *Clock
-	resetLoc   *time.Location
-	forceGrace time.Duration
-	remarkMax  int
+	pageSize          int
+	blacklistPageSize int
+	legacy            bool
+	slash             bool
+	clock             *Clock
+	resetLoc          *time.Location
+	forceGrace        time.Duration
+	remarkMax         int
 }
 
 // Option configures a Server.
@@ -56,6 +57,13 @@ type Option func(*config)
 
 // WithPageSize sets the user/get page size (default 10000, as the real API).
 func WithPageSize(n int) Option { return func(c *config) { c.pageSize = n } }
+
+// WithBlacklistPageSize sets the tags/members/getblacklist page size. The
+// default is 1000, what the current docs (and silenceper's SDK) say; the
+// old docs say 10000 (fact sheet §7). The smaller is the likelier today, and
+// it makes a blacklist of a few thousand run over several pages, so a
+// client that assumed 10000 (and stopped after one short page) is caught.
+func WithBlacklistPageSize(n int) Option { return func(c *config) { c.blacklistPageSize = n } }
 
 // WithLegacyBlanks chooses whether user/info answers carry the fields WeChat
 // stopped filling in 2021, blank (nickname:"", sex:0, language:"zh_CN",
@@ -84,12 +92,15 @@ func WithRemarkLimit(n int) Option { return func(c *config) { c.remarkMax = n } 
 
 // NewServer starts a server for w. Close it when done.
 func NewServer(w *World, opts ...Option) *Server {
-	cfg := config{pageSize: 10000, legacy: true, remarkMax: 30, resetLoc: time.FixedZone("UTC+8", 8*3600)}
+	cfg := config{pageSize: 10000, blacklistPageSize: 1000, legacy: true, remarkMax: 30, resetLoc: time.FixedZone("UTC+8", 8*3600)}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if cfg.pageSize <= 0 {
 		cfg.pageSize = 10000
+	}
+	if cfg.blacklistPageSize <= 0 {
+		cfg.blacklistPageSize = 1000
 	}
 	if cfg.clock == nil {
 		cfg.clock = NewRealClock()
@@ -235,16 +246,19 @@ var endpoints map[string]endpoint
 // handleQuotaGet looks paths up in it.
 func init() {
 	endpoints = map[string]endpoint{
-		"/cgi-bin/token":                  {handle: (*Server).handleToken},
-		"/cgi-bin/stable_token":           {post: true, handle: (*Server).handleStableToken},
-		"/cgi-bin/user/get":               {auth: true, handle: (*Server).handleUserGet},
-		"/cgi-bin/user/info":              {auth: true, handle: (*Server).handleUserInfo},
-		"/cgi-bin/user/info/batchget":     {post: true, auth: true, handle: (*Server).handleBatchGet},
-		"/cgi-bin/user/info/updateremark": {post: true, auth: true, handle: (*Server).handleUpdateRemark},
-		"/cgi-bin/tags/get":               {auth: true, handle: (*Server).handleTagsGet},
-		"/cgi-bin/clear_quota":            {post: true, auth: true, handle: (*Server).handleClearQuota},
-		"/cgi-bin/clear_quota/v2":         {post: true, handle: (*Server).handleClearQuotaV2},
-		"/cgi-bin/openapi/quota/get":      {post: true, auth: true, handle: (*Server).handleQuotaGet},
+		"/cgi-bin/token":                     {handle: (*Server).handleToken},
+		"/cgi-bin/stable_token":              {post: true, handle: (*Server).handleStableToken},
+		"/cgi-bin/user/get":                  {auth: true, handle: (*Server).handleUserGet},
+		"/cgi-bin/user/info":                 {auth: true, handle: (*Server).handleUserInfo},
+		"/cgi-bin/user/info/batchget":        {post: true, auth: true, handle: (*Server).handleBatchGet},
+		"/cgi-bin/user/info/updateremark":    {post: true, auth: true, handle: (*Server).handleUpdateRemark},
+		"/cgi-bin/tags/get":                  {auth: true, handle: (*Server).handleTagsGet},
+		"/cgi-bin/tags/members/getblacklist": {post: true, auth: true, handle: (*Server).handleBlacklist},
+		"/datacube/getusersummary":           {post: true, auth: true, handle: (*Server).handleUserSummary},
+		"/datacube/getusercumulate":          {post: true, auth: true, handle: (*Server).handleUserCumulate},
+		"/cgi-bin/clear_quota":               {post: true, auth: true, handle: (*Server).handleClearQuota},
+		"/cgi-bin/clear_quota/v2":            {post: true, handle: (*Server).handleClearQuotaV2},
+		"/cgi-bin/openapi/quota/get":         {post: true, auth: true, handle: (*Server).handleQuotaGet},
 	}
 }
 
@@ -364,6 +378,9 @@ var errTexts = map[int]string{
 	47001: "data format error",
 	48001: "api unauthorized",
 	48006: "forbid to clear quota because of reaching the limit",
+	49003: "not same appid", // ❓ the text is undocumented
+	61500: "date format error",
+	61501: "date range error",
 	76003: "invalid cgi_path",
 	76022: "cgi_path not supported",
 }

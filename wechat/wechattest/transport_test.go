@@ -32,6 +32,12 @@ func allKindsOfCalls(e *env) map[string]answer {
 		"quota get bad":      e.post("/cgi-bin/openapi/quota/get", tok(tk), `{"cgi_path":"cgi-bin/user/get"}`),
 		"clear quota":        e.post("/cgi-bin/clear_quota", tok(tk), `{"appid":"`+news.AppID+`"}`),
 		"tags/get":           e.get("/cgi-bin/tags/get", tok(tk)),
+		"getblacklist":       e.blacklist(tk, ""),
+		"getblacklist bad":   e.blacklist(tk, "nonsense"),
+		"usersummary":        e.datacube("getusersummary", tk, "2025-05-01", "2025-05-07"),
+		"usersummary 8 days": e.datacube("getusersummary", tk, "2025-05-01", "2025-05-08"),
+		"usercumulate":       e.datacube("getusercumulate", tk, "2025-05-01", "2025-05-07"),
+		"usercumulate date":  e.datacube("getusercumulate", tk, "2025-05-01", "7 May"),
 		"updateremark":       e.post("/cgi-bin/user/info/updateremark", tok(tk), `{"openid":"`+follower+`","remark":"ok"}`),
 	}
 }
@@ -74,7 +80,7 @@ func TestErrorBodiesAreErrcodeAndErrmsgWithRid(t *testing.T) {
 func TestDataSuccessesCarryNoErrcodeButActionsSayOK(t *testing.T) {
 	e := demo(t, 20)
 	calls := allKindsOfCalls(e)
-	for _, name := range []string{"token ok", "stable ok", "user/get ok", "user/info ok", "batchget ok", "tags/get"} {
+	for _, name := range []string{"token ok", "stable ok", "user/get ok", "user/info ok", "batchget ok", "tags/get", "getblacklist", "usersummary", "usercumulate"} {
 		if _, has := calls[name].m["errcode"]; has || calls[name].m == nil {
 			t.Errorf("%s: data success must not carry errcode: %s", name, calls[name].raw)
 		}
@@ -96,6 +102,9 @@ func TestMissingAccessTokenIs41001OnEveryAPI(t *testing.T) {
 		{"POST", "/cgi-bin/clear_quota", `{"appid":"x"}`},
 		{"POST", "/cgi-bin/openapi/quota/get", `{"cgi_path":"/cgi-bin/user/get"}`},
 		{"GET", "/cgi-bin/tags/get", ""},
+		{"POST", "/cgi-bin/tags/members/getblacklist", `{"begin_openid":""}`},
+		{"POST", "/datacube/getusersummary", `{"begin_date":"2025-05-01","end_date":"2025-05-01"}`},
+		{"POST", "/datacube/getusercumulate", `{"begin_date":"2025-05-01","end_date":"2025-05-01"}`},
 		{"POST", "/cgi-bin/user/info/updateremark", `{}`},
 	} {
 		wantErr(t, c.path, e.do(c.method, c.path, url.Values{"access_token": {""}}, c.body), 41001)
@@ -105,7 +114,8 @@ func TestMissingAccessTokenIs41001OnEveryAPI(t *testing.T) {
 func TestUnparseableBodyIs47001(t *testing.T) {
 	e := demo(t, 5)
 	tk := e.token("news")
-	for _, path := range []string{"/cgi-bin/user/info/batchget", "/cgi-bin/clear_quota", "/cgi-bin/openapi/quota/get", "/cgi-bin/user/info/updateremark"} {
+	for _, path := range []string{"/cgi-bin/user/info/batchget", "/cgi-bin/clear_quota", "/cgi-bin/openapi/quota/get", "/cgi-bin/user/info/updateremark",
+		"/cgi-bin/tags/members/getblacklist", "/datacube/getusersummary", "/datacube/getusercumulate"} {
 		wantErr(t, path, e.post(path, tok(tk), `{"user_list":[`), 47001)
 	}
 	wantErr(t, "stable_token", e.post("/cgi-bin/stable_token", nil, `grant_type=client_credential`), 47001)

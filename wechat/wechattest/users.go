@@ -30,14 +30,20 @@ func (s *Server) handleUserGet(r *http.Request, appid string) ([]byte, *apiError
 		}
 		start = i + 1
 	}
-	page := a.followers[start:min(start+s.cfg.pageSize, len(a.followers))]
+	return appendListPage(nil, a, a.followers, start, s.cfg.pageSize), nil
+}
 
-	b := []byte(`{"total":`)
-	b = strconv.AppendInt(b, int64(len(a.followers)), 10)
+// appendListPage writes the answer of user/get and getblacklist: up to size
+// of keys from start, total len(keys), next_openid the page's last openid;
+// past the end count 0, next_openid "" and no data key.
+func appendListPage(b []byte, a *app, keys []uint64, start, size int) []byte {
+	page := keys[start:min(start+size, len(keys))]
+	b = append(b, `{"total":`...)
+	b = strconv.AppendInt(b, int64(len(keys)), 10)
 	b = append(b, `,"count":`...)
 	b = strconv.AppendInt(b, int64(len(page)), 10)
 	if len(page) == 0 {
-		return append(b, `,"next_openid":""}`...), nil
+		return append(b, `,"next_openid":""}`...)
 	}
 	b = slices.Grow(b, len(page)*(idLen+3)+64)
 	b = append(b, `,"data":{"openid":[`...)
@@ -53,7 +59,7 @@ func (s *Server) handleUserGet(r *http.Request, appid string) ([]byte, *apiError
 	}
 	b = append(b, `]},"next_openid":"`...)
 	b = append(b, last...)
-	return append(b, `"}`...), nil
+	return append(b, `"}`...)
 }
 
 // handleUserInfo serves GET /cgi-bin/user/info?openid=….
@@ -157,8 +163,11 @@ func (s *Server) appendUser(b []byte, u User) []byte {
 
 // handleUpdateRemark serves POST /cgi-bin/user/info/updateremark. The
 // remark must stay under the byte limit (40092 otherwise): bytes, so an
-// emoji costs 4.
+// emoji costs 4. Verified accounts only (48001).
 func (s *Server) handleUpdateRemark(r *http.Request, appid string) ([]byte, *apiError) {
+	if aerr := s.w.checkVerified(appid); aerr != nil {
+		return nil, aerr
+	}
 	var req struct {
 		OpenID string `json:"openid"`
 		Remark string `json:"remark"`
@@ -173,33 +182,4 @@ func (s *Server) handleUpdateRemark(r *http.Request, appid string) ([]byte, *api
 		return nil, &apiError{code: 40003, hint: true}
 	}
 	return okBody(), nil
-}
-
-// handleTagsGet serves GET /cgi-bin/tags/get: the system tags and the
-// operator's, each with its follower count (counted on demand).
-func (s *Server) handleTagsGet(_ *http.Request, appid string) ([]byte, *apiError) {
-	w := s.w
-	w.mu.RLock()
-	a := w.byID[appid]
-	counts := map[int64]int{}
-	for _, k := range a.followers {
-		for _, t := range deriveProfile(a.salt, uint32(k), w.today).tags {
-			counts[t]++
-		}
-	}
-	w.mu.RUnlock()
-	b := []byte(`{"tags":[`)
-	for i, t := range tagNames {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"id":`...)
-		b = strconv.AppendInt(b, t.id, 10)
-		b = append(b, `,"name":`...)
-		b = appendString(b, t.name)
-		b = append(b, `,"count":`...)
-		b = strconv.AppendInt(b, int64(counts[t.id]), 10)
-		b = append(b, '}')
-	}
-	return append(b, "]}"...), nil
 }

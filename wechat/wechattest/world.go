@@ -17,6 +17,13 @@ type AppSpec struct {
 	Platform   string // open platform id, e.g. "P1"; "" = not bound (never emits unionid)
 	Followers  int    // current followers
 	Unfollowed int    // former followers: persons who followed and left
+	// Blacklisted is how many of the followers are on the account's
+	// blacklist (tags/members/getblacklist); at most Followers.
+	Blacklisted int
+	// Unverified makes the account one without WeChat verification (认证):
+	// the APIs the fact sheet marks "verified accounts only" answer 48001
+	// (see the package doc). Default false: a verified account.
+	Unverified bool
 }
 
 // WorldSpec describes a whole World.
@@ -31,7 +38,10 @@ type WorldSpec struct {
 }
 
 // AppInfo is what a test or the demo needs to configure a client for an app.
-type AppInfo struct{ Name, AppID, Secret, Platform string }
+type AppInfo struct {
+	Name, AppID, Secret, Platform string
+	Unverified                    bool // as AppSpec.Unverified, or as SetUnverified last set it
+}
 
 // User is the simulator's own truth about one openid: what user/info would
 // answer, without the blank legacy fields.
@@ -66,15 +76,20 @@ type World struct {
 }
 
 type app struct {
-	info      AppInfo
+	info      AppInfo // info.Unverified changes under World.mu (SetUnverified)
 	ids       *idCodec
 	unionIDs  *idCodec // nil when the app is not bound to an open platform
 	salt      uint64
 	followers []uint64          // orderKey of each current follower, sorted: user/get order
 	former    []uint64          // orderKey of each former follower, sorted
+	blacklist []uint64          // orderKey of each blacklisted follower, sorted (a subset of followers)
+	initial   int               // Followers of the spec: the growth history ends there
 	followed  map[uint32]int64  // subscribe_time of those who followed through Follow
 	remarks   map[uint32]string // remarks set through updateremark
 	followSeq uint64
+
+	growthOnce sync.Once
+	growth     *growth // built on the first datacube call or Growth
 }
 
 // NewWorld generates the world spec describes. It panics on a spec that
@@ -88,8 +103,11 @@ func NewWorld(spec WorldSpec) *World {
 	}
 	largest := 0
 	for _, as := range spec.Apps {
-		if as.Followers < 0 || as.Unfollowed < 0 {
+		if as.Followers < 0 || as.Unfollowed < 0 || as.Blacklisted < 0 {
 			panic(fmt.Sprintf("wechattest: app %q: negative follower counts", as.Name))
+		}
+		if as.Blacklisted > as.Followers {
+			panic(fmt.Sprintf("wechattest: app %q: %d blacklisted of %d followers", as.Name, as.Blacklisted, as.Followers))
 		}
 		largest = max(largest, as.Followers+as.Unfollowed)
 	}
@@ -114,7 +132,7 @@ func NewWorld(spec WorldSpec) *World {
 			panic(fmt.Sprintf("wechattest: duplicate app name %q", as.Name))
 		}
 		names[as.Name] = true
-		info := AppInfo{Name: as.Name, AppID: as.AppID, Secret: as.Secret, Platform: as.Platform}
+		info := AppInfo{Name: as.Name, AppID: as.AppID, Secret: as.Secret, Platform: as.Platform, Unverified: as.Unverified}
 		sum := sha256.Sum256(fmt.Appendf(nil, "wechattest/app/%d/%d/%s", spec.Seed, i, as.Name))
 		if info.AppID == "" {
 			info.AppID = "wx" + hex.EncodeToString(sum[:8])
@@ -131,6 +149,7 @@ func NewWorld(spec WorldSpec) *World {
 			salt:     salt(spec.Seed, "profile/"+info.AppID),
 			followed: map[uint32]int64{},
 			remarks:  map[uint32]string{},
+			initial:  as.Followers,
 		}
 		if as.Platform != "" {
 			if platforms[as.Platform] == nil {
@@ -147,8 +166,11 @@ func NewWorld(spec WorldSpec) *World {
 		for j := range a.former {
 			a.former[j] = a.ids.orderKey(uint32(q.at(uint64(as.Followers + j))))
 		}
+		// The first followers of the permutation: as random a subset as any.
+		a.blacklist = slices.Clone(a.followers[:as.Blacklisted])
 		slices.Sort(a.followers)
 		slices.Sort(a.former)
+		slices.Sort(a.blacklist)
 		w.apps = append(w.apps, a)
 		w.byID[info.AppID] = a
 	}
@@ -158,7 +180,8 @@ func NewWorld(spec WorldSpec) *World {
 // DemoWorld is the world of `wxscope demo` and of most tests: news and shop
 // bound to open platform P1 (overlapping followers, same unionids), events
 // not bound (no unionids), legacy bound to another platform P2 (different
-// unionids for the same persons), each with some former followers.
+// unionids for the same persons), each with some former followers and 2% of
+// its followers blacklisted. All four are verified.
 func DemoWorld(seed int64, followersPerApp int) *World {
 	return NewWorld(DemoSpec(seed, followersPerApp))
 }
@@ -169,7 +192,7 @@ func DemoSpec(seed int64, followersPerApp int) WorldSpec {
 	f := followersPerApp
 	spec := func(name, platform string, scale float64) AppSpec {
 		n := int(float64(f) * scale)
-		return AppSpec{Name: name, Platform: platform, Followers: n, Unfollowed: max(n/20, min(n, 3))}
+		return AppSpec{Name: name, Platform: platform, Followers: n, Unfollowed: max(n/20, min(n, 3)), Blacklisted: n / 50}
 	}
 	return WorldSpec{Seed: seed, Apps: []AppSpec{
 		spec("news", "P1", 1.0),
@@ -181,6 +204,8 @@ func DemoSpec(seed int64, followersPerApp int) WorldSpec {
 
 // Apps lists the world's apps in spec order.
 func (w *World) Apps() []AppInfo {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
 	out := make([]AppInfo, len(w.apps))
 	for i, a := range w.apps {
 		out[i] = a.info
@@ -295,6 +320,10 @@ func (w *World) Unfollow(appid, openid string) error {
 	}
 	key := a.followers[i]
 	a.followers = slices.Delete(a.followers, i, i+1)
+	// The blacklist is of followers (❓ the real one may outlive a follow).
+	if j, ok := slices.BinarySearch(a.blacklist, key); ok {
+		a.blacklist = slices.Delete(a.blacklist, j, j+1)
+	}
 	j, _ := slices.BinarySearch(a.former, key)
 	a.former = slices.Insert(a.former, j, key)
 	delete(a.followed, p)
