@@ -2,13 +2,13 @@ package cache
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
+
+	"wxscope/proc"
 )
 
 // Holder is the process that writes the cache, as recorded in the lock-info
@@ -63,15 +63,10 @@ func ReadHolder(path string) *Holder {
 		return nil
 	}
 	var h Holder
-	if json.Unmarshal(b, &h) != nil || h.PID <= 0 || !processAlive(h.PID) {
+	if json.Unmarshal(b, &h) != nil || h.PID <= 0 || !proc.Alive(h.PID) {
 		return nil
 	}
 	return &h
-}
-
-func processAlive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 func (s *Store) inUse(err error) error {
