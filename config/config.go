@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -122,6 +121,10 @@ type Options struct {
 	// Offline lets an app's secret variable be unset: commands that only read
 	// the cache need no secret. App.SecretErr still reports it.
 	Offline bool
+
+	// goos is the system whose folder rules apply; "" means runtime.GOOS.
+	// Tests set it to check every system's rules on any system.
+	goos string
 }
 
 func (o Options) getenv(key string) string {
@@ -140,7 +143,10 @@ const (
 
 // Locate returns the config file to read and where that choice came from:
 // opts.Path, else $WXSCOPE_CONFIG, else $XDG_CONFIG_HOME/wxscope/config.toml,
-// else ~/.config/wxscope/config.toml. It does not check that the file exists.
+// else the system's config folder: ~/.config/wxscope/config.toml on Linux,
+// ~/Library/Application Support/wxscope/config.toml on macOS,
+// %APPDATA%\wxscope\config.toml on Windows (os.UserConfigDir). It does not
+// check that the file exists.
 func Locate(opts Options) (file, from string, err error) {
 	if opts.Path != "" {
 		return opts.Path, FromFlag, nil
@@ -148,15 +154,13 @@ func Locate(opts Options) (file, from string, err error) {
 	if p := opts.getenv("WXSCOPE_CONFIG"); p != "" {
 		return p, FromEnv, nil
 	}
-	if x := opts.getenv("XDG_CONFIG_HOME"); filepath.IsAbs(x) {
-		return filepath.Join(x, "wxscope", "config.toml"), FromDefault, nil
-	}
-	home, err := homeDir(opts)
+	d := opts.dirs()
+	dir, err := d.config()
 	if err != nil {
-		return "", "", &Error{File: "~/.config/wxscope/config.toml", Err: err,
-			Msg: "cannot find the config file because $HOME is not set; pass --config FILE or set $WXSCOPE_CONFIG"}
+		return "", "", &Error{File: d.defaultConfigName(), Err: err,
+			Msg: fmt.Sprintf("cannot find the config file because %v; pass --config FILE or set $WXSCOPE_CONFIG", err)}
 	}
-	return filepath.Join(home, ".config", "wxscope", "config.toml"), FromDefault, nil
+	return filepath.Join(dir, "wxscope", "config.toml"), FromDefault, nil
 }
 
 // Load locates, reads, parses and checks the configuration.
@@ -355,10 +359,11 @@ func (p *parser) cachePath(s string) string {
 		p.fail(path, -1, "cache is empty; remove the line to use the default, or give the path of the cache file")
 		return ""
 	}
-	if s == "~" || strings.HasPrefix(s, "~/") {
-		home, err := homeDir(p.opts)
+	d := p.opts.dirs()
+	if s == "~" || strings.HasPrefix(s, "~/") || (d.goos == "windows" && strings.HasPrefix(s, `~\`)) {
+		home, err := d.home()
 		if err != nil {
-			p.fail(path, -1, "cannot expand ~ because $HOME is not set; give an absolute path")
+			p.fail(path, -1, "cannot expand ~ because %v; give an absolute path", err)
 			return ""
 		}
 		s = filepath.Join(home, s[1:])
@@ -380,7 +385,7 @@ func (p *parser) cachePath(s string) string {
 }
 
 func (p *parser) defaultCache() string {
-	dir, err := cacheDir(p.opts)
+	dir, err := p.opts.dirs().cache()
 	if err != nil {
 		p.fail([]string{"cache"}, -1, "cannot find a place for the cache (%v); set cache = \"/path/to/wxscope.db\"", err)
 		return ""
@@ -554,33 +559,6 @@ func checkName(s string) string {
 		}
 	}
 	return ""
-}
-
-func homeDir(opts Options) (string, error) {
-	if h := opts.getenv("HOME"); h != "" {
-		return h, nil
-	}
-	if opts.Getenv != nil {
-		return "", errors.New("$HOME is not set")
-	}
-	return os.UserHomeDir()
-}
-
-// cacheDir is os.UserCacheDir, read through opts.Getenv on the systems
-// where it follows the XDG rules.
-func cacheDir(opts Options) (string, error) {
-	switch runtime.GOOS {
-	case "windows", "darwin", "ios", "plan9":
-		return os.UserCacheDir()
-	}
-	if x := opts.getenv("XDG_CACHE_HOME"); filepath.IsAbs(x) {
-		return x, nil
-	}
-	home, err := homeDir(opts)
-	if err != nil {
-		return "", errors.New("neither $XDG_CACHE_HOME nor $HOME is set")
-	}
-	return filepath.Join(home, ".cache"), nil
 }
 
 func typeName(v any) string {
