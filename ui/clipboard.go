@@ -1,11 +1,16 @@
 package ui
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -13,46 +18,96 @@ import (
 )
 
 // LocalClipboard is a clipboard command of the machine the UI runs on
-// (wl-copy, xclip, xsel, pbcopy), which y runs beside OSC 52: many terminals
-// ignore OSC 52 (or ask first), and a local command is certain when the UI
-// runs on the desktop it is shown on.
+// (wl-copy, xclip, xsel on Linux, pbcopy on macOS, clip.exe on Windows and
+// under WSL), which y runs beside OSC 52: many terminals ignore OSC 52 (or
+// ask first), and a local command is certain when the UI runs on the
+// desktop it is shown on.
 type LocalClipboard struct {
 	Name string   // what the toast says: "wl-copy"
 	Path string   // the executable, as exec.LookPath found it
 	Args []string // arguments that make it read the text from stdin
+	// Env is added to the command's environment.
+	Env []string
+	// Encode turns the text into the bytes the command reads; nil means
+	// UTF-8 as it is.
+	Encode func(string) []byte
 }
 
-// clipboardCandidates are the commands tried, in order, with the
-// environment variable that says their display is reachable ("" always).
-var clipboardCandidates = []struct {
+// clipboardCandidate is a command to try, with the environment variable
+// that says its display is reachable ("" for one that needs none: it copies
+// on this machine's desktop, whoever is looking).
+type clipboardCandidate struct {
 	env  string
 	name string
 	args []string
-}{
-	{"WAYLAND_DISPLAY", "wl-copy", nil},
-	{"DISPLAY", "xclip", []string{"-selection", "clipboard", "-in"}},
-	{"DISPLAY", "xsel", []string{"--clipboard", "--input"}},
-	{"", "pbcopy", nil},
+	// See LocalClipboard.
+	extraEnv []string
+	encode   func(string) []byte
+}
+
+var (
+	wlCopy = clipboardCandidate{env: "WAYLAND_DISPLAY", name: "wl-copy"}
+	xclip  = clipboardCandidate{env: "DISPLAY", name: "xclip", args: []string{"-selection", "clipboard", "-in"}}
+	xsel   = clipboardCandidate{env: "DISPLAY", name: "xsel", args: []string{"--clipboard", "--input"}}
+	// pbcopy decodes its input by the locale, and a UI started without one
+	// (from launchd, or with LANG unset) would have CJK read as Mac Roman.
+	pbcopy = clipboardCandidate{name: "pbcopy", extraEnv: []string{"LC_ALL=en_US.UTF-8"}}
+	// clip.exe reads UTF-16LE when the input starts with its byte-order
+	// mark, and anything else in the console's code page, which garbles
+	// CJK. Under WSL it is the Windows one, on the PATH WSL appends.
+	clipExe = clipboardCandidate{name: "clip.exe", encode: utf16LEWithBOM}
+)
+
+// clipboardCandidates are the commands tried on the system goos, in order.
+func clipboardCandidates(goos string, getenv func(string) string) []clipboardCandidate {
+	switch goos {
+	case "windows":
+		return []clipboardCandidate{clipExe}
+	case "darwin":
+		return []clipboardCandidate{pbcopy}
+	}
+	// Under WSL, clip.exe reaches the Windows desktop the terminal is on;
+	// WSLg's Wayland and X11 clipboards are passed on to it less reliably.
+	if getenv("WSL_DISTRO_NAME") != "" || getenv("WSL_INTEROP") != "" {
+		return []clipboardCandidate{clipExe, wlCopy, xclip, xsel}
+	}
+	return []clipboardCandidate{wlCopy, xclip, xsel}
 }
 
 // DetectLocalClipboard finds a local clipboard command, or returns nil when
 // there is none to use. getenv is os.Getenv and lookPath exec.LookPath in
 // main. X11 and Wayland tools are used only when their display variable is
-// set, so a UI reached over SSH without a forwarded display never copies
-// into a clipboard on the wrong machine: OSC 52 is the way there.
+// set, and the others (pbcopy, clip.exe) only outside SSH, so a UI reached
+// over SSH without a forwarded display never copies into a clipboard on the
+// wrong machine: OSC 52 is the way there.
 func DetectLocalClipboard(getenv func(string) string, lookPath func(string) (string, error)) *LocalClipboard {
-	for _, c := range clipboardCandidates {
+	return detectLocalClipboard(runtime.GOOS, getenv, lookPath)
+}
+
+func detectLocalClipboard(goos string, getenv func(string) string, lookPath func(string) (string, error)) *LocalClipboard {
+	for _, c := range clipboardCandidates(goos, getenv) {
 		if c.env != "" && getenv(c.env) == "" {
 			continue
 		}
 		if c.env == "" && getenv("SSH_CONNECTION") != "" {
-			continue // pbcopy over SSH copies on the server
+			continue // it would copy on the server
 		}
 		if path, err := lookPath(c.name); err == nil {
-			return &LocalClipboard{Name: c.name, Path: path, Args: c.args}
+			return &LocalClipboard{Name: c.name, Path: path, Args: c.args, Env: c.extraEnv, Encode: c.encode}
 		}
 	}
 	return nil
+}
+
+// utf16LEWithBOM encodes s as UTF-16, little-endian, after the byte-order
+// mark U+FEFF: the form of Unicode text that clip.exe recognises.
+func utf16LEWithBOM(s string) []byte {
+	units := utf16.Encode([]rune("\uFEFF" + s))
+	b := make([]byte, 0, 2*len(units))
+	for _, u := range units {
+		b = binary.LittleEndian.AppendUint16(b, u)
+	}
+	return b
 }
 
 // clipboardTimeout bounds a local clipboard command; xclip without a
@@ -90,7 +145,14 @@ func (lc *LocalClipboard) run(ctx context.Context, text string) error {
 	ctx, cancel := context.WithTimeout(ctx, clipboardTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, lc.Path, lc.Args...)
-	cmd.Stdin = strings.NewReader(text)
+	input := []byte(text)
+	if lc.Encode != nil {
+		input = lc.Encode(text)
+	}
+	cmd.Stdin = bytes.NewReader(input)
+	if len(lc.Env) > 0 {
+		cmd.Env = append(os.Environ(), lc.Env...)
+	}
 	// wl-copy and xclip fork a child that keeps the selection; it must not
 	// hold our pipes open, or Wait would wait for it.
 	cmd.WaitDelay = 100 * time.Millisecond
