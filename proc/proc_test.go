@@ -121,3 +121,13 @@ func TestASystemProcessIsAlive(t *testing.T) {
 		t.Fatalf("Alive(%d) = false", pid)
 	}
 }
+
+// ReadHolder asks once per refused open: this is its cost.
+func BenchmarkAlive(b *testing.B) {
+	pid := os.Getpid()
+	for b.Loop() {
+		if !Alive(pid) {
+			b.Fatal("not alive")
+		}
+	}
+}
