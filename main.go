@@ -8,9 +8,9 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"syscall"
 
 	"wxscope/cli"
+	"wxscope/termsig"
 )
 
 // softMemoryLimit keeps the TUI over a 1 M-follower cache under the design's
@@ -24,9 +24,11 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(softMemoryLimit)
 	}
-	// SIGINT and SIGTERM cancel the context: a sync saves its progress and
-	// returns. A second signal finds the default handler again and kills.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGINT, SIGTERM and (on Unix) SIGHUP, a closed terminal, cancel the
+	// context: a sync saves its progress and returns, the TUI restores the
+	// terminal and the demo removes its cache. A second signal finds the
+	// default handler again and kills.
+	ctx, stop := signal.NotifyContext(context.Background(), termsig.Signals()...)
 	go func() {
 		<-ctx.Done()
 		stop()

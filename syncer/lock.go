@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"syscall"
 	"time"
 
 	"wxscope/cache"
+	"wxscope/lockfile"
 )
 
 // A headless sync opens the cache in cache.Shared mode so that a lookup in
@@ -25,13 +25,13 @@ func LockPath(path string) string { return path + ".sync-lock" }
 // ErrRunning marks a sync refused because another process is syncing.
 var ErrRunning = errors.New("another sync is running")
 
-// syncLockError says who else is syncing the cache.
-type syncLockError struct {
+// lockError says who else is syncing the cache.
+type lockError struct {
 	path   string
 	holder *cache.Holder // nil when the holder's record could not be read
 }
 
-func (e *syncLockError) Error() string {
+func (e *lockError) Error() string {
 	who := "another wxscope sync"
 	if e.holder != nil {
 		h := *e.holder
@@ -43,40 +43,29 @@ func (e *syncLockError) Error() string {
 	return fmt.Sprintf("%s is already syncing the cache %s; wait for it to finish, or stop it and run this again", who, e.path)
 }
 
-func (e *syncLockError) Unwrap() error { return ErrRunning }
+func (e *lockError) Unwrap() error { return ErrRunning }
 
 // lockSync takes the sync lock of the cache at path without waiting, and
 // records this process in it. unlock releases it.
 func lockSync(path, command string) (unlock func(), err error) {
 	lp := LockPath(path)
-	f, err := os.OpenFile(lp, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open the sync lock %s: %w", lp, err)
+	l, err := lockfile.TryLock(lp)
+	if errors.Is(err, lockfile.ErrLocked) {
+		return nil, &lockError{path: path, holder: Holder(lp)}
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, &syncLockError{path: path, holder: Holder(lp)}
-		}
-		return nil, fmt.Errorf("lock %s: %w", lp, err)
+	if err != nil {
+		return nil, err // it names the file and what failed
 	}
 	h := cache.Holder{PID: os.Getpid(), Command: command, Since: time.Now()}
 	b, _ := json.Marshal(h)
-	// The record is advice for messages: failing to write it is no error.
-	if f.Truncate(0) == nil {
-		_, _ = f.WriteAt(b, 0)
-	}
-	return func() {
-		_ = f.Truncate(0)
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
+	_ = l.SetRecord(b) // the record is advice for messages: failing to write it is no error
+	return func() { _ = l.Unlock() }, nil
 }
 
 // Holder reads who holds the sync lock file lp, or nil when nobody has
 // recorded it.
 func Holder(lp string) *cache.Holder {
-	b, err := os.ReadFile(lp)
+	b, err := lockfile.ReadRecord(lp)
 	if err != nil {
 		return nil
 	}
