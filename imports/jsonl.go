@@ -38,10 +38,10 @@ func (rd *reader) jsonLines() error {
 			rd.reject(line, tooLongReason)
 			continue
 		}
-		b = bytes.TrimSpace(b)
-		if len(b) == 0 {
+		if isBlankLine(b) {
 			continue
 		}
+		b = bytes.Trim(b, " \t\r") // JSON's blank space, less the "\n" already gone
 		if b[0] != '{' {
 			rd.reject(line, "the line is not a JSON object")
 			continue
