@@ -176,4 +176,3 @@ func FuzzParseTimeAgreesWithTimeParse(f *testing.F) {
 		}
 	})
 }
-
