@@ -3,6 +3,7 @@ package imports
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"io"
 	"strings"
 	"testing"
@@ -173,6 +174,34 @@ func FuzzParseTimeAgreesWithTimeParse(f *testing.F) {
 		}
 		if want.Unix() != got {
 			t.Fatalf("parseTime(%q) = %d, time.Parse %d", s, got, want.Unix())
+		}
+	})
+}
+
+// FuzzFastJSONRowAgreesWithEncodingJSON checks the accelerator: whenever
+// it takes a line, encoding/json takes it too and gives the same values.
+func FuzzFastJSONRowAgreesWithEncodingJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"openid":"` + oid(1) + `","unionid":null,"first_seen":1709359500,"last_seen":"2024-03-02 14:05:00"}`,
+		`{"OpenID":"a","openid":"b","x":-0.5e+3,"y":true,"z":false}`,
+		`{ "openid" : "é" , "n":01}`, `{}`, `{"a":"\u0041"}`, `{"a":[1]}`, `{"a":1}x`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var fast jsonRow
+		if !fastJSONRow(b, &fast) {
+			return
+		}
+		var want jsonRow
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Fatalf("fast path took %q, encoding/json: %v", b, err)
+		}
+		for i, pair := range [][2]rawValue{{fast.OpenID, want.OpenID}, {fast.UnionID, want.UnionID},
+			{fast.FirstSeen, want.FirstSeen}, {fast.LastSeen, want.LastSeen}} {
+			if !bytes.Equal(pair[0], pair[1]) || (pair[0] == nil) != (pair[1] == nil) {
+				t.Fatalf("%q: value %d is %q, encoding/json %q", b, i, pair[0], pair[1])
+			}
 		}
 	})
 }

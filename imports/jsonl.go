@@ -28,6 +28,7 @@ func (v *rawValue) UnmarshalJSON(b []byte) error {
 // jsonLines reads one JSON object a line; blank lines are skipped.
 func (rd *reader) jsonLines() error {
 	var scratch []byte
+	var jr jsonRow // one for all lines: passed to encoding/json, it lives on the heap
 	for {
 		b, tooLong, ok := rd.lines.next()
 		if !ok {
@@ -46,10 +47,13 @@ func (rd *reader) jsonLines() error {
 			rd.reject(line, "the line is not a JSON object")
 			continue
 		}
-		var jr jsonRow
-		if err := json.Unmarshal(b, &jr); err != nil {
-			rd.reject(line, "malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
-			continue
+		jr = jsonRow{}
+		if !fastJSONRow(b, &jr) {
+			jr = jsonRow{}
+			if err := json.Unmarshal(b, &jr); err != nil {
+				rd.reject(line, "malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+				continue
+			}
 		}
 		scratch = scratch[:0]
 		var f fields
