@@ -210,7 +210,7 @@ func (c Command) Start(ctx context.Context) (*Process, error) {
 	if err != nil {
 		outR.Close()
 		outW.Close()
-		return nil, fmt.Errorf("making a pipe for the command's output: %w", err)
+		return nil, fmt.Errorf("making a pipe for the command's stderr: %w", err)
 	}
 	// *os.File ends go to the child as they are: no copying goroutine that
 	// a leftover process could keep waiting.
