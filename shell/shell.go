@@ -50,9 +50,9 @@ type Command struct {
 	// error (default DefaultStderrTail).
 	StderrTail int
 	// WaitDelay is how long, after the shell itself has exited, processes
-	// it left behind may keep its output open before they are ended (and,
-	// after a kill, how long before the output is closed regardless).
-	// Default DefaultWaitDelay.
+	// it left behind may hold its output open without writing before they
+	// are ended (and, after a kill, how long before the output is closed
+	// regardless). Default DefaultWaitDelay.
 	WaitDelay time.Duration
 }
 
@@ -312,9 +312,11 @@ func (p *Process) end(reason error) {
 }
 
 // watch ends the command when ctx ends, and ends processes the shell left
-// behind holding its output open. After any end it gives the output
-// WaitDelay to close, then closes it, so that nothing waits on a process
-// that left the group.
+// behind holding its output open: WaitDelay after the shell exits, a pipe
+// that holds no data but has a writer will never end. (A background
+// process with output of its own is left alone.) After any end it gives
+// the output WaitDelay to close, then closes it, so that nothing waits on
+// a process that left the group.
 func (p *Process) watch(ctx context.Context) {
 	exited := p.exited
 	var grace, force <-chan time.Time
@@ -331,9 +333,12 @@ func (p *Process) watch(ctx context.Context) {
 			grace = time.After(p.waitDelay)
 		case <-grace:
 			grace = nil
-			if p.outputOpen() && p.grp.alive() {
+			switch p.outputState() {
+			case pipeIdle:
 				p.end(errLeftover)
 				force = time.After(p.waitDelay)
+			case pipeData:
+				grace = time.After(p.waitDelay) // its reader is behind: look again
 			}
 		case <-force:
 			force = nil
@@ -351,14 +356,38 @@ func (p *Process) ctxReason(ctx context.Context) error {
 	return &endedError{msg: ctx.Err().Error(), err: ctx.Err()}
 }
 
-func (p *Process) outputOpen() bool {
+// outputState tells, once the shell has exited, what keeps its output
+// open: pipeIdle when a process it left holds a pipe open without writing
+// (the output would never end), pipeData when output waits to be read,
+// pipeClosed when every writer is gone.
+func (p *Process) outputState() pipeState {
+	state := pipeClosed
+	pipes := []*os.File{p.stdout, p.stderrR}
+	if p.stdoutEOF.Load() {
+		pipes[0] = nil
+	}
 	select {
 	case <-p.stderrDone:
-		return !p.stdoutEOF.Load()
+		pipes[1] = nil
 	default:
-		return true
 	}
+	for _, f := range pipes {
+		if f != nil {
+			state = max(state, stateOf(f))
+		}
+	}
+	return state
 }
+
+// pipeState is what the read end of a pipe can tell without reading.
+type pipeState int
+
+// The states, in the order outputState gives them precedence.
+const (
+	pipeClosed pipeState = iota // no writer left: it reads to its end
+	pipeData                    // something is waiting to be read
+	pipeIdle                    // a writer holds it open, writing nothing
+)
 
 // finish waits for the shell to exit and stderr to end, and settles the
 // final status.
@@ -423,8 +452,6 @@ func (t *tailBuffer) String() string {
 type group interface {
 	// kill ends every process of the group.
 	kill() error
-	// alive reports whether any process of the group is left.
-	alive() bool
 	// release frees the hold, leaving any process alone.
 	release()
 }

@@ -4,8 +4,11 @@ package shell
 
 import (
 	"errors"
+	"os"
 	"os/exec"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // command runs line with /bin/sh -c, as system(3) does.
@@ -37,9 +40,29 @@ func (g unixGroup) kill() error {
 	return err
 }
 
-func (g unixGroup) alive() bool {
-	err := syscall.Kill(-int(g), 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
-
 func (unixGroup) release() {}
+
+// stateOf polls the read end of a pipe without waiting: readable with
+// POLLHUP is no writer left; readable alone is data (or, where the system
+// does not report POLLHUP for pipes, the end: looked at again later);
+// nothing at all is a writer holding it open, idle.
+func stateOf(f *os.File) pipeState {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return pipeClosed
+	}
+	state := pipeClosed
+	rc.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, 0)
+		switch ev := fds[0].Revents; {
+		case err != nil:
+		case n == 0 || ev == 0:
+			state = pipeIdle
+		case ev&(unix.POLLHUP|unix.POLLERR|unix.POLLNVAL) != 0:
+		default:
+			state = pipeData
+		}
+	})
+	return state
+}

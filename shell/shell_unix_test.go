@@ -303,3 +303,26 @@ func TestDirIsTheWorkingDirectory(t *testing.T) {
 		t.Fatalf("pwd = %q, err %v; want %s", out, err, real)
 	}
 }
+
+// TestSlowReaderIsNotMistakenForALeftover: output still waiting in the
+// pipe after the shell exited means the reader is behind, not that a
+// leftover holds the pipe; the background child keeps to its own output.
+func TestSlowReaderIsNotMistakenForALeftover(t *testing.T) {
+	pidfile := filepath.Join(t.TempDir(), "pid")
+	p, err := Command{Line: `sleep 60 >/dev/null 2>&1 & echo $! > "$PIDFILE"; seq 1 20000`,
+		Env: append(env(t), "PIDFILE="+pidfile), WaitDelay: 50 * time.Millisecond}.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	pid := readPid(t, pidfile)
+	defer syscall.Kill(pid, syscall.SIGKILL)
+	time.Sleep(400 * time.Millisecond) // the shell exits with its output unread
+	b, err := io.ReadAll(p)
+	if err != nil || strings.Count(string(b), "\n") != 20000 {
+		t.Fatalf("%d lines, err %v", strings.Count(string(b), "\n"), err)
+	}
+	if gone(pid) {
+		t.Fatal("a background process that kept to its own output was ended")
+	}
+}

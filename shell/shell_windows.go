@@ -111,23 +111,31 @@ func (g jobGroup) kill() error {
 	return windows.TerminateJobObject(windows.Handle(g), 1)
 }
 
-// basicAccounting is JOBOBJECT_BASIC_ACCOUNTING_INFORMATION, which
-// x/sys/windows does not declare.
-type basicAccounting struct {
-	TotalUserTime, TotalKernelTime                     int64
-	ThisPeriodTotalUserTime, ThisPeriodTotalKernelTime int64
-	TotalPageFaultCount                                uint32
-	TotalProcesses, ActiveProcesses                    uint32
-	TotalTerminatedProcesses                           uint32
-}
-
-func (g jobGroup) alive() bool {
-	var info basicAccounting
-	err := windows.QueryInformationJobObject(windows.Handle(g), windows.JobObjectBasicAccountingInformation,
-		uintptr(unsafe.Pointer(&info)), uint32(unsafe.Sizeof(info)), nil)
-	return err != nil || info.ActiveProcesses > 0 // when in doubt, end it
-}
-
 // release closes the job's handle; without JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
 // its processes go on, as on Unix.
 func (g jobGroup) release() { windows.CloseHandle(windows.Handle(g)) }
+
+var procPeekNamedPipe = windows.NewLazySystemDLL("kernel32.dll").NewProc("PeekNamedPipe")
+
+// stateOf peeks at the read end of a pipe without reading: a broken pipe
+// has no writer left; bytes available are data; none is a writer holding
+// it open, idle.
+func stateOf(f *os.File) pipeState {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return pipeClosed
+	}
+	state := pipeClosed
+	rc.Control(func(fd uintptr) {
+		var avail uint32
+		ok, _, _ := procPeekNamedPipe.Call(fd, 0, 0, 0, uintptr(unsafe.Pointer(&avail)), 0)
+		switch {
+		case ok == 0: // ERROR_BROKEN_PIPE: every writer is gone
+		case avail > 0:
+			state = pipeData
+		default:
+			state = pipeIdle
+		}
+	})
+	return state
+}
