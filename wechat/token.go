@@ -1,15 +1,15 @@
 package wechat
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"time"
+
+	"wxscope/shell"
 )
 
 // API paths of the token endpoints.
@@ -173,38 +173,50 @@ func (c *Client) tokenFrom(path string, body []byte, margin time.Duration) (stri
 	return tok, max(life-margin, life/2), nil
 }
 
-// runTokenCommand runs TokenCommand under `sh -c` with a timeout. Its
-// trimmed stdout is the token. Its stderr may go into the error, scrubbed
-// of the AppSecret and of anything that printed on stdout; stdout never does.
+// Caps on what a token command may print: a token is a few hundred bytes.
+const (
+	tokenCommandMaxOutput = 64 << 10
+	tokenCommandStderr    = 4 << 10
+)
+
+// runTokenCommand runs TokenCommand through the platform's shell (package
+// shell: sh -c, or cmd.exe on Windows) with a timeout that ends every
+// process it started. Its trimmed stdout is the token. Its stderr may go
+// into the error, scrubbed of the AppSecret and of anything that printed
+// on stdout; stdout never does.
 func (c *Client) runTokenCommand(ctx context.Context) (string, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.TokenCommandTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "sh", "-c", c.cfg.TokenCommand)
-	cmd.Env = append(os.Environ(), "WXSCOPE_APPID="+c.cfg.AppID)
-	var stdout, stderr cappedBuffer
-	stdout.max, stderr.max = 64<<10, 4<<10
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	// A grandchild holding the pipes open must not hang us past the timeout.
-	cmd.WaitDelay = time.Second
-	err := cmd.Run()
-	tok := strings.TrimSpace(stdout.String())
+	out, err := shell.Command{
+		Line:       c.cfg.TokenCommand,
+		Env:        append(os.Environ(), "WXSCOPE_APPID="+c.cfg.AppID),
+		MaxOutput:  tokenCommandMaxOutput,
+		StderrTail: tokenCommandStderr,
+	}.Output(ctx)
+	tok := strings.TrimSpace(string(out))
+	var limit *shell.LimitError
+	if errors.As(err, &limit) {
+		return "", 0, fmt.Errorf("wechat %s: token_command printed more than %d bytes; it must print only the token", c.cfg.AppID, limit.Limit)
+	}
 	if err != nil {
 		s := c.scrubber()
 		if tok != "" {
 			s.secrets = append(s.secrets, tok)
 		}
-		detail := strings.TrimSpace(s.scrub(stderr.String()))
+		var detail string
+		var exit *shell.ExitError
+		if errors.As(err, &exit) {
+			detail = strings.TrimSpace(s.scrub(exit.Stderr))
+			err = exit.Err
+		}
 		if ctx.Err() == context.DeadlineExceeded {
 			err = fmt.Errorf("timed out after %s", c.cfg.TokenCommandTimeout)
 		}
-		msg := fmt.Sprintf("wechat %s: token_command failed: %v", c.cfg.AppID, err)
+		msg := fmt.Sprintf("wechat %s: token_command failed: %s", c.cfg.AppID, s.scrub(err.Error()))
 		if detail != "" {
 			msg += ": " + detail
 		}
 		return "", 0, errors.New(msg)
-	}
-	if stdout.truncated {
-		return "", 0, fmt.Errorf("wechat %s: token_command printed more than %d bytes; it must print only the token", c.cfg.AppID, stdout.max)
 	}
 	if tok == "" {
 		return "", 0, fmt.Errorf("wechat %s: token_command printed no token on stdout", c.cfg.AppID)
@@ -213,22 +225,4 @@ func (c *Client) runTokenCommand(ctx context.Context) (string, time.Duration, er
 		return "", 0, fmt.Errorf("wechat %s: token_command printed something that is not a token (spaces or control characters); it must print only the token", c.cfg.AppID)
 	}
 	return tok, c.cfg.TokenCommandTTL, nil
-}
-
-// cappedBuffer keeps the first max bytes written to it and discards the rest.
-type cappedBuffer struct {
-	bytes.Buffer
-	max       int
-	truncated bool
-}
-
-func (b *cappedBuffer) Write(p []byte) (int, error) {
-	if room := b.max - b.Len(); room < len(p) {
-		b.truncated = true
-		if room > 0 {
-			b.Buffer.Write(p[:room])
-		}
-		return len(p), nil
-	}
-	return b.Buffer.Write(p)
 }
