@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"wxscope/cache"
+	"wxscope/imports"
 )
 
 // The statuses of a row, a contract with scripts.
@@ -214,7 +215,7 @@ func (r *run) prepare(ids []string) (*chunk, error) {
 		a := &answer{}
 		c.answers[id] = a
 		switch {
-		case !WellFormed(id):
+		case !imports.ValidID(id):
 			a.row, a.ok = Row{OpenID: id, Status: Malformed, Source: FromNone}, true
 		case r.isInvalid(id):
 			a.row, a.ok = Row{OpenID: id, Status: Invalid, Source: FromAPI}, true
@@ -384,19 +385,4 @@ func isolate(ctx context.Context, f Fetcher, ids []string) (map[string]cache.Pro
 		a[k] = v
 	}
 	return a, append(badA, badB...), 1 + ca + cb, nil
-}
-
-// WellFormed reports whether id has an openid's shape: 16 to 64 letters,
-// digits, '-' or '_'. Anything else is never sent to the API.
-func WellFormed(id string) bool {
-	if len(id) < 16 || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }

@@ -56,7 +56,8 @@ type Config struct {
 	// TokenMode is "stable" (default), "classic" or "command". When
 	// TokenCommand is set and TokenMode is empty, the mode is "command".
 	TokenMode string
-	// TokenCommand is run with `sh -c`; its trimmed stdout is the token. The
+	// TokenCommand is run through the system's shell (package shell: sh -c,
+	// or cmd.exe on Windows); its trimmed stdout is the token. The
 	// environment gets WXSCOPE_APPID. Its stderr may appear in errors.
 	TokenCommand string
 	// TokenCommandTimeout bounds one run of TokenCommand (default 15 s).
