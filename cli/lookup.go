@@ -13,6 +13,7 @@ import (
 
 	"wxscope/cache"
 	"wxscope/config"
+	"wxscope/ids"
 	"wxscope/sanitize"
 	"wxscope/syncer"
 	"wxscope/wechat"
@@ -108,10 +109,10 @@ func runLookup(ctx context.Context, env *Env, args []string) error {
 	}
 }
 
-// extractID reads the id out of what support pasted (cache.PastedID); a
+// extractID reads the id out of what support pasted (ids.Pasted); a
 // line without exactly one id is bad usage.
 func extractID(s string) (string, error) {
-	id, err := cache.PastedID(s)
+	id, err := ids.Pasted(s)
 	if err != nil {
 		return "", usagef("lookup", "%v", err)
 	}
@@ -119,7 +120,7 @@ func extractID(s string) (string, error) {
 }
 
 // idLen is the width of an id column.
-const idLen = cache.IDLen
+const idLen = ids.Len
 
 // liveAnswer is what one app's API said about the id.
 type liveAnswer struct {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"wxscope/cache"
+	"wxscope/ids"
 )
 
 // HomeSource is what the home view reads: the cheap counters on every
@@ -218,7 +219,7 @@ func (s *CacheSource) Person(ctx context.Context, id string) (PersonData, error)
 	}
 	// A line pasted from a ticket is read down to its id, as wxscope lookup
 	// does; anything else is looked up as typed.
-	if pasted, err := cache.PastedID(id); err == nil {
+	if pasted, err := ids.Pasted(id); err == nil {
 		id = pasted
 	}
 	p, err := s.store.Person(id, s.apps)
