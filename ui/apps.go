@@ -18,6 +18,7 @@ import (
 
 	"wxscope/cache"
 	"wxscope/sanitize"
+	"wxscope/wording"
 )
 
 // HomeApp is one configured app on the home view.
@@ -498,7 +499,7 @@ func (a *Apps) View() string {
 
 func (a *Apps) titleLine() string {
 	s := a.c.Styles
-	parts := []string{cache.Plural(len(a.spec.Apps), "app")}
+	parts := []string{wording.Plural(len(a.spec.Apps), "app")}
 	parts = append(parts, "cache "+sanitize.Text(tildePath(a.spec.CachePath)))
 	syncing := 0
 	for _, r := range a.rows {
@@ -535,7 +536,7 @@ func (a *Apps) ago(t time.Time) string {
 	if d < time.Minute {
 		return "just now"
 	}
-	return cache.FormatAge(d) + " ago"
+	return wording.FormatAge(d) + " ago"
 }
 
 // tildePath shortens a path under the home folder to ~/….
@@ -626,12 +627,12 @@ func (a *Apps) rowLine(l appsLayout, i int) string {
 	}
 	followers := "—"
 	if total > 0 || c.Sync.LastCompleteAt.After(time.Time{}) {
-		followers = cache.FormatCount(total)
+		followers = wording.FormatCount(total)
 	}
 	b.WriteString(gap + right(followers, l.followers))
 	cached := "0"
 	if inCache {
-		cached = cache.FormatCount(c.Counts.Subscribed)
+		cached = wording.FormatCount(c.Counts.Subscribed)
 	}
 	b.WriteString(gap + right(cached, l.cached))
 	b.WriteString(gap + cell(a.boundLabel(app.AppID, c, inCache), l.bound))
@@ -718,7 +719,7 @@ func (a *Apps) syncCell(i, w int) (string, cellKind) {
 	case c.Sync.InProgress && c.Sync.LastError != "":
 		return fit("⚠ stopped: " + sanitize.Text(c.Sync.LastError) + " — s resumes"), cellError
 	case c.Sync.InProgress:
-		return fit(fmt.Sprintf("paused at %s of %s — s resumes", cache.FormatCount(c.Sync.Listed), cache.FormatCount(c.Sync.Total))), cellDim
+		return fit(fmt.Sprintf("paused at %s of %s — s resumes", wording.FormatCount(c.Sync.Listed), wording.FormatCount(c.Sync.Total))), cellDim
 	case c.Sync.LastCompleteAt.IsZero():
 		return fit("s to sync"), cellDim
 	}
@@ -748,7 +749,7 @@ func (a *Apps) runningCell(p cache.Progress, has bool, w int) string {
 		parts = append(parts, "marking unfollows")
 	}
 	if p.Rate > 0 {
-		parts = append(parts, cache.FormatCount(int64(p.Rate))+"/s")
+		parts = append(parts, wording.FormatCount(int64(p.Rate))+"/s")
 	}
 	if p.ETA >= time.Second {
 		parts = append(parts, "ETA "+formatDuration(p.ETA))
@@ -764,9 +765,9 @@ func (a *Apps) runningCell(p cache.Progress, has bool, w int) string {
 
 // summary is what a finished run did: "20 000 in 4 s".
 func (a *Apps) summary(p cache.Progress) string {
-	s := cache.FormatCount(p.Fetched) + " fetched"
+	s := wording.FormatCount(p.Fetched) + " fetched"
 	if p.Skipped > 0 {
-		s += ", " + cache.FormatCount(p.Skipped) + " fresh"
+		s += ", " + wording.FormatCount(p.Skipped) + " fresh"
 	}
 	switch {
 	case p.Elapsed >= 10*time.Second:
@@ -790,7 +791,7 @@ func (a *Apps) stopText(err error, listed, total int64, resetAt time.Time) (stri
 		}
 		return quotaText(strings.TrimPrefix(qe.API, "cgi-bin/"), resetAt), cellWarn
 	case errors.Is(err, context.Canceled):
-		return fmt.Sprintf("stopped at %s of %s — s resumes", cache.FormatCount(listed), cache.FormatCount(total)), cellDim
+		return fmt.Sprintf("stopped at %s of %s — s resumes", wording.FormatCount(listed), wording.FormatCount(total)), cellDim
 	}
 	return "⚠ " + sanitize.Text(err.Error()), cellError
 }
@@ -820,7 +821,7 @@ func (a *Apps) barText(f float64, w int) string {
 }
 
 // formatDuration is a short duration: "4 s", "2 min 5 s", "3 h 10 min".
-// Not cache.FormatAge, which keeps the largest unit only ("2 min"): right
+// Not wording.FormatAge, which keeps the largest unit only ("2 min"): right
 // for how long ago a sync ended, too coarse for an ETA that counts down.
 func formatDuration(d time.Duration) string {
 	d = d.Round(time.Second)
@@ -884,7 +885,7 @@ func (a *Apps) findingLines() []string {
 		}
 		return []string{s.Dim.Render("no findings: every app is bound to one open platform and synced")}
 	}
-	label := cache.Plural(len(fs), "finding")
+	label := wording.Plural(len(fs), "finding")
 	pad := strings.Repeat(" ", ansi.StringWidth(label)+2)
 	var out []string
 	for i, f := range fs {
@@ -897,8 +898,10 @@ func (a *Apps) findingLines() []string {
 			mark, st = "· ", s.Dim
 		}
 		// Detail names the apps itself; a long one wraps under its mark.
+		// It says the key that fixes it, not the command.
 		textW := max(a.width-len(pad)-2, 10)
-		for j, l := range strings.Split(ansi.Wrap(sanitize.Text(f.Detail()), textW, ""), "\n") {
+		detail := wording.Finding(wording.TUI, &f).Detail()
+		for j, l := range strings.Split(ansi.Wrap(sanitize.Text(detail), textW, ""), "\n") {
 			if j == 0 {
 				out = append(out, ansi.Truncate(lead+st.Render(mark)+l, a.width, "…"))
 			} else {

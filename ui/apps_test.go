@@ -430,3 +430,23 @@ func TestNoColorHomeDrawsNoColour(t *testing.T) {
 		t.Errorf("the done bar is gone without colour:\n%s", out)
 	}
 }
+
+// TestHomeAndDoctorFindingsSayTheKeyNotTheCommand: the findings under the
+// home table and in the Doctor view name the key that fixes them, where
+// `wxscope doctor` names the command.
+func TestHomeAndDoctorFindingsSayTheKeyNotTheCommand(t *testing.T) {
+	w := newHomeWorld()
+	store := openHomeCache(t, w, "news", "shop", "events")
+	d := &uitest.Driver{Model: newHomeRoot(w, store, NewSyncs(nil), Options{})}
+	d.Send(tea.WindowSizeMsg{Width: 150, Height: 20})
+	d.Run(d.Model.Init())
+	home := d.Screen()
+	if !strings.Contains(home, "legacy: never synced — press s on legacy's row") || strings.Contains(home, "wxscope sync") {
+		t.Errorf("the home view should say the key for legacy:\n%s", home)
+	}
+	d.Send(uitest.Key("d"))
+	doctor := d.Screen()
+	if !strings.Contains(doctor, "never synced") || !strings.Contains(doctor, "→ press s on legacy's row") || strings.Contains(doctor, "wxscope") {
+		t.Errorf("the Doctor view should say the key for legacy:\n%s", doctor)
+	}
+}

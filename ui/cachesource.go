@@ -9,6 +9,7 @@ import (
 
 	"wxscope/cache"
 	"wxscope/ids"
+	"wxscope/wording"
 )
 
 // HomeSource is what the home view reads: the cheap counters on every
@@ -228,7 +229,7 @@ func (s *CacheSource) Person(ctx context.Context, id string) (PersonData, error)
 	}
 	if !p.Found() {
 		if p.Guess != nil && p.Guess.AppID != "" {
-			return PersonData{}, fmt.Errorf("%w; it looks like an openid of %s (%s), not synced that far yet", ErrUnknownID, p.Guess.App, p.Guess.Reason)
+			return PersonData{}, fmt.Errorf("%w; it looks like an openid of %s (%s), not synced that far yet", ErrUnknownID, p.Guess.App, wording.Guess(p.Guess))
 		}
 		return PersonData{}, ErrUnknownID
 	}
@@ -239,7 +240,7 @@ func (s *CacheSource) Person(ctx context.Context, id string) (PersonData, error)
 // app, or one per profile where an app has several (a conflict).
 func personData(p *cache.Person) PersonData {
 	d := PersonData{Query: p.Query, UnionID: p.UnionID}
-	for _, a := range p.Apps {
+	for i, a := range p.Apps {
 		label := a.Label()
 		if len(a.Profiles) > 0 {
 			for i := range a.Profiles {
@@ -247,7 +248,7 @@ func personData(p *cache.Person) PersonData {
 			}
 			continue
 		}
-		m := PersonMember{App: label, AppID: a.AppID, Detail: a.Detail}
+		m := PersonMember{App: label, AppID: a.AppID, Detail: wording.Absence(wording.CLI, p, i)}
 		switch a.Reason {
 		case cache.ReasonNotFollowing:
 			m.Missing, m.Detail = NotFollowing, ""

@@ -11,6 +11,7 @@ import (
 
 	"wxscope/cache"
 	"wxscope/sanitize"
+	"wxscope/wording"
 )
 
 // Doctor shows what `wxscope doctor` finds: each finding with its evidence
@@ -189,19 +190,22 @@ func (d *Doctor) View() string {
 			notes++
 		}
 	}
-	counts := " · " + cache.Plural(len(fs)-notes, "finding")
+	counts := " · " + wording.Plural(len(fs)-notes, "finding")
 	if notes > 0 {
-		counts += " · " + cache.Plural(notes, "note")
+		counts += " · " + wording.Plural(notes, "note")
 	}
 	title := s.Title.Render("doctor") + s.Dim.Render(counts)
 	if len(fs) == 0 {
 		return title + "\n" + s.Dim.Render("  nothing to report: every app is bound to one open platform, synced and fresh")
 	}
 
+	// The findings in the TUI's words: the key to press, not the command.
+	texts := make([]wording.FindingText, len(fs))
 	kindW, appsW := 4, 4
-	for _, f := range fs {
-		kindW = max(kindW, len(f.Kind))
-		appsW = max(appsW, ansi.StringWidth(appsLabel(f)))
+	for i := range fs {
+		texts[i] = wording.Finding(wording.TUI, &fs[i])
+		kindW = max(kindW, len(fs[i].Kind))
+		appsW = max(appsW, ansi.StringWidth(sanitize.Text(texts[i].Subject)))
 	}
 	appsW = min(appsW, 24)
 	indent := strings.Repeat(" ", 2+2+kindW+2+appsW+2)
@@ -223,19 +227,21 @@ func (d *Doctor) View() string {
 		if i == d.cursor {
 			cursor = "▸ "
 		}
-		head := cursor + mark + cell(string(f.Kind), kindW) + gap + cell(appsLabel(f), appsW) + gap
+		t := texts[i]
+		head := cursor + mark + cell(string(f.Kind), kindW) + gap + cell(sanitize.Text(t.Subject), appsW) + gap
 		var block []string
 		if compact {
 			block = append(block, strings.TrimRight(head, " "))
 		}
-		for j, w := range strings.Split(ansi.Wrap(evidence(f), textW, ""), "\n") {
+		// The apps column says the subject: the evidence goes on without it.
+		for j, w := range strings.Split(ansi.Wrap(sanitize.Text(t.Seen), textW, ""), "\n") {
 			if j == 0 && !compact {
 				block = append(block, head+w)
 			} else {
 				block = append(block, indent+w)
 			}
 		}
-		for _, w := range strings.Split(ansi.Wrap("→ "+sanitize.Text(f.Action), textW, ""), "\n") {
+		for _, w := range strings.Split(ansi.Wrap("→ "+sanitize.Text(t.Action), textW, ""), "\n") {
 			block = append(block, indent+w)
 		}
 		if len(f.Examples) > 0 {
@@ -271,23 +277,4 @@ func (d *Doctor) View() string {
 	d.offset = scrollInto(d.offset, first, last, h, len(body))
 	body = body[d.offset:min(d.offset+h, len(body))]
 	return title + "\n" + strings.Join(body, "\n")
-}
-
-// appsLabel names a finding's apps: "events", "legacy ↔ news".
-func appsLabel(f cache.Finding) string {
-	sep := ", "
-	if f.Kind == cache.SeparatePlatform {
-		sep = " ↔ "
-	}
-	return sanitize.Text(strings.Join(f.Apps, sep))
-}
-
-// evidence is the finding's evidence without the "apps: " it starts with,
-// which the apps column already says.
-func evidence(f cache.Finding) string {
-	ev := sanitize.Text(f.Evidence)
-	if rest, ok := strings.CutPrefix(ev, appsLabel(f)+": "); ok {
-		return rest
-	}
-	return ev
 }

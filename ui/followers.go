@@ -16,6 +16,7 @@ import (
 
 	"wxscope/cache"
 	"wxscope/sanitize"
+	"wxscope/wording"
 )
 
 // FollowersSpec says which app the Followers view shows and where its data
@@ -787,5 +788,5 @@ func scrollInto(offset, first, last, page, n int) int {
 	return min(max(offset, 0), max(n-page, 0))
 }
 
-// formatCount is cache.FormatCount for an int: 20 000.
-func formatCount(n int) string { return cache.FormatCount(int64(n)) }
+// formatCount is wording.FormatCount for an int: 20 000.
+func formatCount(n int) string { return wording.FormatCount(int64(n)) }
