@@ -214,9 +214,9 @@ func (s *CacheSource) Changed() {
 // Person implements PersonSource with cache.Store.Person: an openid or a
 // unionid, looked up without a scan, with each app's reason when the person
 // is not there.
-func (s *CacheSource) Person(ctx context.Context, id string) (PersonData, error) {
+func (s *CacheSource) Person(ctx context.Context, id string) (*cache.Person, error) {
 	if err := ctx.Err(); err != nil {
-		return PersonData{}, err
+		return nil, err
 	}
 	// A line pasted from a ticket is read down to its id, as wxscope lookup
 	// does; anything else is looked up as typed.
@@ -225,45 +225,15 @@ func (s *CacheSource) Person(ctx context.Context, id string) (PersonData, error)
 	}
 	p, err := s.store.Person(id, s.apps)
 	if err != nil {
-		return PersonData{}, err
+		return nil, err
 	}
 	if !p.Found() {
 		if p.Guess != nil && p.Guess.AppID != "" {
-			return PersonData{}, fmt.Errorf("%w; it looks like an openid of %s (%s), not synced that far yet", ErrUnknownID, p.Guess.App, wording.Guess(p.Guess))
+			return nil, fmt.Errorf("%w; it looks like an openid of %s (%s), not synced that far yet", ErrUnknownID, p.Guess.App, wording.Guess(p.Guess))
 		}
-		return PersonData{}, ErrUnknownID
+		return nil, ErrUnknownID
 	}
-	return personData(p), nil
-}
-
-// personData turns the cache's answer into the Person view's rows: one per
-// app, or one per profile where an app has several (a conflict).
-func personData(p *cache.Person) PersonData {
-	d := PersonData{Query: p.Query, UnionID: p.UnionID}
-	for i, a := range p.Apps {
-		label := a.Label()
-		if len(a.Profiles) > 0 {
-			for i := range a.Profiles {
-				d.Members = append(d.Members, PersonMember{App: label, AppID: a.AppID, Profile: &a.Profiles[i]})
-			}
-			continue
-		}
-		m := PersonMember{App: label, AppID: a.AppID, Detail: wording.Absence(wording.CLI, p, i)}
-		switch a.Reason {
-		case cache.ReasonNotFollowing:
-			m.Missing, m.Detail = NotFollowing, ""
-		case cache.ReasonNotBound:
-			m.Missing, m.Detail = AppNotBound, ""
-		case cache.ReasonOtherPlatform:
-			m.Missing, m.Detail = OtherPlatform, a.Platform
-		case cache.ReasonNotSynced:
-			m.Missing, m.Detail = NotYetSynced, ""
-		case cache.ReasonNoUnionID:
-			m.Missing = NoUnionID
-		}
-		d.Members = append(d.Members, m)
-	}
-	return d
+	return p, nil
 }
 
 // isCanceled reports an error that only says the program is quitting.

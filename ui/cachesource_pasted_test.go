@@ -25,7 +25,7 @@ func TestJumpReadsTheIDOutOfAPastedTicketLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.UnionID != unionid || len(d.Members) != 1 || d.Members[0].Profile == nil || d.Members[0].Profile.OpenID != openid {
+	if d.UnionID != unionid || len(d.Apps) != 1 || len(d.Apps[0].Profiles) != 1 || d.Apps[0].Profiles[0].OpenID != openid {
 		t.Errorf("ticket line found %+v", d)
 	}
 }

@@ -57,13 +57,13 @@ type setPresence map[string]bool
 func (s setPresence) Has(appID, unionid string) bool { return s[appID+"/"+unionid] }
 
 // slicePersons is a PersonSource over a fixed table.
-type slicePersons map[string]PersonData
+type slicePersons map[string]*cache.Person
 
-func (s slicePersons) Person(_ context.Context, id string) (PersonData, error) {
-	if d, ok := s[id]; ok {
-		return d, nil
+func (s slicePersons) Person(_ context.Context, id string) (*cache.Person, error) {
+	if p, ok := s[id]; ok {
+		return p, nil
 	}
-	return PersonData{}, fmt.Errorf("look up %s: %w", id, ErrUnknownID)
+	return nil, fmt.Errorf("look up %s: %w", id, ErrUnknownID)
 }
 
 // sliceSource is a FollowerSource over profiles in memory.

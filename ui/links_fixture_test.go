@@ -128,33 +128,15 @@ type storePersons struct {
 	apps []cache.AppRef
 }
 
-func (a storePersons) Person(_ context.Context, id string) (PersonData, error) {
+func (a storePersons) Person(_ context.Context, id string) (*cache.Person, error) {
 	p, err := a.s.Person(id, a.apps)
 	if err != nil {
-		return PersonData{}, err
+		return nil, err
 	}
 	if !p.Found() {
-		return PersonData{}, fmt.Errorf("look up %s: %w", id, ErrUnknownID)
+		return nil, fmt.Errorf("look up %s: %w", id, ErrUnknownID)
 	}
-	d := PersonData{Query: id, UnionID: p.UnionID}
-	for _, pa := range p.Apps {
-		m := PersonMember{App: pa.Label(), AppID: pa.AppID}
-		if len(pa.Profiles) > 0 {
-			m.Profile = &pa.Profiles[0]
-		}
-		switch pa.Reason {
-		case cache.ReasonNotFollowing:
-			m.Missing = NotFollowing
-		case cache.ReasonNotBound:
-			m.Missing = AppNotBound
-		case cache.ReasonOtherPlatform:
-			m.Missing, m.Detail = OtherPlatform, pa.Platform
-		case cache.ReasonNotSynced:
-			m.Missing = NotYetSynced
-		}
-		d.Members = append(d.Members, m)
-	}
-	return d, nil
+	return p, nil
 }
 
 // openedFollowers records what a FollowersOpener was asked for.

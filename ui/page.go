@@ -7,6 +7,8 @@ import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+
+	"wxscope/cache"
 )
 
 // Page is one screen behind the root model: Apps, Followers, Person, Links,
@@ -95,9 +97,9 @@ func FlashError(err error) tea.Cmd {
 // PersonLoadedMsg carries the result of a person lookup; the root opens the
 // Person view on success and flashes the error otherwise.
 type PersonLoadedMsg struct {
-	Query string
-	Data  PersonData
-	Err   error
+	Query  string
+	Person *cache.Person
+	Err    error
 }
 
 // LoadPerson returns a command that asks c.Persons for id.
@@ -107,7 +109,7 @@ func LoadPerson(c *Common, id string) tea.Cmd {
 	}
 	ctx, persons := c.Ctx, c.Persons
 	return func() tea.Msg {
-		d, err := persons.Person(ctx, id)
-		return PersonLoadedMsg{Query: id, Data: d, Err: err}
+		p, err := persons.Person(ctx, id)
+		return PersonLoadedMsg{Query: id, Person: p, Err: err}
 	}
 }

@@ -201,7 +201,7 @@ func (r *Root) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			r.flash, r.flashErr = fmt.Sprintf("%s: %v", sanitize.Text(msg.Query), msg.Err), true
 			return r, nil
 		}
-		return r, Push(NewPerson(r.c, msg.Data))
+		return r, Push(NewPerson(r.c, msg.Person))
 	case cleanupDoneMsg:
 		return r, tea.Quit
 	}

@@ -9,13 +9,14 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
+	"wxscope/cache"
 	"wxscope/ui/uitest"
 )
 
 func TestRootOpensPersonOnEnterAndEscGoesBack(t *testing.T) {
 	ps := fakeProfiles(10)
-	persons := slicePersons{ps[8].UnionID: {Query: ps[8].UnionID, UnionID: ps[8].UnionID,
-		Members: []PersonMember{{App: "news", Profile: &ps[8]}}}}
+	persons := slicePersons{ps[8].UnionID: {Query: ps[8].UnionID, Kind: cache.KindUnionID, UnionID: ps[8].UnionID,
+		Apps: []cache.PersonApp{{AppRef: cache.AppRef{Name: "news"}, Profiles: []cache.Profile{ps[8]}}}}}
 	d, _ := followersRoot(t, 120, 10, ps, nil, persons)
 	r := d.Model.(*Root)
 	d.Send(uitest.Keys("j", "enter")...) // 9 is first, then 8
@@ -34,8 +35,8 @@ func TestRootOpensPersonOnEnterAndEscGoesBack(t *testing.T) {
 
 func TestRootJumpLooksUpAPastedIDAndReportsUnknownOnes(t *testing.T) {
 	ps := fakeProfiles(3)
-	persons := slicePersons{ps[1].OpenID: {Query: ps[1].OpenID, UnionID: ps[1].UnionID,
-		Members: []PersonMember{{App: "news", Profile: &ps[1]}}}}
+	persons := slicePersons{ps[1].OpenID: {Query: ps[1].OpenID, Kind: cache.KindOpenID, UnionID: ps[1].UnionID,
+		Apps: []cache.PersonApp{{AppRef: cache.AppRef{Name: "news"}, Profiles: []cache.Profile{ps[1]}}}}}
 	d, _ := followersRoot(t, 120, 10, ps, nil, persons)
 	r := d.Model.(*Root)
 	d.Send(uitest.Key("g"))
