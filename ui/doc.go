@@ -1,5 +1,5 @@
 // Package ui is wxscope's terminal UI on Bubble Tea v2: a root model that
-// holds a stack of pages (Apps, Followers, Person, Links, Doctor), routes
+// holds a stack of pages (Home, Followers, Person, Links, Doctor), routes
 // keys to the page on top, draws a footer with that page's keys, a full-help
 // overlay on ?, a jump prompt on : or g, and quits through a cleanup step.
 //

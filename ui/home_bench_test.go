@@ -85,10 +85,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func homeApps() []HomeApp {
-	apps := make([]HomeApp, len(benchRefs))
+func homeApps() []App {
+	apps := make([]App, len(benchRefs))
 	for i, r := range benchRefs {
-		apps[i] = HomeApp{Name: r.Name, AppID: r.AppID}
+		apps[i] = App{Name: r.Name, AppID: r.AppID}
 	}
 	return apps
 }
@@ -106,7 +106,7 @@ func BenchmarkHomeFirstScreen1M(b *testing.B) {
 		}
 		src := NewCacheSource(s, benchRefs)
 		r := NewRoot(Options{Theme: ThemeAuto})
-		a := NewApps(r.Common(), HomeSpec{CachePath: path, Apps: homeApps(), Source: src})
+		a := NewHome(r.Common(), HomeSpec{CachePath: path, Apps: homeApps(), Source: src})
 		r.Open(a)
 		r.Update(tea.WindowSizeMsg{Width: 160, Height: 45})
 		r.Update(a.readCounts()())

@@ -19,11 +19,11 @@ func linksHomeRoot(t *testing.T) *Root {
 	s := linksStore(t)
 	src := NewCacheSource(s, linkApps)
 	r := NewRoot(Options{Theme: ThemePlain, Persons: src, Loc: time.UTC, Now: func() time.Time { return testNow }})
-	apps := make([]HomeApp, len(linkApps))
+	apps := make([]App, len(linkApps))
 	for i, a := range linkApps {
-		apps[i] = HomeApp{Name: a.Name, AppID: a.AppID}
+		apps[i] = App{Name: a.Name, AppID: a.AppID}
 	}
-	r.Open(NewApps(r.Common(), HomeSpec{CachePath: s.Path(), Apps: apps, Source: src}))
+	r.Open(NewHome(r.Common(), HomeSpec{CachePath: s.Path(), Apps: apps, Source: src}))
 	return r
 }
 

@@ -11,7 +11,7 @@ import (
 	"wxscope/cache"
 )
 
-// Page is one screen behind the root model: Apps, Followers, Person, Links,
+// Page is one screen behind the root model: Home, Followers, Person, Links,
 // Doctor. Pages are pointers and change in place; the root owns the stack.
 //
 // Keys reach only the page on top of the stack. Every other message (command

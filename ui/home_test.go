@@ -44,13 +44,13 @@ func (m memSource) Profiles(_ context.Context, ids []string) (map[string]cache.P
 // on another platform (prefix uB). Person i follows news for i < 30, shop
 // for 10 <= i < 30, events for i < 12, legacy for i < 25.
 type homeWorld struct {
-	apps    []HomeApp
+	apps    []App
 	sources map[string]memSource
 }
 
 func newHomeWorld() homeWorld {
 	w := homeWorld{
-		apps: []HomeApp{
+		apps: []App{
 			{Name: "news", AppID: "wxnews0000000001"},
 			{Name: "shop", AppID: "wxshop0000000002"},
 			{Name: "events", AppID: "wxevents00000003"},
@@ -120,7 +120,7 @@ func newHomeRoot(w homeWorld, store *cache.Store, syncs *Syncs, opts Options) *R
 	opts.Theme, opts.Persons, opts.Loc = ThemePlain, src, time.UTC
 	opts.Now = func() time.Time { return testNow }
 	r := NewRoot(opts)
-	r.Open(NewApps(r.Common(), HomeSpec{CachePath: store.Path(), Apps: w.apps, Source: src, Syncs: syncs}))
+	r.Open(NewHome(r.Common(), HomeSpec{CachePath: store.Path(), Apps: w.apps, Source: src, Syncs: syncs}))
 	return r
 }
 
@@ -416,7 +416,7 @@ func TestNoColorHomeDrawsNoColour(t *testing.T) {
 	store := openHomeCache(t, w, "news", "events")
 	src := NewCacheSource(store, w.refs())
 	r := NewRoot(Options{Theme: ThemeNoColor, Loc: time.UTC, Now: func() time.Time { return testNow }})
-	r.Open(NewApps(r.Common(), HomeSpec{CachePath: store.Path(), Apps: w.apps, Source: src}))
+	r.Open(NewHome(r.Common(), HomeSpec{CachePath: store.Path(), Apps: w.apps, Source: src}))
 	d := &uitest.Driver{Model: r}
 	d.Send(tea.WindowSizeMsg{Width: 150, Height: 16})
 	d.Run(r.Init())
