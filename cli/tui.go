@@ -126,7 +126,7 @@ func newTUI(env *Env, cfg *config.Config, opts tuiOptions) (*tui, error) {
 			return nil, err
 		}
 	}
-	src := ui.NewCacheSource(store, appRefs(cfg))
+	src := ui.NewCacheReader(store, appRefs(cfg))
 	t := &tui{store: store}
 
 	syncs := syncer.New(cfg, store, syncer.Options{Command: tuiCommand, HTTPClient: opts.httpClient, Adjust: opts.syncOpts})
@@ -150,7 +150,7 @@ func newTUI(env *Env, cfg *config.Config, opts tuiOptions) (*tui, error) {
 	home := ui.HomeSpec{
 		CachePath:   cfg.Cache,
 		Apps:        homeApps,
-		Source:      src,
+		Reader:      src,
 		Syncs:       t.syncs,
 		SyncOnStart: opts.syncOnStart && !opts.readOnly,
 		Redraw:      20 * time.Second,

@@ -117,7 +117,7 @@ func TestBigFixtureHeap(t *testing.T) {
 	defer s.Close()
 	refs := []cache.AppRef{{AppID: "wx00000000000000a1", Name: "news"},
 		{AppID: "wx00000000000000a2", Name: "shop"}, {AppID: "wx00000000000000a3", Name: "events"}}
-	src := NewCacheSource(s, refs)
+	src := NewCacheReader(s, refs)
 	live := func(step string) {
 		runtime.GC()
 		var m runtime.MemStats

@@ -46,7 +46,7 @@ func NewDoctor(c *Common, spec LinksSpec) *Doctor {
 
 // Init implements Page.
 func (d *Doctor) Init() tea.Cmd {
-	if d.spec.Source == nil {
+	if d.spec.Reader == nil {
 		d.err = fmt.Errorf("no cache to examine")
 		return nil
 	}
@@ -57,7 +57,7 @@ func (d *Doctor) Init() tea.Cmd {
 // ones are in (a re-run after a sync), else the view says it is examining.
 func (d *Doctor) analyze(keep bool) tea.Cmd {
 	d.gen++
-	ctx, src, gen := d.c.Ctx, d.spec.Source, d.gen
+	ctx, src, gen := d.c.Ctx, d.spec.Reader, d.gen
 	return func() tea.Msg {
 		links, err := src.Analyze(ctx)
 		return doctorAnalyzedMsg{owner: d, gen: gen, keep: keep, links: links, err: err}
@@ -91,7 +91,7 @@ func (d *Doctor) Update(msg tea.Msg) tea.Cmd {
 		d.links, d.err = msg.links, msg.err
 		d.cursor = min(d.cursor, max(len(d.findings())-1, 0))
 	case CacheChangedMsg:
-		if d.spec.Source != nil {
+		if d.spec.Reader != nil {
 			return d.analyze(true)
 		}
 	case tea.MouseWheelMsg:

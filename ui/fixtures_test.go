@@ -56,7 +56,7 @@ type setPresence map[string]bool
 
 func (s setPresence) Has(appID, unionid string) bool { return s[appID+"/"+unionid] }
 
-// slicePersons is a PersonSource over a fixed table.
+// slicePersons is a PersonFinder over a fixed table.
 type slicePersons map[string]*cache.Person
 
 func (s slicePersons) Person(_ context.Context, id string) (*cache.Person, error) {
@@ -66,7 +66,7 @@ func (s slicePersons) Person(_ context.Context, id string) (*cache.Person, error
 	return nil, fmt.Errorf("look up %s: %w", id, ErrUnknownID)
 }
 
-// sliceSource is a FollowerSource over profiles in memory.
+// sliceSource is a FollowerReader over profiles in memory.
 type sliceSource []cache.Profile
 
 func (s sliceSource) EachFollower(ctx context.Context, appID string, fn func(*cache.Profile) error) error {
@@ -83,7 +83,7 @@ func (s sliceSource) EachFollower(ctx context.Context, appID string, fn func(*ca
 
 // newTestRoot returns a root with the plain theme, UTC dates and the fixed
 // clock, sized width × height, with the page first builds.
-func newTestRoot(width, height int, persons PersonSource, first func(c *Common) Page) *uitest.Driver {
+func newTestRoot(width, height int, persons PersonFinder, first func(c *Common) Page) *uitest.Driver {
 	r := NewRoot(Options{Theme: ThemePlain, Persons: persons, Now: func() time.Time { return testNow }, Loc: time.UTC})
 	if first != nil {
 		r.Open(first(r.Common()))

@@ -27,9 +27,9 @@ type FollowersSpec struct {
 	// Bound is whether this app's followers carry unionids; rows without
 	// one are then flagged.
 	Bound bool
-	// Source streams the followers; only used when the view is built with
+	// Reader streams the followers; only used when the view is built with
 	// NewFollowers (not NewFollowersFromIndex).
-	Source FollowerSource
+	Reader FollowerReader
 	// SizeHint is the expected number of followers, to size the index.
 	SizeHint int
 	// Others are the other apps, one presence column each, and Presence
@@ -42,6 +42,13 @@ type FollowersSpec struct {
 	// Subset narrows the rows before any typed filter (e.g. the followers
 	// without unionid, opened from the Links or Doctor view).
 	Subset FollowerSubset
+}
+
+// OtherApp is one other configured app, shown as a presence column.
+type OtherApp struct {
+	Name  string // short label, the column header
+	AppID string
+	Bound bool // any of its subscribed followers carries a unionid
 }
 
 // PresenceState is what a presence column says about one row.
@@ -115,7 +122,7 @@ type followersResultMsg struct {
 }
 
 // NewFollowers returns the view for spec; it loads its index from
-// spec.Source when the root pushes it.
+// spec.Reader when the root pushes it.
 func NewFollowers(c *Common, spec FollowersSpec) *Followers {
 	f := &Followers{
 		c: c, spec: spec, keys: DefaultFollowersKeys(), filterKeys: DefaultFilterKeys(),
@@ -133,7 +140,7 @@ func NewFollowersFromIndex(c *Common, spec FollowersSpec, idx *FollowerIndex) *F
 }
 
 // LoadFollowerIndex reads every follower of appID from src into an index.
-func LoadFollowerIndex(ctx context.Context, src FollowerSource, appID string, sizeHint int) (*FollowerIndex, error) {
+func LoadFollowerIndex(ctx context.Context, src FollowerReader, appID string, sizeHint int) (*FollowerIndex, error) {
 	b := NewFollowerIndexBuilder(sizeHint)
 	err := src.EachFollower(ctx, appID, func(p *cache.Profile) error {
 		b.Add(p)
@@ -147,10 +154,10 @@ func LoadFollowerIndex(ctx context.Context, src FollowerSource, appID string, si
 
 // Init implements Page: it starts loading the index if there is none.
 func (f *Followers) Init() tea.Cmd {
-	if f.idx != nil || f.spec.Source == nil {
+	if f.idx != nil || f.spec.Reader == nil {
 		return nil
 	}
-	ctx, src, spec := f.c.Ctx, f.spec.Source, f.spec
+	ctx, src, spec := f.c.Ctx, f.spec.Reader, f.spec
 	return func() tea.Msg {
 		idx, err := LoadFollowerIndex(ctx, src, spec.AppID, spec.SizeHint)
 		var pres Presence

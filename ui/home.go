@@ -33,8 +33,8 @@ type HomeSpec struct {
 	CachePath string
 	// Apps are the configured apps, in the configuration's order.
 	Apps []App
-	// Source reads the cache.
-	Source HomeSource
+	// Reader reads the cache.
+	Reader Reader
 	// Syncs runs syncs; nil (or a read-only Common) disables s and S.
 	Syncs *Syncs
 	// SyncOnStart starts a sync of every app as soon as the view opens
@@ -179,7 +179,7 @@ func (h *Home) readCounts() tea.Cmd {
 	}
 	h.countsInFlight = true
 	h.countsGen++
-	ctx, src, gen := h.c.Ctx, h.spec.Source, h.countsGen
+	ctx, src, gen := h.c.Ctx, h.spec.Reader, h.countsGen
 	return func() tea.Msg {
 		apps, err := src.Apps(ctx)
 		return homeCountsMsg{owner: h, gen: gen, apps: apps, err: err}
@@ -192,7 +192,7 @@ func (h *Home) analyze() tea.Cmd {
 		return nil
 	}
 	h.linksInFlight, h.linksStale = true, false
-	ctx, src, now := h.c.Ctx, h.spec.Source, h.c.Now()
+	ctx, src, now := h.c.Ctx, h.spec.Reader, h.c.Now()
 	return func() tea.Msg {
 		l, err := src.Links(ctx, now)
 		return homeLinksMsg{owner: h, links: l, err: err}
@@ -307,7 +307,7 @@ func (h *Home) ended(appID string) tea.Cmd {
 	if p, ok := h.spec.Syncs.Latest(appID); ok {
 		r.prog, r.hasProg = p, true
 	}
-	h.spec.Source.Changed()
+	h.spec.Reader.Changed()
 	h.countsInFlight = false // a read started before the sync's last write is stale
 	return tea.Batch(h.readCounts(), h.analyze(), cacheChanged)
 }
@@ -389,7 +389,7 @@ func (h *Home) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			return Flash("stopping the sync of " + sanitize.Text(h.spec.Apps[h.cursor].Name) + "; what it fetched is kept")
 		}
 	case key.Matches(msg, k.Refresh):
-		h.spec.Source.Changed()
+		h.spec.Reader.Changed()
 		h.countsInFlight = false
 		return tea.Batch(h.readCounts(), h.analyze())
 	case key.Matches(msg, k.Links):
@@ -421,7 +421,7 @@ func (h *Home) followersPage(appID string, subset FollowerSubset) Page {
 	}
 	spec := FollowersSpec{
 		App: app.Name, AppID: app.AppID, Bound: h.bound(app.AppID),
-		Source: h.spec.Source, LoadPresence: h.spec.Source.Presence,
+		Reader: h.spec.Reader, LoadPresence: h.spec.Reader.Presence,
 		Subset: subset,
 	}
 	if c, ok := h.cached[app.AppID]; ok {
@@ -436,11 +436,11 @@ func (h *Home) followersPage(appID string, subset FollowerSubset) Page {
 }
 
 // linksSpec is what the Links and Doctor views opened from home read: the
-// home view's own source and clock, so that they agree with its findings,
+// home view's own reader and clock, so that they agree with its findings,
 // and its way of opening followers.
 func (h *Home) linksSpec() LinksSpec {
 	return LinksSpec{
-		Source:    homeLinks{src: h.spec.Source, now: h.c.Now},
+		Reader:    homeLinks{src: h.spec.Reader, now: h.c.Now},
 		Followers: h.followersPage,
 	}
 }

@@ -104,9 +104,9 @@ func BenchmarkHomeFirstScreen1M(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		src := NewCacheSource(s, benchRefs)
+		src := NewCacheReader(s, benchRefs)
 		r := NewRoot(Options{Theme: ThemeAuto})
-		a := NewHome(r.Common(), HomeSpec{CachePath: path, Apps: homeApps(), Source: src})
+		a := NewHome(r.Common(), HomeSpec{CachePath: path, Apps: homeApps(), Reader: src})
 		r.Open(a)
 		r.Update(tea.WindowSizeMsg{Width: 160, Height: 45})
 		r.Update(a.readCounts()())
@@ -128,7 +128,7 @@ func BenchmarkOpenFollowers1M(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	src := NewCacheSource(s, benchRefs)
+	src := NewCacheReader(s, benchRefs)
 	for b.Loop() {
 		x, err := LoadFollowerIndex(context.Background(), src, "wxnews", 1_000_000)
 		if err != nil {

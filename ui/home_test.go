@@ -116,11 +116,11 @@ func openHomeCache(t *testing.T, w homeWorld, synced ...string) *cache.Store {
 }
 
 func newHomeRoot(w homeWorld, store *cache.Store, syncs *Syncs, opts Options) *Root {
-	src := NewCacheSource(store, w.refs())
+	src := NewCacheReader(store, w.refs())
 	opts.Theme, opts.Persons, opts.Loc = ThemePlain, src, time.UTC
 	opts.Now = func() time.Time { return testNow }
 	r := NewRoot(opts)
-	r.Open(NewHome(r.Common(), HomeSpec{CachePath: store.Path(), Apps: w.apps, Source: src, Syncs: syncs}))
+	r.Open(NewHome(r.Common(), HomeSpec{CachePath: store.Path(), Apps: w.apps, Reader: src, Syncs: syncs}))
 	return r
 }
 
@@ -235,7 +235,7 @@ func TestHomeEnterOpensFollowersWithPresenceFromTheUnionidIndex(t *testing.T) {
 func TestPersonFromTheCacheSaysWhyEachAppHasNoOpenid(t *testing.T) {
 	w := newHomeWorld()
 	store := openHomeCache(t, w, "news", "shop", "events", "legacy")
-	src := NewCacheSource(store, w.refs())
+	src := NewCacheReader(store, w.refs())
 	d, err := src.Person(context.Background(), "oNEWS0005")
 	if err != nil {
 		t.Fatal(err)
@@ -414,9 +414,9 @@ func TestReadOnlyHomeHasNoSyncKeys(t *testing.T) {
 func TestNoColorHomeDrawsNoColour(t *testing.T) {
 	w := newHomeWorld()
 	store := openHomeCache(t, w, "news", "events")
-	src := NewCacheSource(store, w.refs())
+	src := NewCacheReader(store, w.refs())
 	r := NewRoot(Options{Theme: ThemeNoColor, Loc: time.UTC, Now: func() time.Time { return testNow }})
-	r.Open(NewHome(r.Common(), HomeSpec{CachePath: store.Path(), Apps: w.apps, Source: src}))
+	r.Open(NewHome(r.Common(), HomeSpec{CachePath: store.Path(), Apps: w.apps, Reader: src}))
 	d := &uitest.Driver{Model: r}
 	d.Send(tea.WindowSizeMsg{Width: 150, Height: 16})
 	d.Run(r.Init())

@@ -17,7 +17,7 @@ import (
 
 // LinksSpec says where the Links and Doctor views read and what they open.
 type LinksSpec struct {
-	Source LinksSource
+	Reader LinksReader
 	// Followers opens an app's followers (no-unionid rows, doctor
 	// findings); nil leaves those rows inert.
 	Followers FollowersOpener
@@ -89,7 +89,7 @@ func NewLinks(c *Common, spec LinksSpec) *Links {
 
 // Init implements Page: the analysis and the groups load side by side.
 func (l *Links) Init() tea.Cmd {
-	if l.spec.Source == nil {
+	if l.spec.Reader == nil {
 		l.err = fmt.Errorf("no cache to analyse")
 		return nil
 	}
@@ -97,7 +97,7 @@ func (l *Links) Init() tea.Cmd {
 }
 
 func (l *Links) analyze() tea.Cmd {
-	ctx, src, gen := l.c.Ctx, l.spec.Source, l.gen
+	ctx, src, gen := l.c.Ctx, l.spec.Reader, l.gen
 	return func() tea.Msg {
 		links, err := src.Analyze(ctx)
 		return linksAnalyzedMsg{owner: l, gen: gen, links: links, err: err}
@@ -105,7 +105,7 @@ func (l *Links) analyze() tea.Cmd {
 }
 
 func (l *Links) loadGroups() tea.Cmd {
-	ctx, src, gen := l.c.Ctx, l.spec.Source, l.gen
+	ctx, src, gen := l.c.Ctx, l.spec.Reader, l.gen
 	return func() tea.Msg {
 		x, err := loadGroups(ctx, src)
 		return linksGroupsMsg{owner: l, gen: gen, x: x, err: err}
@@ -116,7 +116,7 @@ func (l *Links) loadGroups() tea.Cmd {
 // old ones stay on screen until both new ones are in, and the filter and
 // the cursor stay where they were; on r the view starts afresh.
 func (l *Links) reload(keep bool) tea.Cmd {
-	if l.spec.Source == nil {
+	if l.spec.Reader == nil {
 		return nil
 	}
 	l.gen++

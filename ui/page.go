@@ -42,13 +42,13 @@ type Page interface {
 // its background colour.
 type Common struct {
 	Styles Styles
-	// Ctx is cancelled when the program quits; pass it to every source call.
+	// Ctx is cancelled when the program quits; pass it to every reader call.
 	Ctx context.Context
 	// Now and Loc make dates and "3 min ago" deterministic in tests.
 	Now func() time.Time
 	Loc *time.Location
 	// Persons resolves ids for the Person view; nil disables it.
-	Persons PersonSource
+	Persons PersonFinder
 	// ReadOnly forbids every write to the cache: no sync, and the keys that
 	// would start one are disabled (see WriteKey). Export to a file is still
 	// allowed: it does not write the cache.

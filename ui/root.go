@@ -40,7 +40,7 @@ func ThemeFromEnv(getenv func(string) string) Theme {
 type Options struct {
 	Theme Theme
 	// Persons resolves ids for the jump prompt and the Person view.
-	Persons PersonSource
+	Persons PersonFinder
 	// Cleanup runs once when the user quits, off the UI goroutine, after
 	// Common.Ctx is cancelled and before the program exits: stop syncs and
 	// wait for them to save their progress, close the cache.

@@ -20,7 +20,7 @@ func TestJumpReadsTheIDOutOfAPastedTicketLine(t *testing.T) {
 	if err := store.PutProfiles(appid, []cache.Profile{{AppID: appid, OpenID: openid, UnionID: unionid, Subscribed: true, FetchedAt: 1}}); err != nil {
 		t.Fatal(err)
 	}
-	src := NewCacheSource(store, []cache.AppRef{{AppID: appid, Name: "news"}})
+	src := NewCacheReader(store, []cache.AppRef{{AppID: appid, Name: "news"}})
 	d, err := src.Person(context.Background(), "用户反馈 openid: '"+openid+"' 无法关联")
 	if err != nil {
 		t.Fatal(err)
