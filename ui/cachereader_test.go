@@ -110,7 +110,7 @@ func TestWaitGivesUpWithItsCallersContext(t *testing.T) {
 	}
 }
 
-func TestCacheSourceAnalysesAgainOnceTheLastAnalysisEnded(t *testing.T) {
+func TestCacheReaderAnalysesAgainOnceTheLastAnalysisEnded(t *testing.T) {
 	w := newHomeWorld()
 	store := openHomeCache(t, w, "news", "shop")
 	src := NewCacheReader(store, w.refs())
