@@ -19,7 +19,7 @@ import (
 	"wxscope/sanitize"
 )
 
-// The Followers view's export (e), mouse and title helpers: the rows as
+// The Followers view's export (e) and title helper: the rows as
 // shown — subset, filter, sort and the unfollowed toggle — go to a CSV or a
 // JSON-lines file in a tea.Cmd, so a million rows never block the screen.
 
