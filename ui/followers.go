@@ -586,9 +586,7 @@ type presenceMarks struct{ plain, styled [3]string }
 
 const (
 	colGap    = 2
-	markerW   = 2
 	remarkMin = 12
-	idMin     = 8
 )
 
 func (f *Followers) layout() layout {
@@ -676,8 +674,6 @@ func (f *Followers) headerLine(l layout) string {
 	return s.Header.Render(ansi.Truncate(b.String(), f.width, ""))
 }
 
-const gap = "  "
-
 // rowLine draws the i-th visible row.
 func (f *Followers) rowLine(l layout, i int) string {
 	s := f.c.Styles
@@ -750,49 +746,10 @@ func (f *Followers) date(unix int64) string {
 	return time.Unix(unix, 0).In(f.c.Loc).Format("2006-01-02")
 }
 
-// cell fits s (already sanitised) to exactly w cells: cut with … or padded.
-func cell(s string, w int) string {
-	if w <= 0 {
-		return ""
-	}
-	sw := ansi.StringWidth(s)
-	if sw > w {
-		s = ansi.Truncate(s, w, "…")
-		sw = ansi.StringWidth(s)
-	}
-	return s + strings.Repeat(" ", max(w-sw, 0))
-}
-
 // center puts a one-cell symbol in the middle of w cells.
 func center(sym string, w int) string {
 	left := (w - 1) / 2
 	return strings.Repeat(" ", left) + sym + strings.Repeat(" ", max(w-left-1, 0))
-}
-
-// spread puts left and right on one line of width cells, cutting left first.
-func spread(left, right string, width int) string {
-	lw, rw := ansi.StringWidth(left), ansi.StringWidth(right)
-	if lw+1+rw > width {
-		if rw+1 >= width {
-			return ansi.Truncate(left, width, "…")
-		}
-		left = ansi.Truncate(left, width-rw-1, "…")
-		lw = ansi.StringWidth(left)
-	}
-	return left + strings.Repeat(" ", max(width-lw-rw, 1)) + right
-}
-
-// scrollInto returns the offset of a window of page lines over n that
-// moves as little as it can to show lines first..last; when they do not fit,
-// first (the head) wins.
-func scrollInto(offset, first, last, page, n int) int {
-	if page > 0 && last >= offset+page {
-		offset = last - page + 1
-	}
-	if first < offset {
-		offset = first
-	}
-	return min(max(offset, 0), max(n-page, 0))
 }
 
 // formatCount is wording.FormatCount for an int: 20 000.
