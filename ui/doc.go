@@ -23,8 +23,10 @@
 //
 // A new view implements Page, takes *Common in its constructor, keeps its
 // keys in a KeyMap in keys.go, and sends PushMsg/PopMsg/FlashMsg (Push, Pop,
-// Flash) to move around. Its background results carry the view's pointer so
-// that only it picks them up: the root offers non-key messages to every page.
+// Flash) to move around. Its background results and ticks carry the view and
+// implement addressed (Owner), so that the root delivers them to that view
+// alone, wherever it is in the stack; it offers other non-key messages to
+// every page.
 //
 // Every string that came from the outside world goes through
 // sanitize.Text before it is drawn.

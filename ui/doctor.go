@@ -31,6 +31,7 @@ type Doctor struct {
 	gen    int   // the analysis whose answer is taken; older ones are dropped
 }
 
+// doctorAnalyzedMsg is an analysis, addressed to the view that asked.
 type doctorAnalyzedMsg struct {
 	owner *Doctor
 	gen   int
@@ -38,6 +39,8 @@ type doctorAnalyzedMsg struct {
 	links *cache.Links
 	err   error
 }
+
+func (m doctorAnalyzedMsg) Owner() Page { return m.owner }
 
 // NewDoctor returns the Doctor view; it runs the analysis when pushed.
 func NewDoctor(c *Common, spec LinksSpec) *Doctor {
@@ -85,7 +88,7 @@ func (d *Doctor) Update(msg tea.Msg) tea.Cmd {
 	n := len(d.findings())
 	switch msg := msg.(type) {
 	case doctorAnalyzedMsg:
-		if msg.owner != d || msg.gen != d.gen || msg.keep && msg.err != nil && d.links != nil {
+		if msg.gen != d.gen || msg.keep && msg.err != nil && d.links != nil {
 			return nil
 		}
 		d.links, d.err = msg.links, msg.err

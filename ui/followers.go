@@ -121,6 +121,11 @@ type followersResultMsg struct {
 	rows  []uint32
 }
 
+// The view's results are addressed to it (exportDoneMsg is viewexport.go's).
+func (m followersLoadedMsg) Owner() Page { return m.owner }
+func (m followersResultMsg) Owner() Page { return m.owner }
+func (m exportDoneMsg) Owner() Page      { return m.owner }
+
 // NewFollowers returns the view for spec; it loads its index from
 // spec.Reader when the root pushes it.
 func NewFollowers(c *Common, spec FollowersSpec) *Followers {
@@ -201,9 +206,6 @@ func (f *Followers) KeyMap() help.KeyMap {
 func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case followersLoadedMsg:
-		if msg.owner != f {
-			return nil
-		}
 		if msg.err != nil {
 			f.loadErr = msg.err
 			return nil
@@ -214,7 +216,7 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 		f.setIndex(msg.idx)
 		return f.refresh()
 	case followersResultMsg:
-		if msg.owner != f || msg.gen != f.gen.Load() {
+		if msg.gen != f.gen.Load() {
 			return nil // a newer keystroke already asked again
 		}
 		f.apply(msg)

@@ -90,8 +90,8 @@ type appState struct {
 	ended   bool  // a run ended in this session
 }
 
-// Messages of the home view; each carries its owner so that another Home
-// (a test's second root) never picks them up.
+// Messages of the home view, addressed to the Home that asked for them:
+// the root delivers each to its owner only.
 type (
 	homeCountsMsg struct {
 		owner *Home
@@ -111,6 +111,12 @@ type (
 		appID string
 	}
 )
+
+func (m homeCountsMsg) Owner() Page { return m.owner }
+func (m homeLinksMsg) Owner() Page  { return m.owner }
+func (m homeTickMsg) Owner() Page   { return m.owner }
+func (m homeRedrawMsg) Owner() Page { return m.owner }
+func (m syncEndedMsg) Owner() Page  { return m.owner }
 
 // NewHome returns the home view for spec.
 func NewHome(c *Common, spec HomeSpec) *Home {
@@ -203,9 +209,6 @@ func (h *Home) analyze() tea.Cmd {
 func (h *Home) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case homeCountsMsg:
-		if msg.owner != h {
-			return nil
-		}
 		if msg.gen == h.countsGen {
 			h.countsInFlight = false
 		}
@@ -222,9 +225,6 @@ func (h *Home) Update(msg tea.Msg) tea.Cmd {
 		h.cached, h.readErr = msg.apps, nil
 		return nil
 	case homeLinksMsg:
-		if msg.owner != h {
-			return nil
-		}
 		h.linksInFlight = false
 		if msg.err != nil {
 			if !isCanceled(msg.err) {
@@ -238,19 +238,10 @@ func (h *Home) Update(msg tea.Msg) tea.Cmd {
 		}
 		return nil
 	case homeRedrawMsg:
-		if msg.owner != h {
-			return nil
-		}
 		return h.redraw()
 	case homeTickMsg:
-		if msg.owner != h {
-			return nil
-		}
 		return h.tick()
 	case syncEndedMsg:
-		if msg.owner != h {
-			return nil
-		}
 		return h.ended(msg.appID)
 	case tea.KeyPressMsg:
 		return h.handleKey(msg)

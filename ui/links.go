@@ -81,6 +81,10 @@ type linksGroupsMsg struct {
 	err   error
 }
 
+// The view's results are addressed to it.
+func (m linksAnalyzedMsg) Owner() Page { return m.owner }
+func (m linksGroupsMsg) Owner() Page   { return m.owner }
+
 // NewLinks returns the Links view; it loads the analysis and the groups
 // when the root pushes it.
 func NewLinks(c *Common, spec LinksSpec) *Links {
@@ -146,7 +150,7 @@ func (l *Links) CapturesInput() bool { return false }
 func (l *Links) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case linksAnalyzedMsg:
-		if msg.owner != l || msg.gen != l.gen {
+		if msg.gen != l.gen {
 			return nil
 		}
 		if l.pending > 0 {
@@ -158,7 +162,7 @@ func (l *Links) Update(msg tea.Msg) tea.Cmd {
 		l.links, l.err = msg.links, msg.err
 		l.build()
 	case linksGroupsMsg:
-		if msg.owner != l || msg.gen != l.gen {
+		if msg.gen != l.gen {
 			return nil
 		}
 		if l.pending > 0 {

@@ -14,10 +14,12 @@ import (
 // Page is one screen behind the root model: Home, Followers, Person, Links,
 // Doctor. Pages are pointers and change in place; the root owns the stack.
 //
-// Keys reach only the page on top of the stack. Every other message (command
-// results, ticks) is offered to every page in the stack, so a result that
-// lands after its page was covered still reaches it; a page recognises its
-// own results by type and owner and ignores the rest.
+// Keys reach only the page on top of the stack. A page's own results and
+// ticks are addressed to it (they implement addressed): the root delivers
+// each to the page that asked, wherever it is in the stack, so a result that
+// lands after its page was covered still reaches it, and another page of the
+// same type never sees it. Every other message (CacheChangedMsg, the
+// terminal's background colour) is offered to every page.
 type Page interface {
 	// Init returns the page's first command, e.g. loading its data; the
 	// root runs it when the page is pushed.
@@ -65,6 +67,14 @@ func (c *Common) WriteKey(b key.Binding) key.Binding {
 		b.SetEnabled(false)
 	}
 	return b
+}
+
+// addressed is a message for one page only: a background result or a tick
+// that page asked for, carrying the page. The root hands it to that page and
+// to no other, and drops it when the page has left the stack, so a page needs
+// no check of its own. A page's own message types implement it.
+type addressed interface {
+	Owner() Page
 }
 
 // PushMsg asks the root to put Page on top of the stack.

@@ -204,8 +204,22 @@ func (r *Root) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return r, Push(NewPerson(r.c, msg.Person))
 	case cleanupDoneMsg:
 		return r, tea.Quit
+	case addressed:
+		return r, r.deliver(msg)
 	}
 	return r, r.broadcast(msg)
+}
+
+// deliver hands msg to the page it is addressed to, wherever it is in the
+// stack; a message for a page that has left the stack is dropped.
+func (r *Root) deliver(msg addressed) tea.Cmd {
+	owner := msg.Owner()
+	for _, p := range r.stack {
+		if p == owner {
+			return p.Update(msg)
+		}
+	}
+	return nil
 }
 
 // broadcast offers a non-key message to every page, bottom to top.

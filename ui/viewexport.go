@@ -100,9 +100,6 @@ func (f *Followers) exportLine() string {
 }
 
 func (f *Followers) exportDone(m exportDoneMsg) tea.Cmd {
-	if m.owner != f {
-		return nil
-	}
 	if m.err != nil {
 		return FlashError(m.err)
 	}
