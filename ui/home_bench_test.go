@@ -11,6 +11,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"wxscope/bench/world"
 	"wxscope/cache"
 )
 
@@ -52,7 +53,7 @@ func cacheFixture1M(b *testing.B) string {
 			unions bool
 		}{{"wxnews", 1_000_000, true}, {"wxshop", 200_000, true}, {"wxevents", 100_000, false}} {
 			var n int
-			genWorld(app.n, func(p *cache.Profile) {
+			world.Followers(app.n, func(p *cache.Profile) {
 				q := *p
 				q.OpenID = app.id[2:4] + q.OpenID[2:]
 				if !app.unions {
