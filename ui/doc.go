@@ -21,6 +21,13 @@
 // LinksReader, UnionKeyReader, and Presence); they never call the API, and
 // every call runs in a tea.Cmd with Common.Ctx, which quitting cancels.
 //
+// Each view lives in the files named after it: home.go; followers.go with
+// followers_*.go (its index, subsets, presence columns, mouse) and
+// viewexport.go (its export); insights.go; person.go; links.go and
+// links_groups.go; doctor.go. keys.go and keys_views.go bind every key,
+// styles.go holds the styles, cells.go the column helpers, root.go and
+// page.go the stack, readers.go and cachereader.go what the views read.
+//
 // A new view implements Page, takes *Common in its constructor, keeps its
 // keys in a KeyMap in keys.go, and sends PushMsg/PopMsg/FlashMsg (Push, Pop,
 // Flash) to move around. Its background results and ticks carry the view and
