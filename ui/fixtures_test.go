@@ -66,10 +66,10 @@ func (s slicePersons) Person(_ context.Context, id string) (*cache.Person, error
 	return nil, fmt.Errorf("look up %s: %w", id, ErrUnknownID)
 }
 
-// sliceSource is a FollowerReader over profiles in memory.
-type sliceSource []cache.Profile
+// sliceFollowers is a FollowerReader over profiles in memory.
+type sliceFollowers []cache.Profile
 
-func (s sliceSource) EachFollower(ctx context.Context, appID string, fn func(*cache.Profile) error) error {
+func (s sliceFollowers) EachFollower(ctx context.Context, appID string, fn func(*cache.Profile) error) error {
 	for i := range s {
 		if s[i].AppID != appID {
 			continue

@@ -16,7 +16,7 @@ var testOthers = []OtherApp{
 }
 
 func newsSpec(ps []cache.Profile, pres Presence) FollowersSpec {
-	return FollowersSpec{App: "news", AppID: "wxnews", Bound: true, Reader: sliceSource(ps),
+	return FollowersSpec{App: "news", AppID: "wxnews", Bound: true, Reader: sliceFollowers(ps),
 		Others: testOthers, Presence: pres}
 }
 

@@ -108,7 +108,7 @@ func (l listSource) Profiles(_ context.Context, openids []string) (map[string]ca
 	return out, nil
 }
 
-// storeLinks is the LinksReader main would build over the cache.
+// storeLinks is a LinksReader over the cache.
 type storeLinks struct {
 	s    *cache.Store
 	apps []cache.AppRef
@@ -122,7 +122,7 @@ func (a storeLinks) EachGroup(_ context.Context, fn func(*cache.Group) error) er
 	return cache.EachGroup(a.s, a.apps, fn)
 }
 
-// storePersons is a PersonFinder over the cache, as main would build it.
+// storePersons is a PersonFinder over the cache.
 type storePersons struct {
 	s    *cache.Store
 	apps []cache.AppRef
