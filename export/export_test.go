@@ -394,4 +394,3 @@ func TestFormatOfTheExtension(t *testing.T) {
 		}
 	}
 }
-
