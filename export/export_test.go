@@ -394,3 +394,49 @@ func TestFormatOfTheExtension(t *testing.T) {
 		}
 	}
 }
+
+func TestSpoolGivesBackEveryRowInAnyOrder(t *testing.T) {
+	s, err := NewSpool(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := append(sampleRows(), manyRows("news", 3000)...)
+	refs := make([]SpoolRef, len(rows))
+	for i := range rows {
+		if refs[i], err = s.Add(&rows[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := len(rows) - 1; i >= 0; i-- {
+		var r Row
+		if err := s.Read(refs[i], &r); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(r, rows[i]) {
+			t.Fatalf("row %d\n got %+v\nwant %+v", i, r, rows[i])
+		}
+	}
+	if err := s.Read(SpoolRef{}, new(Row)); err == nil {
+		t.Error("the zero SpoolRef should be no row")
+	}
+	name := s.f.Name()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(name); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the spool file stays after Close: %v", err)
+	}
+}
+
+func TestSpoolRejectsADamagedRow(t *testing.T) {
+	rows := sampleRows()
+	b := appendRow(nil, &rows[0])
+	for n := 0; n < len(b); n++ {
+		if err := decodeRow(b[:n], new(Row)); err == nil {
+			t.Fatalf("a row cut to %d of %d bytes decoded", n, len(b))
+		}
+	}
+	if err := decodeRow(append(b, 0), new(Row)); err == nil {
+		t.Error("a row with a byte too many decoded")
+	}
+}
