@@ -95,7 +95,7 @@ func writeExport(ctx context.Context, store *cache.Store, targets []exportTarget
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			r := export.NewRow(export.Input{App: t.name, Kind: export.KindOfficial, Profile: &p})
+			r := export.NewRow(export.Input{App: t.name, Kind: export.KindOfficial, Profile: (*export.Follower)(&p)})
 			if screen {
 				r.ScreenSafe()
 			}

@@ -36,18 +36,18 @@ func sampleRows() []Row {
 		if i == 2 {
 			app = "shop"
 		}
-		rows[i] = NewRow(Input{App: app, Profile: &ps[i], TagNames: names, Blacklisted: i == 1})
+		rows[i] = NewRow(Input{App: app, Profile: (*Follower)(&ps[i]), TagNames: names, Blacklisted: i == 1})
 	}
 	return rows
 }
 
 func TestNewRowFillsTheNewFieldsWithWhatIsKnown(t *testing.T) {
 	p := &cache.Profile{AppID: "wx1", OpenID: "o1", TagIDs: []int64{2, 7}}
-	r := NewRow(Input{App: "news", Profile: p, TagNames: map[int64]string{2: "vip"}})
+	r := NewRow(Input{App: "news", Profile: (*Follower)(p), TagNames: map[int64]string{2: "vip"}})
 	if r.Kind != KindOfficial || !reflect.DeepEqual(r.Tags, []string{"vip", "7"}) || r.Blacklisted || r.Subscribe != 0 {
 		t.Errorf("row %+v: want kind official, tags [vip 7] (7 has no name), not blacklisted", r)
 	}
-	r = NewRow(Input{App: "news", Profile: &cache.Profile{AppID: "wx1", OpenID: "o2", Subscribed: true}})
+	r = NewRow(Input{App: "news", Profile: &Follower{AppID: "wx1", OpenID: "o2", Subscribed: true}})
 	if r.TagIDList == nil || r.Tags == nil || len(r.Tags) != 0 || r.Subscribe != 1 {
 		t.Errorf("row %+v: want empty (not nil) lists and subscribe 1", r)
 	}
@@ -225,7 +225,7 @@ func manyRows(app string, n int) []Row {
 	rows := make([]Row, n)
 	for i := range rows {
 		p := cache.Profile{AppID: "wx" + app, OpenID: "o" + app + strings.Repeat("0", 8) + string(rune('a'+i%26)), SubscribeTime: int64(i)}
-		rows[i] = NewRow(Input{App: app, Profile: &p})
+		rows[i] = NewRow(Input{App: app, Profile: (*Follower)(&p)})
 	}
 	return rows
 }

@@ -8,7 +8,6 @@ package export
 import (
 	"strconv"
 
-	"wxscope/cache"
 	"wxscope/sanitize"
 )
 
@@ -16,14 +15,36 @@ import (
 // holds today; imported kinds (mini programs, apps, websites) come later.
 const KindOfficial = "official"
 
+// Follower is what the cache holds of one follower of one app. It has the
+// fields of cache.Profile, in the same order and of the same types, so a
+// *cache.Profile converts to a *Follower — (*export.Follower)(p) — without
+// a copy, and this package needs nothing of the store: it builds wherever
+// Go does, and a field added to the profile breaks that conversion at
+// compile time instead of going missing from the export.
+type Follower struct {
+	AppID          string
+	OpenID         string
+	UnionID        string
+	Subscribed     bool
+	SubscribeTime  int64
+	SubscribeScene string
+	QRScene        int64
+	QRSceneStr     string
+	Remark         string
+	TagIDs         []int64
+	GroupID        int64
+	FetchedAt      int64
+	UnfollowedAt   int64
+}
+
 // Input is what one row is made of. Kind, TagNames and Blacklisted are the
 // contract's newer fields: the cache does not store them yet, so callers
 // leave them zero and the row says what is known (kind official, tags as
 // their ids, not blacklisted); a later change only fills them in.
 type Input struct {
-	App     string         // the app's short label
-	Kind    string         // "" means KindOfficial
-	Profile *cache.Profile // the cached follower; AppID and OpenID set
+	App     string    // the app's short label
+	Kind    string    // "" means KindOfficial
+	Profile *Follower // the cached follower; AppID and OpenID set
 	// TagNames names tag ids; an id it lacks shows as its number.
 	TagNames map[int64]string
 	// Blacklisted is whether the follower is on the account's blacklist.

@@ -211,7 +211,7 @@ func (w viewExport) writeFile(path string) (int, error) {
 		if !ok || refs[pos].Valid() {
 			return nil
 		}
-		r := export.NewRow(export.Input{App: w.app, Kind: export.KindOfficial, Profile: p})
+		r := export.NewRow(export.Input{App: w.app, Kind: export.KindOfficial, Profile: (*export.Follower)(p)})
 		ref, err := spool.Add(&r)
 		refs[pos] = ref
 		found++

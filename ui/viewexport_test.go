@@ -201,7 +201,7 @@ func wantExport(t *testing.T, f *Followers, ps []cache.Profile, format export.Fo
 		t.Fatal(err)
 	}
 	for _, r := range f.rows {
-		row := export.NewRow(export.Input{App: "news", Profile: &ps[r]})
+		row := export.NewRow(export.Input{App: "news", Profile: (*export.Follower)(&ps[r])})
 		rows = append(rows, row)
 		if format != export.Parquet {
 			if err := w.Write(&row); err != nil {
