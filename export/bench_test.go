@@ -14,9 +14,6 @@ import (
 	"wxscope/cache"
 )
 
-// benchRows is how many rows one benchmark operation exports.
-const benchRows = 1_000_000
-
 // genProfile fills p with follower i of a generated app, shaped like real
 // ones (and the ui benchmarks' world): 28-byte openids of an app prefix and
 // random base64, 1 in 10 without a unionid, 1 in 20 with a CJK/emoji
@@ -105,10 +102,10 @@ func peakHeap() (stop func() (objects, live uint64)) {
 	}
 }
 
-// benchExport writes benchRows generated rows per operation through the
-// writer open returns, and reports rows/s, the peak heap and the output's
-// bytes per row.
-func benchExport(b *testing.B, open func(dir string) (w Writer, finish func() error)) {
+// benchExport writes n generated rows per operation through the writer
+// open returns, and reports rows/s, the peak heap and the output's bytes
+// per row.
+func benchExport(b *testing.B, n int, open func(dir string) (w Writer, finish func() error)) {
 	b.ReportAllocs()
 	runtime.GC()
 	stop := peakHeap()
@@ -117,7 +114,7 @@ func benchExport(b *testing.B, open func(dir string) (w Writer, finish func() er
 		dir := b.TempDir()
 		w, finish := open(dir)
 		var p cache.Profile
-		for i := range benchRows {
+		for i := range n {
 			genProfile(&p, i)
 			r := NewRow(Input{App: "bench", Profile: (*Follower)(&p)})
 			if err := w.Write(&r); err != nil {
@@ -130,10 +127,10 @@ func benchExport(b *testing.B, open func(dir string) (w Writer, finish func() er
 		size = dirSize(b, dir)
 	}
 	objects, live := stop()
-	b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 	b.ReportMetric(float64(objects)/(1<<20), "peak-heap-MB")
 	b.ReportMetric(float64(live)/(1<<20), "peak-live-MB")
-	b.ReportMetric(float64(size)/benchRows, "bytes/row")
+	b.ReportMetric(float64(size)/float64(n), "bytes/row")
 }
 
 func dirSize(b *testing.B, dir string) int64 {
@@ -150,14 +147,20 @@ func dirSize(b *testing.B, dir string) int64 {
 // BenchmarkExportParquet is `wxscope export --format parquet --out DIR`
 // without the cache: 1 M rows through ParquetDir with the default row
 // groups and parts, onto disk.
-func BenchmarkExportParquet(b *testing.B) {
-	benchExport(b, func(dir string) (Writer, func() error) {
+func BenchmarkExportParquet(b *testing.B) { benchExport(b, 1_000_000, parquetDir(b)) }
+
+// BenchmarkExportParquet3M is the same over 3 M rows: the peak heap must
+// not grow with the rows.
+func BenchmarkExportParquet3M(b *testing.B) { benchExport(b, 3_000_000, parquetDir(b)) }
+
+func parquetDir(b *testing.B) func(dir string) (Writer, func() error) {
+	return func(dir string) (Writer, func() error) {
 		d, err := CreateParquetDir(filepath.Join(dir, "out"), []string{"bench"}, ParquetOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}
 		return d, d.Close
-	})
+	}
 }
 
 // fileWriter opens a new file for a row-by-row format.
@@ -183,5 +186,5 @@ func fileWriter(b *testing.B, f Format) func(dir string) (Writer, func() error) 
 
 // BenchmarkExportCSV and BenchmarkExportJSONL are the same rows as CSV and
 // JSON lines, for comparison.
-func BenchmarkExportCSV(b *testing.B)   { benchExport(b, fileWriter(b, CSV)) }
-func BenchmarkExportJSONL(b *testing.B) { benchExport(b, fileWriter(b, JSONL)) }
+func BenchmarkExportCSV(b *testing.B)   { benchExport(b, 1_000_000, fileWriter(b, CSV)) }
+func BenchmarkExportJSONL(b *testing.B) { benchExport(b, 1_000_000, fileWriter(b, JSONL)) }
