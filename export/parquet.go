@@ -12,9 +12,10 @@ import (
 // app, kind, appid, subscribe_scene, qr_scene_str), subscribe, qr_scene,
 // groupid and the times as INT64 — the times in unix seconds as the
 // contract says, since Parquet's TIMESTAMP has no unit of seconds
-// (to_timestamp(subscribe_time) in DuckDB or ClickHouse, from_unixtime in
-// Spark) — blacklisted as BOOLEAN, tagid_list and tags as LISTs. Pages are
-// zstd-compressed and written as data page v1, which every reader knows.
+// (to_timestamp(subscribe_time) in DuckDB, toDateTime in ClickHouse,
+// timestamp_seconds in Spark) — blacklisted as BOOLEAN, tagid_list and tags
+// as LISTs. Pages are zstd-compressed and written as data page v1, which
+// every reader knows.
 const (
 	// DefaultRowGroupRows is how many rows a row group holds. A row group
 	// is buffered in memory, compressed, until it is complete: this bounds

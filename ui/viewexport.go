@@ -33,11 +33,12 @@ var exportKeys = JumpKeys{
 	Cancel: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
 }
 
-// exportDoneMsg is no longer sent. The export reports with a FlashMsg,
-// which the root shows even when the view that started it was closed
-// meanwhile; a result message routed through the view had to be turned
-// into a second command, whose flash raced the "exporting…" one. The type
-// and exportDone stay only while followers.go still names them.
+// exportDoneMsg is no longer sent. The "exporting…" notice and the write
+// used to run in one tea.Batch, at the same time, so the notice could land
+// after the result and stay; they now run in a tea.Sequence, and the write
+// returns its result as a FlashMsg, which the root shows even when the
+// view that started it was closed meanwhile. The type and exportDone stay
+// only while followers.go still names them.
 type exportDoneMsg struct{}
 
 func (f *Followers) exportDone(exportDoneMsg) tea.Cmd { return nil }
@@ -167,7 +168,7 @@ func (f *Followers) export(path string) tea.Cmd {
 		case errors.Is(err, export.ErrExists):
 			return FlashMsg{Text: shown + " exists already; nothing was written: choose another name", Error: true}
 		case err != nil:
-			return FlashMsg{Text: "export to " + shown + " failed: " + err.Error() + "; nothing was written", Error: true}
+			return FlashMsg{Text: "export to " + shown + " failed: " + sanitize.Text(err.Error()) + "; nothing was written", Error: true}
 		}
 		return FlashMsg{Text: "exported " + formatCount(n) + " rows to " + shown}
 	}
