@@ -21,7 +21,7 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 	c := newInvocation(env, "export")
 	c.appFlag("export only the app named `NAME`; repeat for several")
 	format := c.fs.String("format", "csv", "output `FORMAT`: csv, jsonl or parquet")
-	out := c.fs.String("out", "", "write to `PATH`, which must not exist yet: a file for csv and jsonl (default: standard output), a folder for parquet (required)")
+	out := c.fs.String("out", "", "write to `PATH`: for csv and jsonl a new file (default: standard output); for parquet a folder (required), one app=NAME partition per app, each new or empty")
 	if err := c.parseNoArgs(args); err != nil {
 		return err
 	}

@@ -286,3 +286,35 @@ func TestExportOutWritesANewFileAndNeverOverwrites(t *testing.T) {
 		}
 	}
 }
+
+func TestExportThatFailsLeavesNoHalfFile(t *testing.T) {
+	cfg := exportFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // as Ctrl-C during the export: the first row fails
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"--format", "csv", "--out", filepath.Join(dir, "x.csv")},
+		{"--format", "parquet", "--out", filepath.Join(dir, "pq")},
+	} {
+		var stdout, stderr bytes.Buffer
+		env := &Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" }}
+		code := Run(ctx, env, append(append([]string{"export"}, args...), "--config", cfg))
+		if code != 1 || !strings.Contains(stderr.String(), "context canceled") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr.String())
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	var left []string
+	for _, e := range entries {
+		left = append(left, e.Name())
+		if e.IsDir() {
+			inside, _ := os.ReadDir(filepath.Join(dir, e.Name()))
+			for _, i := range inside {
+				left = append(left, e.Name()+"/"+i.Name())
+			}
+		}
+	}
+	if !reflect.DeepEqual(left, []string{"pq"}) {
+		t.Errorf("the failed exports left %v; want only the (empty) folder named by --out", left)
+	}
+}
