@@ -46,7 +46,7 @@ var commands = []command{
 	{"resolve", "--app NAME [FILE] [--format csv|jsonl] [--offline] [--config FILE]", "the unionid and follow status of each openid of old records, in input order (cache first, then the API)", runResolve},
 	{"lookup", "ID [--json] [--live] [--config FILE]", "an openid or unionid: its person across all apps (cache first; --live asks the API)", runLookup},
 	{"links", "[--missing APP] [--format table|csv|jsonl] [--config FILE]", "the unionid groups across apps", runLinks},
-	{"export", "[--app NAME]... [--format csv|jsonl] [--config FILE]", "the cached followers", runExport},
+	{"export", "[--app NAME]... [--format csv|jsonl|parquet] [--out PATH] [--config FILE]", "the cached followers", runExport},
 	{"doctor", "[--json] [--config FILE]", "findings about bindings and the cache, with the evidence and what to do", runDoctor},
 	{"help", "[COMMAND]", "this help, or a command's flags", nil},
 	{"version", "", "the version of wxscope", nil},
