@@ -79,7 +79,7 @@ func TestKeepClientsFetchesOneTokenPerApp(t *testing.T) {
 	defer store.Close()
 
 	for _, keep := range []bool{false, true} {
-		before := srv.Calls("/"+wechat.PathStableToken)
+		before := srv.Calls("/" + wechat.PathStableToken)
 		s := New(cfg, store, Options{KeepClients: keep})
 		for range 3 {
 			var last cache.Progress
