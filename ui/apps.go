@@ -34,13 +34,16 @@ type HomeSpec struct {
 	Apps []HomeApp
 	// Source reads the cache.
 	Source HomeSource
-	// Syncs runs syncs; nil (or a read-only Common) disables s and S.
+	// Syncs runs syncs; nil (or a read-only Common) disables s and S. A
+	// read-only view with Syncs still follows the syncs it finds running
+	// (those of other sessions of the SSH server, see NewSharedSyncs).
 	Syncs *Syncs
 	// SyncOnStart starts a sync of every app as soon as the view opens
 	// (the demo); otherwise nothing touches the network until s or S.
 	SyncOnStart bool
 	// Redraw is how often the view redraws when nothing happens, so that
-	// "3 min ago" stays true; 0 never (tests).
+	// "3 min ago" stays true, and looks for syncs started elsewhere; 0
+	// never (tests).
 	Redraw time.Duration
 }
 
@@ -130,7 +133,7 @@ func NewApps(c *Common, spec HomeSpec) *Apps {
 // Init implements Page: read the counters and the links; in the demo,
 // start every sync.
 func (a *Apps) Init() tea.Cmd {
-	cmds := []tea.Cmd{a.readCounts(), a.analyze()}
+	cmds := []tea.Cmd{a.readCounts(), a.analyze(), a.adopt()}
 	if a.spec.SyncOnStart {
 		cmds = append(cmds, a.syncAll())
 	}
@@ -240,7 +243,7 @@ func (a *Apps) Update(msg tea.Msg) tea.Cmd {
 		if msg.owner != a {
 			return nil
 		}
-		return a.redraw()
+		return tea.Batch(a.adopt(), a.redraw())
 	case appsTickMsg:
 		if msg.owner != a {
 			return nil
@@ -328,13 +331,38 @@ func (a *Apps) index(appID string) int {
 }
 
 // startSync starts the sync of app i and returns the commands that wait for
-// its end and keep the screen ticking.
+// its end and keep the screen ticking. When the app is already syncing from
+// elsewhere (another session of the SSH server), it joins that sync.
 func (a *Apps) startSync(i int) tea.Cmd {
 	app := a.spec.Apps[i]
 	done, ok := a.spec.Syncs.start(a.c.Ctx, app.AppID)
-	if !ok {
+	if !ok && a.rows[i].running {
 		return nil
 	}
+	return a.follow(i, done)
+}
+
+// adopt follows the syncs that started elsewhere (another session of the
+// SSH server, sharing one Syncs) since the view last looked.
+func (a *Apps) adopt() tea.Cmd {
+	if a.spec.Syncs == nil {
+		return nil
+	}
+	var cmds []tea.Cmd
+	for i, app := range a.spec.Apps {
+		if a.rows[i].running {
+			continue
+		}
+		if done, ok := a.spec.Syncs.join(app.AppID); ok {
+			cmds = append(cmds, a.follow(i, done))
+		}
+	}
+	return tea.Batch(cmds...)
+}
+
+// follow shows app i as syncing until done is closed.
+func (a *Apps) follow(i int, done <-chan struct{}) tea.Cmd {
+	app := a.spec.Apps[i]
 	a.rows[i] = appState{running: true}
 	owner := a
 	wait := func() tea.Msg {
