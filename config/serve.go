@@ -260,7 +260,7 @@ func parsePublicKey(s string) (ssh.PublicKey, string) {
 		return nil, "is a certificate; list the person's plain public key"
 	}
 	switch k.Type() {
-	case ssh.KeyAlgoDSA:
+	case "ssh-dss":
 		return nil, "is a DSA key, which OpenSSH no longer accepts; make an ed25519 key (ssh-keygen -t ed25519)"
 	case ssh.KeyAlgoRSA:
 		if ck, ok := k.(ssh.CryptoPublicKey); ok {
