@@ -151,7 +151,9 @@ func newTTYView(env *Env, names []string) *ttyView {
 	}
 	w = &colorprofile.Writer{Forward: w, Profile: colorprofile.Detect(env.Stdout, environ)}
 	width := func() int { return 0 }
-	if f, ok := env.Stdout.(*os.File); ok {
+	if env.termWidth != nil {
+		width = env.termWidth
+	} else if f, ok := env.Stdout.(*os.File); ok {
 		width = func() int {
 			wd, _, err := term.GetSize(f.Fd())
 			if err != nil {
