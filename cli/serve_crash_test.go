@@ -31,7 +31,7 @@ var listeningLine = regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
 
 // startServeBinary starts the binary's server over s's config, with its
 // data and state in dir, and waits until it listens.
-func startServeBinary(t *testing.T, s *simSetup, dir string) *serveProcess {
+func startServeBinary(t testing.TB, s *simSetup, dir string) *serveProcess {
 	t.Helper()
 	cmd := exec.Command(wxscopeBinary(t), "serve", "--config", s.cfg)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
@@ -76,7 +76,7 @@ func startServeBinary(t *testing.T, s *simSetup, dir string) *serveProcess {
 
 // wait waits for the process to end and returns its exit status (-1 when
 // a signal ended it).
-func (p *serveProcess) wait(t *testing.T, within time.Duration) int {
+func (p *serveProcess) wait(t testing.TB, within time.Duration) int {
 	t.Helper()
 	select {
 	case <-p.done:

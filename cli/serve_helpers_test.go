@@ -76,6 +76,12 @@ func (b *lockedBuffer) Write(p []byte) (int, error) {
 	return b.b.Write(p)
 }
 
+func (b *lockedBuffer) reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.b.Reset()
+}
+
 func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -312,6 +318,22 @@ func jsonDecoder(s string) *json.Decoder {
 func numGoroutines() int { return runtime.NumGoroutine() }
 
 func goroutineDump() string {
-	buf := make([]byte, 1<<20)
+	buf := make([]byte, 8<<20)
 	return string(buf[:runtime.Stack(buf, true)])
+}
+
+// sessionGoroutines counts the goroutines of SSH sessions and TUIs, server
+// and client side: what a session that ended must not leave. The API
+// client's idle keep-alive connections are the server's, and not counted.
+func sessionGoroutines() int {
+	n := 0
+	for _, g := range strings.Split(goroutineDump(), "\n\n") {
+		for _, mark := range []string{"wxscope/serve.", "charm.land/bubbletea", "charm.land/ssh.", "golang.org/x/crypto/ssh.", "wxscope/ui.", "wxscope/cache."} {
+			if strings.Contains(g, mark) {
+				n++
+				break
+			}
+		}
+	}
+	return n
 }
