@@ -80,6 +80,7 @@ type Apps struct {
 	countsSeen     int // the read whose answer is shown: older answers are stale
 	linksInFlight  bool
 	linksStale     bool // a sync ended while an analysis ran: run another
+	seenEnds       int  // Syncs.endCount when the view last refreshed
 	bar            progress.Model
 }
 
@@ -120,6 +121,9 @@ func NewApps(c *Common, spec HomeSpec) *Apps {
 	a.keys.Sync = c.WriteKey(a.keys.Sync)
 	a.keys.SyncAll = c.WriteKey(a.keys.SyncAll)
 	a.keys.Stop = c.WriteKey(a.keys.Stop)
+	if spec.Syncs != nil {
+		a.seenEnds = spec.Syncs.endCount()
+	}
 	if spec.Syncs == nil {
 		a.keys.Sync.SetEnabled(false)
 		a.keys.SyncAll.SetEnabled(false)
@@ -309,6 +313,7 @@ func (a *Apps) ended(appID string) tea.Cmd {
 	if p, ok := a.spec.Syncs.Latest(appID); ok {
 		r.prog, r.hasProg = p, true
 	}
+	a.seenEnds = a.spec.Syncs.endCount() // what follows refreshes everything
 	a.spec.Source.Changed()
 	a.countsInFlight = false // a read started before the sync's last write is stale
 	return tea.Batch(a.readCounts(), a.analyze(), cacheChanged)
@@ -343,12 +348,19 @@ func (a *Apps) startSync(i int) tea.Cmd {
 }
 
 // adopt follows the syncs that started elsewhere (another session of the
-// SSH server, sharing one Syncs) since the view last looked.
+// SSH server, sharing one Syncs) since the view last looked, and refreshes
+// what syncs that ended meanwhile changed, even those it never saw run.
 func (a *Apps) adopt() tea.Cmd {
 	if a.spec.Syncs == nil {
 		return nil
 	}
 	var cmds []tea.Cmd
+	if n := a.spec.Syncs.endCount(); n != a.seenEnds {
+		a.seenEnds = n
+		a.spec.Source.Changed()
+		a.countsInFlight = false
+		cmds = append(cmds, a.readCounts(), a.analyze(), cacheChanged)
+	}
 	for i, app := range a.spec.Apps {
 		if a.rows[i].running {
 			continue

@@ -32,6 +32,7 @@ type Syncs struct {
 
 	mu   sync.Mutex
 	runs map[string]*syncRun
+	ends int // runs that ended, for views that look now and then (endCount)
 }
 
 // syncRun is the latest (or last) run of one app.
@@ -68,6 +69,14 @@ func (s *Syncs) Run(appID string) (done <-chan struct{}, result func() error) {
 		defer s.mu.Unlock()
 		return r.err
 	}
+}
+
+// endCount is how many runs have ended: a view that sees it change knows
+// the cache changed, even from a sync it never saw running.
+func (s *Syncs) endCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ends
 }
 
 // join returns the done channel of appID's run while one runs.
@@ -114,6 +123,7 @@ func (s *Syncs) startRun(ctx context.Context, appID string) (run *syncRun, start
 		})
 		s.mu.Lock()
 		r.err = err
+		s.ends++
 		s.mu.Unlock()
 		close(r.done)
 	}()

@@ -101,3 +101,29 @@ func TestSyncsRunJoinsAndEndsWithTheSharedContext(t *testing.T) {
 	}
 	syncs.Wait()
 }
+
+// A sync another session ran from start to end between two looks of a
+// view still shows there: the view sees that a sync ended and reads the
+// counts again.
+func TestASyncThatEndedUnseenStillRefreshesTheView(t *testing.T) {
+	w := newHomeWorld()
+	store := openHomeCache(t, w)
+	src := NewCacheSource(store, w.refs())
+	server, stop := context.WithCancel(context.Background())
+	defer stop()
+	syncs := NewSharedSyncs(server, w.syncFunc(store, testNow))
+	r := NewRoot(Options{Theme: ThemePlain, Persons: src, Loc: time.UTC, ReadOnly: true, Now: func() time.Time { return testNow }})
+	r.Open(NewApps(r.Common(), HomeSpec{CachePath: "c.db", Apps: w.apps, Source: src, Syncs: syncs, Redraw: 50 * time.Millisecond}))
+	support := uitest.Start(t, r, 150, 20)
+	support.WaitFor(t, "the home view", func(s string) bool { return strings.Contains(s, "never") })
+
+	done, result := syncs.Run("wxnews0000000001")
+	<-done
+	if err := result(); err != nil {
+		t.Fatal(err)
+	}
+	support.WaitFor(t, "news's new counts", func(s string) bool { return strings.Contains(squash(rowOf(t, s, "news")), "30 30 P1 100 % just now") })
+	support.Send(uitest.Key("q"))
+	support.WaitFinished(t)
+	syncs.Wait()
+}
