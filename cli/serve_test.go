@@ -326,6 +326,11 @@ func TestServeShutdownMidSyncSavesAndTells(t *testing.T) {
 			t.Errorf("%s: exit %d, it shows the end of:\n%s", name, code, lastBytes(term.text(), 600))
 		}
 	}
+	// On the session's terminal the sync redraws its bars in place, in
+	// colour, as it does on a local one.
+	if raw := syncTerm.out.String(); !strings.Contains(raw, "\r\x1b[2A") || !strings.Contains(raw, "\x1b[38;") {
+		t.Errorf("the sync on a terminal over SSH does not redraw in place in colour:\n%q", lastBytes(raw, 400))
+	}
 	saved, inProgress := profilesCached(t, s.cache)
 	if saved == 0 || !inProgress {
 		t.Fatalf("after the shutdown: %d profiles cached, a run in progress %v", saved, inProgress)

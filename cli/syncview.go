@@ -142,9 +142,10 @@ type ttyView struct {
 
 func newTTYView(env *Env, names []string) *ttyView {
 	w := env.Stdout
-	// Colours follow the terminal and NO_COLOR.
+	// Colours follow the terminal and NO_COLOR. TTY_FORCE says a stdout
+	// that is no file is a terminal all the same (an SSH session's).
 	var environ []string
-	for _, k := range []string{"TERM", "COLORTERM", "NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "TMUX"} {
+	for _, k := range []string{"TERM", "COLORTERM", "NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "TMUX", "TTY_FORCE"} {
 		if val := env.Getenv(k); val != "" {
 			environ = append(environ, k+"="+val)
 		}
