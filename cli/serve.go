@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime/debug"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -29,8 +30,29 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err := c.load(); err != nil {
 		return err
 	}
+	raiseMemoryLimit(env, c.cfg.Serve.MaxSessions)
 	return serveTeam(ctx, env, c.cfg, serveHooks{})
 }
+
+// perSessionMemory is what a session may add to the server's heap: a TUI
+// holds about 1.3 MB (Bubble Tea's screen buffers, mostly; see
+// BENCHMARKS.md), a view of a large app's followers more.
+const perSessionMemory = 2 << 20
+
+// raiseMemoryLimit lifts main's soft memory limit, sized for one TUI, by
+// what max_sessions sessions may hold, unless GOMEMLIMIT sets it: under
+// the TUI's limit a full server would spend its time collecting garbage.
+func raiseMemoryLimit(env *Env, maxSessions int) {
+	if env.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	if cur, want := debug.SetMemoryLimit(-1), softMemoryLimitTUI+int64(maxSessions)*perSessionMemory; cur < want {
+		debug.SetMemoryLimit(want)
+	}
+}
+
+// softMemoryLimitTUI is main's limit for one TUI over a 1 M-follower cache.
+const softMemoryLimitTUI = 160 << 20
 
 // serveHooks lets tests reach into a running server.
 type serveHooks struct {
