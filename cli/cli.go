@@ -28,6 +28,13 @@ type Env struct {
 	// StderrTTY says whether stderr is a terminal: resolve draws its
 	// progress line there then.
 	StderrTTY bool
+
+	// served is set for a command that `wxscope serve` runs for an SSH
+	// session: the server's configuration, store and syncs (serve.go).
+	served *serveHost
+	// termWidth is the width of a terminal that is no file (an SSH
+	// session's window); nil asks stdout.
+	termWidth func() int
 }
 
 // command is one subcommand. The TUI is the command with the empty name.
@@ -41,13 +48,14 @@ type command struct {
 // commands is the command line's contract (design.md, "Command line").
 var commands = []command{
 	{"", "[--readonly] [--config FILE]", "the TUI over the configured apps and cache; works offline from the cache", runTUI},
-	{"demo", "[--followers N] [--seed S]", "the TUI on the built-in API simulator, a generated world and a fresh temporary cache", runDemo},
+	{"demo", "[--followers N] [--seed S] [--serve]", "the TUI on the built-in API simulator, a generated world and a fresh temporary cache", runDemo},
 	{"sync", "[--app NAME]... [--config FILE]", "fetch the followers of all (or the named) apps into the cache; resumable; 0 only if all finish", runSync},
 	{"resolve", "--app NAME [FILE] [--format csv|jsonl] [--offline] [--config FILE]", "the unionid and follow status of each openid of old records, in input order (cache first, then the API)", runResolve},
 	{"lookup", "ID [--json] [--live] [--config FILE]", "an openid or unionid: its person across all apps (cache first; --live asks the API)", runLookup},
 	{"links", "[--missing APP] [--format table|csv|jsonl] [--config FILE]", "the unionid groups across apps", runLinks},
 	{"export", "[--app NAME]... [--format csv|jsonl|parquet] [--out PATH] [--config FILE]", "the cached followers", runExport},
 	{"doctor", "[--json] [--config FILE]", "findings about bindings and the cache, with the evidence and what to do", runDoctor},
+	{"serve", "[--config FILE]", "serve the TUI and the read commands to the team over SSH ([serve] in the config)", runServe},
 	{"help", "[COMMAND]", "this help, or a command's flags", nil},
 	{"version", "", "the version of wxscope", nil},
 }
