@@ -8,10 +8,11 @@ import (
 )
 
 // Check verifies the whole file in one read transaction: bbolt's own page
-// check (tx.Check), that every profile decodes, that the unionid index holds
-// exactly the following profiles with a unionid and the former-members index
-// exactly the other profiles with a unionid, and that every app's counters
-// match its profiles. It returns nil or an error listing the first problems
+// check (tx.Check), that every row decodes, that the openid index names
+// every row below the app's indexed mark (and only rows with that openid),
+// that the unionid index holds exactly the indexed following profiles with
+// a unionid and the former-members index exactly the other indexed profiles
+// with a unionid, and that every app's counters match its rows. It returns nil or an error listing the first problems
 // found. It reads everything: for tests, crash tests and doctor, not for
 // every start.
 func (s *Store) Check() error {
@@ -30,17 +31,18 @@ func (s *Store) Check() error {
 			add("%w", err)
 			return nil
 		}
-		apps, profiles := tx.Bucket(bucketApps), tx.Bucket(bucketProfiles)
+		apps := tx.Bucket(bucketApps)
 		unions, formers := tx.Bucket(bucketUnionIDs), tx.Bucket(bucketFormerUnionIDs)
-
-		err := profiles.ForEachBucket(func(appid []byte) error {
-			if apps.Get(appid) == nil {
-				add("app %s has profiles but no app record", appid)
+		for _, name := range [][]byte{bucketRows, bucketIDs, bucketSeen} {
+			err := tx.Bucket(name).ForEachBucket(func(appid []byte) error {
+				if apps.Get(appid) == nil {
+					add("app %s has %s but no app record", appid, name)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
 			}
-			return nil
-		})
-		if err != nil {
-			return err
 		}
 		// Each index entry must name a profile that belongs in that index
 		// under that unionid.
@@ -56,12 +58,12 @@ func (s *Store) Check() error {
 					continue
 				}
 				perApp[string(a)]++
-				p, found, err := getProfile(tx, string(a), string(o))
+				p, found, err := indexedProfile(tx, string(a), string(o))
 				switch {
 				case err != nil:
 					ok = add("%s entry %q: %w", what, k, err)
 				case !found:
-					ok = add("%s entry unionid %s app %s openid %s has no profile", what, u, a, o)
+					ok = add("%s entry unionid %s app %s openid %s has no indexed profile", what, u, a, o)
 				case !belongs(&p) || p.UnionID != string(u):
 					ok = add("%s entry unionid %s app %s openid %s disagrees with its profile (unionid %q, subscribed %t, unfollowed_at %d)", what, u, a, o, p.UnionID, p.Subscribed, p.UnfollowedAt)
 				}
@@ -84,38 +86,63 @@ func (s *Store) Check() error {
 				add("app %s: %w", appid, err)
 				return nil
 			}
-			b := profiles.Bucket(appid)
-			if b == nil {
-				add("app %s has a record but no profile bucket", appid)
+			r, err := readRows(tx, string(appid))
+			if err != nil {
+				add("app %s: %w", appid, err)
+				return nil
+			}
+			if r.rows == nil || r.ids == nil {
+				add("app %s has a record but no rows or openid index", appid)
 				return nil
 			}
 			var got Counts
-			var indexedN, formerN int64
-			err := b.ForEach(func(openid, v []byte) error {
-				var p Profile
-				if _, err := decodeProfile(v, &p); err != nil {
-					add("app %s openid %s: %w", appid, openid, err)
+			var indexedN, formerN, named int64
+			var p Profile
+			err = r.rows.ForEach(func(k, v []byte) error {
+				n, ok := rowOf(k)
+				if !ok {
+					add("app %s: malformed row key %x", appid, k)
 					return nil
 				}
+				if err := decodeRecord(v, &p); err != nil {
+					add("app %s row %d: %w", appid, n, err)
+					return nil
+				}
+				if n >= rec.Rows {
+					add("app %s row %d is beyond the %d rows its record counts", appid, n, rec.Rows)
+				}
 				got.add(&p, 1)
+				at, inIndex := rowOf(r.ids.Get([]byte(p.OpenID)))
+				switch {
+				case inIndex && at == n:
+					named++
+				case n < rec.Indexed:
+					add("app %s row %d (openid %s) is below the indexed mark %d but the openid index names %v", appid, n, p.OpenID, rec.Indexed, r.ids.Get([]byte(p.OpenID)))
+					return nil
+				default:
+					return nil // the tail: indexed by the sync that appended it
+				}
 				if indexed(&p) {
 					indexedN++
-					key = unionKey(key[:0], p.UnionID, string(appid), string(openid))
+					key = unionKey(key[:0], p.UnionID, string(appid), p.OpenID)
 					if unions.Get(key) == nil {
-						add("app %s openid %s (unionid %s) is missing from the unionid index", appid, openid, p.UnionID)
+						add("app %s openid %s (unionid %s) is missing from the unionid index", appid, p.OpenID, p.UnionID)
 					}
 				}
 				if former(&p) {
 					formerN++
-					key = unionKey(key[:0], p.UnionID, string(appid), string(openid))
+					key = unionKey(key[:0], p.UnionID, string(appid), p.OpenID)
 					if formers.Get(key) == nil {
-						add("app %s openid %s (unionid %s, no longer following) is missing from the former-members index", appid, openid, p.UnionID)
+						add("app %s openid %s (unionid %s, no longer following) is missing from the former-members index", appid, p.OpenID, p.UnionID)
 					}
 				}
 				return nil
 			})
 			if err != nil {
 				return err
+			}
+			if n := int64(r.ids.Stats().KeyN); n != named {
+				add("app %s has %d openid index entries for %d rows they name", appid, n, named)
 			}
 			if got != rec.Counts {
 				add("app %s counters %+v, but its profiles count %+v", appid, rec.Counts, got)
@@ -125,6 +152,11 @@ func (s *Store) Check() error {
 			}
 			if n := formerPerApp[string(appid)]; n != formerN {
 				add("app %s has %d former-members index entries for %d former members", appid, n, formerN)
+			}
+			if b := tx.Bucket(bucketSeen).Bucket(appid); b != nil {
+				if err := newSeenSet().load(b); err != nil {
+					add("app %s: %w", appid, err)
+				}
 			}
 			return nil
 		})
@@ -136,4 +168,19 @@ func (s *Store) Check() error {
 		return fmt.Errorf("the cache %s is inconsistent: %w", s.path, errors.Join(problems...))
 	}
 	return nil
+}
+
+// indexedProfile is the profile the openid index names for openid.
+func indexedProfile(tx *bolt.Tx, appid, openid string) (Profile, bool, error) {
+	r, err := readRows(tx, appid)
+	if err != nil {
+		return Profile{}, false, err
+	}
+	r.next = r.indexed // no tail
+	row, v, ok, err := r.find(openid)
+	if err != nil || !ok {
+		return Profile{}, false, err
+	}
+	p, err := profileAt(appid, row, v)
+	return p, err == nil, err
 }

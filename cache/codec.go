@@ -253,8 +253,10 @@ func (r *reader) time() time.Time {
 	return time.Unix(0, n)
 }
 
-// appFormat is the version byte of an encoded app record.
-const appFormat = 1
+// appFormat is the version byte of an encoded app record: 2 adds the row
+// counters of schema 3 (Rows, Indexed) at the end; 1 is read for the
+// migration from schema 2.
+const appFormat = 2
 
 // maxBadOpenIDs bounds the bad openids kept in a sync state: they are
 // evidence for the operator, not a work list, and the record is rewritten on
@@ -266,6 +268,17 @@ type appRecord struct {
 	Name   string
 	Counts Counts
 	Sync   SyncState
+	// Rows is how many rows were ever appended to the app's rows bucket:
+	// the number of the next one (removed rows leave gaps).
+	Rows uint32
+	// Indexed: every row below it is in the openid and unionid indexes;
+	// the rows from it on are the tail a sync appended and will index
+	// (layout.go, index.go).
+	Indexed uint32
+	// Writes counts the transactions outside a sync that changed the
+	// app's rows, so that a sync's catch-up notices a write that came
+	// between its reading of the tail and its indexing (index.go).
+	Writes uint64
 }
 
 func appendTime(dst []byte, t time.Time) []byte {
@@ -305,11 +318,14 @@ func encodeApp(dst []byte, a *appRecord) []byte {
 	}
 	dst = appendString(dst, s.LastError)
 	dst = appendTime(dst, s.QuotaResetAt)
+	dst = binary.AppendUvarint(dst, uint64(a.Rows))
+	dst = binary.AppendUvarint(dst, uint64(a.Indexed))
+	dst = binary.AppendUvarint(dst, a.Writes)
 	return dst
 }
 
 func decodeApp(v []byte, a *appRecord) error {
-	if len(v) == 0 || v[0] != appFormat {
+	if len(v) == 0 || (v[0] != appFormat && v[0] != 1) {
 		return fmt.Errorf("app record: unknown format: %w", errCorrupt)
 	}
 	r := reader{s: string(v), off: 1}
@@ -340,5 +356,14 @@ func decodeApp(v []byte, a *appRecord) error {
 	}
 	s.LastError = r.string()
 	s.QuotaResetAt = r.time()
+	a.Rows, a.Indexed, a.Writes = 0, 0, 0
+	if v[0] >= 2 {
+		rows, indexed := r.uvarint(), r.uvarint()
+		if rows > 1<<32-1 || indexed > rows {
+			r.fail()
+		}
+		a.Rows, a.Indexed = uint32(rows), uint32(indexed)
+		a.Writes = r.uvarint()
+	}
 	return r.end("app record")
 }

@@ -616,17 +616,17 @@ const samePlatformSample = 2000
 // up in the index: a few milliseconds, exact for apps smaller than the
 // sample. Lookups use it to name platforms without a full analysis.
 func samePlatform(tx *bolt.Tx, a, b string) bool {
-	pb := tx.Bucket(bucketProfiles).Bucket([]byte(a))
-	if pb == nil {
+	r, err := readRows(tx, a)
+	if err != nil || r.rows == nil {
 		return false
 	}
 	idx := tx.Bucket(bucketUnionIDs).Cursor()
 	var key []byte
 	var p Profile
 	seen := 0
-	c := pb.Cursor()
+	c := r.rows.Cursor()
 	for k, v := c.First(); k != nil && seen < samePlatformSample; k, v = c.Next() {
-		if _, err := decodeProfile(v, &p); err != nil || !indexed(&p) {
+		if err := decodeRecord(v, &p); err != nil || !indexed(&p) {
 			continue
 		}
 		seen++

@@ -284,7 +284,8 @@ func explain(res *Person, la []AppLinks) {
 }
 
 // OpenIDPrefix returns the prefix every cached openid of appid shares (the
-// common prefix of the first and last key: they are sorted) and how many
+// common prefix of the first and last key of its openid index: they are
+// sorted) and how many
 // profiles it was learned from (0 or 1: none or the whole openid).
 func (s *Store) OpenIDPrefix(appid string) (prefix string, n int, err error) {
 	err = s.view(func(tx *bolt.Tx) error {
@@ -295,13 +296,11 @@ func (s *Store) OpenIDPrefix(appid string) (prefix string, n int, err error) {
 }
 
 func openIDPrefix(tx *bolt.Tx, appid string) (string, int) {
-	b := tx.Bucket(bucketProfiles).Bucket([]byte(appid))
-	if b == nil {
+	r, err := readRows(tx, appid)
+	if err != nil {
 		return "", 0
 	}
-	c := b.Cursor()
-	first, _ := c.First()
-	last, _ := c.Last()
+	first, last := r.firstLastOpenID()
 	if first == nil {
 		return "", 0
 	}
@@ -346,8 +345,9 @@ func guessApp(tx *bolt.Tx, la []AppLinks, id string) *Guess {
 // whose openid it is, but nobody saw it follow.
 func (s *Store) StoreFetched(appid string, ps []Profile, now time.Time) error {
 	err := s.updateApp(appid, func(a *appTx) error {
+		a.rec.Writes++
 		for _, got := range ps {
-			if err := putAnswer(a, got, now.Unix(), 0); err != nil {
+			if _, err := putAnswer(a, got, now.Unix(), false, rowRef{}); err != nil {
 				return err
 			}
 		}

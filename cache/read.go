@@ -113,20 +113,16 @@ func (s *Store) Profile(appid, openid string) (p Profile, ok bool, err error) {
 }
 
 func getProfile(tx *bolt.Tx, appid, openid string) (Profile, bool, error) {
-	b := tx.Bucket(bucketProfiles).Bucket([]byte(appid))
-	if b == nil {
-		return Profile{}, false, nil
-	}
-	v := b.Get([]byte(openid))
-	if v == nil {
-		return Profile{}, false, nil
-	}
-	var p Profile
-	if _, err := decodeProfile(v, &p); err != nil {
+	r, err := readRows(tx, appid)
+	if err != nil {
 		return Profile{}, false, err
 	}
-	p.AppID, p.OpenID = appid, openid
-	return p, true, nil
+	row, v, ok, err := r.find(openid)
+	if err != nil || !ok {
+		return Profile{}, false, err
+	}
+	p, err := profileAt(appid, row, v)
+	return p, err == nil, err
 }
 
 // FindOpenID returns every cached profile with this openid, whichever app it
@@ -135,7 +131,7 @@ func getProfile(tx *bolt.Tx, appid, openid string) (Profile, bool, error) {
 func (s *Store) FindOpenID(openid string) ([]Profile, error) {
 	var out []Profile
 	err := s.view(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketProfiles).ForEachBucket(func(appid []byte) error {
+		return tx.Bucket(bucketRows).ForEachBucket(func(appid []byte) error {
 			p, ok, err := getProfile(tx, string(appid), openid)
 			if ok {
 				out = append(out, p)
@@ -221,35 +217,52 @@ const (
 	unionChunk   = 1 << 13
 )
 
-// EachProfile calls fn for each cached profile of appid in openid order,
-// starting after the openid after ("" for the start), until fn returns an
-// error (returned as is). Rows are read in chunks of a few thousand, each in
-// its own transaction, and fn runs outside any transaction: the iteration is
-// not one snapshot when a sync writes meanwhile, but every row is a committed
-// one. This is the export and the TUI's index path.
+// EachProfile calls fn for each cached profile of appid in row order (the
+// order a sync first listed them in), starting after the profile of the
+// openid after ("" for the start; from the start too when after is not
+// cached), until fn returns an error (returned as is). Rows are read in
+// chunks of a few thousand, each in its own transaction, and fn runs
+// outside any transaction: the iteration is not one snapshot when a sync
+// writes meanwhile, but every row is a committed one. This is the export
+// and the TUI's index path.
 func (s *Store) EachProfile(appid, after string, fn func(Profile) error) error {
 	buf := make([]Profile, 0, profileChunk)
-	next := []byte(after)
-	skipFirst := after != ""
+	var next uint32
+	if after != "" {
+		err := s.view(func(tx *bolt.Tx) error {
+			r, err := readRows(tx, appid)
+			if err != nil {
+				return err
+			}
+			row, _, ok, err := r.find(after)
+			if ok {
+				next = row + 1
+			}
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("read profiles of app %s: %w", appid, err)
+		}
+	}
 	for {
 		buf = buf[:0]
 		err := s.view(func(tx *bolt.Tx) error {
-			b := tx.Bucket(bucketProfiles).Bucket([]byte(appid))
-			if b == nil {
-				return nil
+			r, err := readRows(tx, appid)
+			if err != nil || r.rows == nil {
+				return err
 			}
-			c := b.Cursor()
-			k, v := c.Seek(next)
-			if skipFirst && k != nil && bytes.Equal(k, next) {
-				k, v = c.Next()
-			}
-			for ; k != nil && len(buf) < profileChunk; k, v = c.Next() {
-				var p Profile
-				if _, err := decodeProfile(v, &p); err != nil {
-					return fmt.Errorf("openid %s: %w", k, err)
+			c := r.rows.Cursor()
+			for k, v := c.Seek(rowKey(nil, next)); k != nil && len(buf) < profileChunk; k, v = c.Next() {
+				n, ok := rowOf(k)
+				if !ok {
+					return fmt.Errorf("malformed row key %x: %w", k, errCorrupt)
 				}
-				p.AppID, p.OpenID = appid, string(k)
+				p, err := profileAt(appid, n, v)
+				if err != nil {
+					return err
+				}
 				buf = append(buf, p)
+				next = n + 1
 			}
 			return nil
 		})
@@ -264,7 +277,6 @@ func (s *Store) EachProfile(appid, after string, fn func(Profile) error) error {
 		if len(buf) < profileChunk {
 			return nil
 		}
-		next, skipFirst = []byte(buf[len(buf)-1].OpenID), true
 	}
 }
 

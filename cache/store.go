@@ -16,15 +16,16 @@ import (
 // The file holds these top-level buckets:
 //
 //	meta      "schema" → uint32 big endian; "kind" → "wxscope cache"
-//	apps      appid → app record (name, counters, sync state)
-//	profiles  one sub-bucket per appid: openid → profile
+//	apps      appid → app record (name, counters, sync state, how far its rows are indexed)
+//	rows, ids, seen (schema 3) one sub-bucket per appid each: the profiles as
+//	          numbered rows, openid → row, the rows the running sync listed (layout.go)
 //	unionids        unionid \x00 appid \x00 openid → empty (only following profiles with a unionid)
 //	formerunionids  the same keys for profiles that carry a unionid but no longer follow
 //	                (schema 2): a lookup by unionid still shows the apps the person left
 //
-// Which app has an openid is answered by one Get in each app's profile
-// bucket (a handful of apps, each a B-tree lookup), so there is no separate
-// openid index to keep consistent.
+// Which app has an openid is answered by one Get in each app's openid index
+// (a handful of apps, each a B-tree lookup). Schemas 1 and 2 kept the
+// profiles in "profiles", one sub-bucket per appid: openid → profile.
 var (
 	bucketMeta     = []byte("meta")
 	bucketApps     = []byte("apps")
@@ -42,10 +43,11 @@ var (
 
 // SchemaVersion is the layout version this build writes. Opening a file of a
 // later version fails with ErrNewerSchema; an older one is migrated.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // migrations[n] moves a file from schema n to n+1, inside one transaction.
-// Version 0 is a new, empty bbolt file.
+// Version 0 is a new, empty bbolt file. Schema 2 → 3 moves every profile and
+// takes many transactions: migrateRows, after these.
 var migrations = map[uint32]func(tx *bolt.Tx) error{
 	0: func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketMeta, bucketApps, bucketProfiles, bucketUnionIDs} {
@@ -224,8 +226,10 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	if readOnly {
 		err = db.View(s.checkSchema)
-	} else {
-		err = db.Update(s.migrate)
+	} else if err = db.Update(s.migrate); err == nil {
+		if err = migrateRows(db); err != nil {
+			err = fmt.Errorf("migrate the cache %s from schema 2 to 3: %w", s.path, err)
+		}
 	}
 	if err != nil {
 		db.Close()
@@ -325,12 +329,15 @@ func (s *Store) migrate(tx *bolt.Tx) error {
 	if v > SchemaVersion {
 		return s.newerSchema(v)
 	}
-	for ; v < SchemaVersion; v++ {
+	if v >= 2 {
+		return nil // migrateRows goes on from 2; 3 is current
+	}
+	for ; v < 2; v++ {
 		if err := migrations[v](tx); err != nil {
 			return fmt.Errorf("migrate the cache %s from schema %d to %d: %w", s.path, v, v+1, err)
 		}
 	}
-	return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint32(nil, SchemaVersion))
+	return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint32(nil, 2))
 }
 
 func (s *Store) checkSchema(tx *bolt.Tx) error {

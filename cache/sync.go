@@ -1,12 +1,11 @@
 package cache
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -126,9 +125,12 @@ type syncRun struct {
 	// Owned by the writer (the goroutine running run).
 	state   SyncState
 	tracks  map[int]*pageTrack
-	nextSeq int // the first page whose openids are not all written
-	// finished: the commit that completed the listing also closed the run (finishIn).
-	finished bool
+	nextSeq int      // the first page whose openids are not all written
+	seen    *seenSet // the rows this run listed
+
+	// hint is where the lister expects the next listed openid's row: an
+	// unchanged account lists its followers in the order of their rows.
+	hint uint32
 
 	// Progress counters, written by several goroutines.
 	phase                                  atomic.Value
@@ -153,14 +155,26 @@ type pageMsg struct {
 	listed  int
 	last    bool
 	batches int
-	fresh   []string // openids whose cached profile is fresh: only stamped
+	fresh   []uint32 // rows whose profile is fresh: only marked seen
+}
+
+// rowRef is where the lister found a listed openid's row: row, when known.
+type rowRef struct {
+	row   uint32
+	known bool
+}
+
+// answer is one fetched profile and the row it goes to.
+type answer struct {
+	p   Profile
+	ref rowRef
 }
 
 // batchMsg is the answer to one batch of a page.
 type batchMsg struct {
 	seq      int
-	profiles []Profile
-	stamps   []string // requested openids the answer left out: listed, so stamped
+	profiles []answer
+	stamps   []uint32 // rows of requested openids the answer left out: listed, so seen
 	bad      []string // openids the API rejected
 }
 
@@ -170,16 +184,25 @@ func (r *syncRun) run(ctx context.Context) error {
 	if err := r.begin(); err != nil {
 		return fmt.Errorf("sync of app %s: %w", r.label, err)
 	}
+	// A run killed before it indexed what it appended (kill -9) left a
+	// tail: indexed now, the resumed listing finds those rows rather than
+	// fetching them again.
+	if err := r.s.catchUp(r.appid); err != nil {
+		return r.stop(ctx, err)
+	}
 	if !r.state.ListingComplete {
 		if err := r.pipeline(ctx); err != nil {
+			// What was appended is indexed however the run stops, so
+			// that lookups and the links see it (index.go).
+			if ierr := r.s.catchUp(r.appid); ierr != nil {
+				err = errors.Join(err, ierr)
+			}
 			return r.stop(ctx, err)
 		}
 	}
-	if !r.finished {
-		r.setPhase(PhaseMarking)
-		if err := r.finish(); err != nil {
-			return r.stop(ctx, err)
-		}
+	r.setPhase(PhaseMarking)
+	if err := r.finish(); err != nil {
+		return r.stop(ctx, err)
 	}
 	r.setPhase(PhaseDone)
 	return nil
@@ -197,6 +220,7 @@ func (r *syncRun) begin() error {
 			r.label = fmt.Sprintf("%s (%s)", r.name, r.appid)
 		}
 		st := &a.rec.Sync
+		seen := a.tx.Bucket(bucketSeen)
 		if !st.InProgress {
 			*st = SyncState{
 				InProgress:     true,
@@ -205,6 +229,16 @@ func (r *syncRun) begin() error {
 				LastCompleteAt: st.LastCompleteAt,
 				Total:          st.Total,
 			}
+			// A new run has listed nothing yet.
+			if seen.Bucket([]byte(r.appid)) != nil {
+				if err := seen.DeleteBucket([]byte(r.appid)); err != nil {
+					return err
+				}
+			}
+		}
+		r.seen = newSeenSet()
+		if err := r.seen.load(seen.Bucket([]byte(r.appid))); err != nil {
+			return fmt.Errorf("app %s: %w", r.appid, err)
 		}
 		st.LastError, st.QuotaResetAt = "", time.Time{}
 		r.state = *st
@@ -277,8 +311,9 @@ func (r *syncRun) pipeline(ctx context.Context) error {
 }
 
 type batchJob struct {
-	seq int
-	ids []string
+	seq  int
+	ids  []string
+	refs []rowRef // the row of each of ids, when the lister found one
 }
 
 // list walks the listing from the saved cursor, classifies each page's
@@ -299,14 +334,15 @@ func (r *syncRun) list(ctx context.Context, work chan<- batchJob, results chan<-
 		}
 		ids := dedupe(page.OpenIDs)
 		last := page.Last || len(ids) == 0 || page.Next == ""
-		fresh, stale, err := r.classify(ids)
+		fresh, stale, refs, err := r.classify(ids)
 		if err != nil {
 			return err
 		}
 		r.listed.Add(int64(len(ids)))
 		var jobs []batchJob
 		for i := 0; i < len(stale); i += r.o.BatchSize {
-			jobs = append(jobs, batchJob{seq: seq, ids: stale[i:min(i+r.o.BatchSize, len(stale))]})
+			end := min(i+r.o.BatchSize, len(stale))
+			jobs = append(jobs, batchJob{seq: seq, ids: stale[i:end], refs: refs[i:end]})
 		}
 		// The writer must learn of the page before any of its batches.
 		results <- pageMsg{seq: seq, next: page.Next, listed: len(ids), last: last, batches: len(jobs), fresh: fresh}
@@ -337,40 +373,61 @@ func dedupe(ids []string) []string {
 	return out
 }
 
-// classify splits a page into openids whose cached profile is fresh (still
-// following, fetched within MaxAge) and the rest, which must be fetched.
-func (r *syncRun) classify(ids []string) (fresh, stale []string, err error) {
+// classify splits a page into the rows whose cached profile is fresh (still
+// following, fetched within MaxAge) and the openids that must be fetched,
+// with their rows when they have one.
+//
+// It walks the rows beside the listing: the row after the last one found
+// is the first one tried, and only an openid that is not there is looked
+// up in the openid index. So a re-sync of an unchanged account, which lists
+// its followers in the order their rows were appended, reads its rows from
+// left to right, a step of a cursor per follower.
+func (r *syncRun) classify(ids []string) (fresh []uint32, stale []string, refs []rowRef, err error) {
 	now := r.o.Now()
 	err = r.s.view(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketProfiles).Bucket([]byte(r.appid))
+		ar, err := readRows(tx, r.appid)
+		if err != nil || ar.rows == nil {
+			stale = ids
+			refs = make([]rowRef, len(ids))
+			return err
+		}
+		c := ar.rows.Cursor()
+		var h recordHead
+		k, v := c.Seek(rowKey(nil, r.hint))
 		for _, id := range ids {
-			var v []byte
-			if b != nil {
-				v = b.Get([]byte(id))
+			var ref rowRef
+			if k != nil && decodeHead(v, &h) == nil && string(h.openID) == id {
+				ref.row, _ = rowOf(k)
+				ref.known = true
+			} else if ar.ids != nil {
+				if n, ok := rowOf(ar.ids.Get([]byte(id))); ok {
+					if k, v = c.Seek(rowKey(nil, n)); k != nil && decodeHead(v, &h) == nil && string(h.openID) == id {
+						ref.row, ref.known = n, true
+					}
+				}
 			}
-			if v == nil || r.o.MaxAge < 0 {
+			if !ref.known {
 				stale = append(stale, id)
+				refs = append(refs, ref)
 				continue
 			}
-			var p Profile
-			if _, err := decodeProfile(v, &p); err != nil {
-				stale = append(stale, id) // refetching rewrites the damaged value
-				continue
-			}
-			if active(&p) && now.Sub(time.Unix(p.FetchedAt, 0)) < r.o.MaxAge {
-				fresh = append(fresh, id)
+			r.hint = ref.row + 1
+			k, v = c.Next()
+			if r.o.MaxAge >= 0 && h.active() && now.Sub(time.Unix(h.fetchedAt, 0)) < r.o.MaxAge {
+				fresh = append(fresh, ref.row)
 			} else {
 				stale = append(stale, id)
+				refs = append(refs, ref)
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("read cached profiles: %w", err)
+		return nil, nil, nil, fmt.Errorf("read cached profiles: %w", err)
 	}
 	r.skipped.Add(int64(len(fresh)))
 	r.processed.Add(int64(len(fresh)))
-	return fresh, stale, nil
+	return fresh, stale, refs, nil
 }
 
 // hydrate fetches queued batches until the queue closes or something fails.
@@ -381,12 +438,12 @@ func (r *syncRun) hydrate(ctx context.Context, work <-chan batchJob, results cha
 			return err
 		}
 		m := batchMsg{seq: j.seq, bad: bad}
-		for _, id := range j.ids {
+		for i, id := range j.ids {
 			if p, ok := got[id]; ok {
 				p.OpenID = id
-				m.profiles = append(m.profiles, p)
-			} else if !slices.Contains(bad, id) {
-				m.stamps = append(m.stamps, id)
+				m.profiles = append(m.profiles, answer{p: p, ref: j.refs[i]})
+			} else if !slices.Contains(bad, id) && j.refs[i].known {
+				m.stamps = append(m.stamps, j.refs[i].row)
 			}
 		}
 		r.fetched.Add(int64(len(m.profiles)))
@@ -550,41 +607,44 @@ func (r *syncRun) commit(g *group) error {
 	}
 	st.Total = r.total.Load()
 
-	// The group's openids are spread over the whole B-tree; writing them in
-	// key order walks it once, from page to neighbouring page, instead of
-	// jumping about: a third less CPU for the writer. The sort is stable,
-	// so an openid listed twice (the listing moved) keeps its last answer.
-	profiles := make([]*Profile, 0, g.profiles)
-	var stamps []string
-	for _, p := range g.pages {
-		stamps = append(stamps, p.fresh...)
-	}
+	// Rows to rewrite in row order (the pages they are on, from left to
+	// right), then the new ones, appended in the order they were listed.
+	// The sort is stable, so an openid listed twice (the listing moved)
+	// keeps its last answer.
+	var known, fresh []*answer
 	for bi := range g.batches {
 		b := &g.batches[bi]
 		for i := range b.profiles {
-			profiles = append(profiles, &b.profiles[i])
+			if a := &b.profiles[i]; a.ref.known {
+				known = append(known, a)
+			} else {
+				fresh = append(fresh, a)
+			}
 		}
-		stamps = append(stamps, b.stamps...)
 	}
-	slices.SortStableFunc(profiles, func(a, b *Profile) int { return strings.Compare(a.OpenID, b.OpenID) })
-	slices.Sort(stamps)
-	finished := false
+	slices.SortStableFunc(known, func(a, b *answer) int { return cmp.Compare(a.ref.row, b.ref.row) })
+	for _, p := range g.pages {
+		for _, n := range p.fresh {
+			r.seen.set(n)
+		}
+	}
+	for _, b := range g.batches {
+		for _, n := range b.stamps {
+			r.seen.set(n)
+		}
+	}
 	err := r.s.updateApp(r.appid, func(a *appTx) error {
-		for _, id := range stamps {
-			if _, err := a.stamp(id, r.runID); err != nil {
-				return err
+		for _, list := range [][]*answer{known, fresh} {
+			for _, got := range list {
+				n, err := putAnswer(a, got.p, now.Unix(), true, got.ref)
+				if err != nil {
+					return err
+				}
+				r.seen.set(n)
 			}
 		}
-		for _, got := range profiles {
-			if err := putAnswer(a, *got, now.Unix(), r.runID); err != nil {
-				return err
-			}
-		}
-		if st.ListingComplete {
-			var err error
-			if finished, err = r.finishIn(a, &st, now); err != nil {
-				return fmt.Errorf("mark unfollowers: %w", err)
-			}
+		if err := r.seen.save(a.seenBucket()); err != nil {
+			return err
 		}
 		a.rec.Sync = st
 		return nil
@@ -592,33 +652,46 @@ func (r *syncRun) commit(g *group) error {
 	if err != nil {
 		return fmt.Errorf("write profiles: %w", err)
 	}
-	r.finished = finished
 	r.state = st
 	r.pages.Store(st.Pages)
+	if due, err := r.s.catchUpDue(r.appid); err != nil || due {
+		if err == nil {
+			err = r.s.catchUp(r.appid)
+		}
+		if err != nil {
+			return fmt.Errorf("write profiles: %w", err)
+		}
+	}
 	return nil
 }
 
-// putAnswer caches the API's answer for got.OpenID. An answer with
-// subscribe 0 carries nothing but the openid, so the cached fields stay as
-// they were (support needs the history) and only the follow state changes.
+// putAnswer caches the API's answer for got.OpenID and returns its row. An
+// answer with subscribe 0 carries nothing but the openid, so the cached
+// fields stay as they were (support needs the history) and only the follow
+// state changes.
 //
-// run is the sync run that listed the openid, and stamps it. Run ids start
-// at 1: run 0 is an answer from outside a sync (a live lookup), which keeps
-// the stamp the profile had; its subscribe 0 for an openid never cached is
-// kept with UnfollowedAt 0 (StatusNotFollowing), since nobody saw it follow,
-// where a listed one unfollowed just now.
-func putAnswer(a *appTx, got Profile, now int64, run uint64) error {
-	old, seen, ok, err := a.get(got.OpenID)
-	if err != nil {
-		return err
-	}
-	var oldp *Profile
-	if ok {
-		oldp = &old
-	}
-	listed := run != 0
-	if !listed {
-		run = seen
+// listed says a sync listed the openid, and ref is where its row is, when
+// the sync found one: a sync appends an openid it found no row for to the
+// tail, unindexed (index.go). An answer from outside a sync (a live
+// lookup) looks the row up and indexes a new one at once; its subscribe 0
+// for an openid never cached is kept with UnfollowedAt 0
+// (StatusNotFollowing), since nobody saw it follow, where a listed one
+// unfollowed just now.
+func putAnswer(a *appTx, got Profile, now int64, listed bool, ref rowRef) (uint32, error) {
+	var old Profile
+	ok := false
+	switch {
+	case ref.known:
+		var err error
+		if old, ok, err = a.at(ref.row); err != nil {
+			return 0, err
+		}
+		ok = ok && old.OpenID == got.OpenID
+	case !listed:
+		var err error
+		if ref.row, old, ok, err = a.get(got.OpenID); err != nil {
+			return 0, err
+		}
 	}
 	p := got
 	p.AppID = a.appid
@@ -638,19 +711,50 @@ func putAnswer(a *appTx, got Profile, now int64, run uint64) error {
 			p.UnfollowedAt = now
 		}
 	}
-	return a.put(&p, oldp, run)
+	if ok {
+		return ref.row, a.update(ref.row, &p, &old)
+	}
+	return a.add(&p, !listed)
+}
+
+// seenBucket is the app's bucket of seen rows, created on first use.
+func (a *appTx) seenBucket() *bolt.Bucket {
+	b, err := a.tx.Bucket(bucketSeen).CreateBucketIfNotExists([]byte(a.appid))
+	if err != nil {
+		panic(err) // the name is a valid appid, the transaction writable
+	}
+	return b
+}
+
+// catchUpDue reports whether appid's tail is due for indexing on the way.
+func (s *Store) catchUpDue(appid string) (bool, error) {
+	var due bool
+	err := s.view(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketApps).Get([]byte(appid)); v != nil {
+			var rec appRecord
+			if err := decodeApp(v, &rec); err != nil {
+				return err
+			}
+			due = rec.catchUpDue()
+		}
+		return nil
+	})
+	return due, err
 }
 
 // unfollowChunk is how many unfollows one transaction marks.
 const unfollowChunk = 5000
 
-// finish marks the followers the complete listing missed as unfollowed and
-// closes the run. Each step is idempotent, so a run killed here finishes on
-// the next Sync.
+// finish indexes what the run appended, marks the followers the complete
+// listing missed as unfollowed and closes the run. Each step is
+// idempotent, so a run killed here finishes on the next Sync.
 func (r *syncRun) finish() error {
+	if err := r.s.catchUp(r.appid); err != nil {
+		return err
+	}
 	now := r.o.Now()
-	t := tally{runID: r.runID}
-	if err := r.scanStamps(t.add); err != nil {
+	t := tally{}
+	if err := r.scanSeen(t.add); err != nil {
 		return err
 	}
 	missed, note := r.unfollows(&t, &r.state)
@@ -678,44 +782,18 @@ func (r *syncRun) finish() error {
 	}
 }
 
-// finishIn does finish's work inside the transaction of the run's last
-// commit, saving a write (and in Shared mode its SharedWriteGap) at the end
-// of every sync. It reports false, having changed nothing, when more than
-// unfollowChunk followers are to be marked: finish marks them in chunks.
-func (r *syncRun) finishIn(a *appTx, st *SyncState, now time.Time) (bool, error) {
-	t := tally{runID: r.runID}
-	var p Profile
-	c := a.profiles.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		run, err := decodeProfile(v, &p)
-		if err != nil {
-			return false, fmt.Errorf("openid %s: %w", k, err)
-		}
-		if t.add(k, &p, run); len(t.missed) > unfollowChunk {
-			return false, nil
-		}
-	}
-	missed, note := r.unfollows(&t, st)
-	if err := r.markUnfollowed(a, st, missed, now); err != nil {
-		return false, err
-	}
-	r.closeState(st, now, note)
-	return true, nil
-}
-
-// tally is what the end of a run learns from the app's cached profiles:
-// how many the run saw, and the followers it missed.
+// tally is what the end of a run learns from the app's rows: how many the
+// run saw, and the followers it missed.
 type tally struct {
-	runID  uint64
 	seen   int64
-	missed []string
+	missed []uint32
 }
 
-func (t *tally) add(openid []byte, p *Profile, run uint64) {
-	if run == t.runID {
+func (t *tally) add(row uint32, h *recordHead, seen bool) {
+	if seen {
 		t.seen++
-	} else if active(p) {
-		t.missed = append(t.missed, string(openid))
+	} else if h.active() {
+		t.missed = append(t.missed, row)
 	}
 }
 
@@ -724,28 +802,28 @@ func (t *tally) add(openid []byte, p *Profile, run uint64) {
 // API reported (a stale cursor answering with an empty page, say), which
 // must not mark the rest of the account unfollowed. note explains the
 // latter; it is "" for a listing that saw about everyone.
-func (r *syncRun) unfollows(t *tally, st *SyncState) (missed []string, note string) {
+func (r *syncRun) unfollows(t *tally, st *SyncState) (missed []uint32, note string) {
 	if total := r.total.Load(); total > 0 && t.seen+int64(len(st.BadOpenIDs))+total/50+10 < total {
 		return nil, fmt.Sprintf("the listing ended after %d of the %d followers the API reports; unfollows were not marked, sync again", t.seen, total)
 	}
 	return t.missed, ""
 }
 
-// markUnfollowed marks the openids a complete listing missed as unfollowed,
+// markUnfollowed marks the rows a complete listing missed as unfollowed,
 // unless this run saw them after all or they no longer follow anyway.
-func (r *syncRun) markUnfollowed(a *appTx, st *SyncState, ids []string, now time.Time) error {
-	for _, id := range ids {
-		p, run, ok, err := a.get(id)
+func (r *syncRun) markUnfollowed(a *appTx, st *SyncState, rows []uint32, now time.Time) error {
+	for _, n := range rows {
+		p, ok, err := a.at(n)
 		if err != nil {
 			return err
 		}
-		if !ok || run == r.runID || !active(&p) {
+		if !ok || r.seen.has(n) || !active(&p) {
 			continue
 		}
 		old := p
 		p.Subscribed = false
 		p.UnfollowedAt = now.Unix()
-		if err := a.put(&p, &old, run); err != nil {
+		if err := a.update(n, &p, &old); err != nil {
 			return err
 		}
 		st.Unfollowed++
@@ -764,50 +842,21 @@ func (r *syncRun) closeState(st *SyncState, now time.Time, note string) {
 	st.Total = r.total.Load()
 }
 
-// stampChunk is how many profiles one read transaction of scanStamps hands
-// to fn.
-const stampChunk = 65536
-
-// scanStamps calls fn for every cached profile of the app with its seen-run
-// stamp, in chunks of read transactions.
-func (r *syncRun) scanStamps(fn func(openid []byte, p *Profile, run uint64)) error {
-	var next []byte
-	for {
-		n := 0
-		var last []byte
-		err := r.s.view(func(tx *bolt.Tx) error {
-			b := tx.Bucket(bucketProfiles).Bucket([]byte(r.appid))
-			if b == nil {
-				return nil
-			}
-			c := b.Cursor()
-			k, v := c.Seek(next)
-			if next != nil && k != nil && bytes.Equal(k, next) {
-				k, v = c.Next()
-			}
-			for ; k != nil && n < stampChunk; k, v = c.Next() {
-				var p Profile
-				run, err := decodeProfile(v, &p)
-				if err != nil {
-					return fmt.Errorf("openid %s: %w", k, err)
-				}
-				fn(k, &p, run)
-				n++
-				last = k
-			}
-			if last != nil {
-				last = bytes.Clone(last)
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("scan cached profiles: %w", err)
+// scanSeen calls fn for every row of the app with whether this run listed
+// it, a read transaction per tailChunk rows.
+func (r *syncRun) scanSeen(fn func(row uint32, h *recordHead, seen bool)) error {
+	var h recordHead
+	err := r.s.scanRows(r.appid, 0, 1<<32-1, func(n uint32, v []byte) error {
+		if err := decodeHead(v, &h); err != nil {
+			return fmt.Errorf("row %d: %w", n, err)
 		}
-		if n < stampChunk {
-			return nil
-		}
-		next = last
+		fn(n, &h, r.seen.has(n))
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("scan cached profiles: %w", err)
 	}
+	return nil
 }
 
 // stop records why the run stopped in the app's state and builds the error

@@ -2,7 +2,6 @@ package cache
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"strings"
 
@@ -58,14 +57,16 @@ func validID(kind, id string) error {
 	return nil
 }
 
-// appTx is one app's part of a write transaction: its record, its profile
-// bucket and the two unionid indexes. Every change of a profile goes through
-// put, which keeps the indexes and the counters in step with it.
+// appTx is one app's part of a write transaction: its record, its rows and
+// openid index, and the two unionid indexes. Every change of a profile goes
+// through update, add or remove, which keep the indexes and the counters in
+// step with it.
 type appTx struct {
 	tx       *bolt.Tx
 	appid    string
 	rec      appRecord
-	profiles *bolt.Bucket
+	rows     *bolt.Bucket
+	ids      *bolt.Bucket
 	unions   *bolt.Bucket // following members
 	formers  *bolt.Bucket // former members
 	buf      []byte       // scratch for encoding
@@ -93,15 +94,20 @@ func openAppTx(tx *bolt.Tx, appid string) (*appTx, error) {
 			return nil, fmt.Errorf("app %s: %w", appid, err)
 		}
 	}
-	b, err := tx.Bucket(bucketProfiles).CreateBucketIfNotExists([]byte(appid))
-	if err != nil {
+	var err error
+	if a.rows, err = tx.Bucket(bucketRows).CreateBucketIfNotExists([]byte(appid)); err != nil {
 		return nil, fmt.Errorf("app %s: %w", appid, err)
 	}
-	// Pages split at 90% rather than bbolt's 50%: a sync mostly adds keys
-	// and rarely grows a value, and the 1 M-profile file is half the size.
-	b.FillPercent = 0.9
-	a.unions.FillPercent = 0.9
-	a.profiles = b
+	if a.ids, err = tx.Bucket(bucketIDs).CreateBucketIfNotExists([]byte(appid)); err != nil {
+		return nil, fmt.Errorf("app %s: %w", appid, err)
+	}
+	// Rows are appended and the indexes written in key order (index.go),
+	// so pages are filled to the brim: bbolt's default of half full is
+	// for keys that arrive at random. A later insert into a full page
+	// splits it, as it would anyway.
+	a.rows.FillPercent = 1
+	a.ids.FillPercent = 1
+	a.unions.FillPercent = 1
 	return a, nil
 }
 
@@ -110,18 +116,43 @@ func (a *appTx) save() error {
 	return a.tx.Bucket(bucketApps).Put([]byte(a.appid), a.keep(a.buf))
 }
 
-// get reads the stored profile of openid.
-func (a *appTx) get(openid string) (p Profile, seen uint64, ok bool, err error) {
-	v := a.profiles.Get([]byte(openid))
+// get reads the profile of openid through the openid index (rows a sync
+// appended and has not indexed yet are not found).
+func (a *appTx) get(openid string) (row uint32, p Profile, ok bool, err error) {
+	v := a.ids.Get([]byte(openid))
 	if v == nil {
-		return Profile{}, 0, false, nil
+		return 0, Profile{}, false, nil
 	}
-	seen, err = decodeProfile(v, &p)
-	if err != nil {
-		return Profile{}, 0, false, fmt.Errorf("app %s openid %s: %w", a.appid, openid, err)
+	row, ok = rowOf(v)
+	if !ok {
+		return 0, Profile{}, false, fmt.Errorf("app %s openid %s: malformed row number: %w", a.appid, openid, errCorrupt)
 	}
-	p.AppID, p.OpenID = a.appid, openid
-	return p, seen, true, nil
+	p, ok, err = a.at(row)
+	if err == nil && !ok {
+		err = fmt.Errorf("app %s openid %s: the index names row %d, which is missing: %w", a.appid, openid, row, errCorrupt)
+	}
+	return row, p, ok, err
+}
+
+// at reads row n.
+func (a *appTx) at(n uint32) (Profile, bool, error) {
+	v := a.rows.Get(rowKey(a.key[:0], n))
+	if v == nil {
+		return Profile{}, false, nil
+	}
+	p, err := profileAt(a.appid, n, v)
+	return p, err == nil, err
+}
+
+// indexedRow reports whether row n of openid is in the openid index: every
+// row below rec.Indexed is, and a row of the tail may be (a write outside
+// a sync indexes at once).
+func (a *appTx) indexedRow(n uint32, openid string) bool {
+	if n < a.rec.Indexed {
+		return true
+	}
+	r, ok := rowOf(a.ids.Get([]byte(openid)))
+	return ok && r == n
 }
 
 func (c *Counts) add(p *Profile, sign int64) {
@@ -149,58 +180,116 @@ func (a *appTx) indexOf(p *Profile) *bolt.Bucket {
 	return nil
 }
 
-// put stores p (replacing old, when there was one) stamped with seen, and
-// moves its index entry (following or former) and the app's counters to
-// match.
-func (a *appTx) put(p *Profile, old *Profile, seen uint64) error {
+func (a *appTx) check(p *Profile) error {
 	if err := validID("openid", p.OpenID); err != nil {
 		return fmt.Errorf("app %s: %w", a.appid, err)
 	}
 	if strings.IndexByte(p.UnionID, 0) >= 0 {
 		return fmt.Errorf("app %s openid %s: unionid contains a NUL byte", a.appid, p.OpenID)
 	}
-	newIdx := a.indexOf(p)
-	var oldIdx *bolt.Bucket
+	return nil
+}
+
+// reindex moves the unionid index entry of an indexed row from what old
+// needed (nil: none) to what p needs (nil: none).
+func (a *appTx) reindex(p, old *Profile) error {
+	var newIdx, oldIdx *bolt.Bucket
+	if p != nil {
+		newIdx = a.indexOf(p)
+	}
 	if old != nil {
 		oldIdx = a.indexOf(old)
 	}
-	same := old != nil && oldIdx == newIdx && old.UnionID == p.UnionID
-	if old != nil {
-		a.rec.Counts.add(old, -1)
-		if oldIdx != nil && !same {
-			a.key = unionKey(a.key[:0], old.UnionID, a.appid, p.OpenID)
-			if err := oldIdx.Delete(a.key); err != nil {
-				return err
-			}
+	if p != nil && old != nil && oldIdx == newIdx && old.UnionID == p.UnionID {
+		return nil
+	}
+	if oldIdx != nil {
+		a.key = unionKey(a.key[:0], old.UnionID, a.appid, old.OpenID)
+		if err := oldIdx.Delete(a.key); err != nil {
+			return err
 		}
 	}
-	a.rec.Counts.add(p, 1)
-	if newIdx != nil && !same {
+	if newIdx != nil {
 		a.key = unionKey(a.key[:0], p.UnionID, a.appid, p.OpenID)
 		if err := newIdx.Put(a.keep(a.key), nil); err != nil {
 			return err
 		}
 	}
-	a.buf = encodeProfile(a.buf[:0], p, seen)
-	return a.profiles.Put([]byte(p.OpenID), a.keep(a.buf))
+	return nil
 }
 
-// stamp records that run saw openid in a listing, without touching anything
-// else. It reports false when openid has no profile.
-func (a *appTx) stamp(openid string, run uint64) (bool, error) {
-	v := a.profiles.Get([]byte(openid))
-	if v == nil {
-		return false, nil
+// update rewrites row n, which held old, with p (same openid), moving its
+// unionid index entry when the row is indexed, and the counters.
+func (a *appTx) update(n uint32, p, old *Profile) error {
+	if err := a.check(p); err != nil {
+		return err
 	}
-	if len(v) < seenRunOffset+8 || v[0] != profileFormat {
-		return false, fmt.Errorf("app %s openid %s: %w", a.appid, openid, errCorrupt)
+	if a.indexedRow(n, p.OpenID) {
+		if err := a.reindex(p, old); err != nil {
+			return err
+		}
 	}
-	if binary.BigEndian.Uint64(v[seenRunOffset:]) == run {
-		return true, nil
+	a.rec.Counts.add(old, -1)
+	a.rec.Counts.add(p, 1)
+	a.buf = encodeRecord(a.buf[:0], p)
+	return a.rows.Put(a.keep(rowKey(a.key[:0], n)), a.keep(a.buf))
+}
+
+// add appends p as a new row. With index, the row goes into the openid and
+// unionid indexes at once (writes of a few profiles); without, it stays in
+// the tail for the sync that appends it to index in key order (index.go).
+func (a *appTx) add(p *Profile, index bool) (uint32, error) {
+	if err := a.check(p); err != nil {
+		return 0, err
 	}
-	a.buf = append(a.buf[:0], v...) // v is the mmap'd page: never write to it
-	binary.BigEndian.PutUint64(a.buf[seenRunOffset:], run)
-	return true, a.profiles.Put([]byte(openid), a.keep(a.buf))
+	n := a.rec.Rows
+	if n == 1<<32-1 {
+		return 0, fmt.Errorf("app %s: no room for another row", a.appid)
+	}
+	a.rec.Rows++
+	a.rec.Counts.add(p, 1)
+	if index {
+		if a.rec.Indexed == n {
+			a.rec.Indexed++ // no tail: the index stays complete
+		}
+		if err := a.ids.Put(a.keep([]byte(p.OpenID)), a.keep(rowKey(a.key[:0], n))); err != nil {
+			return 0, err
+		}
+		if err := a.reindex(p, nil); err != nil {
+			return 0, err
+		}
+	}
+	a.buf = encodeRecord(a.buf[:0], p)
+	return n, a.rows.Put(a.keep(rowKey(a.key[:0], n)), a.keep(a.buf))
+}
+
+// remove deletes row n, which holds p, with its index entries when it is
+// indexed under that row.
+func (a *appTx) remove(n uint32, p *Profile) error {
+	if a.indexedRow(n, p.OpenID) {
+		if err := a.reindex(nil, p); err != nil {
+			return err
+		}
+		if err := a.ids.Delete([]byte(p.OpenID)); err != nil {
+			return err
+		}
+	}
+	a.rec.Counts.add(p, -1)
+	return a.rows.Delete(rowKey(a.key[:0], n))
+}
+
+// put stores p: it updates its row when the openid index has one, else
+// appends an indexed row. For writes outside a sync.
+func (a *appTx) put(p *Profile) error {
+	n, old, ok, err := a.get(p.OpenID)
+	if err != nil {
+		return err
+	}
+	if ok {
+		return a.update(n, p, &old)
+	}
+	_, err = a.add(p, true)
+	return err
 }
 
 // updateApp runs fn on appid's part of one write transaction and saves the
@@ -219,23 +308,16 @@ func (s *Store) updateApp(appid string, fn func(a *appTx) error) error {
 }
 
 // PutProfiles stores profiles of one app as given (p.AppID is ignored),
-// keeping the unionid index and the counters in the same transaction. A
-// profile already cached keeps its sync bookkeeping. For fixtures, demos and
-// tools; a sync writes through Sync.
+// keeping the indexes and the counters in the same transaction; a profile
+// already cached keeps its row. For fixtures, demos and tools; a sync
+// writes through Sync.
 func (s *Store) PutProfiles(appid string, ps []Profile) error {
 	err := s.updateApp(appid, func(a *appTx) error {
+		a.rec.Writes++
 		for i := range ps {
 			p := ps[i]
 			p.AppID = appid
-			old, seen, ok, err := a.get(p.OpenID)
-			if err != nil {
-				return err
-			}
-			var oldp *Profile
-			if ok {
-				oldp = &old
-			}
-			if err := a.put(&p, oldp, seen); err != nil {
+			if err := a.put(&p); err != nil {
 				return err
 			}
 		}

@@ -1,0 +1,141 @@
+package cache
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// migrateChunk is how many profiles one transaction of the schema 3
+// migration moves.
+const migrateChunk = 20000
+
+// createRowBuckets (within schema 2 → 3) makes the buckets of the row
+// layout; the profiles move into them in migrateRows.
+func createRowBuckets(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bucketRows, bucketIDs, bucketSeen} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrateRows moves a schema 2 file to schema 3 (layout.go), in place and
+// resumably: each transaction moves the next migrateChunk profiles of one
+// app out of its openid-keyed bucket into rows (numbered in openid order)
+// and the openid index, deleting them from the old bucket in the same
+// transaction, so a migration killed at any point goes on where it stopped
+// and nothing is lost or copied twice. The unionid indexes keep their keys.
+// The profiles a run in progress had listed (their seen-run stamp is the
+// run's id) become its seen rows, so the run resumes. The last transaction
+// removes the old bucket and sets the schema. A reader sees schema 2 until
+// then and asks for a sync.
+func migrateRows(db *bolt.DB) error {
+	var v uint32
+	err := db.View(func(tx *bolt.Tx) error {
+		if meta := tx.Bucket(bucketMeta); meta != nil {
+			if b := meta.Get(keySchema); len(b) == 4 {
+				v = binary.BigEndian.Uint32(b)
+			}
+		}
+		return nil
+	})
+	if err != nil || v != 2 {
+		return err
+	}
+	for {
+		done, err := migrateRowsChunk(db)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+func migrateRowsChunk(db *bolt.DB) (done bool, err error) {
+	err = db.Update(func(tx *bolt.Tx) error {
+		if err := createRowBuckets(tx); err != nil {
+			return err
+		}
+		old := tx.Bucket(bucketProfiles)
+		var appid []byte
+		if old != nil {
+			c := old.Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				if v == nil { // a sub-bucket
+					appid = k
+					break
+				}
+			}
+		}
+		if appid == nil {
+			if old != nil {
+				if err := tx.DeleteBucket(bucketProfiles); err != nil {
+					return err
+				}
+			}
+			done = true
+			return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint32(nil, 3))
+		}
+		appid = append([]byte(nil), appid...)
+		a, err := openAppTx(tx, string(appid))
+		if err != nil {
+			return err
+		}
+		from := old.Bucket(appid)
+		seen := newSeenSet()
+		seenBucket := a.seenBucket()
+		if err := seen.load(seenBucket); err != nil {
+			return err
+		}
+		run := a.rec.Sync.RunID
+		inProgress := a.rec.Sync.InProgress
+		c := from.Cursor()
+		n := 0
+		var p Profile
+		for k, v := c.First(); k != nil && n < migrateChunk; k, v = c.First() {
+			stamp, err := decodeProfile(v, &p)
+			if err != nil {
+				// Check reports what does not decode; the migration must not
+				// refuse to open the cache over one value.
+				if err := c.Delete(); err != nil {
+					return err
+				}
+				continue
+			}
+			p.AppID, p.OpenID = string(appid), string(k)
+			row := a.rec.Rows
+			a.rec.Rows++
+			a.rec.Indexed = a.rec.Rows
+			a.buf = encodeRecord(a.buf[:0], &p)
+			if err := a.rows.Put(a.keep(rowKey(nil, row)), a.keep(a.buf)); err != nil {
+				return err
+			}
+			if err := a.ids.Put(a.keep(k), a.keep(rowKey(nil, row))); err != nil {
+				return err
+			}
+			if inProgress && stamp == run {
+				seen.set(row)
+			}
+			if err := c.Delete(); err != nil {
+				return err
+			}
+			n++
+		}
+		if n < migrateChunk {
+			// The app's profiles are all moved.
+			if err := old.DeleteBucket(appid); err != nil {
+				return err
+			}
+		}
+		if err := seen.save(seenBucket); err != nil {
+			return err
+		}
+		return a.save()
+	})
+	if err != nil {
+		return false, fmt.Errorf("move the profiles into rows: %w", err)
+	}
+	return done, nil
+}
