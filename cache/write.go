@@ -62,16 +62,16 @@ func validID(kind, id string) error {
 // through update, add or remove, which keep the indexes and the counters in
 // step with it.
 type appTx struct {
-	tx       *bolt.Tx
-	appid    string
-	rec      appRecord
-	rows     *bolt.Bucket
-	ids      *bolt.Bucket
-	unions   *bolt.Bucket // following members
-	formers  *bolt.Bucket // former members
-	buf      []byte       // scratch for encoding
-	key      []byte       // scratch for index keys
-	arena    []byte       // bbolt keeps the slices given to Put until commit: they are copied here
+	tx      *bolt.Tx
+	appid   string
+	rec     appRecord
+	rows    *bolt.Bucket
+	ids     *bolt.Bucket
+	unions  *bolt.Bucket // following members
+	formers *bolt.Bucket // former members
+	buf     []byte       // scratch for encoding
+	key     []byte       // scratch for index keys
+	arena   []byte       // bbolt keeps the slices given to Put until commit: they are copied here
 }
 
 // keep copies b into memory that lives as long as the transaction.
