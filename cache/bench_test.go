@@ -2,10 +2,12 @@ package cache
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -174,5 +176,53 @@ func BenchmarkSharedModeLookup(b *testing.B) {
 		if ps, err := s.FindOpenID(id); err != nil || len(ps) != 1 {
 			b.Fatal(len(ps), err)
 		}
+	}
+}
+
+// BenchmarkCatchUp indexes the tail a cold sync of n profiles leaves (rows
+// appended unindexed, openids random), as a sync does at the end of its
+// run: the openid index and the unionid index, sorted and written in key
+// order (index.go).
+//
+//	go test -run '^$' -bench CatchUp -benchtime 1x -count 6 ./cache/
+func BenchmarkCatchUp(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {
+			var cpu time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				s := openTestStore(b, Options{})
+				rng := rand.New(rand.NewPCG(1, uint64(n)))
+				const chunk = 20_000
+				for i := 0; i < n; i += chunk {
+					err := s.updateApp("wx0", func(a *appTx) error {
+						for j := i; j < min(i+chunk, n); j++ {
+							p := benchProfile(0, j)
+							p.OpenID = fmt.Sprintf("oNw3k%016x%07d", rng.Uint64(), j)
+							p.UnionID = fmt.Sprintf("oP1aQ%016x%07d", rng.Uint64(), j)
+							if _, err := a.add(&p, false); err != nil {
+								return err
+							}
+						}
+						return nil
+					})
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StartTimer()
+				began := processCPU()
+				if err := s.catchUp("wx0"); err != nil {
+					b.Fatal(err)
+				}
+				cpu += processCPU() - began
+				b.StopTimer()
+				fileMB(b, s.Path())
+				s.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/1e3/float64(b.N)/float64(n), "µs/row")
+			b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(b.N)/float64(n), "cpu-µs/row")
+		})
 	}
 }

@@ -30,18 +30,23 @@ type sorter struct {
 	w      *bufio.Writer
 }
 
-// sortBudget is how many bytes of records a sorter holds before it spills:
-// enough that a sync's index catch-up over a few million rows mostly stays
-// in memory, little enough for the 200 MB a sync may use in all.
-const sortBudget = 48 << 20
+// sortBudget is how many bytes of memory a sorter's records take before it
+// spills them: enough that a sync's catch-up over half a million rows stays
+// in memory, little enough for the 200 MB a sync may use in all. (The arena
+// grows by doubling, so it may hold up to twice this while it fills.)
+const sortBudget = 24 << 20
 
 func newSorter(dir string, budget int) *sorter {
 	return &sorter{dir: dir, budget: budget}
 }
 
+// recordOverhead is what a record costs in memory beside its bytes: its
+// end offset, and its slice header when the batch is sorted.
+const recordOverhead = 8 + 24
+
 // add copies rec in.
 func (s *sorter) add(rec []byte) error {
-	if len(s.arena)+len(rec) > s.budget && len(s.ends) > 0 {
+	if len(s.arena)+len(rec)+(len(s.ends)+1)*recordOverhead > s.budget && len(s.ends) > 0 {
 		if err := s.spill(); err != nil {
 			return err
 		}

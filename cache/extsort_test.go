@@ -12,7 +12,7 @@ import (
 // The sorter gives back every record in order whether it fits in memory or
 // spills many runs, and leaves no scratch file behind.
 func TestSorterMergesSpilledRunsInOrder(t *testing.T) {
-	for _, budget := range []int{1 << 30, 4096, 100} {
+	for _, budget := range []int{1 << 30, 8192, 600} {
 		t.Run(fmt.Sprint(budget), func(t *testing.T) {
 			dir := t.TempDir()
 			s := newSorter(dir, budget)
@@ -28,7 +28,7 @@ func TestSorterMergesSpilledRunsInOrder(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if budget == 100 && len(s.runs) < 100 {
+			if budget == 600 && len(s.runs) < 100 {
 				t.Fatalf("only %d runs spilled", len(s.runs))
 			}
 			var got [][]byte

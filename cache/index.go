@@ -34,32 +34,95 @@ func (r *appRecord) catchUpDue() bool {
 // openid index and their unionids into the unionid indexes, each sorted
 // first (extsort.go) and written in key order, a chunk a transaction, so
 // that the B-trees are rewritten from left to right once rather than all
-// over at every commit.
+// over at every commit. One reading of the rows feeds all three.
 //
 // An openid appended twice (listed twice, or fetched again after a resumed
 // page) keeps its last row; the others are removed, with their counts. It
 // is resumable: each phase is idempotent, and the last transaction moves
 // rec.Indexed, so a catch-up killed at any point is done again by the next.
+//
+// The unionid keys come from a reading of the rows that a write outside
+// the sync (a live lookup) may overtake before they are written: from the
+// moment the app's write counter moves, each key is checked against its row
+// before it goes in.
 func (s *Store) catchUp(appid string) error {
 	var from, end uint32
+	var writes uint64
 	err := s.view(func(tx *bolt.Tx) error {
 		r, err := readRows(tx, appid)
 		from, end = r.indexed, r.next
+		if v := tx.Bucket(bucketApps).Get([]byte(appid)); v != nil {
+			var rec appRecord
+			if err := decodeApp(v, &rec); err != nil {
+				return err
+			}
+			writes = rec.Writes
+		}
 		return err
 	})
 	if err != nil || from >= end {
 		return err
 	}
-	if err := s.indexOpenIDs(appid, from, end); err != nil {
+	dir := filepath.Dir(s.path)
+	ids := newSorter(dir, sortBudget)
+	defer ids.close()
+	following := newSorter(dir, sortBudget/2)
+	defer following.close()
+	left := newSorter(dir, sortBudget/2)
+	defer left.close()
+	var p Profile
+	var rec []byte
+	err = s.scanRows(appid, from, end, func(n uint32, v []byte) error {
+		if err := decodeRecord(v, &p); err != nil {
+			return fmt.Errorf("row %d: %w", n, err)
+		}
+		// key \x00 row: ids hold no NUL, so the records sort by key and
+		// then by row.
+		rec = append(append(append(rec[:0], p.OpenID...), 0), rowKey(nil, n)...)
+		if err := ids.add(rec); err != nil {
+			return err
+		}
+		var to *sorter
+		switch {
+		case indexed(&p):
+			to = following
+		case former(&p):
+			to = left
+		default:
+			return nil
+		}
+		rec = append(append(unionKey(rec[:0], p.UnionID, appid, p.OpenID), 0), rowKey(nil, n)...)
+		return to.add(rec)
+	})
+	if err != nil {
+		return fmt.Errorf("index the rows of app %s: %w", appid, err)
+	}
+	removed, err := s.indexOpenIDs(appid, ids)
+	if err != nil {
 		return fmt.Errorf("index the openids of app %s: %w", appid, err)
 	}
-	if err := s.indexUnionIDs(appid, from, end); err != nil {
-		return fmt.Errorf("index the unionids of app %s: %w", appid, err)
+	for _, w := range []struct {
+		srt    *sorter
+		bucket []byte
+	}{{following, bucketUnionIDs}, {left, bucketFormerUnionIDs}} {
+		if err := s.indexUnionIDs(appid, w.srt, w.bucket, removed, writes); err != nil {
+			return fmt.Errorf("index the unionids of app %s: %w", appid, err)
+		}
 	}
 	return s.updateApp(appid, func(a *appTx) error {
 		a.rec.Indexed = max(a.rec.Indexed, end)
 		return nil
 	})
+}
+
+// splitRowRecord splits a scratch record key \x00 row.
+func splitRowRecord(r []byte) (key []byte, row uint32, err error) {
+	i := len(r) - 5
+	if i < 0 || r[i] != 0 {
+		return nil, 0, fmt.Errorf("scratch record %q: %w", r, errCorrupt)
+	}
+	n, _ := rowOf(r[i+1:])
+	return r[:i], n, nil
 }
 
 // scanRows calls fn for every row of appid in [from, end), a read
@@ -102,65 +165,63 @@ func (s *Store) scanRows(appid string, from, end uint32, fn func(n uint32, v []b
 	return nil
 }
 
-func (s *Store) scratchDir() string { return filepath.Dir(s.path) }
-
-// indexOpenIDs writes the openid index entries of the rows [from, end).
-func (s *Store) indexOpenIDs(appid string, from, end uint32) error {
-	srt := newSorter(s.scratchDir(), sortBudget)
-	defer srt.close()
-	var h recordHead
-	var rec []byte
-	err := s.scanRows(appid, from, end, func(n uint32, v []byte) error {
-		if err := decodeHead(v, &h); err != nil {
-			return fmt.Errorf("row %d: %w", n, err)
-		}
-		// openid \x00 row: openids hold no NUL, so the records sort by
-		// openid and then by row.
-		rec = append(append(append(rec[:0], h.openID...), 0), rowKey(nil, n)...)
-		return srt.add(rec)
-	})
-	if err != nil {
-		return err
-	}
-
+// indexOpenIDs writes the openid index entries of the sorted records
+// (openid \x00 row) and returns the rows it removed as duplicates.
+func (s *Store) indexOpenIDs(appid string, srt *sorter) (map[uint32]bool, error) {
 	// The records of one openid come together: the last is the row that
 	// stays. A batch never splits an openid's records.
 	type entry struct {
 		openid []byte
 		rows   []uint32
 	}
+	removed := map[uint32]bool{}
 	var batch []entry
 	var arena []byte
-	count := 0
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
 		err := s.updateApp(appid, func(a *appTx) error {
-			for _, e := range batch {
-				if err := a.indexOpenID(e.openid, e.rows); err != nil {
+			// What the index holds for the batch's openids, read in one walk
+			// of a cursor before anything is written (a write moves
+			// cursors).
+			cur := make([]uint32, len(batch))
+			have := make([]bool, len(batch))
+			c := a.ids.Cursor()
+			k, v := c.Seek(batch[0].openid)
+			for i, e := range batch {
+				for steps := 0; k != nil && bytes.Compare(k, e.openid) < 0; steps++ {
+					if steps == 8 {
+						k, v = c.Seek(e.openid) // far ahead: a small tail in a large index
+						break
+					}
+					k, v = c.Next()
+				}
+				if k != nil && bytes.Equal(k, e.openid) {
+					cur[i], have[i] = rowOf(v)
+				}
+			}
+			for i, e := range batch {
+				if err := a.indexOpenID(e.openid, e.rows, cur[i], have[i], removed); err != nil {
 					return err
 				}
 			}
 			return nil
 		})
-		batch, arena, count = batch[:0], arena[:0:0], 0
+		batch, arena = batch[:0], arena[:0:0]
 		return err
 	}
-	err = srt.each(func(r []byte) error {
-		// The row is the last four bytes, after the NUL.
-		i := len(r) - 5
-		if i < 0 || r[i] != 0 {
-			return fmt.Errorf("scratch record %q: %w", r, errCorrupt)
+	err := srt.each(func(r []byte) error {
+		openid, n, err := splitRowRecord(r)
+		if err != nil {
+			return err
 		}
-		openid := r[:i]
-		n, _ := rowOf(r[i+1:])
 		if len(batch) > 0 && bytes.Equal(batch[len(batch)-1].openid, openid) {
 			last := &batch[len(batch)-1]
 			last.rows = append(last.rows, n)
 			return nil
 		}
-		if count >= indexChunk {
+		if len(batch) >= indexChunk {
 			if err := flush(); err != nil {
 				return err
 			}
@@ -168,33 +229,37 @@ func (s *Store) indexOpenIDs(appid string, from, end uint32) error {
 		start := len(arena)
 		arena = append(arena, openid...)
 		batch = append(batch, entry{openid: arena[start:len(arena):len(arena)], rows: []uint32{n}})
-		count++
 		return nil
 	})
-	if err != nil {
-		return err
+	if err == nil {
+		err = flush()
 	}
-	return flush()
+	return removed, err
 }
 
 // indexOpenID points the openid index at the last of rows (the tail rows
-// of openid, ascending), unless the index already names a later row;
-// every other row of openid goes.
-func (a *appTx) indexOpenID(openid []byte, rows []uint32) error {
+// of openid, ascending), unless the index already names (cur, when have) a
+// later row; every other row of openid goes, noted in removed.
+func (a *appTx) indexOpenID(openid []byte, rows []uint32, cur uint32, have bool, removed map[uint32]bool) error {
 	keep := rows[len(rows)-1]
-	if cur, ok := rowOf(a.ids.Get(openid)); ok && cur != keep {
+	if have && cur != keep {
 		if cur > keep {
 			keep = cur // written, indexed, after the sync appended its rows
 		} else if err := a.removeRow(cur, true); err != nil {
 			return err
 		}
+		removed[min(cur, keep)] = true
 	}
 	for _, n := range rows {
 		if n != keep {
 			if err := a.removeRow(n, false); err != nil {
 				return err
 			}
+			removed[n] = true
 		}
+	}
+	if have && cur == keep {
+		return nil
 	}
 	return a.ids.Put(a.keep(openid), a.keep(rowKey(nil, keep)))
 }
@@ -215,100 +280,58 @@ func (a *appTx) removeRow(n uint32, indexedRow bool) error {
 	return a.rows.Delete(rowKey(nil, n))
 }
 
-// indexUnionIDs writes the unionid index entries of the rows [from, end)
-// that the openid index names (the duplicates are gone by now).
-//
-// The keys come from a reading of the rows that a write outside the sync
-// (a live lookup) may overtake before they are written: from the moment the
-// app's write counter moves, each key is checked against its row before it
-// goes in.
-func (s *Store) indexUnionIDs(appid string, from, end uint32) error {
-	following := newSorter(s.scratchDir(), sortBudget/2)
-	defer following.close()
-	left := newSorter(s.scratchDir(), sortBudget/2)
-	defer left.close()
-	var writes uint64
-	err := s.view(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketApps).Get([]byte(appid)); v != nil {
-			var rec appRecord
-			if err := decodeApp(v, &rec); err != nil {
-				return err
-			}
-			writes = rec.Writes
+// indexUnionIDs writes the sorted unionid index keys (key \x00 row) into
+// bucket, but those of removed rows; writes is the app's write counter when
+// the rows were read (see catchUp).
+func (s *Store) indexUnionIDs(appid string, srt *sorter, bucket []byte, removed map[uint32]bool, writes uint64) error {
+	var keys [][]byte
+	var arena []byte
+	flush := func() error {
+		if len(keys) == 0 {
+			return nil
 		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	var p Profile
-	var key []byte
-	err = s.scanRows(appid, from, end, func(n uint32, v []byte) error {
-		if err := decodeRecord(v, &p); err != nil {
-			return fmt.Errorf("row %d: %w", n, err)
-		}
-		switch {
-		case indexed(&p):
-			key = unionKey(key[:0], p.UnionID, appid, p.OpenID)
-			return following.add(key)
-		case former(&p):
-			key = unionKey(key[:0], p.UnionID, appid, p.OpenID)
-			return left.add(key)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for _, w := range []struct {
-		srt    *sorter
-		bucket []byte
-	}{{following, bucketUnionIDs}, {left, bucketFormerUnionIDs}} {
-		var keys [][]byte
-		flush := func() error {
-			if len(keys) == 0 {
-				return nil
-			}
-			err := s.updateApp(appid, func(a *appTx) error {
-				b := a.tx.Bucket(w.bucket)
-				overtaken := a.rec.Writes != writes
-				for _, k := range keys {
-					if overtaken {
-						ok, err := a.unionKeyHolds(k, b)
-						if err != nil {
-							return err
-						}
-						if !ok {
-							continue
-						}
-					}
-					if err := b.Put(k, nil); err != nil {
+		err := s.updateApp(appid, func(a *appTx) error {
+			b := a.tx.Bucket(bucket)
+			overtaken := a.rec.Writes != writes
+			for _, k := range keys {
+				if overtaken {
+					ok, err := a.unionKeyHolds(k, b)
+					if err != nil {
 						return err
 					}
+					if !ok {
+						continue
+					}
 				}
-				return nil
-			})
-			keys = keys[:0]
-			return err
-		}
-		err := w.srt.each(func(k []byte) error {
-			if len(keys) > 0 && bytes.Equal(keys[len(keys)-1], k) {
-				return nil
-			}
-			keys = append(keys, bytes.Clone(k))
-			if len(keys) == indexChunk {
-				return flush()
+				if err := b.Put(k, nil); err != nil {
+					return err
+				}
 			}
 			return nil
 		})
-		if err == nil {
-			err = flush()
-		}
-		if err != nil {
+		keys, arena = keys[:0], arena[:0:0]
+		return err
+	}
+	err := srt.each(func(r []byte) error {
+		k, n, err := splitRowRecord(r)
+		if err != nil || removed[n] {
 			return err
 		}
+		if len(keys) > 0 && bytes.Equal(keys[len(keys)-1], k) {
+			return nil
+		}
+		start := len(arena)
+		arena = append(arena, k...)
+		keys = append(keys, arena[start:len(arena):len(arena)])
+		if len(keys) == indexChunk {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
 	}
-	return nil
+	return err
 }
 
 // unionKeyHolds reports whether the unionid index key k (of bucket b)

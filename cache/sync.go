@@ -520,7 +520,12 @@ func (r *syncRun) write(results <-chan any, cancel context.CancelFunc) error {
 			go func() {
 				began := time.Now()
 				err := r.commit(&cg)
-				done <- outcome{err, time.Since(began)}
+				took := time.Since(began)
+				if err == nil {
+					// Not counted in took: a catch-up is rare, and long.
+					err = r.catchUpOnTheWay()
+				}
+				done <- outcome{err, took}
 			}()
 			busy = done
 		}
@@ -564,6 +569,9 @@ func (r *syncRun) write(results <-chan any, cancel context.CancelFunc) error {
 			due, timer = true, nil
 		case o := <-busy:
 			settle(o)
+		}
+		if g.profiles >= commitHardMax {
+			due = true // memory: a full group waits for no timer
 		}
 		if due && busy == nil {
 			start()
@@ -654,13 +662,18 @@ func (r *syncRun) commit(g *group) error {
 	}
 	r.state = st
 	r.pages.Store(st.Pages)
-	if due, err := r.s.catchUpDue(r.appid); err != nil || due {
-		if err == nil {
-			err = r.s.catchUp(r.appid)
-		}
-		if err != nil {
-			return fmt.Errorf("write profiles: %w", err)
-		}
+	return nil
+}
+
+// catchUpOnTheWay indexes the tail when it has grown as large as the
+// index (catchUpDue).
+func (r *syncRun) catchUpOnTheWay() error {
+	due, err := r.s.catchUpDue(r.appid)
+	if err == nil && due {
+		err = r.s.catchUp(r.appid)
+	}
+	if err != nil {
+		return fmt.Errorf("write profiles: %w", err)
 	}
 	return nil
 }
