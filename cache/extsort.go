@@ -34,7 +34,7 @@ type sorter struct {
 // spills them: enough that a sync's catch-up over half a million rows stays
 // in memory, little enough for the 200 MB a sync may use in all. (The arena
 // grows by doubling, so it may hold up to twice this while it fills.)
-const sortBudget = 24 << 20
+const sortBudget = 16 << 20
 
 func newSorter(dir string, budget int) *sorter {
 	return &sorter{dir: dir, budget: budget}

@@ -36,18 +36,21 @@ type SyncOptions struct {
 // the cursor and progress it describes.
 //
 // A group waits longer when commits are slow: at least commitDuty times
-// the last commit. Openids are random keys, so every commit rewrites most
-// of the app's B-tree and costs more as the cache grows; tying the wait to
-// it keeps writing to about a fifth of one core at any size. (A fixed
-// 200 ms had a sync of 100 000 followers spend more CPU writing than on
-// everything else together.) Early on, commits are quick and frequent, so
-// a killed sync loses little.
+// the last commit, so that writing takes about a fifth of the time at any
+// pace (rows are appended, so a commit costs what it writes; with schema 2
+// every commit rewrote most of the app's B-tree, and a fixed 200 ms had a
+// sync of 100 000 followers spend more CPU writing than on everything else
+// together). Early on, commits are quick and frequent, so a killed sync
+// loses little.
 const (
 	commitDelay = 200 * time.Millisecond
 	commitDuty  = 4
-	// commitHardMax: while a commit runs, a group gathers up to this many
-	// profiles (tens of MB) before the workers wait.
-	commitHardMax = 100000
+	// commitHardMax: a group holds at most this many profiles; while a
+	// commit (or a catch-up) runs, the workers wait once the next group is
+	// full. A fetched profile holds on to its answer's body, 400 bytes or
+	// so, and the cache's 200 MB must hold two groups beside everything
+	// else. Appending rows costs the same per profile in any group size.
+	commitHardMax = 20000
 )
 
 // Sync brings the cache of one app up to date from src, resuming the run a

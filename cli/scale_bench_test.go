@@ -92,9 +92,15 @@ func (s *simSetup) runMeasured(b *testing.B, stdin string, args ...string) child
 		defer f.Close()
 		cmd.Stdin = f
 	}
+	// For profiling the child: WXSCOPE_BENCH_GODEBUG=gctrace=1 shows its
+	// collections on stderr; WXSCOPE_BENCH_ENV adds a variable, e.g.
+	// GOMEMLIMIT=1GiB to see what the built-in soft limit costs.
 	if gc := os.Getenv("WXSCOPE_BENCH_GODEBUG"); gc != "" {
 		cmd.Env = append(cmd.Env, "GODEBUG="+gc)
 		cmd.Stderr = os.Stderr
+	}
+	if kv := os.Getenv("WXSCOPE_BENCH_ENV"); kv != "" {
+		cmd.Env = append(cmd.Env, kv)
 	}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
