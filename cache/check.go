@@ -32,8 +32,7 @@ func (s *Store) Check() error {
 			return nil
 		}
 		apps := tx.Bucket(bucketApps)
-		unions, formers := tx.Bucket(bucketUnionIDs), tx.Bucket(bucketFormerUnionIDs)
-		for _, name := range [][]byte{bucketRows, bucketIDs, bucketSeen} {
+		for _, name := range [][]byte{bucketRows, bucketIDs, bucketSeen, bucketMembers, bucketFormerMembers} {
 			err := tx.Bucket(name).ForEachBucket(func(appid []byte) error {
 				if apps.Get(appid) == nil {
 					add("app %s has %s but no app record", appid, name)
@@ -46,37 +45,35 @@ func (s *Store) Check() error {
 		}
 		// Each index entry must name a profile that belongs in that index
 		// under that unionid.
-		checkIndex := func(what string, idx *bolt.Bucket, belongs func(*Profile) bool) map[string]int64 {
-			perApp := map[string]int64{}
+		checkIndex := func(what string, appid []byte, idx *bolt.Bucket, belongs func(*Profile) bool) int64 {
+			var n int64
+			if idx == nil {
+				return 0
+			}
 			c := idx.Cursor()
 			for k, v := c.First(); k != nil; k, v = c.Next() {
-				u, a, o, ok := splitUnionKey(k)
+				u, o, ok := splitMemberKey(k)
 				if !ok || v == nil || len(v) != 0 {
-					if !add("malformed %s entry %q", what, k) {
-						return perApp
+					if !add("malformed %s entry %q of app %s", what, k, appid) {
+						return n
 					}
 					continue
 				}
-				perApp[string(a)]++
-				p, found, err := indexedProfile(tx, string(a), string(o))
+				n++
+				p, found, err := indexedProfile(tx, string(appid), string(o))
 				switch {
 				case err != nil:
-					ok = add("%s entry %q: %w", what, k, err)
+					ok = add("%s entry %q of app %s: %w", what, k, appid, err)
 				case !found:
-					ok = add("%s entry unionid %s app %s openid %s has no indexed profile", what, u, a, o)
+					ok = add("%s entry unionid %s app %s openid %s has no indexed profile", what, u, appid, o)
 				case !belongs(&p) || p.UnionID != string(u):
-					ok = add("%s entry unionid %s app %s openid %s disagrees with its profile (unionid %q, subscribed %t, unfollowed_at %d)", what, u, a, o, p.UnionID, p.Subscribed, p.UnfollowedAt)
+					ok = add("%s entry unionid %s app %s openid %s disagrees with its profile (unionid %q, subscribed %t, unfollowed_at %d)", what, u, appid, o, p.UnionID, p.Subscribed, p.UnfollowedAt)
 				}
 				if !ok {
-					return perApp
+					return n
 				}
 			}
-			return perApp
-		}
-		indexPerApp := checkIndex("unionid index", unions, indexed)
-		formerPerApp := checkIndex("former-members index", formers, former)
-		if len(problems) >= 20 {
-			return nil
+			return n
 		}
 
 		var key []byte
@@ -95,6 +92,7 @@ func (s *Store) Check() error {
 				add("app %s has a record but no rows or openid index", appid)
 				return nil
 			}
+			unions, formers := memberBuckets(tx, appid)
 			var got Counts
 			var indexedN, formerN, named int64
 			var p Profile
@@ -124,15 +122,15 @@ func (s *Store) Check() error {
 				}
 				if indexed(&p) {
 					indexedN++
-					key = unionKey(key[:0], p.UnionID, string(appid), p.OpenID)
-					if unions.Get(key) == nil {
+					key = memberKey(key[:0], p.UnionID, p.OpenID)
+					if unions == nil || unions.Get(key) == nil {
 						add("app %s openid %s (unionid %s) is missing from the unionid index", appid, p.OpenID, p.UnionID)
 					}
 				}
 				if former(&p) {
 					formerN++
-					key = unionKey(key[:0], p.UnionID, string(appid), p.OpenID)
-					if formers.Get(key) == nil {
+					key = memberKey(key[:0], p.UnionID, p.OpenID)
+					if formers == nil || formers.Get(key) == nil {
 						add("app %s openid %s (unionid %s, no longer following) is missing from the former-members index", appid, p.OpenID, p.UnionID)
 					}
 				}
@@ -147,10 +145,10 @@ func (s *Store) Check() error {
 			if got != rec.Counts {
 				add("app %s counters %+v, but its profiles count %+v", appid, rec.Counts, got)
 			}
-			if n := indexPerApp[string(appid)]; n != indexedN {
+			if n := checkIndex("unionid index", appid, unions, indexed); n != indexedN {
 				add("app %s has %d unionid index entries for %d indexed profiles", appid, n, indexedN)
 			}
-			if n := formerPerApp[string(appid)]; n != formerN {
+			if n := checkIndex("former-members index", appid, formers, former); n != formerN {
 				add("app %s has %d former-members index entries for %d former members", appid, n, formerN)
 			}
 			if b := tx.Bucket(bucketSeen).Bucket(appid); b != nil {

@@ -16,15 +16,18 @@ func formerKeys(t *testing.T, s *Store) []string {
 	t.Helper()
 	var out []string
 	err := s.view(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketFormerUnionIDs).ForEach(func(k, _ []byte) error {
-			u, a, o, ok := splitUnionKey(k)
-			if !ok {
-				t.Errorf("malformed key %q", k)
-			}
-			out = append(out, string(u)+"/"+string(a)+"/"+string(o))
-			return nil
+		return tx.Bucket(bucketFormerMembers).ForEachBucket(func(a []byte) error {
+			return tx.Bucket(bucketFormerMembers).Bucket(a).ForEach(func(k, _ []byte) error {
+				u, o, ok := splitMemberKey(k)
+				if !ok {
+					t.Errorf("malformed key %q", k)
+				}
+				out = append(out, string(u)+"/"+string(a)+"/"+string(o))
+				return nil
+			})
 		})
 	})
+	slices.Sort(out) // unionid, then app, then openid, as one index had them
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,10 +275,10 @@ func TestCheckFindsADamagedFormerIndex(t *testing.T) {
 	must(t, s.PutProfiles("wxA", []Profile{gone, testProfile("oA2", "u2")}))
 	checkConsistency(t, s)
 	s.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketFormerUnionIDs)
-		b.Delete(unionKey(nil, "u1", "wxA", "oA1"))
+		_, b := memberBuckets(tx, []byte("wxA"))
+		b.Delete(memberKey(nil, "u1", "oA1"))
 		// oA2 still follows: it belongs in the unionid index only.
-		return b.Put(unionKey(nil, "u2", "wxA", "oA2"), nil)
+		return b.Put(memberKey(nil, "u2", "oA2"), nil)
 	})
 	err := s.Check()
 	if err == nil {

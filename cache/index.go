@@ -17,18 +17,6 @@ const (
 	tailChunk  = 1 << 16
 )
 
-// catchUpMin: a sync indexes its tail on the way once it holds this many
-// rows and as many as the index (catchUpDue), so that lookups and the links
-// see most of a long first sync while it runs, at the cost of rewriting the
-// index about twice in all.
-const catchUpMin = 200_000
-
-// catchUpDue reports whether a sync should index the tail now.
-func (r *appRecord) catchUpDue() bool {
-	tail := r.Rows - r.Indexed
-	return tail >= catchUpMin && tail >= r.Indexed
-}
-
 // catchUp indexes the rows of appid that a sync appended without indexing
 // (from rec.Indexed to rec.Rows at the start): their openids go into the
 // openid index and their unionids into the unionid indexes, each sorted
@@ -91,7 +79,7 @@ func (s *Store) catchUp(appid string) error {
 		default:
 			return nil
 		}
-		rec = append(append(unionKey(rec[:0], p.UnionID, appid, p.OpenID), 0), rowKey(nil, n)...)
+		rec = append(append(memberKey(rec[:0], p.UnionID, p.OpenID), 0), rowKey(nil, n)...)
 		return to.add(rec)
 	})
 	if err != nil {
@@ -104,7 +92,7 @@ func (s *Store) catchUp(appid string) error {
 	for _, w := range []struct {
 		srt    *sorter
 		bucket []byte
-	}{{following, bucketUnionIDs}, {left, bucketFormerUnionIDs}} {
+	}{{following, bucketMembers}, {left, bucketFormerMembers}} {
 		if err := s.indexUnionIDs(appid, w.srt, w.bucket, removed, writes); err != nil {
 			return fmt.Errorf("index the unionids of app %s: %w", appid, err)
 		}
@@ -281,8 +269,8 @@ func (a *appTx) removeRow(n uint32, indexedRow bool) error {
 }
 
 // indexUnionIDs writes the sorted unionid index keys (key \x00 row) into
-// bucket, but those of removed rows; writes is the app's write counter when
-// the rows were read (see catchUp).
+// the app's sub-bucket of bucket, but those of removed rows; writes is the
+// app's write counter when the rows were read (see catchUp).
 func (s *Store) indexUnionIDs(appid string, srt *sorter, bucket []byte, removed map[uint32]bool, writes uint64) error {
 	var keys [][]byte
 	var arena []byte
@@ -291,7 +279,10 @@ func (s *Store) indexUnionIDs(appid string, srt *sorter, bucket []byte, removed 
 			return nil
 		}
 		err := s.updateApp(appid, func(a *appTx) error {
-			b := a.tx.Bucket(bucket)
+			b := a.unions
+			if bytes.Equal(bucket, bucketFormerMembers) {
+				b = a.formers
+			}
 			overtaken := a.rec.Writes != writes
 			for _, k := range keys {
 				if overtaken {
@@ -334,10 +325,10 @@ func (s *Store) indexUnionIDs(appid string, srt *sorter, bucket []byte, removed 
 	return err
 }
 
-// unionKeyHolds reports whether the unionid index key k (of bucket b)
+// unionKeyHolds reports whether the unionid index key k (of the index b)
 // agrees with the row the openid index names for its openid.
 func (a *appTx) unionKeyHolds(k []byte, b *bolt.Bucket) (bool, error) {
-	u, _, o, ok := splitUnionKey(k)
+	u, o, ok := splitMemberKey(k)
 	if !ok {
 		return false, fmt.Errorf("scratch key %q: %w", k, errCorrupt)
 	}

@@ -10,9 +10,12 @@ import (
 // Schema 3 keeps each app's profiles as numbered rows, in the order a sync
 // first listed them, with an index from openid to row beside them:
 //
-//	rows   one sub-bucket per appid: row (uint32 big endian) → profile row (record.go)
-//	ids    one sub-bucket per appid: openid → row
-//	seen   one sub-bucket per appid: chunk → which rows the running sync listed (seen.go)
+//	rows           one sub-bucket per appid: row (uint32 big endian) → profile row (record.go)
+//	ids            one sub-bucket per appid: openid → row
+//	seen           one sub-bucket per appid: chunk → which rows the running sync listed (seen.go)
+//	members        one sub-bucket per appid: unionid \x00 openid → empty, for the
+//	               following profiles with a unionid (the unionid index)
+//	formermembers  the same for profiles that carry a unionid but no longer follow
 //
 // Openids are random keys, and the API lists them in an order of its own.
 // Keyed by openid (schema 2), every commit of a sync rewrote B-tree pages
@@ -21,20 +24,59 @@ import (
 // (issue 12: 46 µs and 1.2 GB for 1.7 M profiles). Rows are appended instead,
 // filling pages from left to right; a sync appends them without indexing
 // them, and indexes what it appended (the openid index and the unionid
-// index, in key order, index.go) at the end of the run, and on the way once
-// the unindexed rows are as many as the indexed ones. An app's record says
-// how far its rows are indexed (appRecord.Indexed): rows from there on are
-// the tail, which only the running sync reads through; a lookup by openid
-// that the index does not answer scans the tail.
+// index, sorted first and written in key order, index.go) when the run
+// ends, completed or stopped. An app's record says how far its rows are
+// indexed (appRecord.Indexed): rows from there on are the tail. The running
+// sync reads through it, a lookup by openid that the index does not answer
+// scans it, and the links see it once the run ends. (Indexing on the way,
+// each time the tail grew as large as the index, let lookups see a first
+// sync's rows sooner, but inserting into a B-tree's middle splits its
+// pages: the file came out a fifth larger, and the work was no less.)
 //
 // A re-sync walks the listing and the rows side by side: an unchanged
 // account lists its followers in the order of their rows, so matching a
 // listed openid costs a step of a cursor, not a lookup.
+//
+// The unionid index is one per app, too (schema 2 had one for all apps,
+// keyed unionid \x00 appid \x00 openid): the persons two apps share have
+// neighbouring keys there, so indexing one app's rows split the pages of
+// the other's, left the index half empty, and cost 18 bytes more a key.
+// A person's members are a lookup in each app's index (a handful of apps),
+// and the walk of every unionid (link analysis) merges the apps' indexes.
 var (
-	bucketRows = []byte("rows")
-	bucketIDs  = []byte("ids")
-	bucketSeen = []byte("seen")
+	bucketRows          = []byte("rows")
+	bucketIDs           = []byte("ids")
+	bucketSeen          = []byte("seen")
+	bucketMembers       = []byte("members")
+	bucketFormerMembers = []byte("formermembers")
 )
+
+// memberKey is the unionid index key unionid \x00 openid.
+func memberKey(dst []byte, unionid, openid string) []byte {
+	dst = append(dst, unionid...)
+	dst = append(dst, 0)
+	return append(dst, openid...)
+}
+
+// splitMemberKey is the inverse of memberKey.
+func splitMemberKey(k []byte) (unionid, openid []byte, ok bool) {
+	i := bytes.IndexByte(k, 0)
+	if i < 0 {
+		return nil, nil, false
+	}
+	return k[:i], k[i+1:], true
+}
+
+// memberBuckets are appid's two unionid indexes in tx (nil where absent).
+func memberBuckets(tx *bolt.Tx, appid []byte) (following, left *bolt.Bucket) {
+	if b := tx.Bucket(bucketMembers); b != nil {
+		following = b.Bucket(appid)
+	}
+	if b := tx.Bucket(bucketFormerMembers); b != nil {
+		left = b.Bucket(appid)
+	}
+	return following, left
+}
 
 // appRows is one app's rows and openid index in a transaction; nil buckets
 // when the app has none (a read transaction creates nothing).

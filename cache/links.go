@@ -620,7 +620,11 @@ func samePlatform(tx *bolt.Tx, a, b string) bool {
 	if err != nil || r.rows == nil {
 		return false
 	}
-	idx := tx.Bucket(bucketUnionIDs).Cursor()
+	other, _ := memberBuckets(tx, []byte(b))
+	if other == nil {
+		return false
+	}
+	idx := other.Cursor()
 	var key []byte
 	var p Profile
 	seen := 0
@@ -630,7 +634,7 @@ func samePlatform(tx *bolt.Tx, a, b string) bool {
 			continue
 		}
 		seen++
-		key = unionKey(key[:0], p.UnionID, b, "")
+		key = memberKey(key[:0], p.UnionID, "")
 		if k2, _ := idx.Seek(key); k2 != nil && bytes.HasPrefix(k2, key) {
 			return true
 		}

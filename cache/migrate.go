@@ -14,7 +14,7 @@ const migrateChunk = 20000
 // createRowBuckets (within schema 2 → 3) makes the buckets of the row
 // layout; the profiles move into them in migrateRows.
 func createRowBuckets(tx *bolt.Tx) error {
-	for _, name := range [][]byte{bucketRows, bucketIDs, bucketSeen} {
+	for _, name := range [][]byte{bucketRows, bucketIDs, bucketSeen, bucketMembers, bucketFormerMembers} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}
@@ -72,6 +72,19 @@ func migrateRowsChunk(db *bolt.DB) (done bool, err error) {
 		if appid == nil {
 			if old != nil {
 				if err := tx.DeleteBucket(bucketProfiles); err != nil {
+					return err
+				}
+			}
+			// Then the unionid indexes, split by app.
+			for _, m := range []struct{ from, to []byte }{{bucketUnionIDs, bucketMembers}, {bucketFormerUnionIDs, bucketFormerMembers}} {
+				if tx.Bucket(m.from) == nil {
+					continue
+				}
+				moved, err := moveUnionKeys(tx, m.from, m.to)
+				if err != nil || moved {
+					return err
+				}
+				if err := tx.DeleteBucket(m.from); err != nil {
 					return err
 				}
 			}
@@ -138,4 +151,38 @@ func migrateRowsChunk(db *bolt.DB) (done bool, err error) {
 		return false, fmt.Errorf("move the profiles into rows: %w", err)
 	}
 	return done, nil
+}
+
+// moveUnionKeys moves up to migrateChunk keys of schema 2's unionid index
+// from into the per-app indexes under to, deleting them from from; it
+// reports whether it moved any (false: from is empty). The keys come in
+// unionid order, so each app's index fills from left to right.
+func moveUnionKeys(tx *bolt.Tx, from, to []byte) (bool, error) {
+	src := tx.Bucket(from)
+	dst := tx.Bucket(to)
+	c := src.Cursor()
+	n := 0
+	var buckets = map[string]*bolt.Bucket{}
+	for k, _ := c.First(); k != nil && n < migrateChunk; k, _ = c.First() {
+		u, app, openid, ok := splitUnionKey(k)
+		if ok {
+			b := buckets[string(app)]
+			if b == nil {
+				var err error
+				if b, err = dst.CreateBucketIfNotExists(app); err != nil {
+					return false, err
+				}
+				b.FillPercent = 1
+				buckets[string(app)] = b
+			}
+			if err := b.Put(memberKey(nil, string(u), string(openid)), nil); err != nil {
+				return false, err
+			}
+		} // a malformed key is Check's to report, and there is nothing to move
+		if err := c.Delete(); err != nil {
+			return false, err
+		}
+		n++
+	}
+	return n > 0, nil
 }

@@ -209,28 +209,27 @@ func (s *Store) Person(id string, apps []AppRef) (*Person, error) {
 // the unionid index, then the former ones (who unfollowed, shown with their
 // date) from the former-members index. It returns how many it found.
 func (s *Store) addMembers(tx *bolt.Tx, la []AppLinks, union string, add func(int, Profile)) (int, error) {
-	prefix := unionKey(nil, union, "", "")[:len(union)+1]
+	prefix := memberKey(nil, union, "")
 	n := 0
-	for _, name := range [][]byte{bucketUnionIDs, bucketFormerUnionIDs} {
-		c := tx.Bucket(name).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			_, app, openid, ok := splitUnionKey(k)
-			if !ok {
-				return n, fmt.Errorf("malformed %s key %q: %w", name, k, errCorrupt)
-			}
-			i := slices.IndexFunc(la, func(a AppLinks) bool { return a.AppID == string(app) })
-			if i < 0 {
+	for _, name := range [][]byte{bucketMembers, bucketFormerMembers} {
+		for i := range la {
+			b := tx.Bucket(name).Bucket([]byte(la[i].AppID))
+			if b == nil {
 				continue
 			}
-			p, found, err := getProfile(tx, string(app), string(openid))
-			if err != nil {
-				return n, err
+			c := b.Cursor()
+			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+				openid := k[len(prefix):]
+				p, found, err := getProfile(tx, la[i].AppID, string(openid))
+				if err != nil {
+					return n, err
+				}
+				if !found {
+					return n, fmt.Errorf("%s names app %s openid %s, which has no profile: %w", name, la[i].AppID, openid, errCorrupt)
+				}
+				add(i, p)
+				n++
 			}
-			if !found {
-				return n, fmt.Errorf("%s names app %s openid %s, which has no profile: %w", name, app, openid, errCorrupt)
-			}
-			add(i, p)
-			n++
 		}
 	}
 	return n, nil

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"bytes"
+	"container/heap"
 	"fmt"
 	"time"
 	"unsafe"
@@ -184,21 +185,20 @@ func (s *Store) MemberProfiles(unionid string) ([]Profile, error) {
 	return out, nil
 }
 
-// eachMember calls fn with the app and openid of each key of unionid in the
-// unionid index, in app order. The slices are valid only during tx.
+// eachMember calls fn with the app and openid of each member of unionid
+// in the unionid indexes, in app order. The slices are valid only during
+// tx.
 func eachMember(tx *bolt.Tx, unionid string, fn func(app, openid []byte) error) error {
 	prefix := append([]byte(unionid), 0)
-	c := tx.Bucket(bucketUnionIDs).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		_, app, openid, ok := splitUnionKey(k)
-		if !ok {
-			return fmt.Errorf("malformed index key %q: %w", k, errCorrupt)
+	return tx.Bucket(bucketMembers).ForEachBucket(func(app []byte) error {
+		c := tx.Bucket(bucketMembers).Bucket(app).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			if err := fn(app, k[len(prefix):]); err != nil {
+				return err
+			}
 		}
-		if err := fn(app, openid); err != nil {
-			return err
-		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // profileChunk and unionChunk are how many rows one read transaction hands
@@ -295,43 +295,71 @@ func (s *Store) EachAppProfile(fn func(Profile) error) error {
 	return nil
 }
 
-// EachUnionKey calls fn for each entry of the unionid index in order
-// (unionid, then appid, then openid): keys only, no profile is read. The
-// strings of one chunk of unionChunk entries share one allocation, so this runs
-// at memory speed over millions of entries. Like EachProfile, fn runs
-// between read transactions. This feeds link analysis.
+// EachUnionKey calls fn for each entry of the unionid indexes in order
+// (unionid, then appid, then openid), merging the apps' indexes: keys only,
+// no profile is read. The strings of one chunk of unionChunk entries share
+// one allocation, so this runs at memory speed over millions of entries.
+// Like EachProfile, fn runs between read transactions. This feeds link
+// analysis.
 func (s *Store) EachUnionKey(fn func(unionid, appid, openid string) error) error {
 	type ent struct{ u, a, o int32 } // end offsets of the three parts in the chunk's arena
-	var next []byte
-	skipFirst := false
+	var apps [][]byte                // the apps with an index, in appid order
+	var after [][]byte               // per app: the last key handed out (nil: none yet)
 	ents := make([]ent, 0, unionChunk)
-	for {
+	for first := true; ; first = false {
 		ents = ents[:0]
 		var arena []byte
 		err := s.view(func(tx *bolt.Tx) error {
+			root := tx.Bucket(bucketMembers)
+			if first {
+				err := root.ForEachBucket(func(app []byte) error {
+					apps = append(apps, bytes.Clone(app))
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+				after = make([][]byte, len(apps))
+			}
 			// A unionid, an appid and an openid are 28 + 18 + 28 bytes.
 			arena = make([]byte, 0, unionChunk*80)
-			c := tx.Bucket(bucketUnionIDs).Cursor()
-			k, _ := c.Seek(next)
-			if skipFirst && k != nil && bytes.Equal(k, next) {
-				k, _ = c.Next()
+			h := make(memberHeap, 0, len(apps))
+			for i, app := range apps {
+				b := root.Bucket(app)
+				if b == nil {
+					continue // the app is gone
+				}
+				m := &memberCursor{app: i, c: b.Cursor()}
+				if after[i] == nil {
+					m.k, _ = m.c.First()
+				} else if m.k, _ = m.c.Seek(after[i]); m.k != nil && bytes.Equal(m.k, after[i]) {
+					m.k, _ = m.c.Next()
+				}
+				if m.k != nil {
+					h = append(h, m)
+				}
 			}
-			var last []byte
-			for ; k != nil && len(ents) < unionChunk; k, _ = c.Next() {
-				u, a, o, ok := splitUnionKey(k)
+			heap.Init(&h)
+			for len(h) > 0 && len(ents) < unionChunk {
+				m := h[0]
+				u, o, ok := splitMemberKey(m.k)
 				if !ok {
-					return fmt.Errorf("malformed index key %q: %w", k, errCorrupt)
+					return fmt.Errorf("malformed index key %q of app %s: %w", m.k, apps[m.app], errCorrupt)
 				}
 				arena = append(arena, u...)
 				eu := int32(len(arena))
-				arena = append(arena, a...)
+				arena = append(arena, apps[m.app]...)
 				ea := int32(len(arena))
 				arena = append(arena, o...)
 				ents = append(ents, ent{eu, ea, int32(len(arena))})
-				last = k
+				// The next chunk resumes after this one's last key.
+				after[m.app] = append(after[m.app][:0], m.k...)
+				if m.k, _ = m.c.Next(); m.k == nil {
+					heap.Pop(&h)
+				} else {
+					heap.Fix(&h, 0)
+				}
 			}
-			// The next chunk resumes after this one's last key.
-			next = append(next[:0], last...)
 			return nil
 		})
 		if err != nil {
@@ -352,8 +380,38 @@ func (s *Store) EachUnionKey(fn func(unionid, appid, openid string) error) error
 		if len(ents) < unionChunk {
 			return nil
 		}
-		skipFirst = true
 	}
+}
+
+// memberCursor is one app's place in the merged walk of EachUnionKey.
+type memberCursor struct {
+	app int // index into the apps, which are in appid order
+	c   *bolt.Cursor
+	k   []byte
+}
+
+// memberHeap orders the apps' cursors by unionid, then app, then openid.
+type memberHeap []*memberCursor
+
+func (h memberHeap) Len() int { return len(h) }
+func (h memberHeap) Less(i, j int) bool {
+	ui, oi, _ := splitMemberKey(h[i].k)
+	uj, oj, _ := splitMemberKey(h[j].k)
+	if c := bytes.Compare(ui, uj); c != 0 {
+		return c < 0
+	}
+	if h[i].app != h[j].app {
+		return h[i].app < h[j].app
+	}
+	return bytes.Compare(oi, oj) < 0
+}
+func (h memberHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *memberHeap) Push(x any)   { *h = append(*h, x.(*memberCursor)) }
+func (h *memberHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // EachUnionGroup calls fn once per unionid in the index with its members in

@@ -366,9 +366,9 @@ func TestCheckFindsADamagedIndex(t *testing.T) {
 	s := openTestStore(t, Options{})
 	must(t, s.PutProfiles("wxA", []Profile{testProfile("oA1", "u1"), testProfile("oA2", "u2")}))
 	s.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketUnionIDs)
-		b.Delete(unionKey(nil, "u1", "wxA", "oA1"))
-		return b.Put(unionKey(nil, "u9", "wxA", "oA2"), nil)
+		b, _ := memberBuckets(tx, []byte("wxA"))
+		b.Delete(memberKey(nil, "u1", "oA1"))
+		return b.Put(memberKey(nil, "u9", "oA2"), nil)
 	})
 	err := s.Check()
 	if err == nil || !strings.Contains(err.Error(), "oA1 (unionid u1) is missing") || !strings.Contains(err.Error(), "u9") {

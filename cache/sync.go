@@ -134,6 +134,10 @@ type syncRun struct {
 	// hint is where the lister expects the next listed openid's row: an
 	// unchanged account lists its followers in the order of their rows.
 	hint uint32
+	// lookups: the app had rows when the run began, so an openid missing
+	// at the hint may have a row elsewhere. A first sync appends every
+	// row itself, and skips a futile index lookup per follower.
+	lookups bool
 
 	// Progress counters, written by several goroutines.
 	phase                                  atomic.Value
@@ -243,6 +247,7 @@ func (r *syncRun) begin() error {
 		if err := r.seen.load(seen.Bucket([]byte(r.appid))); err != nil {
 			return fmt.Errorf("app %s: %w", r.appid, err)
 		}
+		r.lookups = a.rec.Rows > 0
 		st.LastError, st.QuotaResetAt = "", time.Time{}
 		r.state = *st
 		r.state.BadOpenIDs = slices.Clone(st.BadOpenIDs)
@@ -402,7 +407,7 @@ func (r *syncRun) classify(ids []string) (fresh []uint32, stale []string, refs [
 			if k != nil && decodeHead(v, &h) == nil && string(h.openID) == id {
 				ref.row, _ = rowOf(k)
 				ref.known = true
-			} else if ar.ids != nil {
+			} else if ar.ids != nil && r.lookups {
 				if n, ok := rowOf(ar.ids.Get([]byte(id))); ok {
 					if k, v = c.Seek(rowKey(nil, n)); k != nil && decodeHead(v, &h) == nil && string(h.openID) == id {
 						ref.row, ref.known = n, true
@@ -523,12 +528,7 @@ func (r *syncRun) write(results <-chan any, cancel context.CancelFunc) error {
 			go func() {
 				began := time.Now()
 				err := r.commit(&cg)
-				took := time.Since(began)
-				if err == nil {
-					// Not counted in took: a catch-up is rare, and long.
-					err = r.catchUpOnTheWay()
-				}
-				done <- outcome{err, took}
+				done <- outcome{err, time.Since(began)}
 			}()
 			busy = done
 		}
@@ -668,18 +668,6 @@ func (r *syncRun) commit(g *group) error {
 	return nil
 }
 
-// catchUpOnTheWay indexes the tail when it has grown as large as the
-// index (catchUpDue).
-func (r *syncRun) catchUpOnTheWay() error {
-	due, err := r.s.catchUpDue(r.appid)
-	if err == nil && due {
-		err = r.s.catchUp(r.appid)
-	}
-	if err != nil {
-		return fmt.Errorf("write profiles: %w", err)
-	}
-	return nil
-}
 
 // putAnswer caches the API's answer for got.OpenID and returns its row. An
 // answer with subscribe 0 carries nothing but the openid, so the cached
@@ -740,22 +728,6 @@ func (a *appTx) seenBucket() *bolt.Bucket {
 		panic(err) // the name is a valid appid, the transaction writable
 	}
 	return b
-}
-
-// catchUpDue reports whether appid's tail is due for indexing on the way.
-func (s *Store) catchUpDue(appid string) (bool, error) {
-	var due bool
-	err := s.view(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketApps).Get([]byte(appid)); v != nil {
-			var rec appRecord
-			if err := decodeApp(v, &rec); err != nil {
-				return err
-			}
-			due = rec.catchUpDue()
-		}
-		return nil
-	})
-	return due, err
 }
 
 // unfollowChunk is how many unfollows one transaction marks.

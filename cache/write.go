@@ -23,7 +23,8 @@ func indexed(p *Profile) bool { return active(p) && p.UnionID != "" }
 // in exactly one of the two indexes.
 func former(p *Profile) bool { return !active(p) && p.UnionID != "" }
 
-// unionKey is the index key unionid \x00 appid \x00 openid.
+// unionKey is schema 2's index key unionid \x00 appid \x00 openid (the
+// migration reads it).
 func unionKey(dst []byte, unionid, appid, openid string) []byte {
 	dst = append(dst, unionid...)
 	dst = append(dst, 0)
@@ -67,8 +68,8 @@ type appTx struct {
 	rec     appRecord
 	rows    *bolt.Bucket
 	ids     *bolt.Bucket
-	unions  *bolt.Bucket // following members
-	formers *bolt.Bucket // former members
+	unions  *bolt.Bucket // this app's following members: its unionid index
+	formers *bolt.Bucket // this app's former members
 	buf     []byte       // scratch for encoding
 	key     []byte       // scratch for index keys
 	arena   []byte       // bbolt keeps the slices given to Put until commit: they are copied here
@@ -88,7 +89,7 @@ func openAppTx(tx *bolt.Tx, appid string) (*appTx, error) {
 	if err := validID("appid", appid); err != nil {
 		return nil, err
 	}
-	a := &appTx{tx: tx, appid: appid, unions: tx.Bucket(bucketUnionIDs), formers: tx.Bucket(bucketFormerUnionIDs)}
+	a := &appTx{tx: tx, appid: appid}
 	if v := tx.Bucket(bucketApps).Get([]byte(appid)); v != nil {
 		if err := decodeApp(v, &a.rec); err != nil {
 			return nil, fmt.Errorf("app %s: %w", appid, err)
@@ -101,6 +102,12 @@ func openAppTx(tx *bolt.Tx, appid string) (*appTx, error) {
 	if a.ids, err = tx.Bucket(bucketIDs).CreateBucketIfNotExists([]byte(appid)); err != nil {
 		return nil, fmt.Errorf("app %s: %w", appid, err)
 	}
+	if a.unions, err = tx.Bucket(bucketMembers).CreateBucketIfNotExists([]byte(appid)); err != nil {
+		return nil, fmt.Errorf("app %s: %w", appid, err)
+	}
+	if a.formers, err = tx.Bucket(bucketFormerMembers).CreateBucketIfNotExists([]byte(appid)); err != nil {
+		return nil, fmt.Errorf("app %s: %w", appid, err)
+	}
 	// Rows are appended and the indexes written in key order (index.go),
 	// so pages are filled to the brim: bbolt's default of half full is
 	// for keys that arrive at random. A later insert into a full page
@@ -108,6 +115,7 @@ func openAppTx(tx *bolt.Tx, appid string) (*appTx, error) {
 	a.rows.FillPercent = 1
 	a.ids.FillPercent = 1
 	a.unions.FillPercent = 1
+	a.formers.FillPercent = 1
 	return a, nil
 }
 
@@ -204,13 +212,13 @@ func (a *appTx) reindex(p, old *Profile) error {
 		return nil
 	}
 	if oldIdx != nil {
-		a.key = unionKey(a.key[:0], old.UnionID, a.appid, old.OpenID)
+		a.key = memberKey(a.key[:0], old.UnionID, old.OpenID)
 		if err := oldIdx.Delete(a.key); err != nil {
 			return err
 		}
 	}
 	if newIdx != nil {
-		a.key = unionKey(a.key[:0], p.UnionID, a.appid, p.OpenID)
+		a.key = memberKey(a.key[:0], p.UnionID, p.OpenID)
 		if err := newIdx.Put(a.keep(a.key), nil); err != nil {
 			return err
 		}

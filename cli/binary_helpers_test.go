@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -27,6 +28,10 @@ var (
 var cleanups []func()
 
 func TestMain(m *testing.M) {
+	if n, err := strconv.Atoi(os.Getenv(simulatorEnv)); err == nil {
+		simulatorChild(n) // this process is BenchmarkSyncInProcess's simulator
+		return
+	}
 	code := m.Run()
 	for _, f := range cleanups {
 		f()

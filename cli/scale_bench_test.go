@@ -5,6 +5,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,12 +61,8 @@ func sizeName(n int) string {
 // lifted (a 10 M account needs 1 000 user/get pages, two days of the real
 // quota).
 func scaleWorld(b *testing.B, n int) *simSetup {
-	w := wechattest.NewWorld(wechattest.WorldSpec{Seed: 12, Apps: []wechattest.AppSpec{
-		{Name: "news", Platform: "P1", Followers: n * 8 / 10},
-		{Name: "shop", Platform: "P1", Followers: n - n*8/10},
-	}})
-	s := newSimSetup(b, w, "")
-	for _, path := range []string{"/cgi-bin/user/get", "/cgi-bin/user/info/batchget", "/cgi-bin/tags/members/getblacklist"} {
+	s := newSimSetup(b, wechattest.NewWorld(scaleSpec(n)), "")
+	for _, path := range scalePaths {
 		s.srv.SetDailyQuota("", path, -1)
 	}
 	return s
@@ -222,10 +219,7 @@ func syncedScaleWorld(b *testing.B, n int) *simSetup {
 		return s.(*simSetup)
 	}
 	// The setup must outlive the sub-benchmark that builds it.
-	w := wechattest.NewWorld(wechattest.WorldSpec{Seed: 12, Apps: []wechattest.AppSpec{
-		{Name: "news", Platform: "P1", Followers: n * 8 / 10},
-		{Name: "shop", Platform: "P1", Followers: n - n*8/10},
-	}})
+	w := wechattest.NewWorld(scaleSpec(n))
 	dir, err := os.MkdirTemp("", "wxscope-scale-")
 	if err != nil {
 		b.Fatal(err)
@@ -234,7 +228,7 @@ func syncedScaleWorld(b *testing.B, n int) *simSetup {
 	srv := wechattest.NewServer(w)
 	cleanups = append(cleanups, srv.Close)
 	s := &simSetup{srv: srv, world: w, cache: filepath.Join(dir, "cache", "wxscope.db"), vars: map[string]string{}}
-	for _, path := range []string{"/cgi-bin/user/get", "/cgi-bin/user/info/batchget", "/cgi-bin/tags/members/getblacklist"} {
+	for _, path := range scalePaths {
 		srv.SetDailyQuota("", path, -1)
 	}
 	var cfg strings.Builder
@@ -312,23 +306,39 @@ func resolveInput(b *testing.B, s *simSetup, m int) string {
 }
 
 // BenchmarkSyncInProcess is the cold sync of BenchmarkSyncCPU run inside
-// this process, for profiling: its CPU profile holds the simulator too, so
-// read it with -focus or -ignore (BENCHMARKS.md, "What the profile says").
+// this process against the simulator in a child process (this test binary
+// again, serving the world: simulatorChild), so that a CPU profile of the
+// benchmark holds wxscope's work alone.
 //
 //	WXSCOPE_BIG=1 go test -run '^$' -bench 'SyncInProcess/profiles=1M' -benchtime 1x -cpuprofile cpu.out ./cli/
-//	go tool pprof -top -ignore 'wechattest|net/http' cpu.out
+//	go tool pprof -top -cum cpu.out
 func BenchmarkSyncInProcess(b *testing.B) {
 	for _, n := range scaleSizes() {
 		b.Run("profiles="+sizeName(n), func(b *testing.B) {
-			s := scaleWorld(b, n)
+			sim := startSimulatorChild(b, n)
+			dir := b.TempDir()
+			cache := filepath.Join(dir, "cache", "wxscope.db")
+			var cfg strings.Builder
+			fmt.Fprintf(&cfg, "cache = %q\napi_base = %q\n", cache, sim.URL)
+			vars := map[string]string{}
+			for _, a := range sim.Apps {
+				env := "WX_" + strings.ToUpper(a.Name) + "_SECRET"
+				fmt.Fprintf(&cfg, "[[app]]\nname = %q\nappid = %q\nsecret_env = %q\n\n", a.Name, a.AppID, env)
+				vars[env] = a.Secret
+			}
+			path := filepath.Join(dir, "config.toml")
+			if err := os.WriteFile(path, []byte(cfg.String()), 0o600); err != nil {
+				b.Fatal(err)
+			}
 			for range b.N {
 				b.StopTimer()
-				if err := os.RemoveAll(filepath.Dir(s.cache)); err != nil {
+				if err := os.RemoveAll(filepath.Dir(cache)); err != nil {
 					b.Fatal(err)
 				}
+				env := &Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return vars[k] }}
 				b.StartTimer()
-				if r := s.run(context.Background(), "sync"); r.code != 0 {
-					b.Fatalf("sync: exit %d: %s", r.code, r.stderr)
+				if code := Run(context.Background(), env, []string{"sync", "--config", path}); code != 0 {
+					b.Fatalf("sync: exit %d", code)
 				}
 			}
 		})
