@@ -45,15 +45,17 @@ func (s *Store) Check() error {
 		}
 		// Each index entry must name a profile that belongs in that index
 		// under that unionid.
-		checkIndex := func(what string, appid []byte, idx *bolt.Bucket, belongs func(*Profile) bool) int64 {
+		checkIndex := func(what string, appid []byte, idx *packed, belongs func(*Profile) bool) int64 {
 			var n int64
-			if idx == nil {
-				return 0
-			}
-			c := idx.Cursor()
-			for k, v := c.First(); k != nil; k, v = c.Next() {
+			it := idx.seek(nil)
+			defer func() {
+				if err := it.err(); err != nil {
+					add("%s of app %s: %w", what, appid, err)
+				}
+			}()
+			for k, v, more := it.next(); more; k, v, more = it.next() {
 				u, o, ok := splitMemberKey(k)
-				if !ok || v == nil || len(v) != 0 {
+				if !ok || len(v) != 0 {
 					if !add("malformed %s entry %q of app %s", what, k, appid) {
 						return n
 					}
@@ -88,11 +90,11 @@ func (s *Store) Check() error {
 				add("app %s: %w", appid, err)
 				return nil
 			}
-			if r.rows == nil || r.ids == nil {
+			if r.rows == nil || r.ids.b == nil {
 				add("app %s has a record but no rows or openid index", appid)
 				return nil
 			}
-			unions, formers := memberBuckets(tx, appid)
+			unions, formers := memberIndexes(tx, appid)
 			var got Counts
 			var indexedN, formerN, named int64
 			var p Profile
@@ -110,12 +112,13 @@ func (s *Store) Check() error {
 					add("app %s row %d is beyond the %d rows its record counts", appid, n, rec.Rows)
 				}
 				got.add(&p, 1)
-				at, inIndex := rowOf(r.ids.Get([]byte(p.OpenID)))
+				names, _, _ := r.ids.get([]byte(p.OpenID))
+				at, inIndex := rowOf(names)
 				switch {
 				case inIndex && at == n:
 					named++
 				case n < rec.Indexed:
-					add("app %s row %d (openid %s) is below the indexed mark %d but the openid index names %v", appid, n, p.OpenID, rec.Indexed, r.ids.Get([]byte(p.OpenID)))
+					add("app %s row %d (openid %s) is below the indexed mark %d but the openid index names %x", appid, n, p.OpenID, rec.Indexed, names)
 					return nil
 				default:
 					return nil // the tail: indexed by the sync that appended it
@@ -123,14 +126,14 @@ func (s *Store) Check() error {
 				if indexed(&p) {
 					indexedN++
 					key = memberKey(key[:0], p.UnionID, p.OpenID)
-					if unions == nil || unions.Get(key) == nil {
+					if _, ok, _ := unions.get(key); !ok {
 						add("app %s openid %s (unionid %s) is missing from the unionid index", appid, p.OpenID, p.UnionID)
 					}
 				}
 				if former(&p) {
 					formerN++
 					key = memberKey(key[:0], p.UnionID, p.OpenID)
-					if formers == nil || formers.Get(key) == nil {
+					if _, ok, _ := formers.get(key); !ok {
 						add("app %s openid %s (unionid %s, no longer following) is missing from the former-members index", appid, p.OpenID, p.UnionID)
 					}
 				}
@@ -139,8 +142,8 @@ func (s *Store) Check() error {
 			if err != nil {
 				return err
 			}
-			if n := int64(r.ids.Stats().KeyN); n != named {
-				add("app %s has %d openid index entries for %d rows they name", appid, n, named)
+			if n, err := r.ids.count(); err != nil || n != named {
+				add("app %s has %d openid index entries for %d rows they name (%v)", appid, n, named, err)
 			}
 			if got != rec.Counts {
 				add("app %s counters %+v, but its profiles count %+v", appid, rec.Counts, got)

@@ -17,14 +17,15 @@ func formerKeys(t *testing.T, s *Store) []string {
 	var out []string
 	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketFormerMembers).ForEachBucket(func(a []byte) error {
-			return tx.Bucket(bucketFormerMembers).Bucket(a).ForEach(func(k, _ []byte) error {
+			it := (&packed{b: tx.Bucket(bucketFormerMembers).Bucket(a)}).seek(nil)
+			for k, _, ok := it.next(); ok; k, _, ok = it.next() {
 				u, o, ok := splitMemberKey(k)
 				if !ok {
 					t.Errorf("malformed key %q", k)
 				}
 				out = append(out, string(u)+"/"+string(a)+"/"+string(o))
-				return nil
-			})
+			}
+			return it.err()
 		})
 	})
 	slices.Sort(out) // unionid, then app, then openid, as one index had them
@@ -275,10 +276,11 @@ func TestCheckFindsADamagedFormerIndex(t *testing.T) {
 	must(t, s.PutProfiles("wxA", []Profile{gone, testProfile("oA2", "u2")}))
 	checkConsistency(t, s)
 	s.update(func(tx *bolt.Tx) error {
-		_, b := memberBuckets(tx, []byte("wxA"))
-		b.Delete(memberKey(nil, "u1", "oA1"))
+		_, b := memberIndexes(tx, []byte("wxA"))
+		b.tx = cloneKeeper{}
+		b.delete(memberKey(nil, "u1", "oA1"))
 		// oA2 still follows: it belongs in the unionid index only.
-		return b.Put(memberKey(nil, "u2", "oA2"), nil)
+		return b.put(memberKey(nil, "u2", "oA2"), nil)
 	})
 	err := s.Check()
 	if err == nil {

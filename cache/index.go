@@ -169,33 +169,30 @@ func (s *Store) indexOpenIDs(appid string, srt *sorter) (map[uint32]bool, error)
 		if len(batch) == 0 {
 			return nil
 		}
-		err := s.updateApp(appid, func(a *appTx) error {
-			// What the index holds for the batch's openids, read in one walk
-			// of a cursor before anything is written (a write moves
-			// cursors).
-			cur := make([]uint32, len(batch))
-			have := make([]bool, len(batch))
-			c := a.ids.Cursor()
-			k, v := c.Seek(batch[0].openid)
-			for i, e := range batch {
-				for steps := 0; k != nil && bytes.Compare(k, e.openid) < 0; steps++ {
-					if steps == 8 {
-						k, v = c.Seek(e.openid) // far ahead: a small tail in a large index
-						break
+		keys := make([][]byte, len(batch))
+		for i := range batch {
+			keys[i] = batch[i].openid
+		}
+		var err error
+		for done := 0; done < len(batch) && err == nil; {
+			err = s.updateApp(appid, func(a *appTx) error {
+				var ferr error
+				n, err := a.ids.merge(keys[done:], func(i int, cur []byte, has bool) []byte {
+					e := batch[done+i]
+					c, ok := rowOf(cur)
+					keep, err := a.indexOpenID(e.rows, c, has && ok, removed)
+					if err != nil && ferr == nil {
+						ferr = err
 					}
-					k, v = c.Next()
+					return rowKey(nil, keep)
+				})
+				done += n
+				if ferr != nil {
+					return ferr
 				}
-				if k != nil && bytes.Equal(k, e.openid) {
-					cur[i], have[i] = rowOf(v)
-				}
-			}
-			for i, e := range batch {
-				if err := a.indexOpenID(e.openid, e.rows, cur[i], have[i], removed); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+				return err
+			})
+		}
 		batch, arena = batch[:0], arena[:0:0]
 		return err
 	}
@@ -225,31 +222,29 @@ func (s *Store) indexOpenIDs(appid string, srt *sorter) (map[uint32]bool, error)
 	return removed, err
 }
 
-// indexOpenID points the openid index at the last of rows (the tail rows
-// of openid, ascending), unless the index already names (cur, when have) a
-// later row; every other row of openid goes, noted in removed.
-func (a *appTx) indexOpenID(openid []byte, rows []uint32, cur uint32, have bool, removed map[uint32]bool) error {
+// indexOpenID returns the row the openid index is to name for an openid
+// with the tail rows rows (ascending): the last of them, unless the index
+// already names (cur, when have) a later one. Every other row of the
+// openid goes, noted in removed.
+func (a *appTx) indexOpenID(rows []uint32, cur uint32, have bool, removed map[uint32]bool) (uint32, error) {
 	keep := rows[len(rows)-1]
 	if have && cur != keep {
 		if cur > keep {
 			keep = cur // written, indexed, after the sync appended its rows
 		} else if err := a.removeRow(cur, true); err != nil {
-			return err
+			return 0, err
 		}
 		removed[min(cur, keep)] = true
 	}
 	for _, n := range rows {
 		if n != keep {
 			if err := a.removeRow(n, false); err != nil {
-				return err
+				return 0, err
 			}
 			removed[n] = true
 		}
 	}
-	if have && cur == keep {
-		return nil
-	}
-	return a.ids.Put(a.keep(openid), a.keep(rowKey(nil, keep)))
+	return keep, nil
 }
 
 // removeRow drops row n, a duplicate, with its unionid index entry when it
@@ -278,28 +273,38 @@ func (s *Store) indexUnionIDs(appid string, srt *sorter, bucket []byte, removed 
 		if len(keys) == 0 {
 			return nil
 		}
-		err := s.updateApp(appid, func(a *appTx) error {
-			b := a.unions
-			if bytes.Equal(bucket, bucketFormerMembers) {
-				b = a.formers
-			}
-			overtaken := a.rec.Writes != writes
-			for _, k := range keys {
-				if overtaken {
-					ok, err := a.unionKeyHolds(k, b)
-					if err != nil {
-						return err
-					}
-					if !ok {
-						continue
-					}
+		empty := []byte{}
+		var err error
+		for done := 0; done < len(keys) && err == nil; {
+			err = s.updateApp(appid, func(a *appTx) error {
+				b := a.unions
+				if bytes.Equal(bucket, bucketFormerMembers) {
+					b = a.formers
 				}
-				if err := b.Put(k, nil); err != nil {
-					return err
+				overtaken := a.rec.Writes != writes
+				var ferr error
+				n, err := b.merge(keys[done:], func(i int, cur []byte, has bool) []byte {
+					if overtaken {
+						ok, err := a.unionKeyHolds(keys[done+i], b)
+						if err != nil && ferr == nil {
+							ferr = err
+						}
+						if !ok {
+							if has {
+								return cur // put there by the write that overtook
+							}
+							return nil
+						}
+					}
+					return empty
+				})
+				done += n
+				if ferr != nil {
+					return ferr
 				}
-			}
-			return nil
-		})
+				return err
+			})
+		}
 		keys, arena = keys[:0], arena[:0:0]
 		return err
 	}
@@ -327,7 +332,7 @@ func (s *Store) indexUnionIDs(appid string, srt *sorter, bucket []byte, removed 
 
 // unionKeyHolds reports whether the unionid index key k (of the index b)
 // agrees with the row the openid index names for its openid.
-func (a *appTx) unionKeyHolds(k []byte, b *bolt.Bucket) (bool, error) {
+func (a *appTx) unionKeyHolds(k []byte, b *packed) (bool, error) {
 	u, o, ok := splitMemberKey(k)
 	if !ok {
 		return false, fmt.Errorf("scratch key %q: %w", k, errCorrupt)

@@ -67,33 +67,48 @@ func splitMemberKey(k []byte) (unionid, openid []byte, ok bool) {
 	return k[:i], k[i+1:], true
 }
 
-// memberBuckets are appid's two unionid indexes in tx (nil where absent).
-func memberBuckets(tx *bolt.Tx, appid []byte) (following, left *bolt.Bucket) {
+// memberIndexes are appid's two unionid indexes in a read transaction
+// (with a nil bucket where absent).
+func memberIndexes(tx *bolt.Tx, appid []byte) (following, left *packed) {
+	following, left = &packed{}, &packed{}
 	if b := tx.Bucket(bucketMembers); b != nil {
-		following = b.Bucket(appid)
+		following.b = b.Bucket(appid)
 	}
 	if b := tx.Bucket(bucketFormerMembers); b != nil {
-		left = b.Bucket(appid)
+		left.b = b.Bucket(appid)
 	}
 	return following, left
+}
+
+// eachWithPrefix calls fn with the rest of each key of p that starts with
+// prefix, in order.
+func (p *packed) eachWithPrefix(prefix []byte, fn func(rest []byte) error) error {
+	it := p.seek(prefix)
+	for k, _, ok := it.next(); ok && bytes.HasPrefix(k, prefix); k, _, ok = it.next() {
+		if err := fn(k[len(prefix):]); err != nil {
+			return err
+		}
+	}
+	return it.err()
 }
 
 // appRows is one app's rows and openid index in a transaction; nil buckets
 // when the app has none (a read transaction creates nothing).
 type appRows struct {
-	rows, ids *bolt.Bucket
-	indexed   uint32 // appRecord.Indexed
-	next      uint32 // appRecord.Rows
+	rows    *bolt.Bucket
+	ids     *packed // openid → row (a nil bucket when absent)
+	indexed uint32  // appRecord.Indexed
+	next    uint32  // appRecord.Rows
 }
 
 // readRows opens the buckets of appid for reading.
 func readRows(tx *bolt.Tx, appid string) (appRows, error) {
-	var r appRows
+	r := appRows{ids: &packed{}}
 	if b := tx.Bucket(bucketRows); b != nil {
 		r.rows = b.Bucket([]byte(appid))
 	}
 	if b := tx.Bucket(bucketIDs); b != nil {
-		r.ids = b.Bucket([]byte(appid))
+		r.ids.b = b.Bucket([]byte(appid))
 	}
 	if v := tx.Bucket(bucketApps).Get([]byte(appid)); v != nil {
 		var rec appRecord
@@ -111,23 +126,24 @@ func (r appRows) find(openid string) (row uint32, v []byte, ok bool, err error) 
 	if r.rows == nil {
 		return 0, nil, false, nil
 	}
-	if r.ids != nil {
-		if rv := r.ids.Get([]byte(openid)); rv != nil {
-			row, ok := rowOf(rv)
-			if !ok {
-				return 0, nil, false, fmt.Errorf("openid %s: malformed row number: %w", openid, errCorrupt)
-			}
-			v := r.rows.Get(rowKey(nil, row))
-			if v == nil {
-				return 0, nil, false, fmt.Errorf("openid %s: the index names row %d, which is missing: %w", openid, row, errCorrupt)
-			}
-			return row, v, true, nil
+	rv, found, err := r.ids.get([]byte(openid))
+	if err != nil {
+		return 0, nil, false, fmt.Errorf("openid %s: %w", openid, err)
+	}
+	if found {
+		row, ok := rowOf(rv)
+		if !ok {
+			return 0, nil, false, fmt.Errorf("openid %s: malformed row number: %w", openid, errCorrupt)
 		}
+		v := r.rows.Get(rowKey(nil, row))
+		if v == nil {
+			return 0, nil, false, fmt.Errorf("openid %s: the index names row %d, which is missing: %w", openid, row, errCorrupt)
+		}
+		return row, v, true, nil
 	}
 	if r.indexed >= r.next {
 		return 0, nil, false, nil
 	}
-	var found bool
 	err = r.eachTail(func(n uint32, v []byte, h *recordHead) bool {
 		if string(h.openID) == openid {
 			// The last match: a sync that listed an openid twice before
@@ -177,11 +193,18 @@ func profileAt(appid string, row uint32, v []byte) (Profile, error) {
 
 // firstLastOpenID returns the smallest and largest indexed openid of an app.
 func (r appRows) firstLastOpenID() (first, last []byte) {
-	if r.ids == nil {
+	if r.ids.b == nil {
 		return nil, nil
 	}
-	c := r.ids.Cursor()
-	first, _ = c.First()
-	last, _ = c.Last()
-	return bytes.Clone(first), bytes.Clone(last)
+	it := r.ids.seek(nil)
+	if k, _, ok := it.next(); ok {
+		first = bytes.Clone(k)
+	}
+	// The last key is in the last block.
+	_, bv := r.ids.b.Cursor().Last()
+	b := blockIter{v: bv}
+	for b.next() {
+		last = append(last[:0], b.key...)
+	}
+	return first, last
 }

@@ -620,11 +620,10 @@ func samePlatform(tx *bolt.Tx, a, b string) bool {
 	if err != nil || r.rows == nil {
 		return false
 	}
-	other, _ := memberBuckets(tx, []byte(b))
-	if other == nil {
+	other, _ := memberIndexes(tx, []byte(b))
+	if other.b == nil {
 		return false
 	}
-	idx := other.Cursor()
 	var key []byte
 	var p Profile
 	seen := 0
@@ -635,7 +634,7 @@ func samePlatform(tx *bolt.Tx, a, b string) bool {
 		}
 		seen++
 		key = memberKey(key[:0], p.UnionID, "")
-		if k2, _ := idx.Seek(key); k2 != nil && bytes.HasPrefix(k2, key) {
+		if k2, _, ok := other.seek(key).next(); ok && bytes.HasPrefix(k2, key) {
 			return true
 		}
 	}

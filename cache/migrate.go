@@ -107,6 +107,7 @@ func migrateRowsChunk(db *bolt.DB) (done bool, err error) {
 		c := from.Cursor()
 		n := 0
 		var p Profile
+		var ids, rows [][]byte
 		for k, v := c.First(); k != nil && n < migrateChunk; k, v = c.First() {
 			stamp, err := decodeProfile(v, &p)
 			if err != nil {
@@ -125,9 +126,8 @@ func migrateRowsChunk(db *bolt.DB) (done bool, err error) {
 			if err := a.rows.Put(a.keep(rowKey(nil, row)), a.keep(a.buf)); err != nil {
 				return err
 			}
-			if err := a.ids.Put(a.keep(k), a.keep(rowKey(nil, row))); err != nil {
-				return err
-			}
+			ids = append(ids, a.keep(k))
+			rows = append(rows, rowKey(nil, row))
 			if inProgress && stamp == run {
 				seen.set(row)
 			}
@@ -135,6 +135,14 @@ func migrateRowsChunk(db *bolt.DB) (done bool, err error) {
 				return err
 			}
 			n++
+		}
+		// In openid order, so the index's blocks are written at its end.
+		for len(ids) > 0 {
+			m, err := a.ids.merge(ids, func(i int, _ []byte, _ bool) []byte { return rows[i] })
+			if err != nil {
+				return err
+			}
+			ids, rows = ids[m:], rows[m:]
 		}
 		if n < migrateChunk {
 			// The app's profiles are all moved.
@@ -162,27 +170,31 @@ func moveUnionKeys(tx *bolt.Tx, from, to []byte) (bool, error) {
 	dst := tx.Bucket(to)
 	c := src.Cursor()
 	n := 0
-	var buckets = map[string]*bolt.Bucket{}
+	keys := map[string][][]byte{}
 	for k, _ := c.First(); k != nil && n < migrateChunk; k, _ = c.First() {
-		u, app, openid, ok := splitUnionKey(k)
-		if ok {
-			b := buckets[string(app)]
-			if b == nil {
-				var err error
-				if b, err = dst.CreateBucketIfNotExists(app); err != nil {
-					return false, err
-				}
-				b.FillPercent = 1
-				buckets[string(app)] = b
-			}
-			if err := b.Put(memberKey(nil, string(u), string(openid)), nil); err != nil {
-				return false, err
-			}
+		if u, app, openid, ok := splitUnionKey(k); ok {
+			keys[string(app)] = append(keys[string(app)], memberKey(nil, string(u), string(openid)))
 		} // a malformed key is Check's to report, and there is nothing to move
 		if err := c.Delete(); err != nil {
 			return false, err
 		}
 		n++
+	}
+	empty := []byte{}
+	for app, ks := range keys {
+		b, err := dst.CreateBucketIfNotExists([]byte(app))
+		if err != nil {
+			return false, err
+		}
+		b.FillPercent = 1
+		p := &packed{b: b, tx: cloneKeeper{}}
+		for len(ks) > 0 {
+			m, err := p.merge(ks, func(int, []byte, bool) []byte { return empty })
+			if err != nil {
+				return false, err
+			}
+			ks = ks[m:]
+		}
 	}
 	return n > 0, nil
 }

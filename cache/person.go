@@ -213,22 +213,21 @@ func (s *Store) addMembers(tx *bolt.Tx, la []AppLinks, union string, add func(in
 	n := 0
 	for _, name := range [][]byte{bucketMembers, bucketFormerMembers} {
 		for i := range la {
-			b := tx.Bucket(name).Bucket([]byte(la[i].AppID))
-			if b == nil {
-				continue
-			}
-			c := b.Cursor()
-			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-				openid := k[len(prefix):]
+			idx := &packed{b: tx.Bucket(name).Bucket([]byte(la[i].AppID))}
+			err := idx.eachWithPrefix(prefix, func(openid []byte) error {
 				p, found, err := getProfile(tx, la[i].AppID, string(openid))
 				if err != nil {
-					return n, err
+					return err
 				}
 				if !found {
-					return n, fmt.Errorf("%s names app %s openid %s, which has no profile: %w", name, la[i].AppID, openid, errCorrupt)
+					return fmt.Errorf("%s names app %s openid %s, which has no profile: %w", name, la[i].AppID, openid, errCorrupt)
 				}
 				add(i, p)
 				n++
+				return nil
+			})
+			if err != nil {
+				return n, err
 			}
 		}
 	}

@@ -191,13 +191,8 @@ func (s *Store) MemberProfiles(unionid string) ([]Profile, error) {
 func eachMember(tx *bolt.Tx, unionid string, fn func(app, openid []byte) error) error {
 	prefix := append([]byte(unionid), 0)
 	return tx.Bucket(bucketMembers).ForEachBucket(func(app []byte) error {
-		c := tx.Bucket(bucketMembers).Bucket(app).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			if err := fn(app, k[len(prefix):]); err != nil {
-				return err
-			}
-		}
-		return nil
+		idx := &packed{b: tx.Bucket(bucketMembers).Bucket(app)}
+		return idx.eachWithPrefix(prefix, func(openid []byte) error { return fn(app, openid) })
 	})
 }
 
@@ -329,13 +324,15 @@ func (s *Store) EachUnionKey(fn func(unionid, appid, openid string) error) error
 				if b == nil {
 					continue // the app is gone
 				}
-				m := &memberCursor{app: i, c: b.Cursor()}
-				if after[i] == nil {
-					m.k, _ = m.c.First()
-				} else if m.k, _ = m.c.Seek(after[i]); m.k != nil && bytes.Equal(m.k, after[i]) {
-					m.k, _ = m.c.Next()
+				m := &memberCursor{app: i, it: (&packed{b: b}).seek(after[i])}
+				ok := m.step()
+				if ok && after[i] != nil && bytes.Equal(m.k, after[i]) {
+					ok = m.step()
 				}
-				if m.k != nil {
+				if err := m.it.err(); err != nil {
+					return fmt.Errorf("app %s: %w", apps[i], err)
+				}
+				if ok {
 					h = append(h, m)
 				}
 			}
@@ -354,7 +351,10 @@ func (s *Store) EachUnionKey(fn func(unionid, appid, openid string) error) error
 				ents = append(ents, ent{eu, ea, int32(len(arena))})
 				// The next chunk resumes after this one's last key.
 				after[m.app] = append(after[m.app][:0], m.k...)
-				if m.k, _ = m.c.Next(); m.k == nil {
+				if !m.step() {
+					if err := m.it.err(); err != nil {
+						return fmt.Errorf("app %s: %w", apps[m.app], err)
+					}
 					heap.Pop(&h)
 				} else {
 					heap.Fix(&h, 0)
@@ -386,8 +386,14 @@ func (s *Store) EachUnionKey(fn func(unionid, appid, openid string) error) error
 // memberCursor is one app's place in the merged walk of EachUnionKey.
 type memberCursor struct {
 	app int // index into the apps, which are in appid order
-	c   *bolt.Cursor
-	k   []byte
+	it  *packedIter
+	k   []byte // the current key
+}
+
+func (m *memberCursor) step() bool {
+	k, _, ok := m.it.next()
+	m.k = k
+	return ok
 }
 
 // memberHeap orders the apps' cursors by unionid, then app, then openid.

@@ -3,7 +3,6 @@ package cache
 import (
 	"encoding/binary"
 	"fmt"
-	"math/bits"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -46,17 +45,6 @@ func (s *seenSet) has(row uint32) bool {
 	b := s.chunks[row/seenChunkRows]
 	i := row % seenChunkRows
 	return b != nil && b[i>>3]&(1<<(i&7)) != 0
-}
-
-// count is how many bits are set.
-func (s *seenSet) count() int64 {
-	var n int64
-	for _, b := range s.chunks {
-		for i := 0; i+8 <= len(b); i += 8 {
-			n += int64(bits.OnesCount64(binary.LittleEndian.Uint64(b[i:])))
-		}
-	}
-	return n
 }
 
 func seenKey(c uint32) []byte { return binary.BigEndian.AppendUint32(nil, c) }

@@ -366,9 +366,10 @@ func TestCheckFindsADamagedIndex(t *testing.T) {
 	s := openTestStore(t, Options{})
 	must(t, s.PutProfiles("wxA", []Profile{testProfile("oA1", "u1"), testProfile("oA2", "u2")}))
 	s.update(func(tx *bolt.Tx) error {
-		b, _ := memberBuckets(tx, []byte("wxA"))
-		b.Delete(memberKey(nil, "u1", "oA1"))
-		return b.Put(memberKey(nil, "u9", "oA2"), nil)
+		b, _ := memberIndexes(tx, []byte("wxA"))
+		b.tx = cloneKeeper{}
+		b.delete(memberKey(nil, "u1", "oA1"))
+		return b.put(memberKey(nil, "u9", "oA2"), nil)
 	})
 	err := s.Check()
 	if err == nil || !strings.Contains(err.Error(), "oA1 (unionid u1) is missing") || !strings.Contains(err.Error(), "u9") {

@@ -407,8 +407,9 @@ func (r *syncRun) classify(ids []string) (fresh []uint32, stale []string, refs [
 			if k != nil && decodeHead(v, &h) == nil && string(h.openID) == id {
 				ref.row, _ = rowOf(k)
 				ref.known = true
-			} else if ar.ids != nil && r.lookups {
-				if n, ok := rowOf(ar.ids.Get([]byte(id))); ok {
+			} else if r.lookups {
+				if rv, found, _ := ar.ids.get([]byte(id)); found { // a damaged block: fetched again
+					n, _ := rowOf(rv)
 					if k, v = c.Seek(rowKey(nil, n)); k != nil && decodeHead(v, &h) == nil && string(h.openID) == id {
 						ref.row, ref.known = n, true
 					}
@@ -667,7 +668,6 @@ func (r *syncRun) commit(g *group) error {
 	r.pages.Store(st.Pages)
 	return nil
 }
-
 
 // putAnswer caches the API's answer for got.OpenID and returns its row. An
 // answer with subscribe 0 carries nothing but the openid, so the cached

@@ -67,12 +67,12 @@ type appTx struct {
 	appid   string
 	rec     appRecord
 	rows    *bolt.Bucket
-	ids     *bolt.Bucket
-	unions  *bolt.Bucket // this app's following members: its unionid index
-	formers *bolt.Bucket // this app's former members
-	buf     []byte       // scratch for encoding
-	key     []byte       // scratch for index keys
-	arena   []byte       // bbolt keeps the slices given to Put until commit: they are copied here
+	ids     *packed // openid → row
+	unions  *packed // this app's following members: its unionid index
+	formers *packed // this app's former members
+	buf     []byte  // scratch for encoding
+	key     []byte  // scratch for index keys
+	arena   []byte  // bbolt keeps the slices given to Put until commit: they are copied here
 }
 
 // keep copies b into memory that lives as long as the transaction.
@@ -99,23 +99,22 @@ func openAppTx(tx *bolt.Tx, appid string) (*appTx, error) {
 	if a.rows, err = tx.Bucket(bucketRows).CreateBucketIfNotExists([]byte(appid)); err != nil {
 		return nil, fmt.Errorf("app %s: %w", appid, err)
 	}
-	if a.ids, err = tx.Bucket(bucketIDs).CreateBucketIfNotExists([]byte(appid)); err != nil {
-		return nil, fmt.Errorf("app %s: %w", appid, err)
-	}
-	if a.unions, err = tx.Bucket(bucketMembers).CreateBucketIfNotExists([]byte(appid)); err != nil {
-		return nil, fmt.Errorf("app %s: %w", appid, err)
-	}
-	if a.formers, err = tx.Bucket(bucketFormerMembers).CreateBucketIfNotExists([]byte(appid)); err != nil {
-		return nil, fmt.Errorf("app %s: %w", appid, err)
-	}
-	// Rows are appended and the indexes written in key order (index.go),
-	// so pages are filled to the brim: bbolt's default of half full is
-	// for keys that arrive at random. A later insert into a full page
-	// splits it, as it would anyway.
+	// Rows are appended and the indexes' blocks written in key order
+	// (index.go), so pages are filled to the brim: bbolt's default of half
+	// full is for keys that arrive at random. A later insert into a full
+	// page splits it, as it would anyway.
 	a.rows.FillPercent = 1
-	a.ids.FillPercent = 1
-	a.unions.FillPercent = 1
-	a.formers.FillPercent = 1
+	for _, x := range []struct {
+		p    **packed
+		name []byte
+	}{{&a.ids, bucketIDs}, {&a.unions, bucketMembers}, {&a.formers, bucketFormerMembers}} {
+		b, err := tx.Bucket(x.name).CreateBucketIfNotExists([]byte(appid))
+		if err != nil {
+			return nil, fmt.Errorf("app %s: %w", appid, err)
+		}
+		b.FillPercent = 1
+		*x.p = &packed{b: b, tx: a}
+	}
 	return a, nil
 }
 
@@ -127,9 +126,9 @@ func (a *appTx) save() error {
 // get reads the profile of openid through the openid index (rows a sync
 // appended and has not indexed yet are not found).
 func (a *appTx) get(openid string) (row uint32, p Profile, ok bool, err error) {
-	v := a.ids.Get([]byte(openid))
-	if v == nil {
-		return 0, Profile{}, false, nil
+	v, found, err := a.ids.get([]byte(openid))
+	if err != nil || !found {
+		return 0, Profile{}, false, err
 	}
 	row, ok = rowOf(v)
 	if !ok {
@@ -159,7 +158,8 @@ func (a *appTx) indexedRow(n uint32, openid string) bool {
 	if n < a.rec.Indexed {
 		return true
 	}
-	r, ok := rowOf(a.ids.Get([]byte(openid)))
+	v, _, _ := a.ids.get([]byte(openid)) // a damaged block: the row is not indexed
+	r, ok := rowOf(v)
 	return ok && r == n
 }
 
@@ -175,10 +175,10 @@ func (c *Counts) add(p *Profile, sign int64) {
 	}
 }
 
-// indexOf is the index bucket p belongs in: the unionid index for a
-// follower with a unionid, the former-members index for one that left, nil
-// without a unionid.
-func (a *appTx) indexOf(p *Profile) *bolt.Bucket {
+// indexOf is the index p belongs in: the unionid index for a follower with
+// a unionid, the former-members index for one that left, nil without a
+// unionid.
+func (a *appTx) indexOf(p *Profile) *packed {
 	switch {
 	case indexed(p):
 		return a.unions
@@ -201,7 +201,7 @@ func (a *appTx) check(p *Profile) error {
 // reindex moves the unionid index entry of an indexed row from what old
 // needed (nil: none) to what p needs (nil: none).
 func (a *appTx) reindex(p, old *Profile) error {
-	var newIdx, oldIdx *bolt.Bucket
+	var newIdx, oldIdx *packed
 	if p != nil {
 		newIdx = a.indexOf(p)
 	}
@@ -213,13 +213,12 @@ func (a *appTx) reindex(p, old *Profile) error {
 	}
 	if oldIdx != nil {
 		a.key = memberKey(a.key[:0], old.UnionID, old.OpenID)
-		if err := oldIdx.Delete(a.key); err != nil {
+		if err := oldIdx.delete(a.key); err != nil {
 			return err
 		}
 	}
 	if newIdx != nil {
-		a.key = memberKey(a.key[:0], p.UnionID, p.OpenID)
-		if err := newIdx.Put(a.keep(a.key), nil); err != nil {
+		if err := newIdx.put(memberKey(nil, p.UnionID, p.OpenID), nil); err != nil {
 			return err
 		}
 	}
@@ -260,7 +259,7 @@ func (a *appTx) add(p *Profile, index bool) (uint32, error) {
 		if a.rec.Indexed == n {
 			a.rec.Indexed++ // no tail: the index stays complete
 		}
-		if err := a.ids.Put(a.keep([]byte(p.OpenID)), a.keep(rowKey(a.key[:0], n))); err != nil {
+		if err := a.ids.put([]byte(p.OpenID), rowKey(nil, n)); err != nil {
 			return 0, err
 		}
 		if err := a.reindex(p, nil); err != nil {
@@ -269,35 +268,6 @@ func (a *appTx) add(p *Profile, index bool) (uint32, error) {
 	}
 	a.buf = encodeRecord(a.buf[:0], p)
 	return n, a.rows.Put(a.keep(rowKey(a.key[:0], n)), a.keep(a.buf))
-}
-
-// remove deletes row n, which holds p, with its index entries when it is
-// indexed under that row.
-func (a *appTx) remove(n uint32, p *Profile) error {
-	if a.indexedRow(n, p.OpenID) {
-		if err := a.reindex(nil, p); err != nil {
-			return err
-		}
-		if err := a.ids.Delete([]byte(p.OpenID)); err != nil {
-			return err
-		}
-	}
-	a.rec.Counts.add(p, -1)
-	return a.rows.Delete(rowKey(a.key[:0], n))
-}
-
-// put stores p: it updates its row when the openid index has one, else
-// appends an indexed row. For writes outside a sync.
-func (a *appTx) put(p *Profile) error {
-	n, old, ok, err := a.get(p.OpenID)
-	if err != nil {
-		return err
-	}
-	if ok {
-		return a.update(n, p, &old)
-	}
-	_, err = a.add(p, true)
-	return err
 }
 
 // updateApp runs fn on appid's part of one write transaction and saves the
@@ -315,22 +285,35 @@ func (s *Store) updateApp(appid string, fn func(a *appTx) error) error {
 	})
 }
 
-// PutProfiles stores profiles of one app as given (p.AppID is ignored),
-// keeping the indexes and the counters in the same transaction; a profile
-// already cached keeps its row. For fixtures, demos and tools; a sync
-// writes through Sync.
+// PutProfiles stores profiles of one app as given (p.AppID is ignored) in
+// one transaction: a profile already cached is rewritten in its row, a new
+// one is appended, and the new ones are then indexed in key order, as a
+// sync's are (catchUp). For fixtures, demos and tools; a sync writes
+// through Sync.
 func (s *Store) PutProfiles(appid string, ps []Profile) error {
 	err := s.updateApp(appid, func(a *appTx) error {
 		a.rec.Writes++
 		for i := range ps {
 			p := ps[i]
 			p.AppID = appid
-			if err := a.put(&p); err != nil {
+			n, old, ok, err := a.get(p.OpenID)
+			if err != nil {
+				return err
+			}
+			if ok {
+				err = a.update(n, &p, &old)
+			} else {
+				_, err = a.add(&p, false)
+			}
+			if err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+	if err == nil {
+		err = s.catchUp(appid)
+	}
 	if err != nil {
 		return fmt.Errorf("store profiles of app %s: %w", appid, err)
 	}
