@@ -140,6 +140,16 @@ func (s *Syncer) Client(app config.App) (*wechat.Client, error) {
 	return ac.client, nil
 }
 
+// Source returns the API source of app over this Syncer's client of it
+// (with KeepClients, the one token source of that app).
+func (s *Syncer) Source(app config.App) (cache.Source, error) {
+	ac, err := s.appClient(app)
+	if err != nil {
+		return nil, err
+	}
+	return ac.source(), nil
+}
+
 func (s *Syncer) appClient(app config.App) (*appClient, error) {
 	if !s.opts.KeepClients {
 		return newAppClient(s.cfg, app, s.opts.HTTPClient)
