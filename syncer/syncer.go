@@ -115,7 +115,11 @@ func (s *Syncer) sync(ctx context.Context, app config.App, progress func(cache.P
 	if s.opts.Adjust != nil {
 		s.opts.Adjust(&opts)
 	}
-	return cache.Sync(ctx, s.store, app.AppID, src, opts)
+	err = cache.Sync(ctx, s.store, app.AppID, src, opts)
+	if lerr := s.readLists(ctx, app, src.client, opts.Now, err); lerr != nil && err == nil {
+		return fail(lerr)
+	}
+	return err
 }
 
 // engineOptions are the sync engine's options for one app of cfg, for the
