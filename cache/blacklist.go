@@ -107,7 +107,7 @@ func (s *Store) ReplaceBlacklist(appid string, pages iter.Seq2[[]string, error],
 			}
 			g.FillPercent = 0.9
 			for _, id := range buf {
-				k := []byte(id) // a fresh slice per key: bbolt keeps it until the commit
+				k := []byte(id)      // a fresh slice per key: bbolt keeps it until the commit
 				if g.Get(k) == nil { // a chunk holds each openid once: Get sees committed keys only
 					if err := g.Put(k, present); err != nil {
 						return err
