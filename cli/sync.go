@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"wxscope/cache"
 	"wxscope/config"
@@ -68,6 +69,7 @@ func syncApps(ctx context.Context, env *Env, cfg *config.Config, apps []config.A
 		return err
 	}
 
+	started := time.Now()
 	view := newSyncView(env, apps)
 	errs := make([]error, len(apps))
 	var wg sync.WaitGroup
@@ -78,6 +80,9 @@ func syncApps(ctx context.Context, env *Env, cfg *config.Config, apps []config.A
 	}
 	wg.Wait()
 	view.close()
+	for _, note := range listNotes(store, apps, started) {
+		fmt.Fprintln(env.Stderr, "wxscope: "+plain(note))
+	}
 
 	var sentences []string
 	interrupted := false
