@@ -6,12 +6,6 @@ import (
 	"slices"
 )
 
-// UnionKeySource streams the unionid index: every following (app, openid)
-// with a unionid, keys only. *cache.Store satisfies it.
-type UnionKeySource interface {
-	EachUnionKey(fn func(unionid, appid, openid string) error) error
-}
-
 // PresenceIndex answers Presence.Has from memory: for each app, the sorted
 // 64-bit hashes of the unionids its following members carry. Eight bytes a
 // member (8 MB for a million) instead of a map of strings, and a binary
@@ -28,7 +22,7 @@ type PresenceIndex struct {
 
 // BuildPresence reads the unionid index once into a PresenceIndex. It stops
 // early with ctx's error when ctx is cancelled.
-func BuildPresence(ctx context.Context, src UnionKeySource) (*PresenceIndex, error) {
+func BuildPresence(ctx context.Context, src UnionKeyReader) (*PresenceIndex, error) {
 	x := &PresenceIndex{seed: maphash.MakeSeed(), apps: map[string][]uint64{}}
 	// The index is sorted by unionid then appid, so one app's run of keys
 	// is interleaved with the others': remember the last app's slice to

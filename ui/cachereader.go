@@ -8,33 +8,14 @@ import (
 	"time"
 
 	"wxscope/cache"
+	"wxscope/ids"
+	"wxscope/wording"
 )
 
-// HomeSource is what the home view reads: the cheap counters on every
-// refresh, the link analysis after each sync, the followers of one app and
-// the presence index for the Followers view, and the unionid groups for the
-// Links view it opens. CacheSource implements it over the bbolt cache.
-type HomeSource interface {
-	FollowerSource
-	// Apps returns the counters and sync state of every cached app, keyed
-	// by appid, without scanning profiles.
-	Apps(ctx context.Context) (map[string]cache.App, error)
-	// Links runs the link analysis over the configured apps.
-	Links(ctx context.Context, now time.Time) (*cache.Links, error)
-	// Presence returns the presence index of the cache as it is now,
-	// building it if the cache changed since it was last built.
-	Presence(ctx context.Context) (Presence, error)
-	// Changed says a sync wrote to the cache, so the next Presence rebuilds.
-	Changed()
-	// EachGroup streams the persons of the unionid index, as
-	// LinksSource.EachGroup.
-	EachGroup(ctx context.Context, fn func(g *cache.Group) error) error
-}
-
-// CacheSource reads the TUI's data from a cache.Store for the configured
+// CacheReader reads the TUI's data from a cache.Store for the configured
 // apps. It is safe for concurrent use; every call is one or a few short read
 // transactions, so syncs in the same process write in between.
-type CacheSource struct {
+type CacheReader struct {
 	store *cache.Store
 	apps  []cache.AppRef
 
@@ -89,20 +70,20 @@ func (b *build[T]) wait(ctx context.Context) (T, error) {
 	}
 }
 
-// NewCacheSource returns the source over store for apps, in the order the
+// NewCacheReader returns the reader over store for apps, in the order the
 // configuration lists them.
-func NewCacheSource(store *cache.Store, apps []cache.AppRef) *CacheSource {
-	return &CacheSource{store: store, apps: apps}
+func NewCacheReader(store *cache.Store, apps []cache.AppRef) *CacheReader {
+	return &CacheReader{store: store, apps: apps}
 }
 
 var (
-	_ HomeSource   = (*CacheSource)(nil)
-	_ PersonSource = (*CacheSource)(nil)
+	_ Reader       = (*CacheReader)(nil)
+	_ PersonFinder = (*CacheReader)(nil)
 )
 
-// EachFollower implements FollowerSource with cache.Store.EachProfile, which
+// EachFollower implements FollowerReader with cache.Store.EachProfile, which
 // reads in chunks of a few thousand rows, each in its own transaction.
-func (s *CacheSource) EachFollower(ctx context.Context, appID string, fn func(p *cache.Profile) error) error {
+func (s *CacheReader) EachFollower(ctx context.Context, appID string, fn func(p *cache.Profile) error) error {
 	n := 0
 	return s.store.EachProfile(appID, "", func(p cache.Profile) error {
 		if n++; n&0x3ff == 0 {
@@ -114,8 +95,8 @@ func (s *CacheSource) EachFollower(ctx context.Context, appID string, fn func(p 
 	})
 }
 
-// Apps implements HomeSource.
-func (s *CacheSource) Apps(ctx context.Context) (map[string]cache.App, error) {
+// Apps implements Reader.
+func (s *CacheReader) Apps(ctx context.Context) (map[string]cache.App, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -130,11 +111,11 @@ func (s *CacheSource) Apps(ctx context.Context) (map[string]cache.App, error) {
 	return out, nil
 }
 
-// Links implements HomeSource with cache.Analyze. A caller that asks while
+// Links implements Reader with cache.Analyze. A caller that asks while
 // an analysis runs shares it (judged at that one's now, moments earlier); a
 // caller after it ends starts another, so r in the Links and Doctor views
 // reads the cache again.
-func (s *CacheSource) Links(ctx context.Context, now time.Time) (*cache.Links, error) {
+func (s *CacheReader) Links(ctx context.Context, now time.Time) (*cache.Links, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -150,9 +131,9 @@ func (s *CacheSource) Links(ctx context.Context, now time.Time) (*cache.Links, e
 	return b.wait(context.Background())
 }
 
-// EachGroup implements HomeSource with cache.EachGroup over the configured
+// EachGroup implements Reader with cache.EachGroup over the configured
 // apps, stopping when ctx ends.
-func (s *CacheSource) EachGroup(ctx context.Context, fn func(g *cache.Group) error) error {
+func (s *CacheReader) EachGroup(ctx context.Context, fn func(g *cache.Group) error) error {
 	n := 0
 	return cache.EachGroup(s.store, s.apps, func(g *cache.Group) error {
 		if n++; n&0xfff == 0 {
@@ -164,28 +145,28 @@ func (s *CacheSource) EachGroup(ctx context.Context, fn func(g *cache.Group) err
 	})
 }
 
-// homeLinks is the LinksSource of the Links and Doctor views opened from
-// home: the same source and the same clock as the home view's findings, so
+// homeLinks is the LinksReader of the Links and Doctor views opened from
+// home: the same reader and the same clock as the home view's findings, so
 // the three never disagree about the same cache.
 type homeLinks struct {
-	src HomeSource
+	src Reader
 	now func() time.Time
 }
 
-// Analyze implements LinksSource.
+// Analyze implements LinksReader.
 func (h homeLinks) Analyze(ctx context.Context) (*cache.Links, error) {
 	return h.src.Links(ctx, h.now())
 }
 
-// EachGroup implements LinksSource.
+// EachGroup implements LinksReader.
 func (h homeLinks) EachGroup(ctx context.Context, fn func(g *cache.Group) error) error {
 	return h.src.EachGroup(ctx, fn)
 }
 
-// Presence implements HomeSource. Callers that ask while a build runs wait
+// Presence implements Reader. Callers that ask while a build runs wait
 // for it; a build cancelled with its caller's ctx is forgotten, so the next
 // caller starts another.
-func (s *CacheSource) Presence(ctx context.Context) (Presence, error) {
+func (s *CacheReader) Presence(ctx context.Context) (Presence, error) {
 	b := join(&s.mu, &s.presence, true, func() (*PresenceIndex, error) {
 		x, err := BuildPresence(ctx, s.store)
 		if err != nil {
@@ -200,68 +181,38 @@ func (s *CacheSource) Presence(ctx context.Context) (Presence, error) {
 	return x, nil
 }
 
-// Changed implements HomeSource: the presence index is built again when
+// Changed implements Reader: the presence index is built again when
 // next asked, and an analysis still running is not shared with callers
 // from now on, since it may have read the cache before the change.
-func (s *CacheSource) Changed() {
+func (s *CacheReader) Changed() {
 	s.mu.Lock()
 	s.presence, s.links = nil, nil
 	s.mu.Unlock()
 }
 
-// Person implements PersonSource with cache.Store.Person: an openid or a
+// Person implements PersonFinder with cache.Store.Person: an openid or a
 // unionid, looked up without a scan, with each app's reason when the person
 // is not there.
-func (s *CacheSource) Person(ctx context.Context, id string) (PersonData, error) {
+func (s *CacheReader) Person(ctx context.Context, id string) (*cache.Person, error) {
 	if err := ctx.Err(); err != nil {
-		return PersonData{}, err
+		return nil, err
 	}
 	// A line pasted from a ticket is read down to its id, as wxscope lookup
 	// does; anything else is looked up as typed.
-	if pasted, err := cache.PastedID(id); err == nil {
+	if pasted, err := ids.Pasted(id); err == nil {
 		id = pasted
 	}
 	p, err := s.store.Person(id, s.apps)
 	if err != nil {
-		return PersonData{}, err
+		return nil, err
 	}
 	if !p.Found() {
 		if p.Guess != nil && p.Guess.AppID != "" {
-			return PersonData{}, fmt.Errorf("%w; it looks like an openid of %s (%s), not synced that far yet", ErrUnknownID, p.Guess.App, p.Guess.Reason)
+			return nil, fmt.Errorf("%w; it looks like an openid of %s (%s), not synced that far yet", ErrUnknownID, p.Guess.App, wording.Guess(p.Guess))
 		}
-		return PersonData{}, ErrUnknownID
+		return nil, ErrUnknownID
 	}
-	return personData(p), nil
-}
-
-// personData turns the cache's answer into the Person view's rows: one per
-// app, or one per profile where an app has several (a conflict).
-func personData(p *cache.Person) PersonData {
-	d := PersonData{Query: p.Query, UnionID: p.UnionID}
-	for _, a := range p.Apps {
-		label := a.Label()
-		if len(a.Profiles) > 0 {
-			for i := range a.Profiles {
-				d.Members = append(d.Members, PersonMember{App: label, AppID: a.AppID, Profile: &a.Profiles[i]})
-			}
-			continue
-		}
-		m := PersonMember{App: label, AppID: a.AppID, Detail: a.Detail}
-		switch a.Reason {
-		case cache.ReasonNotFollowing:
-			m.Missing, m.Detail = NotFollowing, ""
-		case cache.ReasonNotBound:
-			m.Missing, m.Detail = AppNotBound, ""
-		case cache.ReasonOtherPlatform:
-			m.Missing, m.Detail = OtherPlatform, a.Platform
-		case cache.ReasonNotSynced:
-			m.Missing, m.Detail = NotYetSynced, ""
-		case cache.ReasonNoUnionID:
-			m.Missing = NoUnionID
-		}
-		d.Members = append(d.Members, m)
-	}
-	return d
+	return p, nil
 }
 
 // isCanceled reports an error that only says the program is quitting.

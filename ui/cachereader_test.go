@@ -110,10 +110,10 @@ func TestWaitGivesUpWithItsCallersContext(t *testing.T) {
 	}
 }
 
-func TestCacheSourceAnalysesAgainOnceTheLastAnalysisEnded(t *testing.T) {
+func TestCacheReaderAnalysesAgainOnceTheLastAnalysisEnded(t *testing.T) {
 	w := newHomeWorld()
 	store := openHomeCache(t, w, "news", "shop")
-	src := NewCacheSource(store, w.refs())
+	src := NewCacheReader(store, w.refs())
 	a, err := src.Links(context.Background(), testNow)
 	if err != nil {
 		t.Fatal(err)

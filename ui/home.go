@@ -18,10 +18,11 @@ import (
 
 	"wxscope/cache"
 	"wxscope/sanitize"
+	"wxscope/wording"
 )
 
-// HomeApp is one configured app on the home view.
-type HomeApp struct {
+// App is one configured app, as the home view lists it.
+type App struct {
 	Name  string // short label
 	AppID string
 }
@@ -31,9 +32,9 @@ type HomeSpec struct {
 	// CachePath is the cache file, shown in the title.
 	CachePath string
 	// Apps are the configured apps, in the configuration's order.
-	Apps []HomeApp
-	// Source reads the cache.
-	Source HomeSource
+	Apps []App
+	// Reader reads the cache.
+	Reader Reader
 	// Syncs runs syncs; nil (or a read-only Common) disables s and S.
 	Syncs *Syncs
 	// SyncOnStart starts a sync of every app as soon as the view opens
@@ -52,13 +53,13 @@ const (
 	countsEvery = 5
 )
 
-// Apps is the home view: one row per configured app with what the cache
+// Home is the home view: one row per configured app with what the cache
 // holds and a live progress bar while it syncs, the findings of the link
 // analysis under the table.
-type Apps struct {
+type Home struct {
 	c      *Common
 	spec   HomeSpec
-	keys   AppsKeys
+	keys   HomeKeys
 	width  int
 	height int
 	cursor int
@@ -89,82 +90,88 @@ type appState struct {
 	ended   bool  // a run ended in this session
 }
 
-// Messages of the home view; each carries its owner so that another Apps
-// (a test's second root) never picks them up.
+// Messages of the home view, addressed to the Home that asked for them:
+// the root delivers each to its owner only.
 type (
-	appsCountsMsg struct {
-		owner *Apps
+	homeCountsMsg struct {
+		owner *Home
 		gen   int
 		apps  map[string]cache.App
 		err   error
 	}
-	appsLinksMsg struct {
-		owner *Apps
+	homeLinksMsg struct {
+		owner *Home
 		links *cache.Links
 		err   error
 	}
-	appsTickMsg   struct{ owner *Apps }
-	appsRedrawMsg struct{ owner *Apps }
+	homeTickMsg   struct{ owner *Home }
+	homeRedrawMsg struct{ owner *Home }
 	syncEndedMsg  struct {
-		owner *Apps
+		owner *Home
 		appID string
 	}
 )
 
-// NewApps returns the home view for spec.
-func NewApps(c *Common, spec HomeSpec) *Apps {
-	a := &Apps{c: c, spec: spec, keys: DefaultAppsKeys(), rows: make([]appState, len(spec.Apps))}
-	a.keys.Sync = c.WriteKey(a.keys.Sync)
-	a.keys.SyncAll = c.WriteKey(a.keys.SyncAll)
-	a.keys.Stop = c.WriteKey(a.keys.Stop)
+func (m homeCountsMsg) Owner() Page { return m.owner }
+func (m homeLinksMsg) Owner() Page  { return m.owner }
+func (m homeTickMsg) Owner() Page   { return m.owner }
+func (m homeRedrawMsg) Owner() Page { return m.owner }
+func (m syncEndedMsg) Owner() Page  { return m.owner }
+
+// NewHome returns the home view for spec.
+func NewHome(c *Common, spec HomeSpec) *Home {
+	h := &Home{c: c, spec: spec, keys: DefaultHomeKeys(), rows: make([]appState, len(spec.Apps))}
+	h.keys.Sync = c.WriteKey(h.keys.Sync)
+	h.keys.SyncAll = c.WriteKey(h.keys.SyncAll)
+	h.keys.Stop = c.WriteKey(h.keys.Stop)
 	if spec.Syncs == nil {
-		a.keys.Sync.SetEnabled(false)
-		a.keys.SyncAll.SetEnabled(false)
-		a.keys.Stop.SetEnabled(false)
+		h.keys.Sync.SetEnabled(false)
+		h.keys.SyncAll.SetEnabled(false)
+		h.keys.Stop.SetEnabled(false)
 	}
-	a.bar = progress.New(progress.WithWidth(16), progress.WithoutPercentage(),
+	h.bar = progress.New(progress.WithWidth(16), progress.WithoutPercentage(),
 		progress.WithFillCharacters('█', '░'))
-	return a
+	return h
 }
 
 // Init implements Page: read the counters and the links; in the demo,
 // start every sync.
-func (a *Apps) Init() tea.Cmd {
-	cmds := []tea.Cmd{a.readCounts(), a.analyze()}
-	if a.spec.SyncOnStart {
-		cmds = append(cmds, a.syncAll())
+func (h *Home) Init() tea.Cmd {
+	cmds := []tea.Cmd{h.readCounts(), h.analyze()}
+	if h.spec.SyncOnStart {
+		cmds = append(cmds, h.syncAll())
 	}
-	cmds = append(cmds, a.redraw())
+	cmds = append(cmds, h.redraw())
 	return tea.Batch(cmds...)
 }
 
-func (a *Apps) redraw() tea.Cmd {
-	if a.spec.Redraw <= 0 {
+func (h *Home) redraw() tea.Cmd {
+	if h.spec.Redraw <= 0 {
 		return nil
 	}
-	owner := a
-	return tea.Tick(a.spec.Redraw, func(time.Time) tea.Msg { return appsRedrawMsg{owner: owner} })
+	owner := h
+	return tea.Tick(h.spec.Redraw, func(time.Time) tea.Msg { return homeRedrawMsg{owner: owner} })
 }
 
 // SetSize implements Page.
-func (a *Apps) SetSize(width, height int) { a.width, a.height = width, height }
+func (h *Home) SetSize(width, height int) { h.width, h.height = width, height }
 
 // KeyMap implements Page. x (stop) shows only while the app under the
 // cursor syncs: it does nothing otherwise.
-func (a *Apps) KeyMap() help.KeyMap {
-	k := a.keys
-	if len(a.spec.Apps) == 0 || !a.rows[a.cursor].running {
+func (h *Home) KeyMap() help.KeyMap {
+	k := h.keys
+	if len(h.spec.Apps) == 0 || !h.rows[h.cursor].running {
 		k.Stop.SetEnabled(false)
 	}
 	return k
 }
 
 // CapturesInput implements Page.
-func (a *Apps) CapturesInput() bool { return false }
+func (h *Home) CapturesInput() bool { return false }
 
 // Syncing reports whether any sync started from this view still runs.
-func (a *Apps) Syncing() bool {
-	for _, r := range a.rows {
+func (h *Home) Syncing() bool {
+	for _, r := range h.rows {
 		if r.running {
 			return true
 		}
@@ -172,143 +179,128 @@ func (a *Apps) Syncing() bool {
 	return false
 }
 
-func (a *Apps) readCounts() tea.Cmd {
-	if a.countsInFlight {
+func (h *Home) readCounts() tea.Cmd {
+	if h.countsInFlight {
 		return nil
 	}
-	a.countsInFlight = true
-	a.countsGen++
-	ctx, src, gen := a.c.Ctx, a.spec.Source, a.countsGen
+	h.countsInFlight = true
+	h.countsGen++
+	ctx, src, gen := h.c.Ctx, h.spec.Reader, h.countsGen
 	return func() tea.Msg {
 		apps, err := src.Apps(ctx)
-		return appsCountsMsg{owner: a, gen: gen, apps: apps, err: err}
+		return homeCountsMsg{owner: h, gen: gen, apps: apps, err: err}
 	}
 }
 
-func (a *Apps) analyze() tea.Cmd {
-	if a.linksInFlight {
-		a.linksStale = true
+func (h *Home) analyze() tea.Cmd {
+	if h.linksInFlight {
+		h.linksStale = true
 		return nil
 	}
-	a.linksInFlight, a.linksStale = true, false
-	ctx, src, now := a.c.Ctx, a.spec.Source, a.c.Now()
+	h.linksInFlight, h.linksStale = true, false
+	ctx, src, now := h.c.Ctx, h.spec.Reader, h.c.Now()
 	return func() tea.Msg {
 		l, err := src.Links(ctx, now)
-		return appsLinksMsg{owner: a, links: l, err: err}
+		return homeLinksMsg{owner: h, links: l, err: err}
 	}
 }
 
 // Update implements Page.
-func (a *Apps) Update(msg tea.Msg) tea.Cmd {
+func (h *Home) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
-	case appsCountsMsg:
-		if msg.owner != a {
-			return nil
+	case homeCountsMsg:
+		if msg.gen == h.countsGen {
+			h.countsInFlight = false
 		}
-		if msg.gen == a.countsGen {
-			a.countsInFlight = false
-		}
-		if msg.gen < a.countsSeen {
+		if msg.gen < h.countsSeen {
 			return nil // a read that started before one already shown
 		}
-		a.countsSeen = msg.gen
+		h.countsSeen = msg.gen
 		if msg.err != nil {
 			if !isCanceled(msg.err) {
-				a.readErr = msg.err
+				h.readErr = msg.err
 			}
 			return nil
 		}
-		a.cached, a.readErr = msg.apps, nil
+		h.cached, h.readErr = msg.apps, nil
 		return nil
-	case appsLinksMsg:
-		if msg.owner != a {
-			return nil
-		}
-		a.linksInFlight = false
+	case homeLinksMsg:
+		h.linksInFlight = false
 		if msg.err != nil {
 			if !isCanceled(msg.err) {
-				a.linksErr = msg.err
+				h.linksErr = msg.err
 			}
 		} else {
-			a.links, a.linksErr = msg.links, nil
+			h.links, h.linksErr = msg.links, nil
 		}
-		if a.linksStale {
-			return a.analyze()
+		if h.linksStale {
+			return h.analyze()
 		}
 		return nil
-	case appsRedrawMsg:
-		if msg.owner != a {
-			return nil
-		}
-		return a.redraw()
-	case appsTickMsg:
-		if msg.owner != a {
-			return nil
-		}
-		return a.tick()
+	case homeRedrawMsg:
+		return h.redraw()
+	case homeTickMsg:
+		return h.tick()
 	case syncEndedMsg:
-		if msg.owner != a {
-			return nil
-		}
-		return a.ended(msg.appID)
+		return h.ended(msg.appID)
 	case tea.KeyPressMsg:
-		return a.handleKey(msg)
+		return h.handleKey(msg)
 	}
 	return nil
 }
 
 // tick copies the buffered progress of the running syncs into the rows and
 // re-arms itself while any runs.
-func (a *Apps) tick() tea.Cmd {
-	a.pullProgress()
-	a.ticks++
-	if !a.Syncing() {
-		a.ticking = false
+func (h *Home) tick() tea.Cmd {
+	h.pullProgress()
+	h.ticks++
+	if !h.Syncing() {
+		h.ticking = false
 		return nil
 	}
 	var cmds []tea.Cmd
-	if a.ticks%countsEvery == 0 {
-		cmds = append(cmds, a.readCounts())
+	if h.ticks%countsEvery == 0 {
+		cmds = append(cmds, h.readCounts())
 	}
-	cmds = append(cmds, a.nextTick())
+	cmds = append(cmds, h.nextTick())
 	return tea.Batch(cmds...)
 }
 
-func (a *Apps) nextTick() tea.Cmd {
-	owner := a
-	return tea.Tick(syncTick, func(time.Time) tea.Msg { return appsTickMsg{owner: owner} })
+func (h *Home) nextTick() tea.Cmd {
+	owner := h
+	return tea.Tick(syncTick, func(time.Time) tea.Msg { return homeTickMsg{owner: owner} })
 }
 
-func (a *Apps) pullProgress() {
-	if a.spec.Syncs == nil {
+func (h *Home) pullProgress() {
+	if h.spec.Syncs == nil {
 		return
 	}
-	for i, app := range a.spec.Apps {
-		if !a.rows[i].running {
+	for i, app := range h.spec.Apps {
+		if !h.rows[i].running {
 			continue
 		}
-		if p, ok := a.spec.Syncs.Latest(app.AppID); ok {
-			a.rows[i].prog, a.rows[i].hasProg = p, true
+		if p, ok := h.spec.Syncs.Latest(app.AppID); ok {
+			h.rows[i].prog, h.rows[i].hasProg = p, true
 		}
 	}
 }
 
 // ended records how a sync ended and refreshes what it changed: the
 // counters, the presence index and the link analysis.
-func (a *Apps) ended(appID string) tea.Cmd {
-	i := a.index(appID)
+func (h *Home) ended(appID string) tea.Cmd {
+	i := h.index(appID)
 	if i < 0 {
 		return nil
 	}
-	r := &a.rows[i]
+	r := &h.rows[i]
 	r.running, r.ended = false, true
-	r.err = a.spec.Syncs.result(appID)
-	if p, ok := a.spec.Syncs.Latest(appID); ok {
+	r.err = h.spec.Syncs.result(appID)
+	if p, ok := h.spec.Syncs.Latest(appID); ok {
 		r.prog, r.hasProg = p, true
 	}
-	a.spec.Source.Changed()
-	a.countsInFlight = false // a read started before the sync's last write is stale
-	return tea.Batch(a.readCounts(), a.analyze(), cacheChanged)
+	h.spec.Reader.Changed()
+	h.countsInFlight = false // a read started before the sync's last write is stale
+	return tea.Batch(h.readCounts(), h.analyze(), cacheChanged)
 }
 
 // CacheChangedMsg says a sync of this session wrote to the cache. The root
@@ -318,8 +310,8 @@ type CacheChangedMsg struct{}
 
 func cacheChanged() tea.Msg { return CacheChangedMsg{} }
 
-func (a *Apps) index(appID string) int {
-	for i, app := range a.spec.Apps {
+func (h *Home) index(appID string) int {
+	for i, app := range h.spec.Apps {
 		if app.AppID == appID {
 			return i
 		}
@@ -329,83 +321,83 @@ func (a *Apps) index(appID string) int {
 
 // startSync starts the sync of app i and returns the commands that wait for
 // its end and keep the screen ticking.
-func (a *Apps) startSync(i int) tea.Cmd {
-	app := a.spec.Apps[i]
-	done, ok := a.spec.Syncs.start(a.c.Ctx, app.AppID)
+func (h *Home) startSync(i int) tea.Cmd {
+	app := h.spec.Apps[i]
+	done, ok := h.spec.Syncs.start(h.c.Ctx, app.AppID)
 	if !ok {
 		return nil
 	}
-	a.rows[i] = appState{running: true}
-	owner := a
+	h.rows[i] = appState{running: true}
+	owner := h
 	wait := func() tea.Msg {
 		<-done
 		return syncEndedMsg{owner: owner, appID: app.AppID}
 	}
-	if a.ticking {
+	if h.ticking {
 		return wait
 	}
-	a.ticking = true
-	return tea.Batch(wait, a.nextTick())
+	h.ticking = true
+	return tea.Batch(wait, h.nextTick())
 }
 
-func (a *Apps) syncAll() tea.Cmd {
-	if a.spec.Syncs == nil || a.c.ReadOnly {
+func (h *Home) syncAll() tea.Cmd {
+	if h.spec.Syncs == nil || h.c.ReadOnly {
 		return nil
 	}
 	var cmds []tea.Cmd
-	for i := range a.spec.Apps {
-		cmds = append(cmds, a.startSync(i))
+	for i := range h.spec.Apps {
+		cmds = append(cmds, h.startSync(i))
 	}
 	return tea.Batch(cmds...)
 }
 
-func (a *Apps) handleKey(msg tea.KeyPressMsg) tea.Cmd {
-	k := a.keys
+func (h *Home) handleKey(msg tea.KeyPressMsg) tea.Cmd {
+	k := h.keys
 	switch {
 	case key.Matches(msg, k.Up):
-		a.cursor = max(a.cursor-1, 0)
+		h.cursor = max(h.cursor-1, 0)
 	case key.Matches(msg, k.Down):
-		a.cursor = min(a.cursor+1, max(len(a.spec.Apps)-1, 0))
+		h.cursor = min(h.cursor+1, max(len(h.spec.Apps)-1, 0))
 	case key.Matches(msg, k.Top), key.Matches(msg, k.PageUp):
-		a.cursor = 0
+		h.cursor = 0
 	case key.Matches(msg, k.Bottom), key.Matches(msg, k.PageDown):
-		a.cursor = max(len(a.spec.Apps)-1, 0)
+		h.cursor = max(len(h.spec.Apps)-1, 0)
 	case key.Matches(msg, k.Open):
-		return a.openFollowers()
+		return h.openFollowers()
 	case key.Matches(msg, k.Sync):
-		if len(a.spec.Apps) == 0 {
+		if len(h.spec.Apps) == 0 {
 			return nil
 		}
-		if a.rows[a.cursor].running {
-			return Flash(sanitize.Text(a.spec.Apps[a.cursor].Name) + " is already syncing")
+		if h.rows[h.cursor].running {
+			return Flash(sanitize.Text(h.spec.Apps[h.cursor].Name) + " is already syncing")
 		}
-		return a.startSync(a.cursor)
+		return h.startSync(h.cursor)
 	case key.Matches(msg, k.SyncAll):
-		return a.syncAll()
+		return h.syncAll()
 	case key.Matches(msg, k.Stop):
-		if len(a.spec.Apps) > 0 && a.rows[a.cursor].running {
-			a.spec.Syncs.Stop(a.spec.Apps[a.cursor].AppID)
-			return Flash("stopping the sync of " + sanitize.Text(a.spec.Apps[a.cursor].Name) + "; what it fetched is kept")
+		if len(h.spec.Apps) > 0 && h.rows[h.cursor].running {
+			h.spec.Syncs.Stop(h.spec.Apps[h.cursor].AppID)
+			return Flash("stopping the sync of " + sanitize.Text(h.spec.Apps[h.cursor].Name) + "; what it fetched is kept")
 		}
 	case key.Matches(msg, k.Refresh):
-		a.spec.Source.Changed()
-		a.countsInFlight = false
-		return tea.Batch(a.readCounts(), a.analyze())
+		h.spec.Reader.Changed()
+		h.countsInFlight = false
+		return tea.Batch(h.readCounts(), h.analyze())
 	case key.Matches(msg, k.Links):
-		return Push(NewLinks(a.c, a.linksSpec()))
+		return Push(NewLinks(h.c, h.linksSpec()))
 	case key.Matches(msg, k.Doctor):
-		return Push(NewDoctor(a.c, a.linksSpec()))
+		return Push(NewDoctor(h.c, h.linksSpec()))
 	}
 	return nil
 }
 
 // openFollowers pushes the Followers view of the app under the cursor, with
 // a presence column for every other app.
-func (a *Apps) openFollowers() tea.Cmd {
-	if len(a.spec.Apps) == 0 {
+func (h *Home) openFollowers() tea.Cmd {
+	if len(h.spec.Apps) == 0 {
 		return nil
 	}
-	return Push(a.followersPage(a.spec.Apps[a.cursor].AppID, SubsetAll))
+	return Push(h.followersPage(h.spec.Apps[h.cursor].AppID, SubsetAll))
 }
 
 // followersPage builds the Followers view of appID narrowed to subset, with
@@ -413,129 +405,129 @@ func (a *Apps) openFollowers() tea.Cmd {
 // of the Links and Doctor views that stands for followers come through here
 // (it is their FollowersOpener), so all of them show the same columns from
 // the same presence index.
-func (a *Apps) followersPage(appID string, subset FollowerSubset) Page {
-	app := HomeApp{Name: appID, AppID: appID}
-	if i := a.index(appID); i >= 0 {
-		app = a.spec.Apps[i]
+func (h *Home) followersPage(appID string, subset FollowerSubset) Page {
+	app := App{Name: appID, AppID: appID}
+	if i := h.index(appID); i >= 0 {
+		app = h.spec.Apps[i]
 	}
 	spec := FollowersSpec{
-		App: app.Name, AppID: app.AppID, Bound: a.bound(app.AppID),
-		Source: a.spec.Source, LoadPresence: a.spec.Source.Presence,
+		App: app.Name, AppID: app.AppID, Bound: h.bound(app.AppID),
+		Reader: h.spec.Reader, LoadPresence: h.spec.Reader.Presence,
 		Subset: subset,
 	}
-	if c, ok := a.cached[app.AppID]; ok {
+	if c, ok := h.cached[app.AppID]; ok {
 		spec.SizeHint = int(c.Counts.Profiles)
 	}
-	for _, o := range a.spec.Apps {
+	for _, o := range h.spec.Apps {
 		if o.AppID != app.AppID {
-			spec.Others = append(spec.Others, OtherApp{Name: o.Name, AppID: o.AppID, Bound: a.bound(o.AppID)})
+			spec.Others = append(spec.Others, OtherApp{Name: o.Name, AppID: o.AppID, Bound: h.bound(o.AppID)})
 		}
 	}
-	return NewFollowers(a.c, spec)
+	return NewFollowers(h.c, spec)
 }
 
 // linksSpec is what the Links and Doctor views opened from home read: the
-// home view's own source and clock, so that they agree with its findings,
+// home view's own reader and clock, so that they agree with its findings,
 // and its way of opening followers.
-func (a *Apps) linksSpec() LinksSpec {
+func (h *Home) linksSpec() LinksSpec {
 	return LinksSpec{
-		Source:    homeLinks{src: a.spec.Source, now: a.c.Now},
-		Followers: a.followersPage,
+		Reader:    homeLinks{src: h.spec.Reader, now: h.c.Now},
+		Followers: h.followersPage,
 	}
 }
 
 // appLinks returns the link analysis of appID, or nil before it is in.
-func (a *Apps) appLinks(appID string) *cache.AppLinks {
-	if a.links == nil {
+func (h *Home) appLinks(appID string) *cache.AppLinks {
+	if h.links == nil {
 		return nil
 	}
-	if i := a.links.Index(appID); i >= 0 {
-		return &a.links.Apps[i]
+	if i := h.links.Index(appID); i >= 0 {
+		return &h.links.Apps[i]
 	}
 	return nil
 }
 
 // bound says whether appID's followers carry unionids. Before the analysis
 // is in, the counters tell the same.
-func (a *Apps) bound(appID string) bool {
-	if l := a.appLinks(appID); l != nil {
+func (h *Home) bound(appID string) bool {
+	if l := h.appLinks(appID); l != nil {
 		return l.Bound
 	}
-	c, ok := a.cached[appID]
+	c, ok := h.cached[appID]
 	return ok && c.Counts.WithUnionID > 0
 }
 
 // View implements Page.
-func (a *Apps) View() string {
-	if a.width <= 0 || a.height <= 0 {
+func (h *Home) View() string {
+	if h.width <= 0 || h.height <= 0 {
 		return ""
 	}
-	s := a.c.Styles
+	s := h.c.Styles
 	var b strings.Builder
-	b.WriteString(a.titleLine())
+	b.WriteString(h.titleLine())
 	switch {
-	case a.cached == nil && a.readErr != nil:
-		b.WriteString("\n" + s.Error.Render(ansi.Wrap(sanitize.Text(a.readErr.Error()), a.width, "")))
+	case h.cached == nil && h.readErr != nil:
+		b.WriteString("\n" + s.Error.Render(ansi.Wrap(sanitize.Text(h.readErr.Error()), h.width, "")))
 		return b.String()
-	case a.cached == nil:
+	case h.cached == nil:
 		b.WriteString("\n" + s.Dim.Render("reading the cache…"))
 		return b.String()
-	case len(a.spec.Apps) == 0:
+	case len(h.spec.Apps) == 0:
 		b.WriteString("\n" + s.Dim.Render("no apps configured"))
 		return b.String()
 	}
-	lay := a.layout()
-	b.WriteString("\n" + a.headerLine(lay))
-	for i := range a.spec.Apps {
-		b.WriteString("\n" + a.rowLine(lay, i))
+	lay := h.layout()
+	b.WriteString("\n" + h.headerLine(lay))
+	for i := range h.spec.Apps {
+		b.WriteString("\n" + h.rowLine(lay, i))
 	}
-	used := 2 + len(a.spec.Apps)
-	for _, l := range a.below(a.height - used) {
+	used := 2 + len(h.spec.Apps)
+	for _, l := range h.below(h.height - used) {
 		b.WriteString("\n" + l)
 	}
 	return b.String()
 }
 
-func (a *Apps) titleLine() string {
-	s := a.c.Styles
-	parts := []string{cache.Plural(len(a.spec.Apps), "app")}
-	parts = append(parts, "cache "+sanitize.Text(tildePath(a.spec.CachePath)))
+func (h *Home) titleLine() string {
+	s := h.c.Styles
+	parts := []string{wording.Plural(len(h.spec.Apps), "app")}
+	parts = append(parts, "cache "+sanitize.Text(tildePath(h.spec.CachePath)))
 	syncing := 0
-	for _, r := range a.rows {
+	for _, r := range h.rows {
 		if r.running {
 			syncing++
 		}
 	}
 	if syncing > 0 {
-		parts = append(parts, fmt.Sprintf("syncing %d of %d", syncing, len(a.spec.Apps)))
-	} else if name, at := a.lastSynced(); !at.IsZero() {
-		parts = append(parts, sanitize.Text(name)+" synced "+a.ago(at))
+		parts = append(parts, fmt.Sprintf("syncing %d of %d", syncing, len(h.spec.Apps)))
+	} else if name, at := h.lastSynced(); !at.IsZero() {
+		parts = append(parts, sanitize.Text(name)+" synced "+h.ago(at))
 	}
-	if a.c.ReadOnly {
+	if h.c.ReadOnly {
 		parts = append(parts, "read-only")
 	}
 	left := s.Title.Render("wxscope") + s.Dim.Render(" · "+strings.Join(parts, " · "))
-	return spread(left, "", a.width)
+	return spread(left, "", h.width)
 }
 
 // lastSynced is the app whose listing completed last, and when.
-func (a *Apps) lastSynced() (string, time.Time) {
+func (h *Home) lastSynced() (string, time.Time) {
 	var name string
 	var at time.Time
-	for _, app := range a.spec.Apps {
-		if c, ok := a.cached[app.AppID]; ok && c.Sync.LastCompleteAt.After(at) {
+	for _, app := range h.spec.Apps {
+		if c, ok := h.cached[app.AppID]; ok && c.Sync.LastCompleteAt.After(at) {
 			name, at = app.Name, c.Sync.LastCompleteAt
 		}
 	}
 	return name, at
 }
 
-func (a *Apps) ago(t time.Time) string {
-	d := a.c.Now().Sub(t)
+func (h *Home) ago(t time.Time) string {
+	d := h.c.Now().Sub(t)
 	if d < time.Minute {
 		return "just now"
 	}
-	return cache.FormatAge(d) + " ago"
+	return wording.FormatAge(d) + " ago"
 }
 
 // tildePath shortens a path under the home folder to ~/….
@@ -550,14 +542,14 @@ func tildePath(p string) string {
 	return p
 }
 
-// appsLayout is the width of each column; appid 0 hides it.
-type appsLayout struct {
+// homeLayout is the width of each column; appid 0 hides it.
+type homeLayout struct {
 	name, appid, followers, cached, bound, union, last, sync int
 }
 
-func (a *Apps) layout() appsLayout {
-	l := appsLayout{name: 3, followers: 9, cached: 9, bound: 5, union: 7, last: 11}
-	for _, app := range a.spec.Apps {
+func (h *Home) layout() homeLayout {
+	l := homeLayout{name: 3, followers: 9, cached: 9, bound: 5, union: 7, last: 11}
+	for _, app := range h.spec.Apps {
 		l.name = max(l.name, ansi.StringWidth(sanitize.Text(app.Name)))
 		l.appid = max(l.appid, ansi.StringWidth(sanitize.Text(app.AppID)))
 	}
@@ -571,14 +563,14 @@ func (a *Apps) layout() appsLayout {
 	}
 	// The sync column needs room for its bar and numbers; the appid goes
 	// first on a narrow terminal (it is in the Followers title too).
-	if a.width-fixed() < 40 {
+	if h.width-fixed() < 40 {
 		l.appid = 0
 	}
-	l.sync = max(a.width-fixed(), 0)
+	l.sync = max(h.width-fixed(), 0)
 	return l
 }
 
-func (a *Apps) headerLine(l appsLayout) string {
+func (h *Home) headerLine(l homeLayout) string {
 	var b strings.Builder
 	b.WriteString(strings.Repeat(" ", markerW))
 	b.WriteString(cell("app", l.name))
@@ -591,7 +583,7 @@ func (a *Apps) headerLine(l appsLayout) string {
 	b.WriteString(gap + right("unionid", l.union))
 	b.WriteString(gap + cell("last sync", l.last))
 	b.WriteString(gap + cell("sync", l.sync))
-	return a.c.Styles.Header.Render(ansi.Truncate(b.String(), a.width, ""))
+	return h.c.Styles.Header.Render(ansi.Truncate(b.String(), h.width, ""))
 }
 
 // right fits s to w cells, aligned right.
@@ -603,11 +595,11 @@ func right(s string, w int) string {
 	return strings.Repeat(" ", w-sw) + s
 }
 
-func (a *Apps) rowLine(l appsLayout, i int) string {
-	s := a.c.Styles
-	app, r := a.spec.Apps[i], a.rows[i]
-	c, inCache := a.cached[app.AppID]
-	selected := i == a.cursor
+func (h *Home) rowLine(l homeLayout, i int) string {
+	s := h.c.Styles
+	app, r := h.spec.Apps[i], h.rows[i]
+	c, inCache := h.cached[app.AppID]
+	selected := i == h.cursor
 
 	var b strings.Builder
 	if selected {
@@ -626,15 +618,15 @@ func (a *Apps) rowLine(l appsLayout, i int) string {
 	}
 	followers := "—"
 	if total > 0 || c.Sync.LastCompleteAt.After(time.Time{}) {
-		followers = cache.FormatCount(total)
+		followers = wording.FormatCount(total)
 	}
 	b.WriteString(gap + right(followers, l.followers))
 	cached := "0"
 	if inCache {
-		cached = cache.FormatCount(c.Counts.Subscribed)
+		cached = wording.FormatCount(c.Counts.Subscribed)
 	}
 	b.WriteString(gap + right(cached, l.cached))
-	b.WriteString(gap + cell(a.boundLabel(app.AppID, c, inCache), l.bound))
+	b.WriteString(gap + cell(h.boundLabel(app.AppID, c, inCache), l.bound))
 	union := "—"
 	if c.Counts.Subscribed > 0 {
 		pct := math.Floor(100 * float64(c.Counts.WithUnionID) / float64(c.Counts.Subscribed))
@@ -646,16 +638,16 @@ func (a *Apps) rowLine(l appsLayout, i int) string {
 	case r.running:
 		last = "running"
 	case !c.Sync.LastCompleteAt.IsZero():
-		last = a.ago(c.Sync.LastCompleteAt)
+		last = h.ago(c.Sync.LastCompleteAt)
 	}
 	b.WriteString(gap + cell(last, l.last))
 	b.WriteString(gap)
 	head := b.String()
-	syncText, kind := a.syncCell(i, l.sync)
+	syncText, kind := h.syncCell(i, l.sync)
 	line := head + syncText
 	switch {
 	case selected:
-		return s.Selected.Render(ansi.Truncate(line, a.width, ""))
+		return s.Selected.Render(ansi.Truncate(line, h.width, ""))
 	case kind == cellWarn:
 		return head + s.Warn.Render(syncText)
 	case kind == cellError:
@@ -666,8 +658,8 @@ func (a *Apps) rowLine(l appsLayout, i int) string {
 	return line
 }
 
-func (a *Apps) boundLabel(appID string, c cache.App, inCache bool) string {
-	if l := a.appLinks(appID); l != nil && l.Bound {
+func (h *Home) boundLabel(appID string, c cache.App, inCache bool) string {
+	if l := h.appLinks(appID); l != nil && l.Bound {
 		if l.Platform != "" {
 			return l.Platform
 		}
@@ -694,21 +686,21 @@ const (
 
 // syncCell is the sync column of row i, w cells wide: a live bar while the
 // app syncs, else how its last sync ended.
-func (a *Apps) syncCell(i, w int) (string, cellKind) {
-	app, r := a.spec.Apps[i], a.rows[i]
-	c := a.cached[app.AppID]
+func (h *Home) syncCell(i, w int) (string, cellKind) {
+	app, r := h.spec.Apps[i], h.rows[i]
+	c := h.cached[app.AppID]
 	fit := func(s string) string { return ansi.Truncate(s, w, "…") }
 	if r.running {
-		return fit(a.runningCell(r.prog, r.hasProg, w)), cellPlain
+		return fit(h.runningCell(r.prog, r.hasProg, w)), cellPlain
 	}
 	if r.ended {
 		switch {
-		case r.err == nil && a.unbound(app.AppID, c):
-			return fit(a.barText(1, w) + " done · ⚠ not bound to an open platform"), cellWarn
+		case r.err == nil && h.unbound(app.AppID, c):
+			return fit(h.barText(1, w) + " done · ⚠ not bound to an open platform"), cellWarn
 		case r.err == nil:
-			return fit(a.barText(1, w) + " done " + a.summary(r.prog)), cellPlain
+			return fit(h.barText(1, w) + " done " + h.summary(r.prog)), cellPlain
 		default:
-			text, kind := a.stopText(r.err, r.prog.Listed, r.prog.Total, r.prog.QuotaResetAt)
+			text, kind := h.stopText(r.err, r.prog.Listed, r.prog.Total, r.prog.QuotaResetAt)
 			return fit(text), kind
 		}
 	}
@@ -718,29 +710,29 @@ func (a *Apps) syncCell(i, w int) (string, cellKind) {
 	case c.Sync.InProgress && c.Sync.LastError != "":
 		return fit("⚠ stopped: " + sanitize.Text(c.Sync.LastError) + " — s resumes"), cellError
 	case c.Sync.InProgress:
-		return fit(fmt.Sprintf("paused at %s of %s — s resumes", cache.FormatCount(c.Sync.Listed), cache.FormatCount(c.Sync.Total))), cellDim
+		return fit(fmt.Sprintf("paused at %s of %s — s resumes", wording.FormatCount(c.Sync.Listed), wording.FormatCount(c.Sync.Total))), cellDim
 	case c.Sync.LastCompleteAt.IsZero():
 		return fit("s to sync"), cellDim
 	}
-	if a.unbound(app.AppID, c) {
+	if h.unbound(app.AppID, c) {
 		return fit("⚠ not bound to an open platform"), cellWarn
 	}
-	return fit(a.barText(1, w) + " done"), cellPlain
+	return fit(h.barText(1, w) + " done"), cellPlain
 }
 
 // unbound says the analysis found none of appID's followers with a unionid.
-func (a *Apps) unbound(appID string, c cache.App) bool {
-	l := a.appLinks(appID)
+func (h *Home) unbound(appID string, c cache.App) bool {
+	l := h.appLinks(appID)
 	return l != nil && !l.Bound && c.Counts.Subscribed > 0
 }
 
 // runningCell is "████░░ 59 %  1 840/s  ETA 4 s".
-func (a *Apps) runningCell(p cache.Progress, has bool, w int) string {
+func (h *Home) runningCell(p cache.Progress, has bool, w int) string {
 	if !has {
-		return a.barText(0, w) + " starting…"
+		return h.barText(0, w) + " starting…"
 	}
 	f := p.Fraction()
-	parts := []string{a.barText(f, w), fmt.Sprintf("%2d %%", int(f*100))}
+	parts := []string{h.barText(f, w), fmt.Sprintf("%2d %%", int(f*100))}
 	switch p.Phase {
 	case cache.PhaseStarting:
 		parts = append(parts, "starting")
@@ -748,7 +740,7 @@ func (a *Apps) runningCell(p cache.Progress, has bool, w int) string {
 		parts = append(parts, "marking unfollows")
 	}
 	if p.Rate > 0 {
-		parts = append(parts, cache.FormatCount(int64(p.Rate))+"/s")
+		parts = append(parts, wording.FormatCount(int64(p.Rate))+"/s")
 	}
 	if p.ETA >= time.Second {
 		parts = append(parts, "ETA "+formatDuration(p.ETA))
@@ -763,10 +755,10 @@ func (a *Apps) runningCell(p cache.Progress, has bool, w int) string {
 }
 
 // summary is what a finished run did: "20 000 in 4 s".
-func (a *Apps) summary(p cache.Progress) string {
-	s := cache.FormatCount(p.Fetched) + " fetched"
+func (h *Home) summary(p cache.Progress) string {
+	s := wording.FormatCount(p.Fetched) + " fetched"
 	if p.Skipped > 0 {
-		s += ", " + cache.FormatCount(p.Skipped) + " fresh"
+		s += ", " + wording.FormatCount(p.Skipped) + " fresh"
 	}
 	switch {
 	case p.Elapsed >= 10*time.Second:
@@ -781,7 +773,7 @@ func (a *Apps) summary(p cache.Progress) string {
 }
 
 // stopText says why a run ended early and what happens next.
-func (a *Apps) stopText(err error, listed, total int64, resetAt time.Time) (string, cellKind) {
+func (h *Home) stopText(err error, listed, total int64, resetAt time.Time) (string, cellKind) {
 	var qe *cache.QuotaError
 	switch {
 	case errors.As(err, &qe):
@@ -790,7 +782,7 @@ func (a *Apps) stopText(err error, listed, total int64, resetAt time.Time) (stri
 		}
 		return quotaText(strings.TrimPrefix(qe.API, "cgi-bin/"), resetAt), cellWarn
 	case errors.Is(err, context.Canceled):
-		return fmt.Sprintf("stopped at %s of %s — s resumes", cache.FormatCount(listed), cache.FormatCount(total)), cellDim
+		return fmt.Sprintf("stopped at %s of %s — s resumes", wording.FormatCount(listed), wording.FormatCount(total)), cellDim
 	}
 	return "⚠ " + sanitize.Text(err.Error()), cellError
 }
@@ -808,19 +800,19 @@ func quotaText(api string, resetAt time.Time) string {
 }
 
 // barText draws the progress bar, narrower on narrow terminals.
-func (a *Apps) barText(f float64, w int) string {
+func (h *Home) barText(f float64, w int) string {
 	bw := 16
 	if w < 50 {
 		bw = 8
 	}
-	bar := a.bar
+	bar := h.bar
 	bar.SetWidth(bw)
-	bar.FullColor, bar.EmptyColor = a.c.Styles.BarFull, a.c.Styles.BarEmpty
+	bar.FullColor, bar.EmptyColor = h.c.Styles.BarFull, h.c.Styles.BarEmpty
 	return bar.ViewAs(f)
 }
 
 // formatDuration is a short duration: "4 s", "2 min 5 s", "3 h 10 min".
-// Not cache.FormatAge, which keeps the largest unit only ("2 min"): right
+// Not wording.FormatAge, which keeps the largest unit only ("2 min"): right
 // for how long ago a sync ended, too coarse for an ETA that counts down.
 func formatDuration(d time.Duration) string {
 	d = d.Round(time.Second)
@@ -836,28 +828,28 @@ func formatDuration(d time.Duration) string {
 
 // below is what goes under the table in n lines: the error of the app
 // under the cursor, then the findings.
-func (a *Apps) below(n int) []string {
+func (h *Home) below(n int) []string {
 	if n <= 1 {
 		return nil
 	}
-	s := a.c.Styles
-	out := []string{s.Dim.Render(strings.Repeat("─", a.width))}
-	if len(a.spec.Apps) > 0 {
-		r := a.rows[a.cursor]
+	s := h.c.Styles
+	out := []string{s.Dim.Render(strings.Repeat("─", h.width))}
+	if len(h.spec.Apps) > 0 {
+		r := h.rows[h.cursor]
 		if r.ended && r.err != nil && !errors.Is(r.err, context.Canceled) {
-			msg := sanitize.Text(a.spec.Apps[a.cursor].Name) + ": " + sanitize.Text(r.err.Error())
-			for _, l := range strings.Split(ansi.Wrap(msg, a.width, ""), "\n") {
+			msg := sanitize.Text(h.spec.Apps[h.cursor].Name) + ": " + sanitize.Text(r.err.Error())
+			for _, l := range strings.Split(ansi.Wrap(msg, h.width, ""), "\n") {
 				out = append(out, s.Error.Render(l))
 			}
 		}
 	}
 	switch {
-	case a.linksErr != nil:
-		out = append(out, s.Error.Render(ansi.Truncate(sanitize.Text(a.linksErr.Error()), a.width, "…")))
-	case a.links == nil:
+	case h.linksErr != nil:
+		out = append(out, s.Error.Render(ansi.Truncate(sanitize.Text(h.linksErr.Error()), h.width, "…")))
+	case h.links == nil:
 		out = append(out, s.Dim.Render("analysing the links…"))
 	default:
-		out = append(out, a.findingLines()...)
+		out = append(out, h.findingLines()...)
 	}
 	if len(out) > n {
 		out = out[:n]
@@ -867,24 +859,24 @@ func (a *Apps) below(n int) []string {
 
 // findingLines lists the findings of the last analysis, the incomplete
 // ones of apps syncing right now left out (their bar says it better).
-func (a *Apps) findingLines() []string {
-	s := a.c.Styles
+func (h *Home) findingLines() []string {
+	s := h.c.Styles
 	var fs []cache.Finding
-	for _, f := range a.links.Findings {
+	for _, f := range h.links.Findings {
 		if f.Kind == cache.Incomplete && len(f.AppIDs) == 1 {
-			if i := a.index(f.AppIDs[0]); i >= 0 && a.rows[i].running {
+			if i := h.index(f.AppIDs[0]); i >= 0 && h.rows[i].running {
 				continue
 			}
 		}
 		fs = append(fs, f)
 	}
 	if len(fs) == 0 {
-		if a.Syncing() {
+		if h.Syncing() {
 			return []string{s.Dim.Render("findings come when the syncs end")}
 		}
 		return []string{s.Dim.Render("no findings: every app is bound to one open platform and synced")}
 	}
-	label := cache.Plural(len(fs), "finding")
+	label := wording.Plural(len(fs), "finding")
 	pad := strings.Repeat(" ", ansi.StringWidth(label)+2)
 	var out []string
 	for i, f := range fs {
@@ -897,12 +889,14 @@ func (a *Apps) findingLines() []string {
 			mark, st = "· ", s.Dim
 		}
 		// Detail names the apps itself; a long one wraps under its mark.
-		textW := max(a.width-len(pad)-2, 10)
-		for j, l := range strings.Split(ansi.Wrap(sanitize.Text(f.Detail()), textW, ""), "\n") {
+		// It says the key that fixes it, not the command.
+		textW := max(h.width-len(pad)-2, 10)
+		detail := wording.Finding(wording.TUI, &f).Detail()
+		for j, l := range strings.Split(ansi.Wrap(sanitize.Text(detail), textW, ""), "\n") {
 			if j == 0 {
-				out = append(out, ansi.Truncate(lead+st.Render(mark)+l, a.width, "…"))
+				out = append(out, ansi.Truncate(lead+st.Render(mark)+l, h.width, "…"))
 			} else {
-				out = append(out, ansi.Truncate(pad+"  "+l, a.width, "…"))
+				out = append(out, ansi.Truncate(pad+"  "+l, h.width, "…"))
 			}
 		}
 	}

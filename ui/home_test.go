@@ -44,13 +44,13 @@ func (m memSource) Profiles(_ context.Context, ids []string) (map[string]cache.P
 // on another platform (prefix uB). Person i follows news for i < 30, shop
 // for 10 <= i < 30, events for i < 12, legacy for i < 25.
 type homeWorld struct {
-	apps    []HomeApp
+	apps    []App
 	sources map[string]memSource
 }
 
 func newHomeWorld() homeWorld {
 	w := homeWorld{
-		apps: []HomeApp{
+		apps: []App{
 			{Name: "news", AppID: "wxnews0000000001"},
 			{Name: "shop", AppID: "wxshop0000000002"},
 			{Name: "events", AppID: "wxevents00000003"},
@@ -116,11 +116,11 @@ func openHomeCache(t *testing.T, w homeWorld, synced ...string) *cache.Store {
 }
 
 func newHomeRoot(w homeWorld, store *cache.Store, syncs *Syncs, opts Options) *Root {
-	src := NewCacheSource(store, w.refs())
+	src := NewCacheReader(store, w.refs())
 	opts.Theme, opts.Persons, opts.Loc = ThemePlain, src, time.UTC
 	opts.Now = func() time.Time { return testNow }
 	r := NewRoot(opts)
-	r.Open(NewApps(r.Common(), HomeSpec{CachePath: store.Path(), Apps: w.apps, Source: src, Syncs: syncs}))
+	r.Open(NewHome(r.Common(), HomeSpec{CachePath: store.Path(), Apps: w.apps, Reader: src, Syncs: syncs}))
 	return r
 }
 
@@ -235,7 +235,7 @@ func TestHomeEnterOpensFollowersWithPresenceFromTheUnionidIndex(t *testing.T) {
 func TestPersonFromTheCacheSaysWhyEachAppHasNoOpenid(t *testing.T) {
 	w := newHomeWorld()
 	store := openHomeCache(t, w, "news", "shop", "events", "legacy")
-	src := NewCacheSource(store, w.refs())
+	src := NewCacheReader(store, w.refs())
 	d, err := src.Person(context.Background(), "oNEWS0005")
 	if err != nil {
 		t.Fatal(err)
@@ -414,9 +414,9 @@ func TestReadOnlyHomeHasNoSyncKeys(t *testing.T) {
 func TestNoColorHomeDrawsNoColour(t *testing.T) {
 	w := newHomeWorld()
 	store := openHomeCache(t, w, "news", "events")
-	src := NewCacheSource(store, w.refs())
+	src := NewCacheReader(store, w.refs())
 	r := NewRoot(Options{Theme: ThemeNoColor, Loc: time.UTC, Now: func() time.Time { return testNow }})
-	r.Open(NewApps(r.Common(), HomeSpec{CachePath: store.Path(), Apps: w.apps, Source: src}))
+	r.Open(NewHome(r.Common(), HomeSpec{CachePath: store.Path(), Apps: w.apps, Reader: src}))
 	d := &uitest.Driver{Model: r}
 	d.Send(tea.WindowSizeMsg{Width: 150, Height: 16})
 	d.Run(r.Init())
@@ -428,5 +428,25 @@ func TestNoColorHomeDrawsNoColour(t *testing.T) {
 	}
 	if !strings.Contains(out, "████") {
 		t.Errorf("the done bar is gone without colour:\n%s", out)
+	}
+}
+
+// TestHomeAndDoctorFindingsSayTheKeyNotTheCommand: the findings under the
+// home table and in the Doctor view name the key that fixes them, where
+// `wxscope doctor` names the command.
+func TestHomeAndDoctorFindingsSayTheKeyNotTheCommand(t *testing.T) {
+	w := newHomeWorld()
+	store := openHomeCache(t, w, "news", "shop", "events")
+	d := &uitest.Driver{Model: newHomeRoot(w, store, NewSyncs(nil), Options{})}
+	d.Send(tea.WindowSizeMsg{Width: 150, Height: 20})
+	d.Run(d.Model.Init())
+	home := d.Screen()
+	if !strings.Contains(home, "legacy: never synced — press s on legacy's row") || strings.Contains(home, "wxscope sync") {
+		t.Errorf("the home view should say the key for legacy:\n%s", home)
+	}
+	d.Send(uitest.Key("d"))
+	doctor := d.Screen()
+	if !strings.Contains(doctor, "never synced") || !strings.Contains(doctor, "→ press s on legacy's row") || strings.Contains(doctor, "wxscope") {
+		t.Errorf("the Doctor view should say the key for legacy:\n%s", doctor)
 	}
 }

@@ -20,12 +20,12 @@ func TestJumpReadsTheIDOutOfAPastedTicketLine(t *testing.T) {
 	if err := store.PutProfiles(appid, []cache.Profile{{AppID: appid, OpenID: openid, UnionID: unionid, Subscribed: true, FetchedAt: 1}}); err != nil {
 		t.Fatal(err)
 	}
-	src := NewCacheSource(store, []cache.AppRef{{AppID: appid, Name: "news"}})
+	src := NewCacheReader(store, []cache.AppRef{{AppID: appid, Name: "news"}})
 	d, err := src.Person(context.Background(), "用户反馈 openid: '"+openid+"' 无法关联")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.UnionID != unionid || len(d.Members) != 1 || d.Members[0].Profile == nil || d.Members[0].Profile.OpenID != openid {
+	if d.UnionID != unionid || len(d.Apps) != 1 || len(d.Apps[0].Profiles) != 1 || d.Apps[0].Profiles[0].OpenID != openid {
 		t.Errorf("ticket line found %+v", d)
 	}
 }
