@@ -18,6 +18,7 @@ import (
 	"wxscope/config"
 	"wxscope/sanitize"
 	"wxscope/syncer"
+	"wxscope/wording"
 )
 
 // maxGrowthDays bounds --days: datacube's figures begin on 2014-12-01, and
@@ -187,11 +188,11 @@ func (g *growthWriter) row(app string, d cache.GrowthDay) {
 	default:
 		cum := "—"
 		if d.HasCumulate {
-			cum = cache.FormatCount(d.Cumulate)
+			cum = wording.FormatCount(d.Cumulate)
 			g.app.cumulate = cum
 		}
-		g.table = append(g.table, []string{sanitize.Text(app), d.Date, cache.FormatCount(d.New),
-			cache.FormatCount(d.Cancel), signed(d.Net()), cum})
+		g.table = append(g.table, []string{sanitize.Text(app), d.Date, wording.FormatCount(d.New),
+			wording.FormatCount(d.Cancel), signed(d.Net()), cum})
 		g.app.n++
 		g.app.newU += d.New
 		g.app.cancel += d.Cancel
@@ -210,7 +211,7 @@ func (g *growthWriter) endApp(app string) {
 			cum = "—"
 		}
 		g.table = append(g.table, []string{sanitize.Text(app), fmt.Sprintf("%d days", g.app.n),
-			cache.FormatCount(g.app.newU), cache.FormatCount(g.app.cancel), signed(g.app.newU - g.app.cancel), cum}, nil)
+			wording.FormatCount(g.app.newU), wording.FormatCount(g.app.cancel), signed(g.app.newU - g.app.cancel), cum}, nil)
 	}
 	g.app = growthWriter{}.app
 }
@@ -259,9 +260,9 @@ func (g *growthWriter) flush() error {
 // signed writes a net figure with its sign: "+208", "-1 204", "0".
 func signed(n int64) string {
 	if n > 0 {
-		return "+" + cache.FormatCount(n)
+		return "+" + wording.FormatCount(n)
 	}
-	return cache.FormatCount(n)
+	return wording.FormatCount(n)
 }
 
 // csvField quotes a CSV field when it needs it (an app's name may hold a
