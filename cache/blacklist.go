@@ -331,6 +331,14 @@ type Blacklist struct {
 	ids []string // sorted
 }
 
+// NewBlacklist is a Blacklist of openids held in memory (they need not be
+// sorted), for a caller that has the list already, and for tests.
+func NewBlacklist(openids []string) *Blacklist {
+	ids := slices.Clone(openids)
+	slices.Sort(ids)
+	return &Blacklist{BlacklistState: BlacklistState{Count: int64(len(ids))}, ids: slices.Compact(ids)}
+}
+
 // Has reports whether openid is on the list.
 func (b *Blacklist) Has(openid string) bool {
 	if b == nil {

@@ -146,6 +146,13 @@ func newTUI(env *Env, cfg *config.Config, opts tuiOptions) (*tui, error) {
 		Loc:       opts.loc,
 		ReadOnly:  opts.readOnly,
 		Clipboard: opts.clipboard,
+		Lists:     src,
+		// The Insights view's growth tab asks through the syncs' seam; a
+		// read-only UI drops it.
+		Growth: func(ctx context.Context, appID string, first, last time.Time) error {
+			_, err := syncs.Growth(ctx, byID[appID], first, last, time.Now())
+			return err
+		},
 	})
 	home := ui.HomeSpec{
 		CachePath:   cfg.Cache,
