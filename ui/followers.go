@@ -103,7 +103,6 @@ type Followers struct {
 	tags      cache.TagList // the app's tags, for their names
 	tagLabels []string      // the tags column's text, per tag list of the index
 	tagFilter TagFilter
-	tagged    int // the rows tagFilter keeps
 	picking   bool
 	picker    tagPicker // the tag picker has the input (followers_tagpicker.go)
 
@@ -560,7 +559,7 @@ func (f *Followers) titleLine(app string) string {
 	}
 	if f.tagFilter.Active() {
 		left += s.Dim.Render(" · tags ") + s.Accent.Render(f.tagFilter.Label(&f.tags)) +
-			s.Dim.Render(" → "+formatCount(f.tagged))
+			s.Dim.Render(" → "+formatCount(countFollowing(f.base, x, f.showUnfollowed)))
 	}
 	if x.Unfollowed() > 0 {
 		if f.showUnfollowed {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"math/bits"
 	"slices"
 	"strings"
 
@@ -107,10 +108,6 @@ func (f *Followers) setTagFilter(t TagFilter) tea.Cmd {
 		}
 		f.base = bits
 	}
-	f.tagged = 0
-	if f.base != nil {
-		f.tagged = countFollowing(f.base, f.idx, f.showUnfollowed)
-	}
 	// The text filter's result was within the old rows: scan again.
 	f.match, f.matchQuery = nil, ""
 	return f.refresh()
@@ -124,9 +121,7 @@ func countFollowing(set []uint64, x *FollowerIndex, showUnfollowed bool) int {
 		if !showUnfollowed {
 			word &= x.following[w]
 		}
-		for ; word != 0; word &= word - 1 {
-			n++
-		}
+		n += bits.OnesCount64(word)
 	}
 	return n
 }

@@ -11,6 +11,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"wxscope/bench/world"
 	"wxscope/cache"
 	"wxscope/ui/uitest"
 )
@@ -321,5 +322,48 @@ func TestPersonNamesTagsAndMarksTheBlacklisted(t *testing.T) {
 	}
 	if !strings.Contains(lineOf(t, s, "oSp7vQ7hJ2kL9mN4bV6cX8zA1sD3"), "unfollowed") || strings.Count(s, "blacklisted") != 1 {
 		t.Errorf("only news's profile is blacklisted:\n%s", s)
+	}
+}
+
+// taggedBigIndex is a million followers of the benchmark world, carrying
+// the demo's tag lists in turn, every 50th blacklisted.
+var taggedBigIndex = sync.OnceValue(func() *FollowerIndex {
+	sets := [][]int64{{}, {2}, {100}, {2, 101}, {100, 101, 102}, {103, 101}, {2, 104}}
+	var black []string
+	b := NewFollowerIndexBuilder(1_000_000)
+	i := 0
+	world.Followers(1_000_000, func(p *cache.Profile) {
+		if i%50 == 0 {
+			black = append(black, p.OpenID)
+		}
+		i++
+	})
+	b.MarkBlacklisted(cache.NewBlacklist(black))
+	i = 0
+	world.Followers(1_000_000, func(p *cache.Profile) {
+		p.TagIDs = sets[i%len(sets)]
+		i++
+		b.Add(p)
+	})
+	return b.Build()
+})
+
+// BenchmarkTagFilter1M is what enter in the tag picker costs over a
+// million followers: the bitset of two tags and the blacklist, any of them.
+func BenchmarkTagFilter1M(b *testing.B) {
+	x := taggedBigIndex()
+	tf := TagFilter{IDs: []int64{2, 101}, Blacklisted: true}
+	n := 0
+	for b.Loop() {
+		_, n = x.TagBits(tf)
+	}
+	b.ReportMetric(float64(n), "rows")
+}
+
+// BenchmarkTagCounts1M is what t costs: the followers per tag.
+func BenchmarkTagCounts1M(b *testing.B) {
+	x := taggedBigIndex()
+	for b.Loop() {
+		x.TagCounts()
 	}
 }
