@@ -2,8 +2,12 @@ package ui
 
 import (
 	"context"
+	"encoding/json"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +17,7 @@ import (
 
 	"wxscope/bench/world"
 	"wxscope/cache"
+	"wxscope/export"
 	"wxscope/ui/uitest"
 )
 
@@ -365,5 +370,53 @@ func BenchmarkTagCounts1M(b *testing.B) {
 	x := taggedBigIndex()
 	for b.Loop() {
 		x.TagCounts()
+	}
+}
+
+// The view's export carries the tag names and the blacklist marks, as
+// wxscope export does: raw names in the file, a deleted tag as its number.
+func TestFollowersExportCarriesTagNamesAndTheBlacklist(t *testing.T) {
+	_, downloads := exportHome(t, false)
+	d, f, ps, black := taggedFollowers(t, 160, 30)
+	d.Send(uitest.Key("e"), uitest.Key("ctrl+u"))
+	d.Send(uitest.Type("tags.jsonl")...)
+	d.Send(uitest.Key("enter"))
+	got, err := os.ReadFile(filepath.Join(downloads, "tags.jsonl"))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, d.Screen())
+	}
+	byID := map[string]cache.Profile{}
+	for _, p := range ps {
+		byID[p.OpenID] = p
+	}
+	names := testTags.NameMap()
+	rows := strings.Split(strings.TrimSpace(string(got)), "\n")
+	if len(rows) != f.Rows() {
+		t.Fatalf("%d rows exported, the view shows %d", len(rows), f.Rows())
+	}
+	marked := 0
+	for _, line := range rows {
+		var r export.Row
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatal(err)
+		}
+		p := byID[r.OpenID]
+		want := []string{}
+		for _, id := range p.TagIDs {
+			n, ok := names[id]
+			if !ok {
+				n = strconv.FormatInt(id, 10)
+			}
+			want = append(want, n)
+		}
+		if !slices.Equal(r.Tags, want) || r.Blacklisted != slices.Contains(black, r.OpenID) {
+			t.Errorf("%s exported with tags %q blacklisted %v, want %q and %v", r.OpenID, r.Tags, r.Blacklisted, want, slices.Contains(black, r.OpenID))
+		}
+		if r.Blacklisted {
+			marked++
+		}
+	}
+	if marked == 0 || !strings.Contains(string(got), `"\u001b[1m加粗\u001b[0m"`) {
+		t.Errorf("%d blacklisted rows; the raw name of tag 104 kept: %v", marked, strings.Contains(string(got), "加粗"))
 	}
 }
