@@ -42,6 +42,7 @@ var commands = []command{
 	{"links", "[--missing APP] [--format table|csv|jsonl] [--config FILE]", "the unionid groups across apps", runLinks},
 	{"export", "[--app NAME]... [--format csv|jsonl] [--config FILE]", "the cached followers", runExport},
 	{"doctor", "[--json] [--config FILE]", "findings about bindings and the cache, with the evidence and what to do", runDoctor},
+	{"salvage", "[--config FILE]", "copy what a damaged cache still holds into a fresh one, keeping the damaged file beside it", runSalvage},
 	{"help", "[COMMAND]", "this help, or a command's flags", nil},
 	{"version", "", "the version of wxscope", nil},
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -18,7 +19,10 @@ import (
 // doctor commands, findings are the output, not a failure; scripts read
 // --json); 1 only when the cache cannot be read; 2 for usage and
 // configuration errors. A missing cache file is not an error: every app is
-// then reported as never synced.
+// then reported as never synced. A damaged one is a finding (damaged) and
+// exits 1 as well, with the sentence that says what to do: doctor checks
+// every page and record of the file (cache.Store.Check) before it reads the
+// analysis from it.
 func runDoctor(ctx context.Context, env *Env, args []string) error {
 	c := newInvocation(env, "doctor")
 	asJSON := c.fs.Bool("json", false, "print one JSON object instead of text")
@@ -30,21 +34,61 @@ func runDoctor(ctx context.Context, env *Env, args []string) error {
 	}
 	cfg := c.cfg
 	store, err := c.openCache("")
-	if err != nil {
+	var damage error
+	switch {
+	case errors.Is(err, cache.ErrDamaged):
+		damage, store = err, nil
+	case err != nil:
 		return err
-	}
-	if store != nil {
+	case store != nil:
 		defer store.Close()
+		if err := store.Check(); errors.Is(err, cache.ErrDamaged) {
+			damage = err
+		} else if err != nil {
+			return err
+		}
 	}
-	l, err := cache.Analyze(store, cache.AnalyzeOptions{Apps: appRefs(cfg)})
+	opts := cache.AnalyzeOptions{Apps: appRefs(cfg)}
+	l, err := cache.Analyze(store, opts)
+	if err != nil && damage == nil {
+		return err
+	}
+	if damage != nil {
+		if store == nil || err != nil {
+			// Nothing can be read: the finding is all there is to say,
+			// not that every app was never synced.
+			l, _ = cache.Analyze(nil, opts)
+			l.Findings = nil
+		}
+		l.Findings = append([]cache.Finding{damagedFinding(cfg.Cache, damage)}, l.Findings...)
+	}
+	err = nil
+	if *asJSON {
+		err = writeDoctorJSON(env.Stdout, l)
+	} else {
+		writeDoctorText(env.Stdout, l, cfg.Cache, store == nil && damage == nil)
+	}
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return writeDoctorJSON(env.Stdout, l)
+	return damage
+}
+
+// damagedFinding is the finding of a cache file that cannot be read as
+// written.
+func damagedFinding(path string, err error) cache.Finding {
+	why := err.Error()
+	var de *cache.DamagedError
+	if errors.As(err, &de) {
+		why = de.Reason
 	}
-	writeDoctorText(env.Stdout, l, cfg.Cache, store == nil)
-	return nil
+	return cache.Finding{
+		Kind:     cache.FindingDamaged,
+		Apps:     []string{},
+		Count:    1,
+		Evidence: fmt.Sprintf("the cache %s is damaged: %s", path, why),
+		Action:   "run wxscope salvage to copy what is still readable into a fresh cache (the damaged file is kept beside it), then wxscope sync to fetch the rest",
+	}
 }
 
 // doctorApp, doctorPair and doctorFinding are doctor's JSON contract
@@ -233,6 +277,9 @@ func writeDoctorText(w io.Writer, l *cache.Links, path string, noCache bool) {
 // evidenceOnly drops the leading "app: " of the evidence: the app column
 // already says it.
 func evidenceOnly(f cache.Finding) string {
+	if len(f.Apps) == 0 {
+		return sanitize.Text(f.Evidence)
+	}
 	for _, prefix := range []string{strings.Join(f.Apps, " ↔ ") + ": ", f.Apps[0] + ": "} {
 		if rest, ok := strings.CutPrefix(f.Evidence, prefix); ok {
 			return sanitize.Text(rest)

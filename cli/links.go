@@ -57,6 +57,10 @@ func runLinks(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(env.Stderr, "wxscope: %s is not bound to an open platform (none of its cached followers carries a unionid), so no person can be missing there; see wxscope doctor\n", *missing)
 	}
 
+	// As export: damage is found before the first line, not half-way.
+	if err := store.Verify(); err != nil {
+		return err
+	}
 	out := bufio.NewWriterSize(env.Stdout, 64<<10)
 	var w groupWriter
 	switch *format {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"wxscope/cache"
 	"wxscope/config"
 )
 
@@ -125,6 +126,12 @@ func report(ctx context.Context, env *Env, err error) int {
 		return exitOK
 	}
 	msg := err.Error()
+	var damaged *cache.DamagedError
+	if errors.As(err, &damaged) {
+		// Its sentence names the file and says what to do; what the
+		// command was doing when it met the damage adds nothing to that.
+		msg = damaged.Error()
+	}
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil && msg == context.Canceled.Error() {
 		msg = "interrupted; run the same command again to go on"
 	}

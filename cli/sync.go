@@ -53,6 +53,12 @@ func syncApps(ctx context.Context, env *Env, cfg *config.Config, apps []config.A
 		return err
 	}
 	defer store.Close()
+	// A sync writes through whatever it reads: on a damaged file it would
+	// spread the damage, so the file is read once first (a fraction of a
+	// second for a million profiles, next to minutes of API calls).
+	if err := store.Verify(); err != nil {
+		return err
+	}
 	syncs := syncer.New(cfg, store, syncer.Options{Command: command, HTTPClient: hooks.httpClient, Adjust: hooks.opts})
 	release, err := syncs.Hold()
 	if err != nil {

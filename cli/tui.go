@@ -11,6 +11,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/term"
 
 	"wxscope/cache"
 	"wxscope/config"
@@ -90,6 +91,9 @@ type tui struct {
 	store *cache.Store
 	syncs *ui.Syncs
 	once  sync.Once
+	// stop ends the program with a sentence: the first damage a read of
+	// the cache meets, or a panic (see tuiguard.go).
+	stop stopper
 }
 
 // tuiCommand names the TUI in the cache's lock-info file.
@@ -107,10 +111,14 @@ func newTUI(env *Env, cfg *config.Config, opts tuiOptions) (*tui, error) {
 	if opts.readOnly {
 		mode = cache.SharedReadOnly
 	}
-	store, err := cache.Open(cfg.Cache, cache.Options{Mode: mode, Command: tuiCommand})
+	t := &tui{}
+	// A damaged cache ends the TUI with the sentence that says what to do,
+	// rather than leaving it on a screen of read errors.
+	store, err := cache.Open(cfg.Cache, cache.Options{Mode: mode, Command: tuiCommand, OnDamage: t.stop.stop})
 	if err != nil {
 		return nil, err
 	}
+	t.store = store
 	homeApps := make([]ui.HomeApp, len(cfg.Apps))
 	byID := map[string]config.App{}
 	names := map[string]string{}
@@ -127,10 +135,17 @@ func newTUI(env *Env, cfg *config.Config, opts tuiOptions) (*tui, error) {
 		}
 	}
 	src := ui.NewCacheSource(store, appRefs(cfg))
-	t := &tui{store: store}
 
 	syncs := syncer.New(cfg, store, syncer.Options{Command: tuiCommand, HTTPClient: opts.httpClient, Adjust: opts.syncOpts})
-	t.syncs = ui.NewSyncs(func(ctx context.Context, appID string, progress func(cache.Progress)) error {
+	t.syncs = ui.NewSyncs(func(ctx context.Context, appID string, progress func(cache.Progress)) (err error) {
+		// A sync runs in a goroutine of its own, where a panic would end
+		// the process with the terminal still raw.
+		defer func() {
+			if r := recover(); r != nil {
+				err = panicError(r)
+				t.stop.stop(err)
+			}
+		}()
 		return syncs.Sync(ctx, byID[appID], progress, tuiProgressEvery)
 	})
 
@@ -174,15 +189,28 @@ func (t *tui) close() {
 
 // run runs the program on the terminal until the user quits (or ctx ends:
 // SIGTERM), then saves the syncs' progress.
+//
+// The terminal is put back as it was however the program ends: Bubble Tea
+// restores it, the guard (tuiguard.go) turns panics into a clean end, and
+// the state saved here is restored last whatever happened in between.
 func (t *tui) run(ctx context.Context, env *Env) error {
 	defer t.close()
-	p := tea.NewProgram(t.root, tea.WithContext(ctx), tea.WithInput(env.Stdin), tea.WithOutput(env.Stdout))
-	_, err := p.Run()
-	if err != nil && errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+	if f, ok := env.Stdin.(*os.File); ok && isTerminal(f) {
+		if state, err := term.GetState(f.Fd()); err == nil {
+			defer term.Restore(f.Fd(), state)
+		}
+	}
+	err := runGuarded(t.root, &t.stop, tea.WithContext(ctx), tea.WithInput(env.Stdin), tea.WithOutput(env.Stdout))
+	var damaged *cache.DamagedError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &damaged):
+		return err
+	case errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil:
 		return ctx.Err()
+	case t.stop.reason() != nil:
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("the terminal UI stopped: %w", err)
-	}
-	return nil
+	return fmt.Errorf("the terminal UI stopped: %w", err)
 }

@@ -28,11 +28,12 @@ func (f *Failure) Unwrap() error { return f.Err }
 func failureSentence(cfg *config.Config, app config.App, err error) string {
 	again := fmt.Sprintf("run `wxscope sync --app %s`", app.Name)
 	var (
-		qe     *cache.QuotaError
-		apiErr *wechat.APIError
-		stErr  *wechat.StatusError
-		inUse  *cache.InUseError
-		netErr net.Error
+		qe      *cache.QuotaError
+		apiErr  *wechat.APIError
+		stErr   *wechat.StatusError
+		inUse   *cache.InUseError
+		damaged *cache.DamagedError
+		netErr  net.Error
 	)
 	switch {
 	case errors.As(err, &qe):
@@ -47,6 +48,8 @@ func failureSentence(cfg *config.Config, app config.App, err error) string {
 	case errors.As(err, &stErr):
 		return fmt.Sprintf("%s: the API at %s answered %s with HTTP status %d, so something between here and WeChat is failing; check api_base in %s, then %s again",
 			app.Name, cfg.APIBase, strings.TrimPrefix(stErr.Path, "cgi-bin/"), stErr.StatusCode, cfg.File, again)
+	case errors.As(err, &damaged):
+		return damaged.Error()
 	case errors.As(err, &inUse):
 		return fmt.Sprintf("%s: %s", app.Name, inUse.Error())
 	case errors.Is(err, ErrRunning):
