@@ -158,10 +158,11 @@ type pageMsg struct {
 
 // batchMsg is the answer to one batch of a page.
 type batchMsg struct {
-	seq      int
-	profiles []Profile
-	stamps   []string // requested openids the answer left out: listed, so stamped
-	bad      []string // openids the API rejected
+	seq        int
+	profiles   []Profile
+	stamps     []string // requested openids the answer left out: listed, so stamped
+	bad        []string // openids the API rejected
+	unanswered []string // requested openids the answer left out even when asked again
 }
 
 func (r *syncRun) setPhase(p Phase) { r.phase.Store(p) }
@@ -176,6 +177,12 @@ func (r *syncRun) run(ctx context.Context) error {
 		}
 	}
 	if !r.finished {
+		if len(r.state.Unanswered) > 0 {
+			r.setPhase(PhaseHydrating)
+			if err := r.askUnanswered(ctx); err != nil {
+				return r.stop(ctx, err)
+			}
+		}
 		r.setPhase(PhaseMarking)
 		if err := r.finish(); err != nil {
 			return r.stop(ctx, err)
@@ -209,6 +216,7 @@ func (r *syncRun) begin() error {
 		st.LastError, st.QuotaResetAt = "", time.Time{}
 		r.state = *st
 		r.state.BadOpenIDs = slices.Clone(st.BadOpenIDs)
+		r.state.Unanswered = slices.Clone(st.Unanswered)
 		r.runID = st.RunID
 		r.pages.Store(st.Pages)
 		r.listed.Store(st.Listed)
@@ -376,11 +384,11 @@ func (r *syncRun) classify(ids []string) (fresh, stale []string, err error) {
 // hydrate fetches queued batches until the queue closes or something fails.
 func (r *syncRun) hydrate(ctx context.Context, work <-chan batchJob, results chan<- any) error {
 	for j := range work {
-		got, bad, err := r.fetch(ctx, j.ids)
+		got, bad, missing, err := r.fetchAnswered(ctx, j.ids, true)
 		if err != nil {
 			return err
 		}
-		m := batchMsg{seq: j.seq, bad: bad}
+		m := batchMsg{seq: j.seq, bad: bad, unanswered: missing}
 		for _, id := range j.ids {
 			if p, ok := got[id]; ok {
 				p.OpenID = id
@@ -392,6 +400,114 @@ func (r *syncRun) hydrate(ctx context.Context, work <-chan batchJob, results cha
 		r.fetched.Add(int64(len(m.profiles)))
 		r.processed.Add(int64(len(j.ids)))
 		results <- m // the writer drains results until they close: this never blocks for good
+	}
+	return nil
+}
+
+// ErrIncompleteAnswer marks a sync that stopped, or did not finish,
+// because the API left profiles it was asked for out of its answers.
+var ErrIncompleteAnswer = errors.New("the API's answers left out profiles asked for")
+
+// maxReasks bounds how often the openids an answer left out are asked
+// again, in a batch of their own.
+const maxReasks = 2
+
+// fetchAnswered is fetch, asking again (up to maxReasks times) for the
+// openids the answer left out, and returning those still left out. An
+// answer for an openid not asked for is dropped. With failFast, a batch
+// of which most stayed unanswered stops the sync: an API that answers
+// batchget with nothing, or with other openids, is broken, and the rest of
+// the listing would only spend quota on it.
+func (r *syncRun) fetchAnswered(ctx context.Context, ids []string, failFast bool) (map[string]Profile, []string, []string, error) {
+	got, bad, err := r.fetch(ctx, ids)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	asked := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		asked[id] = true
+	}
+	answered := make(map[string]Profile, len(ids))
+	for id, p := range got {
+		if asked[id] {
+			answered[id] = p
+		}
+	}
+	var missing []string
+	for try := 0; ; try++ {
+		missing = missing[:0]
+		for _, id := range ids {
+			if _, ok := answered[id]; !ok && !slices.Contains(bad, id) {
+				missing = append(missing, id)
+			}
+		}
+		if len(missing) == 0 || try == maxReasks {
+			break
+		}
+		r.retries.Add(1)
+		more, moreBad, err := r.fetch(ctx, slices.Clone(missing))
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		for id, p := range more {
+			if asked[id] {
+				answered[id] = p
+			}
+		}
+		bad = append(bad, moreBad...)
+	}
+	if failFast && len(ids) > 4 && 2*len(missing) > len(ids) {
+		return nil, nil, nil, fmt.Errorf("%w: batchget answered %d of the %d profiles asked for, even when asked again for the rest; the sync stopped before the page, sync again to resume",
+			ErrIncompleteAnswer, len(ids)-len(missing), len(ids))
+	}
+	return answered, bad, slices.Clone(missing), nil
+}
+
+// askUnanswered asks again, at the end of the listing, for the openids
+// answers left out, writing what comes back. Those still left out keep the
+// run from finishing: the next Sync asks for them again.
+func (r *syncRun) askUnanswered(ctx context.Context) error {
+	ids := slices.Clone(r.state.Unanswered)
+	for i := 0; i < len(ids); i += r.o.BatchSize {
+		batch := ids[i:min(i+r.o.BatchSize, len(ids))]
+		got, bad, _, err := r.fetchAnswered(ctx, batch, false)
+		if err != nil {
+			return err
+		}
+		now := r.o.Now()
+		err = r.s.updateApp(r.appid, func(a *appTx) error {
+			st := &a.rec.Sync
+			for _, id := range batch {
+				if p, ok := got[id]; ok {
+					p.OpenID = id
+					if err := putAnswer(a, p, now.Unix(), r.runID); err != nil {
+						return err
+					}
+					st.Fetched++
+				}
+			}
+			for _, id := range bad {
+				if len(st.BadOpenIDs) < maxBadOpenIDs && !slices.Contains(st.BadOpenIDs, id) {
+					st.BadOpenIDs = append(st.BadOpenIDs, id)
+				}
+			}
+			st.Unanswered = slices.DeleteFunc(st.Unanswered, func(id string) bool {
+				_, ok := got[id]
+				return ok || slices.Contains(bad, id)
+			})
+			r.state = *st
+			r.state.BadOpenIDs = slices.Clone(st.BadOpenIDs)
+			r.state.Unanswered = slices.Clone(st.Unanswered)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("write profiles: %w", err)
+		}
+		r.fetched.Add(int64(len(got)))
+	}
+	if left := r.state.Unanswered; len(left) > 0 {
+		return fmt.Errorf("%w: batchget left out the profiles of %d listed followers (such as %s), even when asked again; the sync is not complete, sync again to ask for them",
+			ErrIncompleteAnswer, len(left), left[0])
 	}
 	return nil
 }
@@ -522,6 +638,7 @@ func (r *syncRun) commit(g *group) error {
 	now := r.o.Now()
 	st := r.state
 	st.BadOpenIDs = slices.Clone(r.state.BadOpenIDs)
+	st.Unanswered = slices.Clone(r.state.Unanswered)
 	for _, p := range g.pages {
 		r.tracks[p.seq] = &pageTrack{next: p.next, listed: p.listed, remaining: p.batches, last: p.last}
 	}
@@ -533,6 +650,24 @@ func (r *syncRun) commit(g *group) error {
 				st.BadOpenIDs = append(st.BadOpenIDs, id)
 			}
 		}
+		for _, id := range b.unanswered {
+			if !slices.Contains(st.Unanswered, id) {
+				st.Unanswered = append(st.Unanswered, id)
+			}
+		}
+	}
+	if len(st.Unanswered) > 0 {
+		// A page listed again after a stop may have them answered now.
+		answered := map[string]bool{}
+		for _, b := range g.batches {
+			for i := range b.profiles {
+				answered[b.profiles[i].OpenID] = true
+			}
+		}
+		st.Unanswered = slices.DeleteFunc(st.Unanswered, func(id string) bool { return answered[id] })
+	}
+	if len(st.Unanswered) > maxBadOpenIDs {
+		return fmt.Errorf("%w: batchget left out the profiles of more than %d listed followers, even when asked again; the sync stopped, sync again to resume", ErrIncompleteAnswer, maxBadOpenIDs)
 	}
 	for _, p := range g.pages {
 		st.Skipped += int64(len(p.fresh))
@@ -580,7 +715,7 @@ func (r *syncRun) commit(g *group) error {
 				return err
 			}
 		}
-		if st.ListingComplete {
+		if st.ListingComplete && len(st.Unanswered) == 0 {
 			var err error
 			if finished, err = r.finishIn(a, &st, now); err != nil {
 				return fmt.Errorf("mark unfollowers: %w", err)

@@ -41,6 +41,12 @@ const maxListingRestarts = 2
 // and the API itself says when to slow down (45011, which the client waits
 // out).
 func NewClient(cfg *config.Config, app config.App, hc *http.Client, onRetry func(string, int, error)) (*wechat.Client, error) {
+	return newClient(cfg, app, hc, onRetry, nil)
+}
+
+// newClient is NewClient, with adjust (when set) changing the client's
+// configuration last: for tests that shorten its waits.
+func newClient(cfg *config.Config, app config.App, hc *http.Client, onRetry func(string, int, error), adjust func(*wechat.Config)) (*wechat.Client, error) {
 	wc := wechat.Config{
 		AppID:       app.AppID,
 		APIBase:     cfg.APIBase,
@@ -59,6 +65,9 @@ func NewClient(cfg *config.Config, app config.App, hc *http.Client, onRetry func
 		wc.TokenMode = wechat.TokenStable
 		wc.Secret = app.Secret.Reveal()
 	}
+	if adjust != nil {
+		adjust(&wc)
+	}
 	c, err := wechat.New(wc)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", app.Name, err)
@@ -67,9 +76,9 @@ func NewClient(cfg *config.Config, app config.App, hc *http.Client, onRetry func
 }
 
 // newWechatSource returns the cache.Source of one configured app.
-func newWechatSource(cfg *config.Config, app config.App, hc *http.Client) (*wechatSource, error) {
+func newWechatSource(cfg *config.Config, app config.App, hc *http.Client, adjust func(*wechat.Config)) (*wechatSource, error) {
 	s := &wechatSource{}
-	c, err := NewClient(cfg, app, hc, s.onRetry)
+	c, err := newClient(cfg, app, hc, s.onRetry, adjust)
 	if err != nil {
 		return nil, err
 	}

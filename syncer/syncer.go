@@ -10,6 +10,7 @@ import (
 
 	"wxscope/cache"
 	"wxscope/config"
+	"wxscope/wechat"
 )
 
 // Syncer syncs the configured apps into one store. Every sync, headless or
@@ -35,6 +36,9 @@ type Options struct {
 	// Adjust changes the engine's options of every sync; for tests and
 	// benchmarks.
 	Adjust func(*cache.SyncOptions)
+	// AdjustClient changes the API client's configuration of every sync;
+	// for tests that shorten its timeouts and backoff.
+	AdjustClient func(*wechat.Config)
 }
 
 // New returns a Syncer of cfg's apps into store.
@@ -101,7 +105,7 @@ func (s *Syncer) sync(ctx context.Context, app config.App, progress func(cache.P
 		return fail(err)
 	}
 	defer release()
-	src, err := newWechatSource(s.cfg, app, s.opts.HTTPClient)
+	src, err := newWechatSource(s.cfg, app, s.opts.HTTPClient, s.opts.AdjustClient)
 	if err != nil {
 		return fail(err)
 	}

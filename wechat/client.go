@@ -90,6 +90,15 @@ type Config struct {
 	// MaxRetries bounds the retries of transient failures (-1, HTTP 5xx or
 	// 429, transport errors, malformed bodies) per call (default 5).
 	MaxRetries int
+	// AttemptTimeout bounds one round trip, the answer's body included
+	// (default 30 s): a server that accepts and never answers, or trickles
+	// its answer, costs no more than this per try.
+	AttemptTimeout time.Duration
+	// CallTimeout bounds one call with its retries of transient failures
+	// (default 75 s; the minute waits after 45011 do not count): a retry
+	// whose backoff would end past it is not made. A call gives up within
+	// CallTimeout + AttemptTimeout, under two minutes by default.
+	CallTimeout time.Duration
 	// BackoffBase and BackoffMax shape the exponential backoff with jitter
 	// between those retries (default 500 ms doubling up to 30 s).
 	BackoffBase, BackoffMax time.Duration
@@ -192,6 +201,12 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxMinuteWaits <= 0 {
 		cfg.MaxMinuteWaits = 3
 	}
+	if cfg.AttemptTimeout <= 0 {
+		cfg.AttemptTimeout = 30 * time.Second
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = 75 * time.Second
+	}
 	if cfg.TokenCommandTimeout <= 0 {
 		cfg.TokenCommandTimeout = 15 * time.Second
 	}
@@ -285,6 +300,7 @@ func (e errTransient) Unwrap() error { return e.err }
 func (c *Client) call(ctx context.Context, req request) ([]byte, error) {
 	tokenRetried := false
 	transient, minuteWaits := 0, 0
+	deadline := c.now().Add(c.cfg.CallTimeout)
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, c.wrap(req.path, err)
@@ -314,6 +330,7 @@ func (c *Client) call(ctx context.Context, req request) ([]byte, error) {
 			c.notifyRetry(req.path, minuteWaits, err)
 			now := c.now()
 			wait := now.Truncate(time.Minute).Add(time.Minute).Sub(now)
+			deadline = deadline.Add(wait) // the API asked for this wait
 			if err := c.sleep(ctx, wait); err != nil {
 				return nil, c.wrap(req.path, err)
 			}
@@ -322,9 +339,13 @@ func (c *Client) call(ctx context.Context, req request) ([]byte, error) {
 			if transient >= c.cfg.MaxRetries {
 				return nil, tr.err
 			}
+			wait := c.backoff(transient + 1)
+			if c.now().Add(wait).After(deadline) {
+				return nil, &gaveUpError{err: tr.err, after: c.cfg.CallTimeout}
+			}
 			transient++
 			c.notifyRetry(req.path, transient, tr.err)
-			if err := c.sleep(ctx, c.backoff(transient)); err != nil {
+			if err := c.sleep(ctx, wait); err != nil {
 				return nil, c.wrap(req.path, err)
 			}
 			continue
@@ -333,6 +354,20 @@ func (c *Client) call(ctx context.Context, req request) ([]byte, error) {
 		}
 	}
 }
+
+// gaveUpError is the last transient failure of a call that ran out of its
+// CallTimeout; errors.As still finds what failed (a net.Error, a
+// *StatusError).
+type gaveUpError struct {
+	err   error
+	after time.Duration
+}
+
+func (e *gaveUpError) Error() string {
+	return fmt.Sprintf("%v (still failing after %s of retries)", e.err, e.after.Round(time.Second))
+}
+
+func (e *gaveUpError) Unwrap() error { return e.err }
 
 // wrap says which app and API path err is about.
 func (c *Client) wrap(path string, err error) error {
@@ -441,7 +476,11 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, q url.Value
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	hr, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	// ctx says whether the caller gave up; actx bounds this try, body
+	// included, and its end is worth another try.
+	actx, cancel := context.WithTimeout(ctx, c.cfg.AttemptTimeout)
+	defer cancel()
+	hr, err := http.NewRequestWithContext(actx, method, u.String(), rd)
 	if err != nil {
 		return nil, newTransportError(c.cfg.AppID, path, err, c.scrubber())
 	}
