@@ -332,11 +332,12 @@ func encodeApp(dst []byte, a *appRecord) []byte {
 	dst = appendTime(dst, s.QuotaResetAt)
 	// Later fields are optional: a record without them reads as before,
 	// and is written as before (older wxscope versions read it).
-	if len(s.Unanswered) > 0 {
+	if len(s.Unanswered) > 0 || s.Suspect != 0 {
 		dst = binary.AppendUvarint(dst, uint64(len(s.Unanswered)))
 		for _, id := range s.Unanswered {
 			dst = appendString(dst, id)
 		}
+		dst = binary.AppendVarint(dst, s.Suspect)
 	}
 	return dst
 }
@@ -373,15 +374,13 @@ func decodeApp(v []byte, a *appRecord) error {
 	}
 	s.LastError = r.string()
 	s.QuotaResetAt = r.time()
-	s.Unanswered = nil
+	s.Unanswered, s.Suspect = nil, 0
 	if r.err == nil && r.off < len(r.s) {
 		n := r.count()
-		if n == 0 {
-			r.fail() // written only when there are some
-		}
 		for i := uint64(0); r.err == nil && i < n; i++ {
 			s.Unanswered = append(s.Unanswered, r.string())
 		}
+		s.Suspect = r.varint()
 	}
 	return r.end("app record")
 }

@@ -44,7 +44,12 @@ type SyncState struct {
 	// Unanswered are openids listed in this run whose profile the API left
 	// out of its answers, even when asked again: the run does not finish
 	// until a Sync has them answered (at most 1000; more stop the run).
-	Unanswered   []string
+	Unanswered []string
+	// Suspect is how many followers the last run listed when it refused to
+	// mark unfollows because the listing shrank far below the cache's
+	// followers (0 when it did not): the next run that lists about as many
+	// marks them, the shrink being real.
+	Suspect      int64
 	LastError    string    // why the last run stopped early, "" after a clean finish
 	QuotaResetAt time.Time // when a spent daily quota resets, after a quota stop
 }

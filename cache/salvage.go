@@ -80,10 +80,11 @@ func Salvage(path string, now time.Time) (*SalvageReport, error) {
 	}
 	if best != nil {
 		// An older tree may still name apps whose record the chosen one lost.
+		best.extra = map[string]appRecord{}
 		for _, src := range sources {
 			for appid, rec := range src.apps {
-				if _, ok := best.apps[appid]; !ok {
-					best.apps[appid] = rec
+				if _, ok := best.extra[appid]; !ok {
+					best.extra[appid] = rec
 				}
 			}
 		}
@@ -178,6 +179,9 @@ type salvageSource struct {
 	lostVals int
 	walker   *walker
 	prefixes map[string]string // appid → the prefix its salvaged openids share
+	// extra are app records found outside the tree (an older tree, a leaf
+	// no branch leads to), for the apps whose record the tree lost.
+	extra map[string]appRecord
 }
 
 // salvageSources are the trees worth trying: each meta page's (checksum or
@@ -186,7 +190,7 @@ type salvageSource struct {
 func salvageSources(f *os.File, size int64) []*salvageSource {
 	var out []*salvageSource
 	add := func(m boltMeta) {
-		if !validPageSize(m.pageSize) || m.root < 2 {
+		if !validPageSize(m.pageSize) || size/m.pageSize < 3 {
 			return
 		}
 		// A truncated file holds fewer pages than its meta says; the
@@ -195,9 +199,8 @@ func salvageSources(f *os.File, size int64) []*salvageSource {
 		if !m.valid {
 			m.hwm = uint64(size / m.pageSize) // the page count may be what broke
 		}
-		if m.root >= m.hwm {
-			return
-		}
+		// A root past the end of a cut-off file leaves no tree to walk,
+		// but the pages that are left still hold profiles (orphans).
 		out = append(out, &salvageSource{pf: &pageFile{r: f, size: size, meta: m}, root: m.root})
 	}
 	for _, m := range readMetas(f, size) {
@@ -259,6 +262,9 @@ func (src *salvageSource) read(put func(appid string, p Profile, seen uint64) er
 		}
 	}
 	var p Profile
+	if src.root < 2 || src.root >= src.pf.meta.hwm {
+		return w.fail(problemf("the root page %d is outside the file's %d pages", src.root, src.pf.meta.hwm))
+	}
 	return w.each(bucketRef{root: src.root}, func(name, _ []byte, top *bucketRef) error {
 		switch {
 		case top == nil:
@@ -334,6 +340,15 @@ func (src *salvageSource) orphans() ([]orphanProfile, error) {
 			continue
 		}
 		if n := int(native.Uint16(buf[10:])); n > 0 {
+			if recs := appRecordsIn(buf); recs != nil {
+				// A leaf of the apps bucket: the names the tree lost.
+				for appid, rec := range recs {
+					if _, ok := src.extra[appid]; !ok {
+						src.extra[appid] = rec
+					}
+				}
+				continue
+			}
 			if el, err := elementAt(buf, pageFlagLeaf, 0); err == nil && len(el.value) == 0 {
 				for i := range n {
 					el, err := elementAt(buf, pageFlagLeaf, i)
@@ -422,6 +437,22 @@ func (src *salvageSource) orphans() ([]orphanProfile, error) {
 		return cmp.Or(strings.Compare(a.p.AppID, b.p.AppID), strings.Compare(a.p.OpenID, b.p.OpenID))
 	})
 	return out, nil
+}
+
+// appRecordsIn returns the app records of leaf page p when every element
+// of it is one (the page is a leaf of the apps bucket), else nil.
+func appRecordsIn(p []byte) map[string]appRecord {
+	n := int(native.Uint16(p[10:]))
+	recs := make(map[string]appRecord, n)
+	for i := range n {
+		el, err := elementAt(p, pageFlagLeaf, i)
+		var rec appRecord
+		if err != nil || el.bucket || !bytes.HasPrefix(el.key, []byte("wx")) || validID("appid", string(el.key)) != nil || decodeApp(el.value, &rec) != nil {
+			return nil
+		}
+		recs[string(el.key)] = rec
+	}
+	return recs
 }
 
 // indexOwners finds the app of each of openids in the unionid indexes, as
@@ -539,7 +570,11 @@ func (src *salvageSource) copyTo(s *Store, orphans []orphanProfile) (*SalvageRep
 			if err != nil {
 				return err
 			}
-			if rec, ok := src.apps[appid]; ok {
+			rec, ok := src.apps[appid]
+			if !ok {
+				rec, ok = src.extra[appid]
+			}
+			if ok {
 				a.rec.Name = rec.Name
 				a.rec.Sync = SyncState{RunID: rec.Sync.RunID, Total: rec.Sync.Total}
 			}

@@ -33,6 +33,7 @@ func failureSentence(cfg *config.Config, app config.App, err error) string {
 		stErr   *wechat.StatusError
 		inUse   *cache.InUseError
 		damaged *cache.DamagedError
+		bodyErr *wechat.BodyError
 		netErr  net.Error
 	)
 	switch {
@@ -45,6 +46,12 @@ func failureSentence(cfg *config.Config, app config.App, err error) string {
 			app.Name, strings.TrimPrefix(qe.API, "cgi-bin/"), when, again)
 	case errors.As(err, &apiErr):
 		return apiFailure(cfg, app, apiErr, again)
+	case errors.As(err, &bodyErr) && errors.Is(err, wechat.ErrBodyTooLarge):
+		return fmt.Sprintf("%s: the API at %s answered %s with more than %d bytes, more than any WeChat answer, so something between here and WeChat is failing; check api_base in %s, then %s again",
+			app.Name, cfg.APIBase, strings.TrimPrefix(bodyErr.Path, "cgi-bin/"), bodyErr.Limit, cfg.File, again)
+	case errors.As(err, &bodyErr):
+		return fmt.Sprintf("%s: the API at %s answered %s with something other than WeChat's JSON (it starts %q), even when asked again, so a proxy or gateway may be in the way; check api_base in %s, then %s again",
+			app.Name, cfg.APIBase, strings.TrimPrefix(bodyErr.Path, "cgi-bin/"), bodyErr.Start, cfg.File, again)
 	case errors.As(err, &stErr):
 		return fmt.Sprintf("%s: the API at %s answered %s with HTTP status %d, so something between here and WeChat is failing; check api_base in %s, then %s again",
 			app.Name, cfg.APIBase, strings.TrimPrefix(stErr.Path, "cgi-bin/"), stErr.StatusCode, cfg.File, again)
@@ -54,6 +61,9 @@ func failureSentence(cfg *config.Config, app config.App, err error) string {
 		return fmt.Sprintf("%s: %s", app.Name, inUse.Error())
 	case errors.Is(err, ErrRunning):
 		return fmt.Sprintf("%s: %v", app.Name, err)
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return fmt.Sprintf("%s: the API at %s did not answer in time, even when asked again (%v); check the network and api_base in %s, then %s again",
+			app.Name, cfg.APIBase, netErr, cfg.File, again)
 	case errors.As(err, &netErr):
 		return fmt.Sprintf("%s: cannot reach the API at %s (%v); check the network and api_base in %s, then %s again",
 			app.Name, cfg.APIBase, netErr, cfg.File, again)

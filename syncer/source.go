@@ -8,7 +8,6 @@ package syncer
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"sync/atomic"
 
@@ -68,11 +67,9 @@ func newClient(cfg *config.Config, app config.App, hc *http.Client, onRetry func
 	if adjust != nil {
 		adjust(&wc)
 	}
-	c, err := wechat.New(wc)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", app.Name, err)
-	}
-	return c, nil
+	// wechat.New names the appid; the sentence built on this error names
+	// the app (failureSentence), so it is not named here too.
+	return wechat.New(wc)
 }
 
 // newWechatSource returns the cache.Source of one configured app.
@@ -112,7 +109,7 @@ func (s *wechatSource) ListFollowers(ctx context.Context, next string) (cache.Fo
 	if err != nil {
 		return cache.FollowerPage{}, mapError(err)
 	}
-	return cache.FollowerPage{OpenIDs: p.OpenIDs, Next: p.NextOpenID, Total: p.Total, Last: p.Last}, nil
+	return cache.FollowerPage{OpenIDs: p.OpenIDs, Next: p.NextOpenID, Total: p.Total, Count: p.Count, Last: p.Last}, nil
 }
 
 // Profiles fetches 1..100 profiles with one batchget call.

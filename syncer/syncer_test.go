@@ -1,12 +1,14 @@
 package syncer
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"wxscope/cache"
 	"wxscope/config"
 )
 
@@ -53,4 +55,23 @@ func TestHoldsNestAndKeepAnotherSyncerOut(t *testing.T) {
 		t.Fatalf("after the last release: %v", err)
 	}
 	r3()
+}
+
+// A client that cannot be built (here, a token_command of blanks) fails the
+// sync with one sentence that names the app once: "news: news: …" was the
+// client's error prefixed by the sentence again.
+func TestAClientThatCannotBeBuiltNamesTheAppOnce(t *testing.T) {
+	cfg := &config.Config{File: "config.toml", Cache: filepath.Join(t.TempDir(), "wxscope.db"), APIBase: "http://127.0.0.1:1", Concurrency: 1}
+	app := config.App{Name: "news", AppID: "wx1111111111111111", Token: config.TokenFromCommand, TokenCommand: "   "}
+	cfg.Apps = []config.App{app}
+	store, err := cache.Open(cfg.Cache, cache.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	err = New(cfg, store, Options{}).Sync(context.Background(), app, nil, time.Second)
+	var f *Failure
+	if !errors.As(err, &f) || strings.Contains(f.Error(), "news: news") || !strings.HasPrefix(f.Error(), "news: ") {
+		t.Fatalf("sync with an unbuildable client: %v", err)
+	}
 }

@@ -443,7 +443,7 @@ func (c *Client) checkErrcode(path string, body []byte) error {
 	code, msg, err := decodeEnvelope(body)
 	if err != nil {
 		// A proxy's HTML page or a cut-off body: worth another try.
-		return errTransient{c.wrap(path, err)}
+		return errTransient{&BodyError{AppID: c.cfg.AppID, Path: path, Start: c.scrubber().scrub(bodyStart(body)), Err: err}}
 	}
 	return c.errcodeError(path, code, msg)
 }
@@ -506,7 +506,8 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, q url.Value
 		return nil, errTransient{terr}
 	}
 	if int64(len(data)) > c.cfg.MaxBodyBytes {
-		return nil, fmt.Errorf("wechat %s: %s: %w (over %d bytes)", c.cfg.AppID, path, ErrBodyTooLarge, c.cfg.MaxBodyBytes)
+		return nil, &BodyError{AppID: c.cfg.AppID, Path: path, Start: c.scrubber().scrub(bodyStart(data)), Limit: c.cfg.MaxBodyBytes,
+			Err: fmt.Errorf("%w (over %d bytes)", ErrBodyTooLarge, c.cfg.MaxBodyBytes)}
 	}
 	if resp.StatusCode != http.StatusOK {
 		serr := &StatusError{AppID: c.cfg.AppID, Path: path, StatusCode: resp.StatusCode}
