@@ -182,7 +182,7 @@ func writeDoctorText(w io.Writer, l *cache.Links, path string, noCache bool) {
 	if notes > 0 {
 		head += " · " + cache.Plural(notes, "note")
 	}
-	fmt.Fprintf(w, "doctor · %s · cache %s\n", head, path)
+	fmt.Fprintf(w, "doctor · %s · cache %s\n", head, sanitize.Text(path))
 	if noCache {
 		fmt.Fprintln(w, "no cache file yet: nothing has been synced")
 	}
@@ -264,12 +264,12 @@ func writeDoctorText(w io.Writer, l *cache.Links, path string, noCache bool) {
 			mark = "·"
 		}
 		apps := sanitize.Text(strings.Join(f.Apps, " ↔ "))
-		fmt.Fprintf(w, " %s %-*s  %-*s  %s\n", mark, kw, f.Kind, aw, apps, evidenceOnly(f))
+		fmt.Fprintf(w, " %s %-*s  %-*s  %s\n", mark, kw, sanitize.Text(string(f.Kind)), aw, apps, evidenceOnly(f))
 		if f.Action != "" {
-			fmt.Fprintf(w, "%s→ %s\n", indent, f.Action)
+			fmt.Fprintf(w, "%s→ %s\n", indent, sanitize.Text(f.Action))
 		}
 		if len(f.Examples) > 0 {
-			fmt.Fprintf(w, "%se.g. %s\n", indent, strings.Join(f.Examples, ", "))
+			fmt.Fprintf(w, "%se.g. %s\n", indent, sanitize.Text(strings.Join(f.Examples, ", ")))
 		}
 	}
 }
