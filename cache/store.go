@@ -243,7 +243,7 @@ func Open(path string, opts Options) (*Store, error) {
 			})
 		})
 		if err == nil && !current {
-			err = s.guard(func() error { return db.Update(s.migrate) })
+			err = s.asDiskFull(s.guard(func() error { return db.Update(s.migrate) }))
 		}
 	}
 	if err != nil {
@@ -312,6 +312,8 @@ func (s *Store) openBolt(readOnly bool, timeout time.Duration) (db *bolt.DB, err
 		return nil, fmt.Errorf("the file %s is %w (not a bbolt file: %v); point the config's cache at another path or move the file away", s.path, ErrNotCache, err)
 	case errors.Is(err, os.ErrNotExist):
 		return nil, s.noCache("")
+	case diskFull(err):
+		return nil, s.asDiskFull(err) // creating the file
 	default:
 		return nil, fmt.Errorf("open the cache %s: %w", s.path, err)
 	}
@@ -407,7 +409,7 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 		return fmt.Errorf("write to %s: %w", s.path, ErrReadOnly)
 	}
 	if s.db != nil {
-		return s.guard(func() error { return s.db.Update(fn) })
+		return s.asDiskFull(s.guard(func() error { return s.db.Update(fn) }))
 	}
 	wait := time.Until(s.lastRelease.Add(SharedWriteGap))
 	switch {
@@ -437,5 +439,5 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 	}
 	s.lastRelease = time.Now()
 	s.heldSinceGap += s.lastRelease.Sub(start)
-	return err
+	return s.asDiskFull(err)
 }

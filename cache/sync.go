@@ -282,13 +282,14 @@ func (r *syncRun) pipeline(ctx context.Context) error {
 		close(results)
 	}()
 
-	// write returns once results close, so perr and quotaErr are set.
+	// write returns once results close, so perr and quotaErr are set. A
+	// failed write cancels the others, whose errors then only say so.
 	werr := r.write(results, cancel)
-	if perr != nil {
-		return perr
-	}
 	if werr != nil {
 		return werr
+	}
+	if perr != nil {
+		return perr
 	}
 	if quotaErr != nil {
 		return quotaErr

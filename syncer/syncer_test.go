@@ -3,8 +3,11 @@ package syncer
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -73,5 +76,23 @@ func TestAClientThatCannotBeBuiltNamesTheAppOnce(t *testing.T) {
 	var f *Failure
 	if !errors.As(err, &f) || strings.Contains(f.Error(), "news: news") || !strings.HasPrefix(f.Error(), "news: ") {
 		t.Fatalf("sync with an unbuildable client: %v", err)
+	}
+}
+
+// A full disk is said to be one, naming the cache, however the error
+// reached the sync: a syscall.Errno is a net.Error too, which made it
+// "cannot reach the API at … (no space left on device)".
+func TestAFullDiskIsSaidToBeOne(t *testing.T) {
+	cfg := &config.Config{File: "config.toml", Cache: "/data/wxscope.db", APIBase: "https://api.weixin.qq.com"}
+	app := config.App{Name: "news", AppID: "wx1111111111111111"}
+	for _, err := range []error{
+		&cache.DiskFullError{Path: cfg.Cache, Err: &os.PathError{Op: "write", Path: cfg.Cache, Err: syscall.ENOSPC}},
+		fmt.Errorf("sync of app news: write profiles: %w", &os.PathError{Op: "write", Path: cfg.Cache, Err: syscall.ENOSPC}),
+		fmt.Errorf("record the state: %w", syscall.EDQUOT),
+	} {
+		got := failureSentence(cfg, app, err)
+		if !strings.HasPrefix(got, "news: the disk holding the cache /data/wxscope.db is full") || strings.Contains(got, "reach") {
+			t.Errorf("failureSentence(%v) = %q", err, got)
+		}
 	}
 }
