@@ -182,6 +182,10 @@ type AnalyzeOptions struct {
 	// before sharing none of them is reported as separate_platform; 20 when
 	// zero. Below it, no overlap is what chance gives small apps.
 	MinSeparate int64
+	// Syncing names, per appid, the process syncing that app now (the sync
+	// lock's holder, which the caller reads): its unfinished run is under
+	// way, not stopped.
+	Syncing map[string]*Holder
 }
 
 // DefaultStaleAfter is when doctor calls a cache stale.
@@ -498,6 +502,10 @@ func (s *Store) findings(l *Links, opts AnalyzeOptions, conflictExamples [][]str
 		case !a.InCache || (!a.Synced() && !a.Sync.InProgress && a.Counts.Profiles == 0):
 			f.Evidence = fmt.Sprintf("%s: never synced", a.Label())
 			f.Action = fmt.Sprintf("run wxscope sync --app %s", a.Label())
+		case a.Sync.InProgress && opts.Syncing[a.AppID] != nil:
+			f.Evidence = fmt.Sprintf("%s: being synced by %s, %s listed so far", a.Label(), opts.Syncing[a.AppID], FormatCount(a.Sync.Listed))
+			f.Action = "wait for that sync to finish"
+			f.Note = true
 		case a.Sync.InProgress:
 			f.Evidence = fmt.Sprintf("%s: sync stopped at %s listed", a.Label(), FormatCount(a.Sync.Listed))
 			if a.Sync.Total > 0 {

@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"wxscope/cache"
+	"wxscope/config"
 	"wxscope/sanitize"
+	"wxscope/syncer"
 )
 
 // runDoctor reports findings about the apps' bindings and the cache, each
@@ -48,7 +51,7 @@ func runDoctor(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 	}
-	opts := cache.AnalyzeOptions{Apps: appRefs(cfg)}
+	opts := cache.AnalyzeOptions{Apps: appRefs(cfg), Syncing: syncingApps(cfg)}
 	l, err := cache.Analyze(store, opts)
 	if err != nil && damage == nil {
 		return err
@@ -72,6 +75,22 @@ func runDoctor(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	return damage
+}
+
+// syncingApps are the apps of cfg another process is syncing now, by
+// appid, with who it is: their unfinished syncs are under way, not stopped.
+func syncingApps(cfg *config.Config) map[string]*cache.Holder {
+	h := syncer.Running(cfg.Cache)
+	if h == nil || h.PID == os.Getpid() {
+		return nil
+	}
+	out := map[string]*cache.Holder{}
+	for _, a := range cfg.Apps {
+		if syncer.SyncsApp(h, a.Name) {
+			out[a.AppID] = h
+		}
+	}
+	return out
 }
 
 // damagedFinding is the finding of a cache file that cannot be read as

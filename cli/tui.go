@@ -169,12 +169,42 @@ func newTUI(env *Env, cfg *config.Config, opts tuiOptions) (*tui, error) {
 		Syncs:       t.syncs,
 		SyncOnStart: opts.syncOnStart && !opts.readOnly,
 		Redraw:      20 * time.Second,
+		OtherSync:   otherSync(cfg),
 	}
 	if opts.readOnly {
 		home.Syncs = nil // no key, no start-up: nothing can start a sync
 	}
 	t.root.Open(ui.NewApps(t.root.Common(), home))
 	return t, nil
+}
+
+// otherSync is HomeSpec.OtherSync for cfg: the sync lock's holder when it
+// is another process and may be syncing the app, read at most once a
+// second (rows ask as they are drawn).
+func otherSync(cfg *config.Config) func(appID string) *cache.Holder {
+	var (
+		mu     sync.Mutex
+		at     time.Time
+		holder *cache.Holder
+	)
+	names := map[string]string{}
+	for _, a := range cfg.Apps {
+		names[a.AppID] = a.Name
+	}
+	return func(appID string) *cache.Holder {
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(at) > time.Second {
+			at, holder = time.Now(), syncer.Running(cfg.Cache)
+			if holder != nil && holder.PID == os.Getpid() {
+				holder = nil // this TUI's own sync shows its progress instead
+			}
+		}
+		if holder == nil || !syncer.SyncsApp(holder, names[appID]) {
+			return nil
+		}
+		return holder
+	}
 }
 
 // close stops every sync, waits until each has written what it fetched,

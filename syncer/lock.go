@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -53,7 +54,7 @@ func lockSync(path, command string) (unlock func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the sync lock %s: %w", lp, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := flockSoon(f); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, &syncLockError{path: path, holder: Holder(lp)}
@@ -71,6 +72,66 @@ func lockSync(path, command string) (unlock func(), err error) {
 		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		f.Close()
 	}, nil
+}
+
+// lockProbeWait is how long lockSync tries before it takes the lock for
+// another sync's: Running takes it for a moment to see whether anyone
+// holds it, and a sync starting in that moment must not be refused.
+const lockProbeWait = 200 * time.Millisecond
+
+// flockSoon takes f's lock exclusively, trying for lockProbeWait.
+func flockSoon(f *os.File) error {
+	deadline := time.Now().Add(lockProbeWait)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil || !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Running returns who is syncing the cache at path: the recorded holder of
+// its sync lock while a live process holds it (a record without a holder
+// when the record cannot be read), nil when nobody does. A killed sync's
+// record stays in the file, but not its lock: the kernel let that go.
+func Running(path string) *cache.Holder {
+	lp := LockPath(path)
+	f, err := os.Open(lp)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err == nil {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		return nil
+	} else if !errors.Is(err, syscall.EWOULDBLOCK) {
+		return nil
+	}
+	if h := Holder(lp); h != nil {
+		return h
+	}
+	return &cache.Holder{Command: "another wxscope sync"}
+}
+
+// SyncsApp reports whether holder h, syncing a cache, may be syncing the
+// app named app: a "wxscope sync" names its apps with --app (all of them
+// without); of another holder (the TUI) it cannot be told, so yes.
+func SyncsApp(h *cache.Holder, app string) bool {
+	words := strings.Fields(h.Command)
+	if len(words) < 2 || words[1] != "sync" {
+		return true
+	}
+	named := false
+	for i := 2; i+1 < len(words); i++ {
+		if words[i] == "--app" || words[i] == "-app" {
+			named = true
+			if words[i+1] == app {
+				return true
+			}
+		}
+	}
+	return !named
 }
 
 // Holder reads who holds the sync lock file lp, or nil when nobody has

@@ -96,3 +96,71 @@ func TestAFullDiskIsSaidToBeOne(t *testing.T) {
 		}
 	}
 }
+
+// Running names the lock's holder only while it is held: a record left by
+// a killed sync (the kernel let its lock go) is nobody.
+func TestRunningNamesTheHolderOnlyWhileTheLockIsHeld(t *testing.T) {
+	cfg := &config.Config{Cache: filepath.Join(t.TempDir(), "wxscope.db")}
+	if h := Running(cfg.Cache); h != nil {
+		t.Fatalf("no lock file: %+v", h)
+	}
+	release, err := New(cfg, nil, Options{Command: "wxscope sync --app news"}).Hold()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := Running(cfg.Cache); h == nil || h.Command != "wxscope sync --app news" || h.PID != os.Getpid() {
+		t.Fatalf("while held: %+v", h)
+	}
+	release()
+	// What a kill -9 leaves: the record, no lock.
+	if err := os.WriteFile(LockPath(cfg.Cache), []byte(`{"pid":1,"command":"wxscope sync","since":"2026-01-02T03:04:05Z"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if h := Running(cfg.Cache); h != nil {
+		t.Fatalf("a record without its lock: %+v", h)
+	}
+}
+
+func TestSyncsAppReadsTheAppsOfASyncCommand(t *testing.T) {
+	for _, c := range []struct {
+		command, app string
+		want         bool
+	}{
+		{"wxscope sync", "news", true},
+		{"wxscope sync --app news --app shop", "shop", true},
+		{"wxscope sync --app news", "shop", false},
+		{"wxscope (TUI)", "shop", true},
+		{"", "news", true},
+	} {
+		if got := SyncsApp(&cache.Holder{Command: c.command}, c.app); got != c.want {
+			t.Errorf("SyncsApp(%q, %q) = %v", c.command, c.app, got)
+		}
+	}
+}
+
+// Running takes the lock for a moment to see whether anyone holds it: a
+// sync starting in that moment is not refused for it.
+func TestASyncIsNotRefusedForRunningsProbe(t *testing.T) {
+	cfg := &config.Config{Cache: filepath.Join(t.TempDir(), "wxscope.db")}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				Running(cfg.Cache)
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	for i := range 200 {
+		release, err := New(cfg, nil, Options{Command: "wxscope sync"}).Hold()
+		if err != nil {
+			t.Fatalf("hold %d while Running probes: %v", i, err)
+		}
+		release()
+	}
+}

@@ -42,6 +42,11 @@ type HomeSpec struct {
 	// Redraw is how often the view redraws when nothing happens, so that
 	// "3 min ago" stays true; 0 never (tests).
 	Redraw time.Duration
+	// OtherSync, when set, says which other process is syncing an app
+	// right now (nil: none), so that its unfinished sync reads as under
+	// way there rather than stopped. It must be cheap: rows call it as
+	// they are drawn.
+	OtherSync func(appID string) *cache.Holder
 }
 
 // How the home view paces itself while syncs run: it redraws from the
@@ -710,6 +715,11 @@ func (a *Apps) syncCell(i, w int) (string, cellKind) {
 		default:
 			text, kind := a.stopText(r.err, r.prog.Listed, r.prog.Total, r.prog.QuotaResetAt)
 			return fit(text), kind
+		}
+	}
+	if c.Sync.InProgress && a.spec.OtherSync != nil {
+		if h := a.spec.OtherSync(app.AppID); h != nil {
+			return fit(fmt.Sprintf("syncing in %s: %s listed", sanitize.Text(h.String()), cache.FormatCount(c.Sync.Listed))), cellDim
 		}
 	}
 	switch {
