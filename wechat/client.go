@@ -340,8 +340,8 @@ func (c *Client) call(ctx context.Context, req request) ([]byte, error) {
 				return nil, tr.err
 			}
 			wait := c.backoff(transient + 1)
-			if c.now().Add(wait).After(deadline) {
-				return nil, &gaveUpError{err: tr.err, after: c.cfg.CallTimeout}
+			if now := c.now(); now.Add(wait).After(deadline) {
+				return nil, &gaveUpError{err: tr.err, after: now.Sub(deadline.Add(-c.cfg.CallTimeout)), tries: transient + 1}
 			}
 			transient++
 			c.notifyRetry(req.path, transient, tr.err)
@@ -361,10 +361,11 @@ func (c *Client) call(ctx context.Context, req request) ([]byte, error) {
 type gaveUpError struct {
 	err   error
 	after time.Duration
+	tries int
 }
 
 func (e *gaveUpError) Error() string {
-	return fmt.Sprintf("%v (still failing after %s of retries)", e.err, e.after.Round(time.Second))
+	return fmt.Sprintf("%v (given up after %d tries in %.1f s)", e.err, e.tries, e.after.Seconds())
 }
 
 func (e *gaveUpError) Unwrap() error { return e.err }
