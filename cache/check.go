@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"os"
 
 	bolt "go.etcd.io/bbolt"
@@ -145,6 +146,14 @@ func (s *Store) Check() error {
 		if err != nil {
 			return err
 		}
+		// The cheap proof first: both indexes hold, per app, exactly the
+		// keys the profiles call for, in one sequential pass over each
+		// (fingerprints). Only when they do not are the entries and the
+		// profiles looked up one by one, to say which.
+		if fast, agree := quickCheck(tx); agree {
+			problems = append(problems, fast...)
+			return nil
+		}
 		// Each index entry must name a profile that belongs in that index
 		// under that unionid.
 		checkIndex := func(what string, idx *bolt.Bucket, belongs func(*Profile) bool) map[string]int64 {
@@ -247,4 +256,94 @@ func (s *Store) Check() error {
 		return e
 	}
 	return nil
+}
+
+// fingerprint is a multiset of index keys: how many, and two sums of their
+// hashes that no other set of keys is likely to match.
+type fingerprint struct {
+	n        int64
+	sum, mix uint64
+}
+
+func (f *fingerprint) add(seed maphash.Seed, key []byte) {
+	h := maphash.Bytes(seed, key)
+	f.n++
+	f.sum += h
+	f.mix += h * h
+}
+
+// quickCheck compares each index with the profiles by fingerprints, per
+// app, and checks every app's counters, in sequential passes. agree is
+// false when an index key is malformed or an index disagrees with the
+// profiles: Check then looks at every entry to say which. problems are
+// the counters and values found wrong meanwhile.
+func quickCheck(tx *bolt.Tx) (problems []error, agree bool) {
+	seed := maphash.MakeSeed()
+	fingerprints := func(idx *bolt.Bucket) (map[string]fingerprint, bool) {
+		out := map[string]fingerprint{}
+		c := idx.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			_, a, _, ok := splitUnionKey(k)
+			if !ok || v == nil || len(v) != 0 {
+				return nil, false
+			}
+			f := out[string(a)]
+			f.add(seed, k)
+			out[string(a)] = f
+		}
+		return out, true
+	}
+	unions, ok1 := fingerprints(tx.Bucket(bucketUnionIDs))
+	formers, ok2 := fingerprints(tx.Bucket(bucketFormerUnionIDs))
+	if !ok1 || !ok2 {
+		return nil, false
+	}
+	profiles := tx.Bucket(bucketProfiles)
+	agree = true
+	var key []byte
+	var p Profile
+	err := tx.Bucket(bucketApps).ForEach(func(appid, v []byte) error {
+		var rec appRecord
+		if err := decodeApp(v, &rec); err != nil {
+			problems = append(problems, fmt.Errorf("app %s: %w", appid, err))
+			return nil
+		}
+		b := profiles.Bucket(appid)
+		if b == nil {
+			problems = append(problems, fmt.Errorf("app %s has a record but no profile bucket", appid))
+			return nil
+		}
+		var got Counts
+		var wantUnions, wantFormers fingerprint
+		err := b.ForEach(func(openid, v []byte) error {
+			if _, err := decodeProfile(v, &p); err != nil {
+				agree = false // the detailed check names it
+				return nil
+			}
+			got.add(&p, 1)
+			if p.UnionID != "" {
+				key = unionKey(key[:0], p.UnionID, string(appid), string(openid))
+				if indexed(&p) {
+					wantUnions.add(seed, key)
+				} else {
+					wantFormers.add(seed, key)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if got != rec.Counts {
+			problems = append(problems, fmt.Errorf("app %s counters %+v, but its profiles count %+v", appid, rec.Counts, got))
+		}
+		if unions[string(appid)] != wantUnions || formers[string(appid)] != wantFormers {
+			agree = false
+		}
+		delete(unions, string(appid))
+		delete(formers, string(appid))
+		return nil
+	})
+	// Entries of an app without a record name profiles that are not there.
+	return problems, err == nil && agree && len(unions) == 0 && len(formers) == 0
 }
