@@ -46,6 +46,11 @@ type HomeSpec struct {
 	// "3 min ago" stays true, and looks for syncs started elsewhere; 0
 	// never (tests).
 	Redraw time.Duration
+	// OtherSync, when set, says which other process is syncing an app
+	// right now (nil: none), so that its unfinished sync reads as under
+	// way there rather than stopped. It must be cheap: rows call it as
+	// they are drawn.
+	OtherSync func(appID string) *cache.Holder
 }
 
 // How the home view paces itself while syncs run: it redraws from the
@@ -742,6 +747,11 @@ func (h *Home) syncCell(i, w int) (string, cellKind) {
 		default:
 			text, kind := h.stopText(r.err, r.prog.Listed, r.prog.Total, r.prog.QuotaResetAt)
 			return fit(text), kind
+		}
+	}
+	if c.Sync.InProgress && h.spec.OtherSync != nil {
+		if who := h.spec.OtherSync(app.AppID); who != nil {
+			return fit(fmt.Sprintf("syncing in %s: %s listed", sanitize.Text(who.String()), wording.FormatCount(c.Sync.Listed))), cellDim
 		}
 	}
 	switch {
