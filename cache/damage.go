@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -129,7 +128,7 @@ func (s *Store) precheck(deadline time.Time) error {
 	} else if err != nil {
 		return nil // no lock to be had here: leave the file to bbolt
 	}
-	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	defer unlockFile(f)
 	fi, err := f.Stat()
 	if err != nil || fi.Size() == 0 {
 		return nil
@@ -146,12 +145,12 @@ func (s *Store) precheck(deadline time.Time) error {
 	}
 }
 
-// flockShared takes a shared flock on f, polling until deadline as bbolt
+// flockShared takes a shared lock on f (bbolt's, see flock_unix.go), polling until deadline as bbolt
 // does for its own lock.
 func flockShared(f *os.File, deadline time.Time) error {
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
-		if err == nil || !errors.Is(err, syscall.EWOULDBLOCK) {
+		err := tryLockShared(f)
+		if err == nil || !lockHeld(err) {
 			return err
 		}
 		if time.Now().After(deadline) {

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -157,8 +156,8 @@ func keepAside(path string, now time.Time) (string, error) {
 
 func flockExclusive(f *os.File, deadline time.Time) error {
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil || !errors.Is(err, syscall.EWOULDBLOCK) {
+		err := tryLockExclusive(f)
+		if err == nil || !lockHeld(err) {
 			return err
 		}
 		if time.Now().After(deadline) {
