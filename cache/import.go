@@ -58,6 +58,17 @@ const (
 	opDelete      = '-'
 )
 
+// SourceError is an import whose source could not be read to its end: it
+// could not be opened, the command exited non-zero or broke off, the header
+// had no openid column. The previous import is kept.
+type SourceError struct {
+	Source string
+	Err    error // what imports.Read (or opening the source) said
+}
+
+func (e *SourceError) Error() string { return e.Err.Error() + "; the previous import is kept" }
+func (e *SourceError) Unwrap() error { return e.Err }
+
 // ErrEmptySource marks an import refused because its source held nothing,
 // not even a header row, while the previous import had members: far more
 // likely a broken export than an app whose every member left.
@@ -215,7 +226,7 @@ func (r *importRun) read(ctx context.Context, src io.Reader, rows *sorter) (impo
 		if ctx.Err() != nil {
 			return st, fmt.Errorf("import of app %s interrupted (%w) while reading %s; the previous import is kept", r.label, context.Cause(ctx), r.o.Source)
 		}
-		return st, fmt.Errorf("import of app %s: %w; the previous import is kept", r.label, err)
+		return st, fmt.Errorf("import of app %s: %w", r.label, &SourceError{Source: r.o.Source, Err: err})
 	}
 	return st, nil
 }

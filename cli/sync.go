@@ -14,7 +14,9 @@ import (
 )
 
 // runSync fetches the followers of all apps, or of those named with --app,
-// into the cache. It exits 0 only when every named app synced completely.
+// into the cache: official accounts from the API, the other kinds by
+// reading their import. It exits 0 only when every named app synced
+// completely (an import with rejected rows is not complete).
 func runSync(ctx context.Context, env *Env, args []string) error {
 	c := newInvocation(env, "sync")
 	c.appFlag("sync only the app named `NAME`; repeat for several")
@@ -82,6 +84,14 @@ func syncApps(ctx context.Context, env *Env, cfg *config.Config, apps []config.A
 	var sentences []string
 	interrupted := false
 	for _, err := range errs {
+		// An import's rejected rows go first, as SOURCE:LINE: reason, so
+		// that the sentence about them follows.
+		var rr *syncer.RejectedRows
+		if errors.As(err, &rr) {
+			if werr := rr.Stats.WriteRejections(env.Stderr); werr != nil {
+				return werr
+			}
+		}
 		switch {
 		case err == nil:
 		case ctx.Err() != nil && errors.Is(err, context.Canceled):
