@@ -148,14 +148,19 @@ func lookupLive(ctx context.Context, cfg *config.Config, store *cache.Store, ref
 		openid string
 	}
 	var asks []ask
+	// Only official accounts have an API to ask: an imported app's import
+	// is its own answer.
 	if p.Found() {
 		for _, pr := range p.Profiles() {
-			a, _ := cfg.App(nameOf(refs, pr.AppID))
-			asks = append(asks, ask{a, pr.OpenID})
+			if a, ok := cfg.App(nameOf(refs, pr.AppID)); ok && !a.Imported() {
+				asks = append(asks, ask{a, pr.OpenID})
+			}
 		}
 	} else {
 		for _, a := range cfg.Apps {
-			asks = append(asks, ask{a, id})
+			if !a.Imported() {
+				asks = append(asks, ask{a, id})
+			}
 		}
 	}
 	res := &liveResult{Answers: make([]liveAnswer, len(asks))}

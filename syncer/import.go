@@ -55,8 +55,8 @@ func (s *Syncer) importApp(ctx context.Context, app config.App, progress func(ca
 			first = fmt.Sprintf(", the first %s", st.Rejections[0])
 		}
 		return &Failure{App: app.Name, Err: &RejectedRows{Stats: st}, Sentence: fmt.Sprintf(
-			"%s: %d %s of %s rejected%s; the %d valid %s are imported — fix the source, then %s again",
-			app.Name, st.Rejected, plural(st.Rejected, "row", "rows"), source, first, st.Rows, plural(st.Rows, "row", "rows"), again)}
+			"%s: %d %s of %s rejected%s; the %d valid %s imported — fix the source, then %s again",
+			app.Name, st.Rejected, plural(st.Rejected, "row", "rows"), source, first, st.Rows, plural(st.Rows, "row is", "rows are"), again)}
 	case err == nil, errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		return err
 	case errors.As(err, &se):
