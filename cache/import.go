@@ -46,7 +46,7 @@ type ImportOptions struct {
 // the same speed (BENCHMARKS.md, "Imports").
 const (
 	stageChunk = 1 << 16
-	opsChunk   = 1 << 17
+	opsChunk   = 1 << 18
 )
 
 // Index operations, sorted by key: the first byte of the key names the
