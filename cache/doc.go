@@ -15,6 +15,8 @@
 // app, or all, in key order, in chunks: export and the TUI index), EachUnionKey and EachUnionGroup (the
 // unionid index in order, keys only: link analysis). Writes: Sync,
 // PutProfiles, SetAppNames. Check verifies the file and its invariants.
+// Analyze and Person return facts, never sentences: package wording says
+// them in words, for the command line or the TUI.
 //
 // Invariants, kept by every write in the same transaction: a profile is in
 // the unionid index exactly when it has a unionid and still follows, and in

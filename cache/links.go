@@ -137,7 +137,8 @@ const (
 	Incomplete FindingKind = "incomplete"
 )
 
-// Finding is one thing doctor reports.
+// Finding is one thing doctor reports, as facts: package wording writes
+// the sentences (what was seen, what to do) for the command line or the TUI.
 type Finding struct {
 	Kind FindingKind
 	// Apps are the labels of the apps concerned, AppIDs their appids.
@@ -146,24 +147,41 @@ type Finding struct {
 	// Count is the size of the evidence: followers without a unionid
 	// (unbound_app, no_unionid), persons of the smaller app that would link
 	// once it moves (separate_platform), unionids in conflict, or profiles
-	// cached so far (stale, incomplete).
+	// cached so far (stale, incomplete: 0 is an app never synced).
 	Count int64
-	// Evidence says what was seen, in words; Action says what fixes it.
-	Evidence string
-	Action   string
 	// Examples are a few ids behind the finding (openids, or unionids for
 	// a conflict), for support to look up.
 	Examples []string
 	// Note marks a finding that needs no action now (stale).
 	Note bool
-}
 
-// Detail is the finding in one sentence: the evidence, then the action.
-func (f *Finding) Detail() string {
-	if f.Action == "" {
-		return f.Evidence
-	}
-	return f.Evidence + " — " + f.Action
+	// The facts the finding's sentences rest on; each kind sets those it
+	// needs.
+
+	// Of is what Count is out of: the app's subscribed followers
+	// (no_unionid), or the persons with a unionid of the larger app
+	// (separate_platform).
+	Of int64
+	// Platforms are the platform labels of Apps, in order
+	// (separate_platform).
+	Platforms []string
+	// BindTo are the apps of the platform most persons are on, the one an
+	// unbound app most likely belongs to (unbound_app); nil when no app is
+	// bound.
+	BindTo []string
+	// Synced: a listing of the app has completed (unbound_app).
+	Synced bool
+	// Stopped: a sync of the app started and has not finished
+	// (incomplete). It listed Listed of the Total openids the API last
+	// reported (0: not known), stopped because of LastError, and when the
+	// daily quota was spent, it resets at QuotaResetAt.
+	Stopped      bool
+	Listed       int64
+	Total        int64
+	LastError    string
+	QuotaResetAt time.Time
+	// Age is how long ago the app's last sync completed (stale).
+	Age time.Duration
 }
 
 // AnalyzeOptions tune Analyze. The zero value analyses every cached app.
@@ -416,27 +434,17 @@ func (s *Store) findings(l *Links, opts AnalyzeOptions, conflictExamples [][]str
 			bound = append(bound, apps[i].Label())
 		}
 	}
+	one := func(kind FindingKind, a *AppLinks, count int64) Finding {
+		return Finding{Kind: kind, Apps: []string{a.Label()}, AppIDs: []string{a.AppID}, Count: count}
+	}
 
 	for i := range apps {
 		a := &apps[i]
 		if a.Bound || a.Counts.Subscribed == 0 {
 			continue
 		}
-		f := Finding{Kind: UnboundApp, Apps: []string{a.Label()}, AppIDs: []string{a.AppID}, Count: a.Counts.Subscribed}
-		so := ""
-		if !a.Synced() {
-			so = " cached so far"
-		}
-		f.Evidence = fmt.Sprintf("%s: none of %s followers%s carries a unionid", a.Label(), FormatCount(a.Counts.Subscribed), so)
-		if len(bound) > 0 {
-			use := "use"
-			if len(bound) == 1 {
-				use = "uses"
-			}
-			f.Action = fmt.Sprintf("bind %s to the open platform account that %s %s", a.Label(), joinAnd(bound), use)
-		} else {
-			f.Action = fmt.Sprintf("bind %s to your open platform account (open.weixin.qq.com → account center), then sync it again", a.Label())
-		}
+		f := one(UnboundApp, a, a.Counts.Subscribed)
+		f.BindTo, f.Synced = bound, a.Synced()
 		ex, err := s.exampleOpenIDs(a.AppID, 3, func(p *Profile) bool { return active(p) })
 		if err != nil {
 			return nil, err
@@ -455,12 +463,9 @@ func (s *Store) findings(l *Links, opts AnalyzeOptions, conflictExamples [][]str
 		if b.Persons < a.Persons {
 			small, big = b, a
 		}
-		f := Finding{Kind: SeparatePlatform, Apps: []string{small.Label(), big.Label()}, AppIDs: []string{small.AppID, big.AppID}, Count: small.Persons}
-		f.Evidence = fmt.Sprintf("%s ↔ %s: 0 shared persons among %s and %s followers with a unionid",
-			small.Label(), big.Label(), FormatCount(small.Persons), FormatCount(big.Persons))
-		f.Action = fmt.Sprintf("%s (%s) and %s (%s) are likely bound to different open platform accounts; rebind %s to the one %s uses if they should link",
-			small.Label(), small.Platform, big.Label(), big.Platform, small.Label(), big.Label())
-		out = append(out, f)
+		out = append(out, Finding{Kind: SeparatePlatform, Apps: []string{small.Label(), big.Label()},
+			AppIDs: []string{small.AppID, big.AppID}, Count: small.Persons, Of: big.Persons,
+			Platforms: []string{small.Platform, big.Platform}})
 	}
 
 	for i := range apps {
@@ -469,9 +474,8 @@ func (s *Store) findings(l *Links, opts AnalyzeOptions, conflictExamples [][]str
 		if !a.Bound || n <= 0 {
 			continue
 		}
-		f := Finding{Kind: NoUnionID, Apps: []string{a.Label()}, AppIDs: []string{a.AppID}, Count: n}
-		f.Evidence = fmt.Sprintf("%s: %s of %s followers carry no unionid although %s is bound", a.Label(), FormatCount(n), FormatCount(a.Counts.Subscribed), a.Label())
-		f.Action = fmt.Sprintf("their profiles were probably cached before the binding: refetch them with max_age = \"0s\" in the config and wxscope sync --app %s", a.Label())
+		f := one(NoUnionID, a, n)
+		f.Of = a.Counts.Subscribed
 		ex, err := s.exampleOpenIDs(a.AppID, 3, func(p *Profile) bool { return active(p) && p.UnionID == "" })
 		if err != nil {
 			return nil, err
@@ -485,40 +489,24 @@ func (s *Store) findings(l *Links, opts AnalyzeOptions, conflictExamples [][]str
 		if a.Conflicts == 0 {
 			continue
 		}
-		f := Finding{Kind: Conflict, Apps: []string{a.Label()}, AppIDs: []string{a.AppID}, Count: a.Conflicts, Examples: conflictExamples[i]}
-		f.Evidence = fmt.Sprintf("%s: %s unionids have two or more openids in %s", a.Label(), FormatCount(a.Conflicts), a.Label())
-		f.Action = "one person should have one openid per account: look the unionids up (wxscope lookup ID) and check whether the cache holds another appid's followers under this app's name"
+		f := one(Conflict, a, a.Conflicts)
+		f.Examples = conflictExamples[i]
 		out = append(out, f)
 	}
 
 	for i := range apps {
 		a := &apps[i]
-		f := Finding{Kind: Incomplete, Apps: []string{a.Label()}, AppIDs: []string{a.AppID}, Count: a.Counts.Profiles}
 		switch {
-		case !a.InCache || (!a.Synced() && !a.Sync.InProgress && a.Counts.Profiles == 0):
-			f.Evidence = fmt.Sprintf("%s: never synced", a.Label())
-			f.Action = fmt.Sprintf("run wxscope sync --app %s", a.Label())
 		case a.Sync.InProgress:
-			f.Evidence = fmt.Sprintf("%s: sync stopped at %s listed", a.Label(), FormatCount(a.Sync.Listed))
-			if a.Sync.Total > 0 {
-				f.Evidence += " of " + FormatCount(a.Sync.Total)
-			}
-			if a.Sync.LastError != "" {
-				f.Evidence += " (" + a.Sync.LastError + ")"
-			}
-			switch {
-			case !a.Sync.QuotaResetAt.IsZero():
-				f.Action = fmt.Sprintf("the daily user/get quota is spent; run wxscope sync --app %s after %s to resume", a.Label(), a.Sync.QuotaResetAt.Format("2006-01-02 15:04 -07:00"))
-			default:
-				f.Action = fmt.Sprintf("run wxscope sync --app %s to resume where it stopped", a.Label())
-			}
+			f := one(Incomplete, a, a.Counts.Profiles)
+			f.Stopped, f.Listed, f.Total = true, a.Sync.Listed, a.Sync.Total
+			f.LastError, f.QuotaResetAt = a.Sync.LastError, a.Sync.QuotaResetAt
+			out = append(out, f)
 		case !a.Synced():
-			f.Evidence = fmt.Sprintf("%s: no sync has finished; %s profiles cached", a.Label(), FormatCount(a.Counts.Profiles))
-			f.Action = fmt.Sprintf("run wxscope sync --app %s", a.Label())
-		default:
-			continue
+			// Never synced (no profile: Count 0), or profiles cached by
+			// a sync that never finished.
+			out = append(out, one(Incomplete, a, a.Counts.Profiles))
 		}
-		out = append(out, f)
 	}
 
 	for i := range apps {
@@ -530,9 +518,8 @@ func (s *Store) findings(l *Links, opts AnalyzeOptions, conflictExamples [][]str
 		if age < opts.StaleAfter {
 			continue
 		}
-		f := Finding{Kind: Stale, Apps: []string{a.Label()}, AppIDs: []string{a.AppID}, Count: a.Counts.Profiles, Note: true}
-		f.Evidence = fmt.Sprintf("%s: last synced %s ago", a.Label(), FormatAge(age))
-		f.Action = fmt.Sprintf("run wxscope sync --app %s for current follows and unfollows", a.Label())
+		f := one(Stale, a, a.Counts.Profiles)
+		f.Note, f.Age = true, age
 		out = append(out, f)
 	}
 	return out, nil
@@ -649,59 +636,4 @@ func samePlatform(tx *bolt.Tx, a, b string) bool {
 		}
 	}
 	return false
-}
-
-// Plural counts n of a word for a sentence: "1 finding", "2 013 findings".
-func Plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return FormatCount(int64(n)) + " " + word + "s"
-}
-
-// FormatCount writes n with thin groups of three digits ("20 000"), as the
-// screens do.
-func FormatCount(n int64) string {
-	s := fmt.Sprint(n)
-	neg := strings.HasPrefix(s, "-")
-	if neg {
-		s = s[1:]
-	}
-	var b strings.Builder
-	if neg {
-		b.WriteByte('-')
-	}
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// FormatAge writes a duration the way a person says it: "40 s", "3 min",
-// "26 h", "9 days".
-func FormatAge(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%d s", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%d min", int(d.Minutes()))
-	case d < 72*time.Hour:
-		return fmt.Sprintf("%d h", int(d.Hours()))
-	default:
-		return fmt.Sprintf("%d days", int(d.Hours()/24))
-	}
-}
-
-func joinAnd(names []string) string {
-	switch len(names) {
-	case 0:
-		return ""
-	case 1:
-		return names[0]
-	default:
-		return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
-	}
 }

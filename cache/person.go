@@ -110,16 +110,23 @@ type PersonApp struct {
 	// (two in a conflict), or the unfollowed profile that is its history.
 	Profiles []Profile
 	// Reason says why there is no following member; ReasonNone when there
-	// is one. Detail says it in words.
+	// is one. Package wording says it in words, from the facts it rests on:
+	// Bound, Platform, Profiles, Counts, and the app the person was found in
+	// (the first with a profile).
 	Reason Reason
-	Detail string
+	// Counts are the app's counters: how many followers are cached so far
+	// (none at all: the app was never synced).
+	Counts Counts
 }
 
-// Guess is which app an unknown openid most likely belongs to.
+// Guess is which app an unknown openid most likely belongs to, and why.
 type Guess struct {
-	AppID  string // "" when no app's openids look like it
-	App    string // the app's label
-	Reason string
+	AppID string // "" when no app's openids look like it
+	App   string // the app's label
+	// Prefix is what all Cached openids of the app begin with, as the
+	// unknown one does.
+	Prefix string
+	Cached int64
 }
 
 // Person looks id up as an openid (one B-tree lookup per app) and as a
@@ -229,7 +236,8 @@ func (s *Store) addMembers(tx *bolt.Tx, la []AppLinks, union string, add func(in
 	return n, nil
 }
 
-// explain fills in Missing and each app's reason.
+// explain fills in Missing and each app's reason, with the facts it rests
+// on.
 func explain(res *Person, la []AppLinks) {
 	// The person's platforms: those of the apps it has a profile in, with
 	// the unionid it is known by.
@@ -241,9 +249,9 @@ func explain(res *Person, la []AppLinks) {
 			}
 		}
 	}
-	src := slices.IndexFunc(res.Apps, func(a PersonApp) bool { return len(a.Profiles) > 0 })
 	for i := range res.Apps {
 		a, l := &res.Apps[i], &la[i]
+		a.Counts = l.Counts
 		following := slices.ContainsFunc(a.Profiles, func(p Profile) bool { return active(&p) })
 		if res.UnionID != "" && l.Bound && !following {
 			res.Missing = append(res.Missing, a.AppID)
@@ -253,42 +261,24 @@ func explain(res *Person, la []AppLinks) {
 			a.Reason = ReasonNone
 		case len(a.Profiles) > 0 && StatusOf(&a.Profiles[0]) == StatusNotFollowing:
 			a.Reason = ReasonNotFollowing
-			a.Detail = fmt.Sprintf("does not follow %s (the API said so on %s)", a.Label(), time.Unix(a.Profiles[0].FetchedAt, 0).Format("2006-01-02"))
 		case len(a.Profiles) > 0:
-			p := a.Profiles[0]
 			a.Reason = ReasonUnfollowed
-			a.Detail = "unfollowed " + a.Label()
-			if p.UnfollowedAt > 0 {
-				a.Detail += " on " + time.Unix(p.UnfollowedAt, 0).Format("2006-01-02")
-			}
 		case res.UnionID == "":
 			a.Reason = ReasonNoUnionID
-			why := "carries no unionid"
-			if src >= 0 && !la[src].Bound {
-				why = fmt.Sprintf("carries no unionid (%s is not bound to an open platform)", la[src].Label())
-			}
-			a.Detail = fmt.Sprintf("this follower %s, so its openid in %s cannot be found", why, a.Label())
 		case !l.InCache || (l.Counts.Profiles == 0 && !l.Synced()):
-			a.Reason = ReasonNotSynced
-			a.Detail = fmt.Sprintf("%s has not been synced yet: run wxscope sync --app %s", a.Label(), a.Label())
+			a.Reason = ReasonNotSynced // never: nothing cached
 		case l.Counts.Subscribed == 0 && l.Synced():
-			a.Reason = ReasonNotBound
-			a.Detail = fmt.Sprintf("%s has no followers", a.Label())
+			a.Reason = ReasonNotBound // no followers at all
 		case !l.Bound && !l.Synced():
-			a.Reason = ReasonNotSynced
-			a.Detail = fmt.Sprintf("none of the %s followers of %s cached so far carries a unionid, and its sync has not finished", FormatCount(l.Counts.Subscribed), a.Label())
+			a.Reason = ReasonNotSynced // no unionid so far, and more to list
 		case !l.Bound:
 			a.Reason = ReasonNotBound
-			a.Detail = fmt.Sprintf("%s is not bound: its followers carry no unionid, so this person cannot be found there by unionid", a.Label())
 		case len(home) > 0 && !home[l.Platform]:
 			a.Reason = ReasonOtherPlatform
-			a.Detail = fmt.Sprintf("not there under this unionid; %s is bound to another open platform (%s), where this person would have another unionid", a.Label(), l.Platform)
 		case l.Sync.InProgress || !l.Synced():
-			a.Reason = ReasonNotSynced
-			a.Detail = fmt.Sprintf("not among the %s followers of %s cached so far; its sync has not finished", FormatCount(l.Counts.Profiles), a.Label())
+			a.Reason = ReasonNotSynced // bound, and more to list
 		default:
 			a.Reason = ReasonNotFollowing
-			a.Detail = fmt.Sprintf("does not follow %s", a.Label())
 		}
 	}
 }
@@ -343,10 +333,10 @@ func guessApp(tx *bolt.Tx, la []AppLinks, id string) *Guess {
 		}
 	}
 	if best < 0 {
-		return &Guess{Reason: "no synced app's openids begin like this id: it may be a unionid the cache does not hold, or an openid of an app not synced yet"}
+		return &Guess{}
 	}
 	a := la[best]
-	return &Guess{AppID: a.AppID, App: a.Label(), Reason: fmt.Sprintf("the %s cached openids of %s all begin with %q, as this one does", FormatCount(a.Counts.Profiles), a.Label(), bestPrefix)}
+	return &Guess{AppID: a.AppID, App: a.Label(), Prefix: bestPrefix, Cached: a.Counts.Profiles}
 }
 
 // StoreFetched caches profiles fetched outside a sync (a live lookup) the

@@ -177,6 +177,7 @@ type Store struct {
 	// heldSinceGap is how long writes held the file since the last pause
 	// of at least SharedWriteGap (Shared).
 	heldSinceGap time.Duration
+	gapPauses    int     // how often a write waited for the gap (for tests)
 	holder       *Holder // set once this process wrote the lock-info file
 
 	syncMu  sync.Mutex
@@ -386,6 +387,7 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 		s.heldSinceGap = 0 // the file was free for a whole gap already
 	case s.heldSinceGap >= sharedWriteBurst:
 		// Let this process's readers in during the gap too.
+		s.gapPauses++
 		s.mu.Unlock()
 		time.Sleep(wait)
 		s.mu.Lock()

@@ -425,24 +425,28 @@ func must(t testing.TB, err error) {
 }
 
 // A few short writes in a row (a sync's start) do not each wait
-// SharedWriteGap; a writer that held the file a while does.
+// SharedWriteGap; a writer that held the file a while does. The writes'
+// own durations are taken out (heldSinceGap is reset before each), so the
+// test pins the rule, not this machine's speed.
 func TestSharedWritesInQuickSuccessionSkipTheGapUntilTheyHeldTheFile(t *testing.T) {
 	s := openTestStore(t, Options{Mode: Shared})
-	start := time.Now()
 	for i := range 3 {
+		s.mu.Lock()
+		s.heldSinceGap = 0 // a short write: well under sharedWriteBurst
+		s.mu.Unlock()
 		must(t, s.PutProfiles("wxA", []Profile{testProfile(fmt.Sprintf("o%d", i), "u")}))
 	}
-	if d := time.Since(start); d >= 2*SharedWriteGap {
-		t.Fatalf("three one-profile writes took %v: each paid the gap", d)
+	if s.gapPauses != 0 {
+		t.Fatalf("three short writes in a row paused for the gap %d times", s.gapPauses)
 	}
 	s.mu.Lock()
 	s.heldSinceGap = sharedWriteBurst // as after a long write that just ended
 	s.lastRelease = time.Now()
 	s.mu.Unlock()
-	start = time.Now()
+	start := time.Now()
 	must(t, s.PutProfiles("wxA", []Profile{testProfile("o9", "u")}))
-	if d := time.Since(start); d < SharedWriteGap/2 {
-		t.Fatalf("a write after the burst took %v: it did not leave the gap", d)
+	if d := time.Since(start); s.gapPauses != 1 || d < SharedWriteGap/2 {
+		t.Fatalf("a write after the burst paused %d times and took %v: it did not leave the gap", s.gapPauses, d)
 	}
 }
 

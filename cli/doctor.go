@@ -9,6 +9,7 @@ import (
 
 	"wxscope/cache"
 	"wxscope/sanitize"
+	"wxscope/wording"
 )
 
 // runDoctor reports findings about the apps' bindings and the cache, each
@@ -115,8 +116,9 @@ func writeDoctorJSON(w io.Writer, l *cache.Links) error {
 		if ex == nil {
 			ex = []string{}
 		}
+		t := wording.Finding(wording.CLI, &f)
 		out.Findings = append(out.Findings, doctorFinding{Kind: string(f.Kind), Apps: f.Apps, Count: f.Count,
-			Detail: f.Detail(), Evidence: f.Evidence, Action: f.Action, Examples: ex, Note: f.Note})
+			Detail: t.Detail(), Evidence: t.Evidence(), Action: t.Action, Examples: ex, Note: f.Note})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
@@ -134,9 +136,9 @@ func writeDoctorText(w io.Writer, l *cache.Links, path string, noCache bool) {
 			warn++
 		}
 	}
-	head := cache.Plural(warn, "finding")
+	head := wording.Plural(warn, "finding")
 	if notes > 0 {
-		head += " · " + cache.Plural(notes, "note")
+		head += " · " + wording.Plural(notes, "note")
 	}
 	fmt.Fprintf(w, "doctor · %s · cache %s\n", head, path)
 	if noCache {
@@ -166,14 +168,14 @@ func writeDoctorText(w io.Writer, l *cache.Links, path string, noCache bool) {
 		case a.Sync.InProgress:
 			last = "unfinished"
 		case a.Synced():
-			last = cache.FormatAge(l.At.Sub(a.Sync.LastCompleteAt)) + " ago"
+			last = wording.FormatAge(l.At.Sub(a.Sync.LastCompleteAt)) + " ago"
 		}
 		fmt.Fprintf(w, " %-*s  %10s  %10s  %8s  %8s  %-5s  %s\n", width, sanitize.Text(a.Label()),
-			cache.FormatCount(followersOf(a)), cache.FormatCount(a.Counts.Profiles), cov, cache.FormatCount(a.Persons), bound, last)
+			wording.FormatCount(followersOf(a)), wording.FormatCount(a.Counts.Profiles), cov, wording.FormatCount(a.Persons), bound, last)
 	}
 
 	if len(l.Apps) > 1 {
-		fmt.Fprintf(w, "\n shared persons between apps (%s persons with a unionid)\n", cache.FormatCount(l.Persons))
+		fmt.Fprintf(w, "\n shared persons between apps (%s persons with a unionid)\n", wording.FormatCount(l.Persons))
 		cw := 8
 		for i := range l.Apps {
 			cw = max(cw, len(l.Apps[i].Label()))
@@ -188,7 +190,7 @@ func writeDoctorText(w io.Writer, l *cache.Links, path string, noCache bool) {
 			for j := range l.Apps {
 				cell := "—"
 				if l.Apps[i].Bound && l.Apps[j].Bound {
-					cell = cache.FormatCount(l.Shared(i, j))
+					cell = wording.FormatCount(l.Shared(i, j))
 				}
 				fmt.Fprintf(w, "  %*s", cw, cell)
 			}
@@ -215,30 +217,21 @@ func writeDoctorText(w io.Writer, l *cache.Links, path string, noCache bool) {
 	}
 	indent := strings.Repeat(" ", 3+kw+2+aw+2)
 	for _, f := range l.Findings {
+		t := wording.Finding(wording.CLI, &f)
 		mark := "⚠"
 		if f.Note {
 			mark = "·"
 		}
 		apps := sanitize.Text(strings.Join(f.Apps, " ↔ "))
-		fmt.Fprintf(w, " %s %-*s  %-*s  %s\n", mark, kw, f.Kind, aw, apps, evidenceOnly(f))
-		if f.Action != "" {
-			fmt.Fprintf(w, "%s→ %s\n", indent, f.Action)
+		// The apps column says the subject: the evidence goes on without it.
+		fmt.Fprintf(w, " %s %-*s  %-*s  %s\n", mark, kw, f.Kind, aw, apps, sanitize.Text(t.Seen))
+		if t.Action != "" {
+			fmt.Fprintf(w, "%s→ %s\n", indent, t.Action)
 		}
 		if len(f.Examples) > 0 {
 			fmt.Fprintf(w, "%se.g. %s\n", indent, strings.Join(f.Examples, ", "))
 		}
 	}
-}
-
-// evidenceOnly drops the leading "app: " of the evidence: the app column
-// already says it.
-func evidenceOnly(f cache.Finding) string {
-	for _, prefix := range []string{strings.Join(f.Apps, " ↔ ") + ": ", f.Apps[0] + ": "} {
-		if rest, ok := strings.CutPrefix(f.Evidence, prefix); ok {
-			return sanitize.Text(rest)
-		}
-	}
-	return sanitize.Text(f.Evidence)
 }
 
 func firstBound(l *cache.Links) int {

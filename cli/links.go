@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"wxscope/cache"
+	"wxscope/wording"
 )
 
 // runLinks prints the unionid groups across apps, optionally only those
@@ -267,9 +268,9 @@ func (t *tableGroups) group(g *cache.Group) error {
 }
 
 func (t *tableGroups) footer(shown, total int64, missing string) error {
-	fmt.Fprintf(t.w, "\n%s persons with a unionid", cache.FormatCount(total))
+	fmt.Fprintf(t.w, "\n%s persons with a unionid", wording.FormatCount(total))
 	if missing != "" {
-		fmt.Fprintf(t.w, " · %s missing in %s", cache.FormatCount(shown), missing)
+		fmt.Fprintf(t.w, " · %s missing in %s", wording.FormatCount(shown), missing)
 	}
 	fmt.Fprintln(t.w, " (· the app is bound, but this person is not there)")
 	if len(t.hidden) > 0 {

@@ -13,9 +13,11 @@ import (
 
 	"wxscope/cache"
 	"wxscope/config"
+	"wxscope/ids"
 	"wxscope/sanitize"
 	"wxscope/syncer"
 	"wxscope/wechat"
+	"wxscope/wording"
 )
 
 // runLookup shows the person behind an openid or unionid across all apps:
@@ -108,10 +110,10 @@ func runLookup(ctx context.Context, env *Env, args []string) error {
 	}
 }
 
-// extractID reads the id out of what support pasted (cache.PastedID); a
+// extractID reads the id out of what support pasted (ids.Pasted); a
 // line without exactly one id is bad usage.
 func extractID(s string) (string, error) {
-	id, err := cache.PastedID(s)
+	id, err := ids.Pasted(s)
 	if err != nil {
 		return "", usagef("lookup", "%v", err)
 	}
@@ -119,7 +121,7 @@ func extractID(s string) (string, error) {
 }
 
 // idLen is the width of an id column.
-const idLen = cache.IDLen
+const idLen = ids.Len
 
 // liveAnswer is what one app's API said about the id.
 type liveAnswer struct {
@@ -259,7 +261,7 @@ type lookupJSON struct {
 func writeLookupJSON(w io.Writer, p *cache.Person, live *liveResult) error {
 	out := lookupJSON{Query: p.Query, Kind: string(p.Kind), UnionID: p.UnionID,
 		Members: []lookupMember{}, Missing: []string{}, Absent: []lookupAbsent{}, Live: live}
-	for _, a := range p.Apps {
+	for i, a := range p.Apps {
 		for _, pr := range a.Profiles {
 			m := lookupMember{App: a.Label(), OpenID: pr.OpenID, SubscribeTime: pr.SubscribeTime,
 				SubscribeScene: pr.SubscribeScene, Remark: pr.Remark, TagIDList: pr.TagIDs,
@@ -273,14 +275,14 @@ func writeLookupJSON(w io.Writer, p *cache.Person, live *liveResult) error {
 			out.Members = append(out.Members, m)
 		}
 		if a.Reason != cache.ReasonNone {
-			out.Absent = append(out.Absent, lookupAbsent{App: a.Label(), Reason: string(a.Reason), Detail: a.Detail})
+			out.Absent = append(out.Absent, lookupAbsent{App: a.Label(), Reason: string(a.Reason), Detail: wording.Absence(wording.CLI, p, i)})
 		}
 	}
 	for _, appid := range p.Missing {
 		out.Missing = append(out.Missing, nameOfPerson(p, appid))
 	}
 	if p.Guess != nil {
-		out.Guess = &lookupGuess{App: p.Guess.App, Reason: p.Guess.Reason}
+		out.Guess = &lookupGuess{App: p.Guess.App, Reason: wording.Guess(p.Guess)}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
@@ -316,9 +318,9 @@ func writeLookupText(w io.Writer, p *cache.Person, live *liveResult) {
 	case cache.KindUnknown:
 		fmt.Fprintf(w, "%s is not in the cache\n", p.Query)
 		if g := p.Guess; g != nil && g.App != "" {
-			fmt.Fprintf(w, "  most likely an openid of %s: %s\n", g.App, g.Reason)
+			fmt.Fprintf(w, "  most likely an openid of %s: %s\n", g.App, wording.Guess(g))
 		} else if g != nil {
-			fmt.Fprintf(w, "  %s\n", g.Reason)
+			fmt.Fprintf(w, "  %s\n", wording.Guess(g))
 		}
 		return
 	case cache.KindUnionID:
@@ -334,14 +336,14 @@ func writeLookupText(w io.Writer, p *cache.Person, live *liveResult) {
 	for _, a := range p.Apps {
 		width = max(width, len(a.Label()))
 	}
-	for _, a := range p.Apps {
+	for i, a := range p.Apps {
 		name := sanitize.Text(a.Label())
 		pad := strings.Repeat(" ", width-len(a.Label()))
 		for _, pr := range a.Profiles {
 			fmt.Fprintf(w, "  %s%s  %s  %s\n", name, pad, pr.OpenID, profileLine(&pr))
 		}
 		if len(a.Profiles) == 0 {
-			fmt.Fprintf(w, "  %s%s  %-*s  %s\n", name, pad, idLen, "—", a.Detail)
+			fmt.Fprintf(w, "  %s%s  %-*s  %s\n", name, pad, idLen, "—", wording.Absence(wording.CLI, p, i))
 		}
 	}
 	if len(p.Missing) > 0 {

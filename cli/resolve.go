@@ -14,6 +14,7 @@ import (
 	"wxscope/resolve"
 	"wxscope/sanitize"
 	"wxscope/syncer"
+	"wxscope/wording"
 )
 
 // runResolve writes the unionid and status of each openid of the input,
@@ -88,7 +89,7 @@ func runResolve(ctx context.Context, env *Env, args []string) error {
 	}
 	if env.StderrTTY {
 		opts.Progress = func(done, read int) {
-			fmt.Fprintf(env.Stderr, "\rresolved %s rows…", cache.FormatCount(int64(done)))
+			fmt.Fprintf(env.Stderr, "\rresolved %s rows…", wording.FormatCount(int64(done)))
 		}
 	}
 	input := resolve.NewInput(in, name)
@@ -115,7 +116,7 @@ func runResolve(ctx context.Context, env *Env, args []string) error {
 		case st.Err != nil && !errors.Is(st.Err, errOffline):
 			why = syncer.Explain(c.cfg, app, st.Err)
 		}
-		return fmt.Errorf("%s of %s rows were not answered (status error): %s", cache.FormatCount(int64(n)), cache.FormatCount(int64(st.Rows)), why)
+		return fmt.Errorf("%s of %s rows were not answered (status error): %s", wording.FormatCount(int64(n)), wording.FormatCount(int64(st.Rows)), why)
 	}
 	return nil
 }

@@ -111,11 +111,11 @@ func newTUI(env *Env, cfg *config.Config, opts tuiOptions) (*tui, error) {
 	if err != nil {
 		return nil, err
 	}
-	homeApps := make([]ui.HomeApp, len(cfg.Apps))
+	homeApps := make([]ui.App, len(cfg.Apps))
 	byID := map[string]config.App{}
 	names := map[string]string{}
 	for i, a := range cfg.Apps {
-		homeApps[i] = ui.HomeApp{Name: a.Name, AppID: a.AppID}
+		homeApps[i] = ui.App{Name: a.Name, AppID: a.AppID}
 		byID[a.AppID] = a
 		names[a.AppID] = a.Name
 	}
@@ -126,7 +126,7 @@ func newTUI(env *Env, cfg *config.Config, opts tuiOptions) (*tui, error) {
 			return nil, err
 		}
 	}
-	src := ui.NewCacheSource(store, appRefs(cfg))
+	src := ui.NewCacheReader(store, appRefs(cfg))
 	t := &tui{store: store}
 
 	syncs := syncer.New(cfg, store, syncer.Options{Command: tuiCommand, HTTPClient: opts.httpClient, Adjust: opts.syncOpts})
@@ -150,7 +150,7 @@ func newTUI(env *Env, cfg *config.Config, opts tuiOptions) (*tui, error) {
 	home := ui.HomeSpec{
 		CachePath:   cfg.Cache,
 		Apps:        homeApps,
-		Source:      src,
+		Reader:      src,
 		Syncs:       t.syncs,
 		SyncOnStart: opts.syncOnStart && !opts.readOnly,
 		Redraw:      20 * time.Second,
@@ -158,7 +158,7 @@ func newTUI(env *Env, cfg *config.Config, opts tuiOptions) (*tui, error) {
 	if opts.readOnly {
 		home.Syncs = nil // no key, no start-up: nothing can start a sync
 	}
-	t.root.Open(ui.NewApps(t.root.Common(), home))
+	t.root.Open(ui.NewHome(t.root.Common(), home))
 	return t, nil
 }
 

@@ -110,9 +110,10 @@ func utf16LEWithBOM(s string) []byte {
 	return b
 }
 
-// clipboardTimeout bounds a local clipboard command; xclip without a
+// clipboardTimeout bounds a local clipboard command (a variable for tests,
+// whose stand-in starts slowly); xclip without a
 // reachable display can otherwise wait for ever.
-const clipboardTimeout = 2 * time.Second
+var clipboardTimeout = 2 * time.Second
 
 // copyID puts id on the clipboard: OSC 52 always, and the local command
 // when there is one, with a toast that says which was used. An id that

@@ -11,6 +11,7 @@ import (
 
 	"wxscope/cache"
 	"wxscope/sanitize"
+	"wxscope/wording"
 )
 
 // Doctor shows what `wxscope doctor` finds: each finding with its evidence
@@ -30,6 +31,7 @@ type Doctor struct {
 	gen    int   // the analysis whose answer is taken; older ones are dropped
 }
 
+// doctorAnalyzedMsg is an analysis, addressed to the view that asked.
 type doctorAnalyzedMsg struct {
 	owner *Doctor
 	gen   int
@@ -38,6 +40,8 @@ type doctorAnalyzedMsg struct {
 	err   error
 }
 
+func (m doctorAnalyzedMsg) Owner() Page { return m.owner }
+
 // NewDoctor returns the Doctor view; it runs the analysis when pushed.
 func NewDoctor(c *Common, spec LinksSpec) *Doctor {
 	return &Doctor{c: c, spec: spec, keys: DefaultDoctorKeys()}
@@ -45,7 +49,7 @@ func NewDoctor(c *Common, spec LinksSpec) *Doctor {
 
 // Init implements Page.
 func (d *Doctor) Init() tea.Cmd {
-	if d.spec.Source == nil {
+	if d.spec.Reader == nil {
 		d.err = fmt.Errorf("no cache to examine")
 		return nil
 	}
@@ -56,7 +60,7 @@ func (d *Doctor) Init() tea.Cmd {
 // ones are in (a re-run after a sync), else the view says it is examining.
 func (d *Doctor) analyze(keep bool) tea.Cmd {
 	d.gen++
-	ctx, src, gen := d.c.Ctx, d.spec.Source, d.gen
+	ctx, src, gen := d.c.Ctx, d.spec.Reader, d.gen
 	return func() tea.Msg {
 		links, err := src.Analyze(ctx)
 		return doctorAnalyzedMsg{owner: d, gen: gen, keep: keep, links: links, err: err}
@@ -84,13 +88,13 @@ func (d *Doctor) Update(msg tea.Msg) tea.Cmd {
 	n := len(d.findings())
 	switch msg := msg.(type) {
 	case doctorAnalyzedMsg:
-		if msg.owner != d || msg.gen != d.gen || msg.keep && msg.err != nil && d.links != nil {
+		if msg.gen != d.gen || msg.keep && msg.err != nil && d.links != nil {
 			return nil
 		}
 		d.links, d.err = msg.links, msg.err
 		d.cursor = min(d.cursor, max(len(d.findings())-1, 0))
 	case CacheChangedMsg:
-		if d.spec.Source != nil {
+		if d.spec.Reader != nil {
 			return d.analyze(true)
 		}
 	case tea.MouseWheelMsg:
@@ -189,19 +193,22 @@ func (d *Doctor) View() string {
 			notes++
 		}
 	}
-	counts := " · " + cache.Plural(len(fs)-notes, "finding")
+	counts := " · " + wording.Plural(len(fs)-notes, "finding")
 	if notes > 0 {
-		counts += " · " + cache.Plural(notes, "note")
+		counts += " · " + wording.Plural(notes, "note")
 	}
 	title := s.Title.Render("doctor") + s.Dim.Render(counts)
 	if len(fs) == 0 {
 		return title + "\n" + s.Dim.Render("  nothing to report: every app is bound to one open platform, synced and fresh")
 	}
 
+	// The findings in the TUI's words: the key to press, not the command.
+	texts := make([]wording.FindingText, len(fs))
 	kindW, appsW := 4, 4
-	for _, f := range fs {
-		kindW = max(kindW, len(f.Kind))
-		appsW = max(appsW, ansi.StringWidth(appsLabel(f)))
+	for i := range fs {
+		texts[i] = wording.Finding(wording.TUI, &fs[i])
+		kindW = max(kindW, len(fs[i].Kind))
+		appsW = max(appsW, ansi.StringWidth(sanitize.Text(texts[i].Subject)))
 	}
 	appsW = min(appsW, 24)
 	indent := strings.Repeat(" ", 2+2+kindW+2+appsW+2)
@@ -223,19 +230,21 @@ func (d *Doctor) View() string {
 		if i == d.cursor {
 			cursor = "▸ "
 		}
-		head := cursor + mark + cell(string(f.Kind), kindW) + gap + cell(appsLabel(f), appsW) + gap
+		t := texts[i]
+		head := cursor + mark + cell(string(f.Kind), kindW) + gap + cell(sanitize.Text(t.Subject), appsW) + gap
 		var block []string
 		if compact {
 			block = append(block, strings.TrimRight(head, " "))
 		}
-		for j, w := range strings.Split(ansi.Wrap(evidence(f), textW, ""), "\n") {
+		// The apps column says the subject: the evidence goes on without it.
+		for j, w := range strings.Split(ansi.Wrap(sanitize.Text(t.Seen), textW, ""), "\n") {
 			if j == 0 && !compact {
 				block = append(block, head+w)
 			} else {
 				block = append(block, indent+w)
 			}
 		}
-		for _, w := range strings.Split(ansi.Wrap("→ "+sanitize.Text(f.Action), textW, ""), "\n") {
+		for _, w := range strings.Split(ansi.Wrap("→ "+sanitize.Text(t.Action), textW, ""), "\n") {
 			block = append(block, indent+w)
 		}
 		if len(f.Examples) > 0 {
@@ -271,23 +280,4 @@ func (d *Doctor) View() string {
 	d.offset = scrollInto(d.offset, first, last, h, len(body))
 	body = body[d.offset:min(d.offset+h, len(body))]
 	return title + "\n" + strings.Join(body, "\n")
-}
-
-// appsLabel names a finding's apps: "events", "legacy ↔ news".
-func appsLabel(f cache.Finding) string {
-	sep := ", "
-	if f.Kind == cache.SeparatePlatform {
-		sep = " ↔ "
-	}
-	return sanitize.Text(strings.Join(f.Apps, sep))
-}
-
-// evidence is the finding's evidence without the "apps: " it starts with,
-// which the apps column already says.
-func evidence(f cache.Finding) string {
-	ev := sanitize.Text(f.Evidence)
-	if rest, ok := strings.CutPrefix(ev, appsLabel(f)+": "); ok {
-		return rest
-	}
-	return ev
 }

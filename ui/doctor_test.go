@@ -15,7 +15,7 @@ func doctorRoot(t *testing.T, w, h int, got *[]openedFollowers) (*uitest.Driver,
 	s := linksStore(t)
 	var doc *Doctor
 	d := newTestRoot(w, h, storePersons{s, linkApps}, func(c *Common) Page {
-		doc = NewDoctor(c, LinksSpec{Source: storeLinks{s, linkApps}, Followers: opener(got)})
+		doc = NewDoctor(c, LinksSpec{Reader: storeLinks{s, linkApps}, Followers: opener(got)})
 		return doc
 	})
 	return d, doc

@@ -56,20 +56,20 @@ type setPresence map[string]bool
 
 func (s setPresence) Has(appID, unionid string) bool { return s[appID+"/"+unionid] }
 
-// slicePersons is a PersonSource over a fixed table.
-type slicePersons map[string]PersonData
+// slicePersons is a PersonFinder over a fixed table.
+type slicePersons map[string]*cache.Person
 
-func (s slicePersons) Person(_ context.Context, id string) (PersonData, error) {
-	if d, ok := s[id]; ok {
-		return d, nil
+func (s slicePersons) Person(_ context.Context, id string) (*cache.Person, error) {
+	if p, ok := s[id]; ok {
+		return p, nil
 	}
-	return PersonData{}, fmt.Errorf("look up %s: %w", id, ErrUnknownID)
+	return nil, fmt.Errorf("look up %s: %w", id, ErrUnknownID)
 }
 
-// sliceSource is a FollowerSource over profiles in memory.
-type sliceSource []cache.Profile
+// sliceFollowers is a FollowerReader over profiles in memory.
+type sliceFollowers []cache.Profile
 
-func (s sliceSource) EachFollower(ctx context.Context, appID string, fn func(*cache.Profile) error) error {
+func (s sliceFollowers) EachFollower(ctx context.Context, appID string, fn func(*cache.Profile) error) error {
 	for i := range s {
 		if s[i].AppID != appID {
 			continue
@@ -83,7 +83,7 @@ func (s sliceSource) EachFollower(ctx context.Context, appID string, fn func(*ca
 
 // newTestRoot returns a root with the plain theme, UTC dates and the fixed
 // clock, sized width × height, with the page first builds.
-func newTestRoot(width, height int, persons PersonSource, first func(c *Common) Page) *uitest.Driver {
+func newTestRoot(width, height int, persons PersonFinder, first func(c *Common) Page) *uitest.Driver {
 	r := NewRoot(Options{Theme: ThemePlain, Persons: persons, Now: func() time.Time { return testNow }, Loc: time.UTC})
 	if first != nil {
 		r.Open(first(r.Common()))

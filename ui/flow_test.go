@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"wxscope/cache"
 	"wxscope/ui/uitest"
 )
 
@@ -15,10 +16,10 @@ import (
 func TestFlowFilterOpenPersonBackAndQuit(t *testing.T) {
 	ps := fakeProfiles(500)
 	target := ps[95] // "remark 95", still following, the only match
-	persons := slicePersons{target.UnionID: {Query: target.UnionID, UnionID: target.UnionID,
-		Members: []PersonMember{
-			{App: "news", AppID: "wxnews", Profile: &target},
-			{App: "shop", AppID: "wxshop", Missing: NotFollowing},
+	persons := slicePersons{target.UnionID: {Query: target.UnionID, Kind: cache.KindUnionID, UnionID: target.UnionID,
+		Apps: []cache.PersonApp{
+			{AppRef: cache.AppRef{AppID: "wxnews", Name: "news"}, Bound: true, Platform: "P1", Profiles: []cache.Profile{target}},
+			{AppRef: cache.AppRef{AppID: "wxshop", Name: "shop"}, Bound: true, Platform: "P1", Reason: cache.ReasonNotFollowing},
 		}}}
 	var cleaned atomic.Bool
 	root := NewRoot(Options{Theme: ThemePlain, Persons: persons, Loc: time.UTC,

@@ -16,6 +16,7 @@ import (
 
 	"wxscope/cache"
 	"wxscope/sanitize"
+	"wxscope/wording"
 )
 
 // FollowersSpec says which app the Followers view shows and where its data
@@ -26,9 +27,9 @@ type FollowersSpec struct {
 	// Bound is whether this app's followers carry unionids; rows without
 	// one are then flagged.
 	Bound bool
-	// Source streams the followers; only used when the view is built with
+	// Reader streams the followers; only used when the view is built with
 	// NewFollowers (not NewFollowersFromIndex).
-	Source FollowerSource
+	Reader FollowerReader
 	// SizeHint is the expected number of followers, to size the index.
 	SizeHint int
 	// Others are the other apps, one presence column each, and Presence
@@ -41,6 +42,13 @@ type FollowersSpec struct {
 	// Subset narrows the rows before any typed filter (e.g. the followers
 	// without unionid, opened from the Links or Doctor view).
 	Subset FollowerSubset
+}
+
+// OtherApp is one other configured app, shown as a presence column.
+type OtherApp struct {
+	Name  string // short label, the column header
+	AppID string
+	Bound bool // any of its subscribed followers carries a unionid
 }
 
 // PresenceState is what a presence column says about one row.
@@ -113,8 +121,13 @@ type followersResultMsg struct {
 	rows  []uint32
 }
 
+// The view's results are addressed to it. (The export's result is a
+// FlashMsg, which the root shows whichever page is on top.)
+func (m followersLoadedMsg) Owner() Page { return m.owner }
+func (m followersResultMsg) Owner() Page { return m.owner }
+
 // NewFollowers returns the view for spec; it loads its index from
-// spec.Source when the root pushes it.
+// spec.Reader when the root pushes it.
 func NewFollowers(c *Common, spec FollowersSpec) *Followers {
 	f := &Followers{
 		c: c, spec: spec, keys: DefaultFollowersKeys(), filterKeys: DefaultFilterKeys(),
@@ -132,7 +145,7 @@ func NewFollowersFromIndex(c *Common, spec FollowersSpec, idx *FollowerIndex) *F
 }
 
 // LoadFollowerIndex reads every follower of appID from src into an index.
-func LoadFollowerIndex(ctx context.Context, src FollowerSource, appID string, sizeHint int) (*FollowerIndex, error) {
+func LoadFollowerIndex(ctx context.Context, src FollowerReader, appID string, sizeHint int) (*FollowerIndex, error) {
 	b := NewFollowerIndexBuilder(sizeHint)
 	err := src.EachFollower(ctx, appID, func(p *cache.Profile) error {
 		b.Add(p)
@@ -146,10 +159,10 @@ func LoadFollowerIndex(ctx context.Context, src FollowerSource, appID string, si
 
 // Init implements Page: it starts loading the index if there is none.
 func (f *Followers) Init() tea.Cmd {
-	if f.idx != nil || f.spec.Source == nil {
+	if f.idx != nil || f.spec.Reader == nil {
 		return nil
 	}
-	ctx, src, spec := f.c.Ctx, f.spec.Source, f.spec
+	ctx, src, spec := f.c.Ctx, f.spec.Reader, f.spec
 	return func() tea.Msg {
 		idx, err := LoadFollowerIndex(ctx, src, spec.AppID, spec.SizeHint)
 		var pres Presence
@@ -193,9 +206,6 @@ func (f *Followers) KeyMap() help.KeyMap {
 func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case followersLoadedMsg:
-		if msg.owner != f {
-			return nil
-		}
 		if msg.err != nil {
 			f.loadErr = msg.err
 			return nil
@@ -206,7 +216,7 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 		f.setIndex(msg.idx)
 		return f.refresh()
 	case followersResultMsg:
-		if msg.owner != f || msg.gen != f.gen.Load() {
+		if msg.gen != f.gen.Load() {
 			return nil // a newer keystroke already asked again
 		}
 		f.apply(msg)
@@ -219,8 +229,6 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 		if f.editing {
 			return f.updateInput(msg)
 		}
-	case exportDoneMsg:
-		return f.exportDone(msg)
 	case tea.MouseMsg:
 		if f.idx != nil && !f.editing && !f.exporting {
 			return f.mouse(msg)
@@ -578,9 +586,7 @@ type presenceMarks struct{ plain, styled [3]string }
 
 const (
 	colGap    = 2
-	markerW   = 2
 	remarkMin = 12
-	idMin     = 8
 )
 
 func (f *Followers) layout() layout {
@@ -668,8 +674,6 @@ func (f *Followers) headerLine(l layout) string {
 	return s.Header.Render(ansi.Truncate(b.String(), f.width, ""))
 }
 
-const gap = "  "
-
 // rowLine draws the i-th visible row.
 func (f *Followers) rowLine(l layout, i int) string {
 	s := f.c.Styles
@@ -742,50 +746,11 @@ func (f *Followers) date(unix int64) string {
 	return time.Unix(unix, 0).In(f.c.Loc).Format("2006-01-02")
 }
 
-// cell fits s (already sanitised) to exactly w cells: cut with … or padded.
-func cell(s string, w int) string {
-	if w <= 0 {
-		return ""
-	}
-	sw := ansi.StringWidth(s)
-	if sw > w {
-		s = ansi.Truncate(s, w, "…")
-		sw = ansi.StringWidth(s)
-	}
-	return s + strings.Repeat(" ", max(w-sw, 0))
-}
-
 // center puts a one-cell symbol in the middle of w cells.
 func center(sym string, w int) string {
 	left := (w - 1) / 2
 	return strings.Repeat(" ", left) + sym + strings.Repeat(" ", max(w-left-1, 0))
 }
 
-// spread puts left and right on one line of width cells, cutting left first.
-func spread(left, right string, width int) string {
-	lw, rw := ansi.StringWidth(left), ansi.StringWidth(right)
-	if lw+1+rw > width {
-		if rw+1 >= width {
-			return ansi.Truncate(left, width, "…")
-		}
-		left = ansi.Truncate(left, width-rw-1, "…")
-		lw = ansi.StringWidth(left)
-	}
-	return left + strings.Repeat(" ", max(width-lw-rw, 1)) + right
-}
-
-// scrollInto returns the offset of a window of page lines over n that
-// moves as little as it can to show lines first..last; when they do not fit,
-// first (the head) wins.
-func scrollInto(offset, first, last, page, n int) int {
-	if page > 0 && last >= offset+page {
-		offset = last - page + 1
-	}
-	if first < offset {
-		offset = first
-	}
-	return min(max(offset, 0), max(n-page, 0))
-}
-
-// formatCount is cache.FormatCount for an int: 20 000.
-func formatCount(n int) string { return cache.FormatCount(int64(n)) }
+// formatCount is wording.FormatCount for an int: 20 000.
+func formatCount(n int) string { return wording.FormatCount(int64(n)) }

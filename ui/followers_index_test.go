@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -13,6 +12,7 @@ import (
 
 	"charm.land/lipgloss/v2"
 
+	"wxscope/bench/world"
 	"wxscope/cache"
 )
 
@@ -127,50 +127,17 @@ func TestFollowerIndexOrdersAreSortedAndStable(t *testing.T) {
 	check("app", x.Order(SortApp, state), func(a, b int) int { return a%3 - b%3 })
 }
 
-// bigWorld is a million followers shaped like a real app: openids share a
-// per-app prefix, one in ten lacks a unionid, one in twenty has a remark,
-// one in fifteen unfollowed.
-//
-// genWorld calls fn for each follower; fn may not keep p.
-func genWorld(n int, fn func(p *cache.Profile)) {
-	rng := rand.New(rand.NewPCG(7, 7))
-	const b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-	id := func(prefix string) string {
-		b := []byte(prefix)
-		for len(b) < 28 {
-			b = append(b, b64[rng.IntN(64)])
-		}
-		return string(b)
-	}
-	remarks := []string{"VIP 客户 🎁", "vip (old)", "老客户", "wholesale buyer", "回头客 ⭐"}
-	scenes := []string{"ADD_SCENE_QR_CODE", "ADD_SCENE_SEARCH", "ADD_SCENE_PROFILE_CARD", "ADD_SCENE_ACCOUNT_MIGRATION", "ADD_SCENE_OTHERS"}
-	for i := range n {
-		p := cache.Profile{AppID: "wxnews", OpenID: id("oNw3k"), Subscribed: true,
-			SubscribeTime: 1_500_000_000 + rng.Int64N(250_000_000), SubscribeScene: scenes[rng.IntN(len(scenes))]}
-		if rng.IntN(10) != 0 {
-			p.UnionID = id("oP1a")
-		}
-		if rng.IntN(20) == 0 {
-			p.Remark = fmt.Sprintf("%s %d", remarks[rng.IntN(len(remarks))], i)
-		}
-		if rng.IntN(15) == 0 {
-			p.Subscribed, p.UnfollowedAt = false, p.SubscribeTime+86400
-		}
-		fn(&p)
-	}
-}
-
 // bigIndex is built straight from the generator, so the benchmarks that use
 // it do not also carry a million live profiles for the GC to scan.
 var bigIndex = sync.OnceValue(func() *FollowerIndex {
 	b := NewFollowerIndexBuilder(1_000_000)
-	genWorld(1_000_000, b.Add)
+	world.Followers(1_000_000, b.Add)
 	return b.Build()
 })
 
 func BenchmarkFollowerIndexBuild1M(b *testing.B) {
 	ps := make([]cache.Profile, 0, 1_000_000)
-	genWorld(1_000_000, func(p *cache.Profile) { ps = append(ps, *p) })
+	world.Followers(1_000_000, func(p *cache.Profile) { ps = append(ps, *p) })
 	var x *FollowerIndex
 	for b.Loop() {
 		x = IndexProfiles(ps)
@@ -260,7 +227,7 @@ func TestFollowerIndexChunkedMatchAgreesWithOneScan(t *testing.T) {
 	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3)) // three chunks, whatever the machine
 	b := NewFollowerIndexBuilder(150_000)
-	genWorld(150_000, b.Add)
+	world.Followers(150_000, b.Add)
 	x := b.Build()
 	for _, q := range []string{"vip", "a", "客户", "zzzz"} {
 		set, n, _ := x.Match(q, nil, nil)

@@ -16,11 +16,11 @@ var testOthers = []OtherApp{
 }
 
 func newsSpec(ps []cache.Profile, pres Presence) FollowersSpec {
-	return FollowersSpec{App: "news", AppID: "wxnews", Bound: true, Source: sliceSource(ps),
+	return FollowersSpec{App: "news", AppID: "wxnews", Bound: true, Reader: sliceFollowers(ps),
 		Others: testOthers, Presence: pres}
 }
 
-func followersRoot(t *testing.T, w, h int, ps []cache.Profile, pres Presence, persons PersonSource) (*uitest.Driver, *Followers) {
+func followersRoot(t *testing.T, w, h int, ps []cache.Profile, pres Presence, persons PersonFinder) (*uitest.Driver, *Followers) {
 	t.Helper()
 	var f *Followers
 	d := newTestRoot(w, h, persons, func(c *Common) Page {

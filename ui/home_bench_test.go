@@ -11,6 +11,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"wxscope/bench/world"
 	"wxscope/cache"
 )
 
@@ -52,7 +53,7 @@ func cacheFixture1M(b *testing.B) string {
 			unions bool
 		}{{"wxnews", 1_000_000, true}, {"wxshop", 200_000, true}, {"wxevents", 100_000, false}} {
 			var n int
-			genWorld(app.n, func(p *cache.Profile) {
+			world.Followers(app.n, func(p *cache.Profile) {
 				q := *p
 				q.OpenID = app.id[2:4] + q.OpenID[2:]
 				if !app.unions {
@@ -85,10 +86,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func homeApps() []HomeApp {
-	apps := make([]HomeApp, len(benchRefs))
+func homeApps() []App {
+	apps := make([]App, len(benchRefs))
 	for i, r := range benchRefs {
-		apps[i] = HomeApp{Name: r.Name, AppID: r.AppID}
+		apps[i] = App{Name: r.Name, AppID: r.AppID}
 	}
 	return apps
 }
@@ -104,9 +105,9 @@ func BenchmarkHomeFirstScreen1M(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		src := NewCacheSource(s, benchRefs)
+		src := NewCacheReader(s, benchRefs)
 		r := NewRoot(Options{Theme: ThemeAuto})
-		a := NewApps(r.Common(), HomeSpec{CachePath: path, Apps: homeApps(), Source: src})
+		a := NewHome(r.Common(), HomeSpec{CachePath: path, Apps: homeApps(), Reader: src})
 		r.Open(a)
 		r.Update(tea.WindowSizeMsg{Width: 160, Height: 45})
 		r.Update(a.readCounts()())
@@ -128,7 +129,7 @@ func BenchmarkOpenFollowers1M(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	src := NewCacheSource(s, benchRefs)
+	src := NewCacheReader(s, benchRefs)
 	for b.Loop() {
 		x, err := LoadFollowerIndex(context.Background(), src, "wxnews", 1_000_000)
 		if err != nil {

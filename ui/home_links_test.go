@@ -17,13 +17,13 @@ import (
 func linksHomeRoot(t *testing.T) *Root {
 	t.Helper()
 	s := linksStore(t)
-	src := NewCacheSource(s, linkApps)
+	src := NewCacheReader(s, linkApps)
 	r := NewRoot(Options{Theme: ThemePlain, Persons: src, Loc: time.UTC, Now: func() time.Time { return testNow }})
-	apps := make([]HomeApp, len(linkApps))
+	apps := make([]App, len(linkApps))
 	for i, a := range linkApps {
-		apps[i] = HomeApp{Name: a.Name, AppID: a.AppID}
+		apps[i] = App{Name: a.Name, AppID: a.AppID}
 	}
-	r.Open(NewApps(r.Common(), HomeSpec{CachePath: s.Path(), Apps: apps, Source: src}))
+	r.Open(NewHome(r.Common(), HomeSpec{CachePath: s.Path(), Apps: apps, Reader: src}))
 	return r
 }
 
@@ -147,8 +147,8 @@ func TestDoctorAnalysesAgainWhenTheCacheChanges(t *testing.T) {
 	store := openHomeCache(t, w, "news", "events")
 	refs := w.refs()
 	r := NewRoot(Options{Theme: ThemePlain, Loc: time.UTC, Now: func() time.Time { return testNow }})
-	src := homeLinks{src: NewCacheSource(store, refs), now: func() time.Time { return testNow }}
-	r.Open(NewDoctor(r.Common(), LinksSpec{Source: src}))
+	src := homeLinks{src: NewCacheReader(store, refs), now: func() time.Time { return testNow }}
+	r.Open(NewDoctor(r.Common(), LinksSpec{Reader: src}))
 	d := &uitest.Driver{Model: r}
 	d.Send(tea.WindowSizeMsg{Width: 150, Height: 30})
 	d.Run(r.Init())

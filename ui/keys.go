@@ -215,8 +215,8 @@ func (k JumpKeys) ShortHelp() []key.Binding { return []key.Binding{k.Go, k.Cance
 // FullHelp implements help.KeyMap.
 func (k JumpKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
 
-// AppsKeys are the keys of the home view, the list of apps.
-type AppsKeys struct {
+// HomeKeys are the keys of the home view, the list of apps.
+type HomeKeys struct {
 	ListKeys
 	Open    key.Binding
 	Sync    key.Binding
@@ -227,9 +227,9 @@ type AppsKeys struct {
 	Doctor  key.Binding
 }
 
-// DefaultAppsKeys returns the home view's keys.
-func DefaultAppsKeys() AppsKeys {
-	return AppsKeys{
+// DefaultHomeKeys returns the home view's keys.
+func DefaultHomeKeys() HomeKeys {
+	return HomeKeys{
 		ListKeys: DefaultListKeys(),
 		Open:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "followers")),
 		Sync:     key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sync")),
@@ -242,12 +242,12 @@ func DefaultAppsKeys() AppsKeys {
 }
 
 // ShortHelp implements help.KeyMap.
-func (k AppsKeys) ShortHelp() []key.Binding {
+func (k HomeKeys) ShortHelp() []key.Binding {
 	return []key.Binding{k.Open, k.Sync, k.SyncAll, k.Stop, k.Links, k.Doctor}
 }
 
 // FullHelp implements help.KeyMap.
-func (k AppsKeys) FullHelp() [][]key.Binding {
+func (k HomeKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Top, k.Bottom},
 		{k.Open, k.Sync, k.SyncAll, k.Stop, k.Refresh},

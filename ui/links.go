@@ -17,7 +17,7 @@ import (
 
 // LinksSpec says where the Links and Doctor views read and what they open.
 type LinksSpec struct {
-	Source LinksSource
+	Reader LinksReader
 	// Followers opens an app's followers (no-unionid rows, doctor
 	// findings); nil leaves those rows inert.
 	Followers FollowersOpener
@@ -81,6 +81,10 @@ type linksGroupsMsg struct {
 	err   error
 }
 
+// The view's results are addressed to it.
+func (m linksAnalyzedMsg) Owner() Page { return m.owner }
+func (m linksGroupsMsg) Owner() Page   { return m.owner }
+
 // NewLinks returns the Links view; it loads the analysis and the groups
 // when the root pushes it.
 func NewLinks(c *Common, spec LinksSpec) *Links {
@@ -89,7 +93,7 @@ func NewLinks(c *Common, spec LinksSpec) *Links {
 
 // Init implements Page: the analysis and the groups load side by side.
 func (l *Links) Init() tea.Cmd {
-	if l.spec.Source == nil {
+	if l.spec.Reader == nil {
 		l.err = fmt.Errorf("no cache to analyse")
 		return nil
 	}
@@ -97,7 +101,7 @@ func (l *Links) Init() tea.Cmd {
 }
 
 func (l *Links) analyze() tea.Cmd {
-	ctx, src, gen := l.c.Ctx, l.spec.Source, l.gen
+	ctx, src, gen := l.c.Ctx, l.spec.Reader, l.gen
 	return func() tea.Msg {
 		links, err := src.Analyze(ctx)
 		return linksAnalyzedMsg{owner: l, gen: gen, links: links, err: err}
@@ -105,7 +109,7 @@ func (l *Links) analyze() tea.Cmd {
 }
 
 func (l *Links) loadGroups() tea.Cmd {
-	ctx, src, gen := l.c.Ctx, l.spec.Source, l.gen
+	ctx, src, gen := l.c.Ctx, l.spec.Reader, l.gen
 	return func() tea.Msg {
 		x, err := loadGroups(ctx, src)
 		return linksGroupsMsg{owner: l, gen: gen, x: x, err: err}
@@ -116,7 +120,7 @@ func (l *Links) loadGroups() tea.Cmd {
 // old ones stay on screen until both new ones are in, and the filter and
 // the cursor stay where they were; on r the view starts afresh.
 func (l *Links) reload(keep bool) tea.Cmd {
-	if l.spec.Source == nil {
+	if l.spec.Reader == nil {
 		return nil
 	}
 	l.gen++
@@ -146,7 +150,7 @@ func (l *Links) CapturesInput() bool { return false }
 func (l *Links) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case linksAnalyzedMsg:
-		if msg.owner != l || msg.gen != l.gen {
+		if msg.gen != l.gen {
 			return nil
 		}
 		if l.pending > 0 {
@@ -158,7 +162,7 @@ func (l *Links) Update(msg tea.Msg) tea.Cmd {
 		l.links, l.err = msg.links, msg.err
 		l.build()
 	case linksGroupsMsg:
-		if msg.owner != l || msg.gen != l.gen {
+		if msg.gen != l.gen {
 			return nil
 		}
 		if l.pending > 0 {

@@ -108,7 +108,7 @@ func (l listSource) Profiles(_ context.Context, openids []string) (map[string]ca
 	return out, nil
 }
 
-// storeLinks is the LinksSource main would build over the cache.
+// storeLinks is a LinksReader over the cache.
 type storeLinks struct {
 	s    *cache.Store
 	apps []cache.AppRef
@@ -122,39 +122,21 @@ func (a storeLinks) EachGroup(_ context.Context, fn func(*cache.Group) error) er
 	return cache.EachGroup(a.s, a.apps, fn)
 }
 
-// storePersons is a PersonSource over the cache, as main would build it.
+// storePersons is a PersonFinder over the cache.
 type storePersons struct {
 	s    *cache.Store
 	apps []cache.AppRef
 }
 
-func (a storePersons) Person(_ context.Context, id string) (PersonData, error) {
+func (a storePersons) Person(_ context.Context, id string) (*cache.Person, error) {
 	p, err := a.s.Person(id, a.apps)
 	if err != nil {
-		return PersonData{}, err
+		return nil, err
 	}
 	if !p.Found() {
-		return PersonData{}, fmt.Errorf("look up %s: %w", id, ErrUnknownID)
+		return nil, fmt.Errorf("look up %s: %w", id, ErrUnknownID)
 	}
-	d := PersonData{Query: id, UnionID: p.UnionID}
-	for _, pa := range p.Apps {
-		m := PersonMember{App: pa.Label(), AppID: pa.AppID}
-		if len(pa.Profiles) > 0 {
-			m.Profile = &pa.Profiles[0]
-		}
-		switch pa.Reason {
-		case cache.ReasonNotFollowing:
-			m.Missing = NotFollowing
-		case cache.ReasonNotBound:
-			m.Missing = AppNotBound
-		case cache.ReasonOtherPlatform:
-			m.Missing, m.Detail = OtherPlatform, pa.Platform
-		case cache.ReasonNotSynced:
-			m.Missing = NotYetSynced
-		}
-		d.Members = append(d.Members, m)
-	}
-	return d, nil
+	return p, nil
 }
 
 // openedFollowers records what a FollowersOpener was asked for.

@@ -15,7 +15,7 @@ func TestFlowLinksMissingGroupToPerson(t *testing.T) {
 	s := linksStore(t)
 	root := NewRoot(Options{Theme: ThemePlain, Persons: storePersons{s, linkApps}, Loc: time.UTC,
 		Now: func() time.Time { return testNow }})
-	root.Open(NewLinks(root.Common(), LinksSpec{Source: storeLinks{s, linkApps}}))
+	root.Open(NewLinks(root.Common(), LinksSpec{Reader: storeLinks{s, linkApps}}))
 
 	p := uitest.Start(t, root, 120, 30)
 	p.WaitFor(t, "the heat map and the groups", func(s string) bool {

@@ -9,20 +9,8 @@ import (
 	"wxscope/cache"
 )
 
-// LinksSource is where the Links and Doctor views read the link analysis.
-// main implements it over the cache with the configured apps, in the
-// configuration's order; both calls run in tea.Cmd goroutines.
-type LinksSource interface {
-	// Analyze runs the link analysis (cache.Analyze).
-	Analyze(ctx context.Context) (*cache.Links, error)
-	// EachGroup streams the persons of the unionid index with the apps each
-	// is missing in (cache.EachGroup), restricted to the same apps. g is
-	// reused between calls.
-	EachGroup(ctx context.Context, fn func(g *cache.Group) error) error
-}
-
 // FollowersOpener builds the Followers view of one app, narrowed to subset;
-// main provides it because it knows the sources and the other apps. The
+// the home view provides it because it knows the reader and the other apps. The
 // Links and Doctor views call it to open the followers behind a row.
 type FollowersOpener func(appID string, subset FollowerSubset) Page
 
@@ -114,7 +102,7 @@ func (x *groupIndex) len() int { return len(x.in) }
 func (x *groupIndex) unionID(g int) string { return string(x.ids[x.start[g]:x.start[g+1]]) }
 
 // loadGroups reads every group of src into an index.
-func loadGroups(ctx context.Context, src LinksSource) (*groupIndex, error) {
+func loadGroups(ctx context.Context, src LinksReader) (*groupIndex, error) {
 	x := newGroupIndex()
 	n := 0
 	err := src.EachGroup(ctx, func(g *cache.Group) error {

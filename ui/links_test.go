@@ -22,7 +22,7 @@ func linksRoot(t *testing.T, w, h int, spec func(*cache.Store) LinksSpec) (*uite
 }
 
 func plainLinks(s *cache.Store) LinksSpec {
-	return LinksSpec{Source: storeLinks{s, linkApps}}
+	return LinksSpec{Reader: storeLinks{s, linkApps}}
 }
 
 func lineWith(t *testing.T, screen, prefix string) string {
@@ -68,7 +68,7 @@ func TestLinksHeatMapShowsSharedPersonsAndFlagsUnboundAndOtherPlatform(t *testin
 
 func TestLinksFilterMissingInShopListsOnlyPersonsShopLacks(t *testing.T) {
 	d, l := linksRoot(t, 120, 30, func(s *cache.Store) LinksSpec {
-		return LinksSpec{Source: storeLinks{s, linkApps}, Filter: GroupFilter{Kind: GroupsMissingIn, App: "wxshop"}}
+		return LinksSpec{Reader: storeLinks{s, linkApps}, Filter: GroupFilter{Kind: GroupsMissingIn, App: "wxshop"}}
 	})
 	screen := d.Screen()
 	if l.Filter() != (GroupFilter{Kind: GroupsMissingIn, App: "wxshop"}) || l.listLen() != 9 {
@@ -107,7 +107,7 @@ func TestLinksTabCyclesFiltersAndTheListFollows(t *testing.T) {
 func TestLinksNoUnionIDListsBoundAppsAndOpensTheirFollowers(t *testing.T) {
 	var got []openedFollowers
 	d, l := linksRoot(t, 120, 30, func(s *cache.Store) LinksSpec {
-		return LinksSpec{Source: storeLinks{s, linkApps}, Followers: opener(&got), Filter: GroupFilter{Kind: GroupsNoUnionID}}
+		return LinksSpec{Reader: storeLinks{s, linkApps}, Followers: opener(&got), Filter: GroupFilter{Kind: GroupsNoUnionID}}
 	})
 	screen := d.Screen()
 	if l.listLen() != 1 || !strings.Contains(screen, "▸ shop          2 followers without a unionid") {
@@ -127,7 +127,7 @@ func TestLinksNoUnionIDListsBoundAppsAndOpensTheirFollowers(t *testing.T) {
 
 func TestLinksEnterOnGroupOpensThePerson(t *testing.T) {
 	d, _ := linksRoot(t, 140, 30, func(s *cache.Store) LinksSpec {
-		return LinksSpec{Source: storeLinks{s, linkApps}, Filter: GroupFilter{Kind: GroupsMissingIn, App: "wxshop"}}
+		return LinksSpec{Reader: storeLinks{s, linkApps}, Filter: GroupFilter{Kind: GroupsMissingIn, App: "wxshop"}}
 	})
 	d.Send(uitest.Key("down"), uitest.Key("enter"))
 	screen := d.Screen()
@@ -182,7 +182,7 @@ func TestLinksMouseWheelAndClickMoveTheCursor(t *testing.T) {
 func TestLinksSanitisesAppNamesAndShowsEmptyCache(t *testing.T) {
 	s := linksStore(t)
 	apps := []cache.AppRef{{AppID: "wxnews", Name: "news\x1b]0;pwned\x07"}, {AppID: "wxnone", Name: "none"}}
-	d := newTestRoot(100, 20, nil, func(c *Common) Page { return NewLinks(c, LinksSpec{Source: storeLinks{s, apps}}) })
+	d := newTestRoot(100, 20, nil, func(c *Common) Page { return NewLinks(c, LinksSpec{Reader: storeLinks{s, apps}}) })
 	screen := d.Screen()
 	if strings.Contains(screen, "\x1b") || strings.Contains(screen, "\x07") {
 		t.Fatalf("an escape sequence reached the screen: %q", screen)

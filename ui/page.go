@@ -7,15 +7,19 @@ import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+
+	"wxscope/cache"
 )
 
-// Page is one screen behind the root model: Apps, Followers, Person, Links,
+// Page is one screen behind the root model: Home, Followers, Person, Links,
 // Doctor. Pages are pointers and change in place; the root owns the stack.
 //
-// Keys reach only the page on top of the stack. Every other message (command
-// results, ticks) is offered to every page in the stack, so a result that
-// lands after its page was covered still reaches it; a page recognises its
-// own results by type and owner and ignores the rest.
+// Keys reach only the page on top of the stack. A page's own results and
+// ticks are addressed to it (they implement addressed): the root delivers
+// each to the page that asked, wherever it is in the stack, so a result that
+// lands after its page was covered still reaches it, and another page of the
+// same type never sees it. Every other message (CacheChangedMsg, the
+// terminal's background colour) is offered to every page.
 type Page interface {
 	// Init returns the page's first command, e.g. loading its data; the
 	// root runs it when the page is pushed.
@@ -40,13 +44,13 @@ type Page interface {
 // its background colour.
 type Common struct {
 	Styles Styles
-	// Ctx is cancelled when the program quits; pass it to every source call.
+	// Ctx is cancelled when the program quits; pass it to every reader call.
 	Ctx context.Context
 	// Now and Loc make dates and "3 min ago" deterministic in tests.
 	Now func() time.Time
 	Loc *time.Location
 	// Persons resolves ids for the Person view; nil disables it.
-	Persons PersonSource
+	Persons PersonFinder
 	// ReadOnly forbids every write to the cache: no sync, and the keys that
 	// would start one are disabled (see WriteKey). Export to a file is still
 	// allowed: it does not write the cache.
@@ -63,6 +67,14 @@ func (c *Common) WriteKey(b key.Binding) key.Binding {
 		b.SetEnabled(false)
 	}
 	return b
+}
+
+// addressed is a message for one page only: a background result or a tick
+// that page asked for, carrying the page. The root hands it to that page and
+// to no other, and drops it when the page has left the stack, so a page needs
+// no check of its own. A page's own message types implement it.
+type addressed interface {
+	Owner() Page
 }
 
 // PushMsg asks the root to put Page on top of the stack.
@@ -95,9 +107,9 @@ func FlashError(err error) tea.Cmd {
 // PersonLoadedMsg carries the result of a person lookup; the root opens the
 // Person view on success and flashes the error otherwise.
 type PersonLoadedMsg struct {
-	Query string
-	Data  PersonData
-	Err   error
+	Query  string
+	Person *cache.Person
+	Err    error
 }
 
 // LoadPerson returns a command that asks c.Persons for id.
@@ -107,7 +119,7 @@ func LoadPerson(c *Common, id string) tea.Cmd {
 	}
 	ctx, persons := c.Ctx, c.Persons
 	return func() tea.Msg {
-		d, err := persons.Person(ctx, id)
-		return PersonLoadedMsg{Query: id, Data: d, Err: err}
+		p, err := persons.Person(ctx, id)
+		return PersonLoadedMsg{Query: id, Person: p, Err: err}
 	}
 }

@@ -13,13 +13,15 @@ import (
 
 	"wxscope/cache"
 	"wxscope/sanitize"
+	"wxscope/wording"
 )
 
 // Person shows one person across every app: each openid with every field
 // the cache holds, and for each app without one, why.
 type Person struct {
 	c      *Common
-	data   PersonData
+	person *cache.Person
+	rows   []personRow
 	keys   PersonKeys
 	width  int
 	height int
@@ -27,9 +29,27 @@ type Person struct {
 	offset int
 }
 
-// NewPerson returns the Person view over data.
-func NewPerson(c *Common, data PersonData) *Person {
-	return &Person{c: c, data: data, keys: DefaultPersonKeys()}
+// personRow is one line of the view: a profile of the person in an app (two
+// in a conflict), or an app without one.
+type personRow struct {
+	app     int            // in Person.Apps
+	profile *cache.Profile // nil: the app has none, and its Reason says why
+}
+
+// NewPerson returns the Person view over what the cache knows of p: one row
+// per profile, and one per app without a profile.
+func NewPerson(c *Common, p *cache.Person) *Person {
+	v := &Person{c: c, person: p, keys: DefaultPersonKeys()}
+	for i := range p.Apps {
+		a := &p.Apps[i]
+		for j := range a.Profiles {
+			v.rows = append(v.rows, personRow{app: i, profile: &a.Profiles[j]})
+		}
+		if len(a.Profiles) == 0 {
+			v.rows = append(v.rows, personRow{app: i})
+		}
+	}
+	return v
 }
 
 // Init implements Page.
@@ -54,16 +74,16 @@ func (p *Person) Update(msg tea.Msg) tea.Cmd {
 	case key.Matches(k, p.keys.Up):
 		p.cursor = max(p.cursor-1, 0)
 	case key.Matches(k, p.keys.Down):
-		p.cursor = min(p.cursor+1, max(len(p.data.Members)-1, 0))
+		p.cursor = min(p.cursor+1, max(len(p.rows)-1, 0))
 	case key.Matches(k, p.keys.Copy):
-		if p.cursor < len(p.data.Members) {
-			if pr := p.data.Members[p.cursor].Profile; pr != nil {
+		if p.cursor < len(p.rows) {
+			if pr := p.rows[p.cursor].profile; pr != nil {
 				return copyID(p.c, "openid", pr.OpenID)
 			}
 		}
 		return Flash("no openid in this app")
 	case key.Matches(k, p.keys.CopyUnionID):
-		return copyID(p.c, "unionid", p.data.UnionID)
+		return copyID(p.c, "unionid", p.person.UnionID)
 	case key.Matches(k, p.keys.Back):
 		return Pop()
 	}
@@ -76,36 +96,36 @@ func (p *Person) View() string {
 		return ""
 	}
 	s := p.c.Styles
-	title := "person · unionid " + sanitize.Text(p.data.UnionID)
-	if p.data.UnionID == "" {
-		title = "person · openid " + sanitize.Text(p.data.Query) + " · no unionid"
+	title := "person · unionid " + sanitize.Text(p.person.UnionID)
+	if p.person.UnionID == "" {
+		title = "person · openid " + sanitize.Text(p.person.Query) + " · no unionid"
 	}
 	lines := []string{s.Title.Render(ansi.Truncate(title, p.width, "…"))}
-	if len(p.data.Members) == 0 {
+	if len(p.rows) == 0 {
 		return lines[0] + "\n" + s.Dim.Render("  no app knows this id")
 	}
 
 	appW, idW := 3, 1
-	for _, m := range p.data.Members {
-		appW = max(appW, ansi.StringWidth(sanitize.Text(m.App)))
-		if m.Profile != nil {
-			idW = max(idW, ansi.StringWidth(sanitize.Text(m.Profile.OpenID)))
+	for _, m := range p.rows {
+		appW = max(appW, ansi.StringWidth(sanitize.Text(p.person.Apps[m.app].Label())))
+		if m.profile != nil {
+			idW = max(idW, ansi.StringWidth(sanitize.Text(m.profile.OpenID)))
 		}
 	}
 	idW = min(idW, max(p.width/3, idMin))
 
 	type block struct{ first, last int }
-	blocks := make([]block, len(p.data.Members))
-	for i, m := range p.data.Members {
+	blocks := make([]block, len(p.rows))
+	for i, m := range p.rows {
 		marker := "  "
 		if i == p.cursor {
 			marker = "▸ "
 		}
 		id := "—"
-		if m.Profile != nil {
-			id = sanitize.Text(m.Profile.OpenID)
+		if m.profile != nil {
+			id = sanitize.Text(m.profile.OpenID)
 		}
-		head := marker + cell(sanitize.Text(m.App), appW) + gap + cell(id, idW) + gap
+		head := marker + cell(sanitize.Text(p.person.Apps[m.app].Label()), appW) + gap + cell(id, idW) + gap
 		detail := p.detail(m)
 		indent := strings.Repeat(" ", markerW+appW+len(gap))
 		var rows []string
@@ -133,9 +153,9 @@ func (p *Person) View() string {
 			switch {
 			case i == p.cursor:
 				r = s.Selected.Render(r)
-			case m.Profile == nil:
+			case m.profile == nil:
 				r = s.Dim.Render(r)
-			case m.Profile.UnfollowedAt != 0:
+			case m.profile.UnfollowedAt != 0:
 				r = s.Unfollowed.Render(r)
 			}
 			lines = append(lines, r)
@@ -151,40 +171,13 @@ func (p *Person) View() string {
 	return strings.Join(append(lines[:1], rest...), "\n")
 }
 
-// detail is everything after the openid for one member.
-func (p *Person) detail(m PersonMember) string {
-	app := sanitize.Text(m.App)
-	if m.Profile == nil {
-		d := sanitize.Text(m.Detail)
-		switch m.Missing {
-		case NotFollowing:
-			return "does not follow " + app
-		case AppNotBound:
-			return app + " is not bound: its followers carry no unionid, so this person cannot be found there by unionid"
-		case OtherPlatform:
-			platform := "another open platform"
-			if d != "" {
-				platform += " (" + d + ")"
-			}
-			return "not there under this unionid; " + app + " is bound to " + platform +
-				", where this person would have another unionid"
-		case NoUnionID:
-			if d != "" {
-				return "cannot tell: " + d
-			}
-			return "cannot tell: this follower carries no unionid, so its openid in " + app + " cannot be found"
-		case NotYetSynced:
-			if d != "" {
-				return "not known yet: " + app + " is not fully synced (" + d + ")"
-			}
-			return "not known yet: " + app + " is not fully synced"
-		}
-		if d != "" {
-			return "no openid in " + app + " (" + d + ")"
-		}
-		return "no openid in " + app
+// detail is everything after the openid for one row: the profile's fields,
+// or why the app has none, in the TUI's words.
+func (p *Person) detail(m personRow) string {
+	if m.profile == nil {
+		return sanitize.Text(wording.Absence(wording.TUI, p.person, m.app))
 	}
-	pr := m.Profile
+	pr := m.profile
 	var parts []string
 	since := p.when(pr.SubscribeTime) + sceneDetail(pr)
 	switch {
@@ -214,10 +207,10 @@ func (p *Person) detail(m PersonMember) string {
 	if pr.Remark != "" {
 		parts = append(parts, `remark "`+sanitize.Text(pr.Remark)+`"`)
 	}
-	if pr.UnionID == "" && p.data.UnionID == "" {
+	if pr.UnionID == "" && p.person.UnionID == "" {
 		parts = append(parts, "no unionid")
 	}
-	if pr.UnionID != "" && pr.UnionID != p.data.UnionID {
+	if pr.UnionID != "" && pr.UnionID != p.person.UnionID {
 		parts = append(parts, "unionid "+sanitize.Text(pr.UnionID))
 	}
 	if pr.FetchedAt != 0 {

@@ -40,7 +40,7 @@ func ThemeFromEnv(getenv func(string) string) Theme {
 type Options struct {
 	Theme Theme
 	// Persons resolves ids for the jump prompt and the Person view.
-	Persons PersonSource
+	Persons PersonFinder
 	// Cleanup runs once when the user quits, off the UI goroutine, after
 	// Common.Ctx is cancelled and before the program exits: stop syncs and
 	// wait for them to save their progress, close the cache.
@@ -201,11 +201,25 @@ func (r *Root) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			r.flash, r.flashErr = fmt.Sprintf("%s: %v", sanitize.Text(msg.Query), msg.Err), true
 			return r, nil
 		}
-		return r, Push(NewPerson(r.c, msg.Data))
+		return r, Push(NewPerson(r.c, msg.Person))
 	case cleanupDoneMsg:
 		return r, tea.Quit
+	case addressed:
+		return r, r.deliver(msg)
 	}
 	return r, r.broadcast(msg)
+}
+
+// deliver hands msg to the page it is addressed to, wherever it is in the
+// stack; a message for a page that has left the stack is dropped.
+func (r *Root) deliver(msg addressed) tea.Cmd {
+	owner := msg.Owner()
+	for _, p := range r.stack {
+		if p == owner {
+			return p.Update(msg)
+		}
+	}
+	return nil
 }
 
 // broadcast offers a non-key message to every page, bottom to top.

@@ -9,13 +9,14 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
+	"wxscope/cache"
 	"wxscope/ui/uitest"
 )
 
 func TestRootOpensPersonOnEnterAndEscGoesBack(t *testing.T) {
 	ps := fakeProfiles(10)
-	persons := slicePersons{ps[8].UnionID: {Query: ps[8].UnionID, UnionID: ps[8].UnionID,
-		Members: []PersonMember{{App: "news", Profile: &ps[8]}}}}
+	persons := slicePersons{ps[8].UnionID: {Query: ps[8].UnionID, Kind: cache.KindUnionID, UnionID: ps[8].UnionID,
+		Apps: []cache.PersonApp{{AppRef: cache.AppRef{Name: "news"}, Profiles: []cache.Profile{ps[8]}}}}}
 	d, _ := followersRoot(t, 120, 10, ps, nil, persons)
 	r := d.Model.(*Root)
 	d.Send(uitest.Keys("j", "enter")...) // 9 is first, then 8
@@ -34,8 +35,8 @@ func TestRootOpensPersonOnEnterAndEscGoesBack(t *testing.T) {
 
 func TestRootJumpLooksUpAPastedIDAndReportsUnknownOnes(t *testing.T) {
 	ps := fakeProfiles(3)
-	persons := slicePersons{ps[1].OpenID: {Query: ps[1].OpenID, UnionID: ps[1].UnionID,
-		Members: []PersonMember{{App: "news", Profile: &ps[1]}}}}
+	persons := slicePersons{ps[1].OpenID: {Query: ps[1].OpenID, Kind: cache.KindOpenID, UnionID: ps[1].UnionID,
+		Apps: []cache.PersonApp{{AppRef: cache.AppRef{Name: "news"}, Profiles: []cache.Profile{ps[1]}}}}}
 	d, _ := followersRoot(t, 120, 10, ps, nil, persons)
 	r := d.Model.(*Root)
 	d.Send(uitest.Key("g"))
@@ -139,5 +140,38 @@ func TestRootThemes(t *testing.T) {
 	}
 	if cmd := r.Init(); cmd == nil {
 		t.Error("the auto theme should ask for the background colour")
+	}
+}
+
+// TestRootDeliversAResultOnlyToThePageThatAskedForIt stacks two Followers
+// views, both still loading: the index addressed to the lower one reaches it
+// and leaves the upper one loading, and a result for a page popped meanwhile
+// reaches nobody. No page checks who a result is for: the root does.
+func TestRootDeliversAResultOnlyToThePageThatAskedForIt(t *testing.T) {
+	r := NewRoot(Options{Theme: ThemePlain, Now: func() time.Time { return testNow }, Loc: time.UTC})
+	lower := NewFollowers(r.Common(), newsSpec(fakeProfiles(5), nil))
+	r.Open(lower)
+	d := &uitest.Driver{Model: r}
+	d.Send(tea.WindowSizeMsg{Width: 120, Height: 10})
+	spec := newsSpec(fakeProfiles(8), nil)
+	spec.App, spec.AppID = "shop", "wxshop"
+	upper := NewFollowers(r.Common(), spec)
+	d.SendOnly(PushMsg{Page: upper}) // its load is left out: it stays loading
+
+	d.Send(followersLoadedMsg{owner: lower, idx: IndexProfiles(fakeProfiles(5))})
+	if upper.idx != nil || !strings.Contains(d.Screen(), "shop › followers\nloading followers…") {
+		t.Fatalf("the lower view's index changed the upper one:\n%s", d.Screen())
+	}
+	if lower.idx == nil || lower.idx.Len() != 5 {
+		t.Fatalf("the lower view did not get its index: %v", lower.idx)
+	}
+
+	d.Send(PopMsg{})
+	d.Send(followersLoadedMsg{owner: upper, idx: IndexProfiles(fakeProfiles(8))})
+	if lower.idx.Len() != 5 || upper.idx != nil || r.Depth() != 1 {
+		t.Fatalf("a result for the popped view reached a page: lower has %d followers, upper %v", lower.idx.Len(), upper.idx)
+	}
+	if s := d.Screen(); !strings.Contains(s, "news › followers") {
+		t.Fatalf("the lower view should show its followers:\n%s", s)
 	}
 }

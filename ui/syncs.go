@@ -28,11 +28,13 @@ type Syncs struct {
 	wg sync.WaitGroup
 
 	mu   sync.Mutex
-	runs map[string]*syncRun
+	runs map[string]*syncHandle
 }
 
-// syncRun is the latest (or last) run of one app.
-type syncRun struct {
+// syncHandle is the TUI's hold on the latest (or last) sync of one app: how
+// to stop it, when it ended, its last progress report and how it ended.
+// (cache's syncRun is the run itself.)
+type syncHandle struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the run returned
 	latest cache.Progress
@@ -42,7 +44,7 @@ type syncRun struct {
 
 // NewSyncs returns a runner of fn.
 func NewSyncs(fn SyncFunc) *Syncs {
-	return &Syncs{fn: fn, runs: map[string]*syncRun{}}
+	return &Syncs{fn: fn, runs: map[string]*syncHandle{}}
 }
 
 // start begins a sync of appID under ctx and returns the channel closed
@@ -56,7 +58,7 @@ func (s *Syncs) start(ctx context.Context, appID string) (done <-chan struct{}, 
 		return r.done, false
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	r := &syncRun{cancel: cancel, done: make(chan struct{})}
+	r := &syncHandle{cancel: cancel, done: make(chan struct{})}
 	s.runs[appID] = r
 	s.wg.Add(1)
 	go func() {

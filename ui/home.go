@@ -1,0 +1,904 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/progress"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"wxscope/cache"
+	"wxscope/sanitize"
+	"wxscope/wording"
+)
+
+// App is one configured app, as the home view lists it.
+type App struct {
+	Name  string // short label
+	AppID string
+}
+
+// HomeSpec is what the home view shows and where its data comes from.
+type HomeSpec struct {
+	// CachePath is the cache file, shown in the title.
+	CachePath string
+	// Apps are the configured apps, in the configuration's order.
+	Apps []App
+	// Reader reads the cache.
+	Reader Reader
+	// Syncs runs syncs; nil (or a read-only Common) disables s and S.
+	Syncs *Syncs
+	// SyncOnStart starts a sync of every app as soon as the view opens
+	// (the demo); otherwise nothing touches the network until s or S.
+	SyncOnStart bool
+	// Redraw is how often the view redraws when nothing happens, so that
+	// "3 min ago" stays true; 0 never (tests).
+	Redraw time.Duration
+}
+
+// How the home view paces itself while syncs run: it redraws from the
+// buffered progress every syncTick, and re-reads the cache's counters every
+// countsEvery ticks (a cheap read, but a read of the file all the same).
+const (
+	syncTick    = 100 * time.Millisecond
+	countsEvery = 5
+)
+
+// Home is the home view: one row per configured app with what the cache
+// holds and a live progress bar while it syncs, the findings of the link
+// analysis under the table.
+type Home struct {
+	c      *Common
+	spec   HomeSpec
+	keys   HomeKeys
+	width  int
+	height int
+	cursor int
+
+	cached   map[string]cache.App // by appid; nil until the first read
+	links    *cache.Links
+	readErr  error
+	linksErr error
+
+	rows []appState // parallel to spec.Apps
+
+	ticking        bool
+	ticks          int
+	countsInFlight bool
+	countsGen      int // the last read asked for
+	countsSeen     int // the read whose answer is shown: older answers are stale
+	linksInFlight  bool
+	linksStale     bool // a sync ended while an analysis ran: run another
+	bar            progress.Model
+}
+
+// appState is what the view knows about one app's sync in this session.
+type appState struct {
+	running bool
+	prog    cache.Progress
+	hasProg bool
+	err     error // how the last run in this session ended; nil when it completed
+	ended   bool  // a run ended in this session
+}
+
+// Messages of the home view, addressed to the Home that asked for them:
+// the root delivers each to its owner only.
+type (
+	homeCountsMsg struct {
+		owner *Home
+		gen   int
+		apps  map[string]cache.App
+		err   error
+	}
+	homeLinksMsg struct {
+		owner *Home
+		links *cache.Links
+		err   error
+	}
+	homeTickMsg   struct{ owner *Home }
+	homeRedrawMsg struct{ owner *Home }
+	syncEndedMsg  struct {
+		owner *Home
+		appID string
+	}
+)
+
+func (m homeCountsMsg) Owner() Page { return m.owner }
+func (m homeLinksMsg) Owner() Page  { return m.owner }
+func (m homeTickMsg) Owner() Page   { return m.owner }
+func (m homeRedrawMsg) Owner() Page { return m.owner }
+func (m syncEndedMsg) Owner() Page  { return m.owner }
+
+// NewHome returns the home view for spec.
+func NewHome(c *Common, spec HomeSpec) *Home {
+	h := &Home{c: c, spec: spec, keys: DefaultHomeKeys(), rows: make([]appState, len(spec.Apps))}
+	h.keys.Sync = c.WriteKey(h.keys.Sync)
+	h.keys.SyncAll = c.WriteKey(h.keys.SyncAll)
+	h.keys.Stop = c.WriteKey(h.keys.Stop)
+	if spec.Syncs == nil {
+		h.keys.Sync.SetEnabled(false)
+		h.keys.SyncAll.SetEnabled(false)
+		h.keys.Stop.SetEnabled(false)
+	}
+	h.bar = progress.New(progress.WithWidth(16), progress.WithoutPercentage(),
+		progress.WithFillCharacters('█', '░'))
+	return h
+}
+
+// Init implements Page: read the counters and the links; in the demo,
+// start every sync.
+func (h *Home) Init() tea.Cmd {
+	cmds := []tea.Cmd{h.readCounts(), h.analyze()}
+	if h.spec.SyncOnStart {
+		cmds = append(cmds, h.syncAll())
+	}
+	cmds = append(cmds, h.redraw())
+	return tea.Batch(cmds...)
+}
+
+func (h *Home) redraw() tea.Cmd {
+	if h.spec.Redraw <= 0 {
+		return nil
+	}
+	owner := h
+	return tea.Tick(h.spec.Redraw, func(time.Time) tea.Msg { return homeRedrawMsg{owner: owner} })
+}
+
+// SetSize implements Page.
+func (h *Home) SetSize(width, height int) { h.width, h.height = width, height }
+
+// KeyMap implements Page. x (stop) shows only while the app under the
+// cursor syncs: it does nothing otherwise.
+func (h *Home) KeyMap() help.KeyMap {
+	k := h.keys
+	if len(h.spec.Apps) == 0 || !h.rows[h.cursor].running {
+		k.Stop.SetEnabled(false)
+	}
+	return k
+}
+
+// CapturesInput implements Page.
+func (h *Home) CapturesInput() bool { return false }
+
+// Syncing reports whether any sync started from this view still runs.
+func (h *Home) Syncing() bool {
+	for _, r := range h.rows {
+		if r.running {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Home) readCounts() tea.Cmd {
+	if h.countsInFlight {
+		return nil
+	}
+	h.countsInFlight = true
+	h.countsGen++
+	ctx, src, gen := h.c.Ctx, h.spec.Reader, h.countsGen
+	return func() tea.Msg {
+		apps, err := src.Apps(ctx)
+		return homeCountsMsg{owner: h, gen: gen, apps: apps, err: err}
+	}
+}
+
+func (h *Home) analyze() tea.Cmd {
+	if h.linksInFlight {
+		h.linksStale = true
+		return nil
+	}
+	h.linksInFlight, h.linksStale = true, false
+	ctx, src, now := h.c.Ctx, h.spec.Reader, h.c.Now()
+	return func() tea.Msg {
+		l, err := src.Links(ctx, now)
+		return homeLinksMsg{owner: h, links: l, err: err}
+	}
+}
+
+// Update implements Page.
+func (h *Home) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case homeCountsMsg:
+		if msg.gen == h.countsGen {
+			h.countsInFlight = false
+		}
+		if msg.gen < h.countsSeen {
+			return nil // a read that started before one already shown
+		}
+		h.countsSeen = msg.gen
+		if msg.err != nil {
+			if !isCanceled(msg.err) {
+				h.readErr = msg.err
+			}
+			return nil
+		}
+		h.cached, h.readErr = msg.apps, nil
+		return nil
+	case homeLinksMsg:
+		h.linksInFlight = false
+		if msg.err != nil {
+			if !isCanceled(msg.err) {
+				h.linksErr = msg.err
+			}
+		} else {
+			h.links, h.linksErr = msg.links, nil
+		}
+		if h.linksStale {
+			return h.analyze()
+		}
+		return nil
+	case homeRedrawMsg:
+		return h.redraw()
+	case homeTickMsg:
+		return h.tick()
+	case syncEndedMsg:
+		return h.ended(msg.appID)
+	case tea.KeyPressMsg:
+		return h.handleKey(msg)
+	}
+	return nil
+}
+
+// tick copies the buffered progress of the running syncs into the rows and
+// re-arms itself while any runs.
+func (h *Home) tick() tea.Cmd {
+	h.pullProgress()
+	h.ticks++
+	if !h.Syncing() {
+		h.ticking = false
+		return nil
+	}
+	var cmds []tea.Cmd
+	if h.ticks%countsEvery == 0 {
+		cmds = append(cmds, h.readCounts())
+	}
+	cmds = append(cmds, h.nextTick())
+	return tea.Batch(cmds...)
+}
+
+func (h *Home) nextTick() tea.Cmd {
+	owner := h
+	return tea.Tick(syncTick, func(time.Time) tea.Msg { return homeTickMsg{owner: owner} })
+}
+
+func (h *Home) pullProgress() {
+	if h.spec.Syncs == nil {
+		return
+	}
+	for i, app := range h.spec.Apps {
+		if !h.rows[i].running {
+			continue
+		}
+		if p, ok := h.spec.Syncs.Latest(app.AppID); ok {
+			h.rows[i].prog, h.rows[i].hasProg = p, true
+		}
+	}
+}
+
+// ended records how a sync ended and refreshes what it changed: the
+// counters, the presence index and the link analysis.
+func (h *Home) ended(appID string) tea.Cmd {
+	i := h.index(appID)
+	if i < 0 {
+		return nil
+	}
+	r := &h.rows[i]
+	r.running, r.ended = false, true
+	r.err = h.spec.Syncs.result(appID)
+	if p, ok := h.spec.Syncs.Latest(appID); ok {
+		r.prog, r.hasProg = p, true
+	}
+	h.spec.Reader.Changed()
+	h.countsInFlight = false // a read started before the sync's last write is stale
+	return tea.Batch(h.readCounts(), h.analyze(), cacheChanged)
+}
+
+// CacheChangedMsg says a sync of this session wrote to the cache. The root
+// offers it to every page on the stack; the Links and Doctor views run
+// their analysis again so that they never contradict the home view.
+type CacheChangedMsg struct{}
+
+func cacheChanged() tea.Msg { return CacheChangedMsg{} }
+
+func (h *Home) index(appID string) int {
+	for i, app := range h.spec.Apps {
+		if app.AppID == appID {
+			return i
+		}
+	}
+	return -1
+}
+
+// startSync starts the sync of app i and returns the commands that wait for
+// its end and keep the screen ticking.
+func (h *Home) startSync(i int) tea.Cmd {
+	app := h.spec.Apps[i]
+	done, ok := h.spec.Syncs.start(h.c.Ctx, app.AppID)
+	if !ok {
+		return nil
+	}
+	h.rows[i] = appState{running: true}
+	owner := h
+	wait := func() tea.Msg {
+		<-done
+		return syncEndedMsg{owner: owner, appID: app.AppID}
+	}
+	if h.ticking {
+		return wait
+	}
+	h.ticking = true
+	return tea.Batch(wait, h.nextTick())
+}
+
+func (h *Home) syncAll() tea.Cmd {
+	if h.spec.Syncs == nil || h.c.ReadOnly {
+		return nil
+	}
+	var cmds []tea.Cmd
+	for i := range h.spec.Apps {
+		cmds = append(cmds, h.startSync(i))
+	}
+	return tea.Batch(cmds...)
+}
+
+func (h *Home) handleKey(msg tea.KeyPressMsg) tea.Cmd {
+	k := h.keys
+	switch {
+	case key.Matches(msg, k.Up):
+		h.cursor = max(h.cursor-1, 0)
+	case key.Matches(msg, k.Down):
+		h.cursor = min(h.cursor+1, max(len(h.spec.Apps)-1, 0))
+	case key.Matches(msg, k.Top), key.Matches(msg, k.PageUp):
+		h.cursor = 0
+	case key.Matches(msg, k.Bottom), key.Matches(msg, k.PageDown):
+		h.cursor = max(len(h.spec.Apps)-1, 0)
+	case key.Matches(msg, k.Open):
+		return h.openFollowers()
+	case key.Matches(msg, k.Sync):
+		if len(h.spec.Apps) == 0 {
+			return nil
+		}
+		if h.rows[h.cursor].running {
+			return Flash(sanitize.Text(h.spec.Apps[h.cursor].Name) + " is already syncing")
+		}
+		return h.startSync(h.cursor)
+	case key.Matches(msg, k.SyncAll):
+		return h.syncAll()
+	case key.Matches(msg, k.Stop):
+		if len(h.spec.Apps) > 0 && h.rows[h.cursor].running {
+			h.spec.Syncs.Stop(h.spec.Apps[h.cursor].AppID)
+			return Flash("stopping the sync of " + sanitize.Text(h.spec.Apps[h.cursor].Name) + "; what it fetched is kept")
+		}
+	case key.Matches(msg, k.Refresh):
+		h.spec.Reader.Changed()
+		h.countsInFlight = false
+		return tea.Batch(h.readCounts(), h.analyze())
+	case key.Matches(msg, k.Links):
+		return Push(NewLinks(h.c, h.linksSpec()))
+	case key.Matches(msg, k.Doctor):
+		return Push(NewDoctor(h.c, h.linksSpec()))
+	}
+	return nil
+}
+
+// openFollowers pushes the Followers view of the app under the cursor, with
+// a presence column for every other app.
+func (h *Home) openFollowers() tea.Cmd {
+	if len(h.spec.Apps) == 0 {
+		return nil
+	}
+	return Push(h.followersPage(h.spec.Apps[h.cursor].AppID, SubsetAll))
+}
+
+// followersPage builds the Followers view of appID narrowed to subset, with
+// a presence column for every other app. Enter on an app row and every row
+// of the Links and Doctor views that stands for followers come through here
+// (it is their FollowersOpener), so all of them show the same columns from
+// the same presence index.
+func (h *Home) followersPage(appID string, subset FollowerSubset) Page {
+	app := App{Name: appID, AppID: appID}
+	if i := h.index(appID); i >= 0 {
+		app = h.spec.Apps[i]
+	}
+	spec := FollowersSpec{
+		App: app.Name, AppID: app.AppID, Bound: h.bound(app.AppID),
+		Reader: h.spec.Reader, LoadPresence: h.spec.Reader.Presence,
+		Subset: subset,
+	}
+	if c, ok := h.cached[app.AppID]; ok {
+		spec.SizeHint = int(c.Counts.Profiles)
+	}
+	for _, o := range h.spec.Apps {
+		if o.AppID != app.AppID {
+			spec.Others = append(spec.Others, OtherApp{Name: o.Name, AppID: o.AppID, Bound: h.bound(o.AppID)})
+		}
+	}
+	return NewFollowers(h.c, spec)
+}
+
+// linksSpec is what the Links and Doctor views opened from home read: the
+// home view's own reader and clock, so that they agree with its findings,
+// and its way of opening followers.
+func (h *Home) linksSpec() LinksSpec {
+	return LinksSpec{
+		Reader:    homeLinks{src: h.spec.Reader, now: h.c.Now},
+		Followers: h.followersPage,
+	}
+}
+
+// appLinks returns the link analysis of appID, or nil before it is in.
+func (h *Home) appLinks(appID string) *cache.AppLinks {
+	if h.links == nil {
+		return nil
+	}
+	if i := h.links.Index(appID); i >= 0 {
+		return &h.links.Apps[i]
+	}
+	return nil
+}
+
+// bound says whether appID's followers carry unionids. Before the analysis
+// is in, the counters tell the same.
+func (h *Home) bound(appID string) bool {
+	if l := h.appLinks(appID); l != nil {
+		return l.Bound
+	}
+	c, ok := h.cached[appID]
+	return ok && c.Counts.WithUnionID > 0
+}
+
+// View implements Page.
+func (h *Home) View() string {
+	if h.width <= 0 || h.height <= 0 {
+		return ""
+	}
+	s := h.c.Styles
+	var b strings.Builder
+	b.WriteString(h.titleLine())
+	switch {
+	case h.cached == nil && h.readErr != nil:
+		b.WriteString("\n" + s.Error.Render(ansi.Wrap(sanitize.Text(h.readErr.Error()), h.width, "")))
+		return b.String()
+	case h.cached == nil:
+		b.WriteString("\n" + s.Dim.Render("reading the cache…"))
+		return b.String()
+	case len(h.spec.Apps) == 0:
+		b.WriteString("\n" + s.Dim.Render("no apps configured"))
+		return b.String()
+	}
+	lay := h.layout()
+	b.WriteString("\n" + h.headerLine(lay))
+	for i := range h.spec.Apps {
+		b.WriteString("\n" + h.rowLine(lay, i))
+	}
+	used := 2 + len(h.spec.Apps)
+	for _, l := range h.below(h.height - used) {
+		b.WriteString("\n" + l)
+	}
+	return b.String()
+}
+
+func (h *Home) titleLine() string {
+	s := h.c.Styles
+	parts := []string{wording.Plural(len(h.spec.Apps), "app")}
+	parts = append(parts, "cache "+sanitize.Text(tildePath(h.spec.CachePath)))
+	syncing := 0
+	for _, r := range h.rows {
+		if r.running {
+			syncing++
+		}
+	}
+	if syncing > 0 {
+		parts = append(parts, fmt.Sprintf("syncing %d of %d", syncing, len(h.spec.Apps)))
+	} else if name, at := h.lastSynced(); !at.IsZero() {
+		parts = append(parts, sanitize.Text(name)+" synced "+h.ago(at))
+	}
+	if h.c.ReadOnly {
+		parts = append(parts, "read-only")
+	}
+	left := s.Title.Render("wxscope") + s.Dim.Render(" · "+strings.Join(parts, " · "))
+	return spread(left, "", h.width)
+}
+
+// lastSynced is the app whose listing completed last, and when.
+func (h *Home) lastSynced() (string, time.Time) {
+	var name string
+	var at time.Time
+	for _, app := range h.spec.Apps {
+		if c, ok := h.cached[app.AppID]; ok && c.Sync.LastCompleteAt.After(at) {
+			name, at = app.Name, c.Sync.LastCompleteAt
+		}
+	}
+	return name, at
+}
+
+func (h *Home) ago(t time.Time) string {
+	d := h.c.Now().Sub(t)
+	if d < time.Minute {
+		return "just now"
+	}
+	return wording.FormatAge(d) + " ago"
+}
+
+// tildePath shortens a path under the home folder to ~/….
+func tildePath(p string) string {
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" || home == "/" {
+		return p
+	}
+	if rel, err := filepath.Rel(home, p); err == nil && !strings.HasPrefix(rel, "..") {
+		return filepath.Join("~", rel)
+	}
+	return p
+}
+
+// homeLayout is the width of each column; appid 0 hides it.
+type homeLayout struct {
+	name, appid, followers, cached, bound, union, last, sync int
+}
+
+func (h *Home) layout() homeLayout {
+	l := homeLayout{name: 3, followers: 9, cached: 9, bound: 5, union: 7, last: 11}
+	for _, app := range h.spec.Apps {
+		l.name = max(l.name, ansi.StringWidth(sanitize.Text(app.Name)))
+		l.appid = max(l.appid, ansi.StringWidth(sanitize.Text(app.AppID)))
+	}
+	l.name = min(l.name, 16)
+	fixed := func() int {
+		w := markerW + l.name + l.followers + l.cached + l.bound + l.union + l.last + 7*len(gap)
+		if l.appid > 0 {
+			w += l.appid + len(gap)
+		}
+		return w
+	}
+	// The sync column needs room for its bar and numbers; the appid goes
+	// first on a narrow terminal (it is in the Followers title too).
+	if h.width-fixed() < 40 {
+		l.appid = 0
+	}
+	l.sync = max(h.width-fixed(), 0)
+	return l
+}
+
+func (h *Home) headerLine(l homeLayout) string {
+	var b strings.Builder
+	b.WriteString(strings.Repeat(" ", markerW))
+	b.WriteString(cell("app", l.name))
+	if l.appid > 0 {
+		b.WriteString(gap + cell("appid", l.appid))
+	}
+	b.WriteString(gap + right("followers", l.followers))
+	b.WriteString(gap + right("cached", l.cached))
+	b.WriteString(gap + cell("bound", l.bound))
+	b.WriteString(gap + right("unionid", l.union))
+	b.WriteString(gap + cell("last sync", l.last))
+	b.WriteString(gap + cell("sync", l.sync))
+	return h.c.Styles.Header.Render(ansi.Truncate(b.String(), h.width, ""))
+}
+
+// right fits s to w cells, aligned right.
+func right(s string, w int) string {
+	sw := ansi.StringWidth(s)
+	if sw >= w {
+		return cell(s, w)
+	}
+	return strings.Repeat(" ", w-sw) + s
+}
+
+func (h *Home) rowLine(l homeLayout, i int) string {
+	s := h.c.Styles
+	app, r := h.spec.Apps[i], h.rows[i]
+	c, inCache := h.cached[app.AppID]
+	selected := i == h.cursor
+
+	var b strings.Builder
+	if selected {
+		b.WriteString("▸ ")
+	} else {
+		b.WriteString("  ")
+	}
+	b.WriteString(cell(sanitize.Text(app.Name), l.name))
+	if l.appid > 0 {
+		b.WriteString(gap + cell(sanitize.Text(app.AppID), l.appid))
+	}
+
+	total := c.Sync.Total
+	if r.hasProg && r.prog.Total > 0 {
+		total = r.prog.Total
+	}
+	followers := "—"
+	if total > 0 || c.Sync.LastCompleteAt.After(time.Time{}) {
+		followers = wording.FormatCount(total)
+	}
+	b.WriteString(gap + right(followers, l.followers))
+	cached := "0"
+	if inCache {
+		cached = wording.FormatCount(c.Counts.Subscribed)
+	}
+	b.WriteString(gap + right(cached, l.cached))
+	b.WriteString(gap + cell(h.boundLabel(app.AppID, c, inCache), l.bound))
+	union := "—"
+	if c.Counts.Subscribed > 0 {
+		pct := math.Floor(100 * float64(c.Counts.WithUnionID) / float64(c.Counts.Subscribed))
+		union = fmt.Sprintf("%d %%", int(pct))
+	}
+	b.WriteString(gap + right(union, l.union))
+	last := "never"
+	switch {
+	case r.running:
+		last = "running"
+	case !c.Sync.LastCompleteAt.IsZero():
+		last = h.ago(c.Sync.LastCompleteAt)
+	}
+	b.WriteString(gap + cell(last, l.last))
+	b.WriteString(gap)
+	head := b.String()
+	syncText, kind := h.syncCell(i, l.sync)
+	line := head + syncText
+	switch {
+	case selected:
+		return s.Selected.Render(ansi.Truncate(line, h.width, ""))
+	case kind == cellWarn:
+		return head + s.Warn.Render(syncText)
+	case kind == cellError:
+		return head + s.Error.Render(syncText)
+	case kind == cellDim:
+		return head + s.Dim.Render(syncText)
+	}
+	return line
+}
+
+func (h *Home) boundLabel(appID string, c cache.App, inCache bool) string {
+	if l := h.appLinks(appID); l != nil && l.Bound {
+		if l.Platform != "" {
+			return l.Platform
+		}
+		return "yes"
+	}
+	if inCache && !c.Sync.LastCompleteAt.IsZero() {
+		return "no"
+	}
+	if c.Counts.WithUnionID > 0 {
+		return "yes"
+	}
+	return "?"
+}
+
+// cellKind is how the sync column is painted.
+type cellKind int
+
+const (
+	cellPlain cellKind = iota
+	cellDim
+	cellWarn
+	cellError
+)
+
+// syncCell is the sync column of row i, w cells wide: a live bar while the
+// app syncs, else how its last sync ended.
+func (h *Home) syncCell(i, w int) (string, cellKind) {
+	app, r := h.spec.Apps[i], h.rows[i]
+	c := h.cached[app.AppID]
+	fit := func(s string) string { return ansi.Truncate(s, w, "…") }
+	if r.running {
+		return fit(h.runningCell(r.prog, r.hasProg, w)), cellPlain
+	}
+	if r.ended {
+		switch {
+		case r.err == nil && h.unbound(app.AppID, c):
+			return fit(h.barText(1, w) + " done · ⚠ not bound to an open platform"), cellWarn
+		case r.err == nil:
+			return fit(h.barText(1, w) + " done " + h.summary(r.prog)), cellPlain
+		default:
+			text, kind := h.stopText(r.err, r.prog.Listed, r.prog.Total, r.prog.QuotaResetAt)
+			return fit(text), kind
+		}
+	}
+	switch {
+	case c.Sync.InProgress && !c.Sync.QuotaResetAt.IsZero():
+		return fit(quotaText("user/get", c.Sync.QuotaResetAt)), cellWarn
+	case c.Sync.InProgress && c.Sync.LastError != "":
+		return fit("⚠ stopped: " + sanitize.Text(c.Sync.LastError) + " — s resumes"), cellError
+	case c.Sync.InProgress:
+		return fit(fmt.Sprintf("paused at %s of %s — s resumes", wording.FormatCount(c.Sync.Listed), wording.FormatCount(c.Sync.Total))), cellDim
+	case c.Sync.LastCompleteAt.IsZero():
+		return fit("s to sync"), cellDim
+	}
+	if h.unbound(app.AppID, c) {
+		return fit("⚠ not bound to an open platform"), cellWarn
+	}
+	return fit(h.barText(1, w) + " done"), cellPlain
+}
+
+// unbound says the analysis found none of appID's followers with a unionid.
+func (h *Home) unbound(appID string, c cache.App) bool {
+	l := h.appLinks(appID)
+	return l != nil && !l.Bound && c.Counts.Subscribed > 0
+}
+
+// runningCell is "████░░ 59 %  1 840/s  ETA 4 s".
+func (h *Home) runningCell(p cache.Progress, has bool, w int) string {
+	if !has {
+		return h.barText(0, w) + " starting…"
+	}
+	f := p.Fraction()
+	parts := []string{h.barText(f, w), fmt.Sprintf("%2d %%", int(f*100))}
+	switch p.Phase {
+	case cache.PhaseStarting:
+		parts = append(parts, "starting")
+	case cache.PhaseMarking:
+		parts = append(parts, "marking unfollows")
+	}
+	if p.Rate > 0 {
+		parts = append(parts, wording.FormatCount(int64(p.Rate))+"/s")
+	}
+	if p.ETA >= time.Second {
+		parts = append(parts, "ETA "+formatDuration(p.ETA))
+	}
+	if p.Retries > 0 {
+		parts = append(parts, fmt.Sprintf("%d retries", p.Retries))
+	}
+	if p.Errors > 0 {
+		parts = append(parts, fmt.Sprintf("%d rejected", p.Errors))
+	}
+	return strings.Join(parts, "  ")
+}
+
+// summary is what a finished run did: "20 000 in 4 s".
+func (h *Home) summary(p cache.Progress) string {
+	s := wording.FormatCount(p.Fetched) + " fetched"
+	if p.Skipped > 0 {
+		s += ", " + wording.FormatCount(p.Skipped) + " fresh"
+	}
+	switch {
+	case p.Elapsed >= 10*time.Second:
+		s += " in " + formatDuration(p.Elapsed)
+	case p.Elapsed > 0:
+		s += fmt.Sprintf(" in %.1f s", p.Elapsed.Seconds())
+	}
+	if p.Retries > 0 {
+		s += fmt.Sprintf(", %d retries", p.Retries)
+	}
+	return s
+}
+
+// stopText says why a run ended early and what happens next.
+func (h *Home) stopText(err error, listed, total int64, resetAt time.Time) (string, cellKind) {
+	var qe *cache.QuotaError
+	switch {
+	case errors.As(err, &qe):
+		if !qe.ResetAt.IsZero() {
+			resetAt = qe.ResetAt
+		}
+		return quotaText(strings.TrimPrefix(qe.API, "cgi-bin/"), resetAt), cellWarn
+	case errors.Is(err, context.Canceled):
+		return fmt.Sprintf("stopped at %s of %s — s resumes", wording.FormatCount(listed), wording.FormatCount(total)), cellDim
+	}
+	return "⚠ " + sanitize.Text(err.Error()), cellError
+}
+
+// quotaText is "user/get quota spent for today — resumes after 00:00 +08:00".
+func quotaText(api string, resetAt time.Time) string {
+	when := "00:00 +08:00"
+	if !resetAt.IsZero() {
+		when = resetAt.Format("15:04 -07:00")
+	}
+	if api == "" {
+		api = "API"
+	}
+	return api + " quota spent for today — resumes after " + when
+}
+
+// barText draws the progress bar, narrower on narrow terminals.
+func (h *Home) barText(f float64, w int) string {
+	bw := 16
+	if w < 50 {
+		bw = 8
+	}
+	bar := h.bar
+	bar.SetWidth(bw)
+	bar.FullColor, bar.EmptyColor = h.c.Styles.BarFull, h.c.Styles.BarEmpty
+	return bar.ViewAs(f)
+}
+
+// formatDuration is a short duration: "4 s", "2 min 5 s", "3 h 10 min".
+// Not wording.FormatAge, which keeps the largest unit only ("2 min"): right
+// for how long ago a sync ended, too coarse for an ETA that counts down.
+func formatDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min %d s", int(d.Minutes()), int(d.Seconds())%60)
+	default:
+		return fmt.Sprintf("%d h %d min", int(d.Hours()), int(d.Minutes())%60)
+	}
+}
+
+// below is what goes under the table in n lines: the error of the app
+// under the cursor, then the findings.
+func (h *Home) below(n int) []string {
+	if n <= 1 {
+		return nil
+	}
+	s := h.c.Styles
+	out := []string{s.Dim.Render(strings.Repeat("─", h.width))}
+	if len(h.spec.Apps) > 0 {
+		r := h.rows[h.cursor]
+		if r.ended && r.err != nil && !errors.Is(r.err, context.Canceled) {
+			msg := sanitize.Text(h.spec.Apps[h.cursor].Name) + ": " + sanitize.Text(r.err.Error())
+			for _, l := range strings.Split(ansi.Wrap(msg, h.width, ""), "\n") {
+				out = append(out, s.Error.Render(l))
+			}
+		}
+	}
+	switch {
+	case h.linksErr != nil:
+		out = append(out, s.Error.Render(ansi.Truncate(sanitize.Text(h.linksErr.Error()), h.width, "…")))
+	case h.links == nil:
+		out = append(out, s.Dim.Render("analysing the links…"))
+	default:
+		out = append(out, h.findingLines()...)
+	}
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// findingLines lists the findings of the last analysis, the incomplete
+// ones of apps syncing right now left out (their bar says it better).
+func (h *Home) findingLines() []string {
+	s := h.c.Styles
+	var fs []cache.Finding
+	for _, f := range h.links.Findings {
+		if f.Kind == cache.Incomplete && len(f.AppIDs) == 1 {
+			if i := h.index(f.AppIDs[0]); i >= 0 && h.rows[i].running {
+				continue
+			}
+		}
+		fs = append(fs, f)
+	}
+	if len(fs) == 0 {
+		if h.Syncing() {
+			return []string{s.Dim.Render("findings come when the syncs end")}
+		}
+		return []string{s.Dim.Render("no findings: every app is bound to one open platform and synced")}
+	}
+	label := wording.Plural(len(fs), "finding")
+	pad := strings.Repeat(" ", ansi.StringWidth(label)+2)
+	var out []string
+	for i, f := range fs {
+		lead := pad
+		if i == 0 {
+			lead = label + "  "
+		}
+		mark, st := "⚠ ", s.Warn
+		if f.Note {
+			mark, st = "· ", s.Dim
+		}
+		// Detail names the apps itself; a long one wraps under its mark.
+		// It says the key that fixes it, not the command.
+		textW := max(h.width-len(pad)-2, 10)
+		detail := wording.Finding(wording.TUI, &f).Detail()
+		for j, l := range strings.Split(ansi.Wrap(sanitize.Text(detail), textW, ""), "\n") {
+			if j == 0 {
+				out = append(out, ansi.Truncate(lead+st.Render(mark)+l, h.width, "…"))
+			} else {
+				out = append(out, ansi.Truncate(pad+"  "+l, h.width, "…"))
+			}
+		}
+	}
+	return out
+}
