@@ -42,6 +42,7 @@ func (s *importSetup) run(t *testing.T, args ...string) result {
 // exported is one row of `wxscope export --format jsonl`.
 type exported struct {
 	App            string  `json:"app"`
+	Kind           string  `json:"kind"`
 	OpenID         string  `json:"openid"`
 	UnionID        string  `json:"unionid"`
 	Subscribe      int     `json:"subscribe"`
@@ -122,6 +123,9 @@ func TestSyncImportsACSVWithABOMQuotesAndBadRows(t *testing.T) {
 		t.Fatalf("exported %v", got)
 	}
 	m1 := got[mallID(1)]
+	if m1.Kind != "miniprogram" {
+		t.Errorf("member 1 is of kind %q", m1.Kind)
+	}
 	if m1.UnionID != mallUID(1) || m1.Subscribe != 1 || m1.SubscribeTime != 1709359500 || m1.Remark != "" || m1.SubscribeScene != "" || len(m1.TagIDList) != 0 || m1.FetchedAt == 0 {
 		t.Errorf("member 1 = %+v", m1)
 	}
@@ -180,7 +184,7 @@ import = "~/app.tsv"
 		json.Unmarshal([]byte(line), &e)
 		got = append(got, e)
 	}
-	if len(got) != 2 || got[0].OpenID != mallID(1) || got[0].UnionID != "" || got[0].SubscribeTime != 1709359500 ||
+	if len(got) != 2 || got[0].OpenID != mallID(1) || got[0].Kind != "mobile" || got[0].UnionID != "" || got[0].SubscribeTime != 1709359500 ||
 		got[1].UnionID != mallUID(2) || got[1].SubscribeTime != 0 {
 		t.Errorf("exported %+v", got)
 	}
@@ -255,5 +259,29 @@ func TestAWrongImportConfigExitsTwoNamingTheLine(t *testing.T) {
 	r := s.run(t, "sync")
 	if r.code != 2 || !strings.Contains(r.stderr, s.cfg+":8: app.secret_env: app \"mall\" is a mini program, which has no follower API, so it takes no secret_env") {
 		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// In CSV too the kind is the app's; an official account's rows say
+// official.
+func TestExportSaysEachRowsKind(t *testing.T) {
+	s := newImportSetup(t, mallApp+`
+[[app]]
+name = "site"
+kind = "web"
+appid = "wx5555555555555555"
+import = "site.jsonl"
+`)
+	s.write(t, "mall-users.csv", "openid\n"+mallID(1)+"\n")
+	s.write(t, "site.jsonl", `{"openid":"`+mallID(2)+`","unionid":"`+mallUID(2)+`","first_seen":1700000000}`+"\n")
+	if r := s.run(t, "sync"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	r := s.run(t, "export")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if r.code != 0 || len(lines) != 3 || !strings.HasPrefix(lines[0], "app,kind,appid,openid,unionid,subscribe,subscribe_time") ||
+		!strings.HasPrefix(lines[1], "mall,miniprogram,wx3333333333333333,"+mallID(1)+",,1,0,") ||
+		!strings.HasPrefix(lines[2], "site,web,wx5555555555555555,"+mallID(2)+","+mallUID(2)+",1,1700000000,,0,,,,,0,0,") {
+		t.Errorf("exit %d:\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }
