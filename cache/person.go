@@ -114,6 +114,10 @@ type PersonApp struct {
 	// Profiles are the person's cached profiles here: its following member
 	// (two in a conflict), or the unfollowed profile that is its history.
 	Profiles []Profile
+	// LastSeen is, for an imported app, each profile's last_seen (unix
+	// seconds, 0 when its source gave none), parallel to Profiles; nil for
+	// an official account.
+	LastSeen []int64
 	// Reason says why there is no following member; ReasonNone when there
 	// is one. Package wording says it in words, from the facts it rests on:
 	// Bound, Platform, Profiles, Counts, and the app the person was found in
@@ -193,6 +197,20 @@ func (s *Store) Person(id string, apps []AppRef) (*Person, error) {
 		if res.Kind == KindUnknown {
 			res.Guess = guessApp(tx, la, id)
 			return nil
+		}
+		for i := range res.Apps {
+			a := &res.Apps[i]
+			if a.IsOfficial() || len(a.Profiles) == 0 {
+				continue
+			}
+			a.LastSeen = make([]int64, len(a.Profiles))
+			for j, p := range a.Profiles {
+				t, err := lastSeenIn(seenBucket(tx, a.AppID), []byte(p.OpenID))
+				if err != nil {
+					return err
+				}
+				a.LastSeen[j] = t
+			}
 		}
 		explain(res, la)
 		return nil

@@ -232,6 +232,10 @@ type lookupMember struct {
 	TagIDList      []int64 `json:"tagid_list"`
 	UnfollowedAt   int64   `json:"unfollowed_at"`
 	Status         string  `json:"status"`
+	// Additions to the contract: the app's kind, and an imported member's
+	// last_seen (0 when unknown, and for official accounts).
+	AppKind  string `json:"app_kind"`
+	LastSeen int64  `json:"last_seen"`
 }
 
 // lookupAbsent says why an app shows no following openid (an addition to
@@ -262,10 +266,13 @@ func writeLookupJSON(w io.Writer, p *cache.Person, live *liveResult) error {
 	out := lookupJSON{Query: p.Query, Kind: string(p.Kind), UnionID: p.UnionID,
 		Members: []lookupMember{}, Missing: []string{}, Absent: []lookupAbsent{}, Live: live}
 	for i, a := range p.Apps {
-		for _, pr := range a.Profiles {
+		for j, pr := range a.Profiles {
 			m := lookupMember{App: a.Label(), OpenID: pr.OpenID, SubscribeTime: pr.SubscribeTime,
 				SubscribeScene: pr.SubscribeScene, Remark: pr.Remark, TagIDList: pr.TagIDs,
-				UnfollowedAt: pr.UnfollowedAt, Status: string(cache.StatusOf(&pr))}
+				UnfollowedAt: pr.UnfollowedAt, Status: string(cache.StatusOf(&pr)), AppKind: a.Kind}
+			if j < len(a.LastSeen) {
+				m.LastSeen = a.LastSeen[j]
+			}
 			if pr.Subscribed {
 				m.Subscribe = 1
 			}
@@ -339,8 +346,16 @@ func writeLookupText(w io.Writer, p *cache.Person, live *liveResult) {
 	for i, a := range p.Apps {
 		name := sanitize.Text(a.Label())
 		pad := strings.Repeat(" ", width-len(a.Label()))
-		for _, pr := range a.Profiles {
-			fmt.Fprintf(w, "  %s%s  %s  %s\n", name, pad, pr.OpenID, profileLine(&pr))
+		for j, pr := range a.Profiles {
+			line := profileLine(&pr)
+			if !a.IsOfficial() {
+				var seen int64
+				if j < len(a.LastSeen) {
+					seen = a.LastSeen[j]
+				}
+				line = memberLine(a.Kind, &pr, seen)
+			}
+			fmt.Fprintf(w, "  %s%s  %s  %s\n", name, pad, pr.OpenID, line)
 		}
 		if len(a.Profiles) == 0 {
 			fmt.Fprintf(w, "  %s%s  %-*s  %s\n", name, pad, idLen, "—", wording.Absence(wording.CLI, p, i))
@@ -353,6 +368,25 @@ func writeLookupText(w io.Writer, p *cache.Person, live *liveResult) {
 		}
 		fmt.Fprintf(w, "missing in %s\n", strings.Join(names, ", "))
 	}
+}
+
+// memberLine is an imported app's member in words: the kind, since when,
+// or when it left the import, and when it was last seen.
+func memberLine(kind string, pr *cache.Profile, lastSeen int64) string {
+	s := wording.Kind(kind) + " member"
+	if pr.UnfollowedAt > 0 {
+		s = wording.Kind(kind) + ": left its import on " + time.Unix(pr.UnfollowedAt, 0).Format("2006-01-02")
+		if pr.SubscribeTime > 0 {
+			s += ", had been a member"
+		}
+	}
+	if pr.SubscribeTime > 0 {
+		s += " since " + time.Unix(pr.SubscribeTime, 0).Format("2006-01-02 15:04")
+	}
+	if lastSeen > 0 {
+		s += " · last seen " + time.Unix(lastSeen, 0).Format("2006-01-02 15:04")
+	}
+	return s
 }
 
 // profileLine is a profile in words: follow state, time and scene, tags,

@@ -115,7 +115,7 @@ func newTUI(env *Env, cfg *config.Config, opts tuiOptions) (*tui, error) {
 	byID := map[string]config.App{}
 	names := map[string]string{}
 	for i, a := range cfg.Apps {
-		homeApps[i] = ui.App{Name: a.Name, AppID: a.AppID}
+		homeApps[i] = ui.App{Name: a.Name, AppID: a.AppID, Kind: string(a.Kind)}
 		byID[a.AppID] = a
 		names[a.AppID] = a.Name
 	}

@@ -481,23 +481,15 @@ func shade(shared, smaller int64) (glyph string, level int) {
 
 const heatLegend = "shade: share of the smaller app  ░ none  ▒ some  ▓ most  █ all"
 
-// mainPlatform is the platform label most bound apps share (ties: the one
-// with more persons); an app bound to another one is flagged.
+// mainPlatform is the largest platform, P1 (platforms are labelled by
+// size); an app bound to another one is flagged. "" when no app is bound.
 func mainPlatform(apps []cache.AppLinks) string {
-	n, persons := map[string]int{}, map[string]int64{}
-	best := ""
 	for _, a := range apps {
-		if !a.Bound || a.Platform == "" {
-			continue
-		}
-		n[a.Platform]++
-		persons[a.Platform] += a.Persons
-		p := a.Platform
-		if best == "" || n[p] > n[best] || n[p] == n[best] && persons[p] > persons[best] {
-			best = p
+		if a.Bound && a.Platform == "P1" {
+			return "P1"
 		}
 	}
-	return best
+	return ""
 }
 
 // heatMap draws the app-by-app matrix: a header and one row per app.
@@ -688,8 +680,8 @@ func (l *Links) list() []string {
 				mark = "✓✓ conflict"
 			case ok && in&(1<<bit) != 0:
 				mark = "✓"
-			case ok && x.bound&(1<<bit) != 0:
-				mark = "·"
+			case ok && x.missingMask(g)&(1<<bit) != 0:
+				mark = "·" // bound and on the person's platform
 			}
 			b.WriteString(sanitize.Text(apps[j].Label()) + " " + mark)
 		}

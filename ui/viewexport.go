@@ -35,7 +35,7 @@ var exportKeys = JumpKeys{
 
 // viewTitle says what the view shows: app, subset and filter.
 func (f *Followers) viewTitle() string {
-	t := f.spec.App + " › followers"
+	t := f.spec.App + " › " + f.people()
 	if l := f.spec.Subset.label(); l != "" {
 		t += " · only " + l
 	}
@@ -148,7 +148,7 @@ func (f *Followers) exportLine() string {
 // reports the result, success or failure, as one FlashMsg.
 func (f *Followers) export(path string) tea.Cmd {
 	w := viewExport{
-		ctx: f.c.Ctx, app: f.spec.App, appID: f.spec.AppID,
+		ctx: f.c.Ctx, app: f.spec.App, appID: f.spec.AppID, kind: f.spec.Kind,
 		src: f.spec.Reader, idx: f.idx, rows: f.rows,
 	}
 	return func() tea.Msg {
@@ -168,8 +168,8 @@ func (f *Followers) export(path string) tea.Cmd {
 // run while the view changes: the index and the row slice are never
 // modified in place.
 type viewExport struct {
-	ctx        context.Context
-	app, appID string
+	ctx              context.Context
+	app, appID, kind string
 	src        FollowerReader
 	idx        *FollowerIndex
 	rows       []uint32
@@ -202,7 +202,7 @@ func (w viewExport) writeFile(path string) (int, error) {
 		if !ok || refs[pos].Valid() {
 			return nil
 		}
-		r := export.NewRow(export.Input{App: w.app, Kind: export.KindOfficial, Profile: (*export.Follower)(p)})
+		r := export.NewRow(export.Input{App: w.app, Kind: w.kind, Profile: (*export.Follower)(p)})
 		ref, err := spool.Add(&r)
 		refs[pos] = ref
 		found++

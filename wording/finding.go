@@ -73,7 +73,15 @@ func Finding(a Audience, f *cache.Finding) FindingText {
 		}
 	case cache.SeparatePlatform:
 		small, big := f.Apps[0], f.Apps[1]
-		t.Seen = fmt.Sprintf("0 shared persons among %s and %s followers with a unionid", FormatCount(f.Count), FormatCount(f.Of))
+		smallKind, bigKind := kind, ""
+		if len(f.AppKinds) > 1 {
+			bigKind = f.AppKinds[1]
+		}
+		if members(smallKind) == members(bigKind) {
+			t.Seen = fmt.Sprintf("0 shared persons among %s and %s %s with a unionid", FormatCount(f.Count), FormatCount(f.Of), members(smallKind))
+		} else {
+			t.Seen = fmt.Sprintf("0 shared persons among %s %s and %s %s with a unionid", FormatCount(f.Count), members(smallKind), FormatCount(f.Of), members(bigKind))
+		}
 		t.Action = fmt.Sprintf("%s (%s) and %s (%s) are likely bound to different open platform accounts; rebind %s to the one %s uses if they should link",
 			small, f.Platforms[0], big, f.Platforms[1], small, big)
 	case cache.NoUnionID:
