@@ -170,9 +170,9 @@ func (f *Followers) export(path string) tea.Cmd {
 type viewExport struct {
 	ctx              context.Context
 	app, appID, kind string
-	src        FollowerReader
-	idx        *FollowerIndex
-	rows       []uint32
+	src              FollowerReader
+	idx              *FollowerIndex
+	rows             []uint32
 }
 
 // writeFile writes the rows to the new file path in the format its
