@@ -39,7 +39,6 @@ type sorter struct {
 	file *os.File
 	runs []sortRun
 	size int64 // bytes written to file
-	n    int   // records added
 }
 
 // sortRec locates a record's key in the buffer, so that comparing two
@@ -69,7 +68,6 @@ func (s *sorter) add(key, val []byte) error {
 	s.buf = append(s.buf, key...)
 	s.buf = binary.AppendUvarint(s.buf, uint64(len(val)))
 	s.buf = append(s.buf, val...)
-	s.n++
 	return nil
 }
 
@@ -135,9 +133,6 @@ func uvarintLen(x uint64) int {
 	}
 	return n
 }
-
-// len is how many records were added.
-func (s *sorter) len() int { return s.n }
 
 // iter returns the records in key order. It may be called again for another
 // pass over the same records; add must not be called after it.

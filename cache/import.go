@@ -139,9 +139,7 @@ type importRun struct {
 	started time.Time
 	dir     string // where the sort's temporary files go
 
-	prev    ImportInfo // the previous import, zero when none
-	hadPrev bool
-	readAt  time.Time
+	prev ImportInfo // the previous import, zero when none
 
 	phase                       atomic.Value
 	rows, members, joined, left atomic.Int64
@@ -193,7 +191,7 @@ func (r *importRun) begin() error {
 			}
 		}
 		var err error
-		r.prev, r.hadPrev, err = getImport(tx, r.appid)
+		r.prev, _, err = getImport(tx, r.appid)
 		r.members.Store(r.prev.Members)
 		return err
 	})
