@@ -28,6 +28,13 @@ type Env struct {
 	// StderrTTY says whether stderr is a terminal: resolve draws its
 	// progress line there then.
 	StderrTTY bool
+
+	// served is set for a command that `wxscope serve` runs for an SSH
+	// session: the server's configuration, store and syncs (serve.go).
+	served *serveHost
+	// termWidth is the width of a terminal that is no file (an SSH
+	// session's window); nil asks stdout.
+	termWidth func() int
 }
 
 // command is one subcommand. The TUI is the command with the empty name.
@@ -47,7 +54,9 @@ var commands = []command{
 	{"lookup", "ID [--json] [--live] [--config FILE]", "an openid or unionid: its person across all apps (cache first; --live asks the API)", runLookup},
 	{"links", "[--missing APP] [--format table|csv|jsonl] [--config FILE]", "the unionid groups across apps", runLinks},
 	{"export", "[--app NAME]... [--format csv|jsonl|parquet] [--out PATH] [--config FILE]", "the cached followers", runExport},
+	{"growth", "[--app NAME]... [--days N] [--format table|csv|jsonl] [--config FILE]", "the official daily follower figures of each official account (datacube), one row per app and day", runGrowth},
 	{"doctor", "[--json] [--config FILE]", "findings about bindings and the cache, with the evidence and what to do", runDoctor},
+	{"serve", "[--config FILE]", "serve the TUI and the read commands to the team over SSH ([serve] in the config)", runServe},
 	{"help", "[COMMAND]", "this help, or a command's flags", nil},
 	{"version", "", "the version of wxscope", nil},
 }

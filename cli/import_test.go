@@ -285,3 +285,11 @@ import = "site.jsonl"
 		t.Errorf("exit %d:\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+func TestGrowthRefusesAnImportedApp(t *testing.T) {
+	s := newImportSetup(t, mallApp)
+	r := s.run(t, "growth", "--app", "mall")
+	if r.code != 2 || !strings.Contains(r.stderr, "mall is a mini program; growth reads the official daily follower figures of official accounts only") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}

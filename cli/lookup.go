@@ -63,13 +63,20 @@ func runLookup(ctx context.Context, env *Env, args []string) error {
 		if err := requireSecrets(cfg.Apps); err != nil {
 			return err
 		}
-		// Shared: a nightly sync in another process keeps going.
-		store, err = cache.Open(cfg.Cache, cache.Options{Mode: cache.Shared, Command: "wxscope lookup --live"})
-		if err != nil {
-			return err
+		clients := func(a config.App) (*wechat.Client, error) { return syncer.NewClient(cfg, a, nil, nil) }
+		if env.served != nil {
+			// Over SSH: the server's store, and its one client (one token)
+			// per app.
+			store, clients = env.served.store, env.served.syncer.Client
+		} else {
+			// Shared: a nightly sync in another process keeps going.
+			store, err = cache.Open(cfg.Cache, cache.Options{Mode: cache.Shared, Command: "wxscope lookup --live"})
+			if err != nil {
+				return err
+			}
+			defer store.Close()
 		}
-		defer store.Close()
-		if liveRes, err = lookupLive(ctx, cfg, store, refs, id); err != nil {
+		if liveRes, err = lookupLive(ctx, cfg, store, clients, refs, id); err != nil {
 			return err
 		}
 	} else {
@@ -90,12 +97,16 @@ func runLookup(ctx context.Context, env *Env, args []string) error {
 		p = &cache.Person{Query: id, Kind: cache.KindUnknown}
 	}
 
+	lists, err := readMemberLists(store, p)
+	if err != nil {
+		return err
+	}
 	if *asJSON {
-		if err := writeLookupJSON(env.Stdout, p, liveRes); err != nil {
+		if err := writeLookupJSON(env.Stdout, p, liveRes, lists); err != nil {
 			return err
 		}
 	} else {
-		writeLookupText(env.Stdout, p, liveRes)
+		writeLookupText(env.Stdout, p, liveRes, lists)
 	}
 	if p.Found() {
 		return nil
@@ -140,7 +151,7 @@ type liveResult struct {
 // already knows has its profiles refreshed from their apps; an unknown one
 // is tried as an openid of every app at once: the app it belongs to answers,
 // the others say 40003.
-func lookupLive(ctx context.Context, cfg *config.Config, store *cache.Store, refs []cache.AppRef, id string) (*liveResult, error) {
+func lookupLive(ctx context.Context, cfg *config.Config, store *cache.Store, clients func(config.App) (*wechat.Client, error), refs []cache.AppRef, id string) (*liveResult, error) {
 	p, err := store.Person(id, refs)
 	if err != nil {
 		return nil, err
@@ -174,7 +185,7 @@ func lookupLive(ctx context.Context, cfg *config.Config, store *cache.Store, ref
 		wg.Go(func() {
 			ans := liveAnswer{App: q.app.Name, OpenID: q.openid}
 			defer func() { res.Answers[i] = ans }()
-			client, err := syncer.NewClient(cfg, q.app, nil, nil)
+			client, err := clients(q.app)
 			if err == nil {
 				var u wechat.User
 				u, err = client.UserInfo(ctx, q.openid)
@@ -223,15 +234,17 @@ func nameOf(refs []cache.AppRef, appid string) string {
 
 // lookupMember is one member in lookup's JSON (docs/design.md contract).
 type lookupMember struct {
-	App            string  `json:"app"`
-	OpenID         string  `json:"openid"`
-	Subscribe      int     `json:"subscribe"`
-	SubscribeTime  int64   `json:"subscribe_time"`
-	SubscribeScene string  `json:"subscribe_scene"`
-	Remark         string  `json:"remark"`
-	TagIDList      []int64 `json:"tagid_list"`
-	UnfollowedAt   int64   `json:"unfollowed_at"`
-	Status         string  `json:"status"`
+	App            string   `json:"app"`
+	OpenID         string   `json:"openid"`
+	Subscribe      int      `json:"subscribe"`
+	SubscribeTime  int64    `json:"subscribe_time"`
+	SubscribeScene string   `json:"subscribe_scene"`
+	Remark         string   `json:"remark"`
+	TagIDList      []int64  `json:"tagid_list"`
+	Tags           []string `json:"tags"` // the names, in tagid_list order; a deleted tag's number
+	Blacklisted    bool     `json:"blacklisted"`
+	UnfollowedAt   int64    `json:"unfollowed_at"`
+	Status         string   `json:"status"`
 	// Additions to the contract: the app's kind, and an imported member's
 	// last_seen (0 when unknown, and for official accounts).
 	AppKind  string `json:"app_kind"`
@@ -262,13 +275,14 @@ type lookupJSON struct {
 	Live    *liveResult    `json:"live,omitempty"`
 }
 
-func writeLookupJSON(w io.Writer, p *cache.Person, live *liveResult) error {
+func writeLookupJSON(w io.Writer, p *cache.Person, live *liveResult, lists *memberLists) error {
 	out := lookupJSON{Query: p.Query, Kind: string(p.Kind), UnionID: p.UnionID,
 		Members: []lookupMember{}, Missing: []string{}, Absent: []lookupAbsent{}, Live: live}
 	for i, a := range p.Apps {
 		for j, pr := range a.Profiles {
 			m := lookupMember{App: a.Label(), OpenID: pr.OpenID, SubscribeTime: pr.SubscribeTime,
 				SubscribeScene: pr.SubscribeScene, Remark: pr.Remark, TagIDList: pr.TagIDs,
+				Tags: lists.names(&pr), Blacklisted: lists.blacklisted(&pr),
 				UnfollowedAt: pr.UnfollowedAt, Status: string(cache.StatusOf(&pr)), AppKind: a.Kind}
 			if j < len(a.LastSeen) {
 				m.LastSeen = a.LastSeen[j]
@@ -308,7 +322,7 @@ func nameOfPerson(p *cache.Person, appid string) string {
 // writeLookupText draws the person as the Person screen does: one line per
 // app, its openid or why there is none. Remarks and scenes came from the
 // API and are sanitised.
-func writeLookupText(w io.Writer, p *cache.Person, live *liveResult) {
+func writeLookupText(w io.Writer, p *cache.Person, live *liveResult, lists *memberLists) {
 	if live != nil {
 		var said []string
 		for _, a := range live.Answers {
@@ -347,7 +361,7 @@ func writeLookupText(w io.Writer, p *cache.Person, live *liveResult) {
 		name := sanitize.Text(a.Label())
 		pad := strings.Repeat(" ", width-len(a.Label()))
 		for j, pr := range a.Profiles {
-			line := profileLine(&pr)
+			line := profileLine(&pr, lists)
 			if !a.IsOfficial() {
 				var seen int64
 				if j < len(a.LastSeen) {
@@ -389,9 +403,9 @@ func memberLine(kind string, pr *cache.Profile, lastSeen int64) string {
 	return s
 }
 
-// profileLine is a profile in words: follow state, time and scene, tags,
-// remark.
-func profileLine(pr *cache.Profile) string {
+// profileLine is a profile in words: follow state, time and scene, tags
+// by name, blacklisted, remark.
+func profileLine(pr *cache.Profile, lists *memberLists) string {
 	var b strings.Builder
 	since := "following"
 	switch cache.StatusOf(pr) {
@@ -414,11 +428,14 @@ func profileLine(pr *cache.Profile) string {
 		b.WriteString(" (" + scene + ")")
 	}
 	if len(pr.TagIDs) > 0 {
-		tags := make([]string, len(pr.TagIDs))
-		for i, t := range pr.TagIDs {
-			tags[i] = strconv.FormatInt(t, 10)
+		tags := lists.names(pr)
+		for i, t := range tags {
+			tags[i] = sanitize.Text(t) // operator-written, like a remark
 		}
 		b.WriteString(" · tags " + strings.Join(tags, ", "))
+	}
+	if lists.blacklisted(pr) {
+		b.WriteString(" · blacklisted")
 	}
 	if pr.Remark != "" {
 		b.WriteString(` · remark "` + sanitize.Text(pr.Remark) + `"`)

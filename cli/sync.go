@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"wxscope/cache"
 	"wxscope/config"
@@ -44,6 +45,9 @@ type syncHooks struct {
 // another waiting, and the writes of all share the one cache file. An app
 // that fails does not stop the others.
 func syncApps(ctx context.Context, env *Env, cfg *config.Config, apps []config.App, hooks syncHooks) error {
+	if env.served != nil {
+		return env.served.syncApps(ctx, env, apps)
+	}
 	command := "wxscope sync"
 	if len(apps) < len(cfg.Apps) {
 		for _, a := range apps {
@@ -70,16 +74,28 @@ func syncApps(ctx context.Context, env *Env, cfg *config.Config, apps []config.A
 		return err
 	}
 
+	return showSyncs(ctx, env, store, apps, syncs.Sync)
+}
+
+// showSyncs runs syncApp for every app at once, shows their progress, says
+// what tags or blacklists it could not read, and returns the sentences of
+// the apps that did not finish.
+func showSyncs(ctx context.Context, env *Env, store *cache.Store, apps []config.App,
+	syncApp func(ctx context.Context, app config.App, progress func(cache.Progress), every time.Duration) error) error {
+	started := time.Now()
 	view := newSyncView(env, apps)
 	errs := make([]error, len(apps))
 	var wg sync.WaitGroup
 	for i, app := range apps {
 		wg.Go(func() {
-			errs[i] = syncs.Sync(ctx, app, func(p cache.Progress) { view.update(i, p) }, view.every())
+			errs[i] = syncApp(ctx, app, func(p cache.Progress) { view.update(i, p) }, view.every())
 		})
 	}
 	wg.Wait()
 	view.close()
+	for _, note := range listNotes(store, apps, started) {
+		fmt.Fprintln(env.Stderr, "wxscope: "+plain(note))
+	}
 
 	var sentences []string
 	interrupted := false

@@ -15,6 +15,10 @@ import (
 	"wxscope/shell"
 )
 
+// ErrNotOfficial marks a request only an official account can answer (the
+// API's datacube, say) made of an app of another kind.
+var ErrNotOfficial = errors.New("not an official account")
+
 // RejectedRows is an import whose source had rows that were not imported;
 // the valid rows were. The sync command prints Stats.WriteRejections on
 // stderr before the sentence, and exits 1 so that scripts notice.

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -104,7 +105,14 @@ type Followers struct {
 	editing bool
 	input   lineInput
 
-	base []uint64 // the rows of spec.Subset; nil for every row
+	base   []uint64 // the rows of spec.Subset and the tag filter; nil for every row
+	subset []uint64 // the rows of spec.Subset alone; nil for every row
+
+	tags      cache.TagList // the app's tags, for their names
+	tagLabels []string      // the tags column's text, per tag list of the index
+	tagFilter TagFilter
+	picking   bool
+	picker    tagPicker // the tag picker has the input (followers_tagpicker.go)
 
 	exporting bool // the export prompt has the input (viewexport.go)
 	exportIn  lineInput
@@ -115,6 +123,8 @@ type followersLoadedMsg struct {
 	owner    *Followers
 	idx      *FollowerIndex
 	presence Presence
+	tags     cache.TagList
+	listsErr error // the tags or the blacklist could not be read: shown, not fatal
 	err      error
 }
 
@@ -160,9 +170,11 @@ type LastSeenReader interface {
 }
 
 // LoadFollowerIndex reads every follower of appID from src into an index,
-// and the last_seen times of an imported app's members when src has them.
-func LoadFollowerIndex(ctx context.Context, src FollowerReader, appID string, sizeHint int) (*FollowerIndex, error) {
+// marking those on blacklist (nil: nobody), and the last_seen times of an
+// imported app's members when src has them.
+func LoadFollowerIndex(ctx context.Context, src FollowerReader, appID string, sizeHint int, blacklist *cache.Blacklist) (*FollowerIndex, error) {
 	b := NewFollowerIndexBuilder(sizeHint)
+	b.MarkBlacklisted(blacklist)
 	err := src.EachFollower(ctx, appID, func(p *cache.Profile) error {
 		b.Add(p)
 		return nil
@@ -185,21 +197,32 @@ func (f *Followers) Init() tea.Cmd {
 	if f.idx != nil || f.spec.Reader == nil {
 		return nil
 	}
-	ctx, src, spec := f.c.Ctx, f.spec.Reader, f.spec
+	ctx, src, spec, lists := f.c.Ctx, f.spec.Reader, f.spec, f.c.Lists
 	return func() tea.Msg {
-		idx, err := LoadFollowerIndex(ctx, src, spec.AppID, spec.SizeHint)
+		var msg followersLoadedMsg
+		var bl *cache.Blacklist
+		if lists != nil {
+			var terr, berr error
+			msg.tags, terr = lists.Tags(ctx, spec.AppID)
+			bl, berr = lists.Blacklist(ctx, spec.AppID)
+			msg.listsErr = errors.Join(terr, berr)
+		}
+		idx, err := LoadFollowerIndex(ctx, src, spec.AppID, spec.SizeHint, bl)
 		var pres Presence
 		if err == nil && spec.LoadPresence != nil {
 			pres, err = spec.LoadPresence(ctx)
 		}
-		return followersLoadedMsg{owner: f, idx: idx, presence: pres, err: err}
+		msg.owner, msg.idx, msg.presence, msg.err = f, idx, pres, err
+		return msg
 	}
 }
 
 func (f *Followers) setIndex(idx *FollowerIndex) {
 	f.idx = idx
 	f.orders[SortFollowed] = idx.Order(SortFollowed, nil)
-	f.base, _ = idx.subsetBits(f.spec.Subset)
+	f.subset, _ = idx.subsetBits(f.spec.Subset)
+	f.base = f.subset
+	f.tagLabels = idx.tagLabels(&f.tags)
 	f.rows = idx.Visible(f.orders[SortFollowed], f.desc, f.base, f.showUnfollowed)
 }
 
@@ -210,9 +233,9 @@ func (f *Followers) SetSize(width, height int) {
 	f.clampCursor()
 }
 
-// CapturesInput implements Page: true while the filter box or the export
-// prompt is open.
-func (f *Followers) CapturesInput() bool { return f.editing || f.exporting }
+// CapturesInput implements Page: true while the filter box, the tag picker
+// or the export prompt is open.
+func (f *Followers) CapturesInput() bool { return f.editing || f.exporting || f.picking }
 
 // KeyMap implements Page.
 func (f *Followers) KeyMap() help.KeyMap {
@@ -221,6 +244,9 @@ func (f *Followers) KeyMap() help.KeyMap {
 	}
 	if f.exporting {
 		return exportKeys
+	}
+	if f.picking {
+		return f.picker.keys
 	}
 	return f.keys
 }
@@ -236,7 +262,11 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 		if msg.presence != nil {
 			f.spec.Presence = msg.presence
 		}
+		f.tags = msg.tags
 		f.setIndex(msg.idx)
+		if msg.listsErr != nil && !isCanceled(msg.listsErr) {
+			return tea.Batch(f.refresh(), FlashError(fmt.Errorf("tag names and the blacklist are not shown: %w", msg.listsErr)))
+		}
 		return f.refresh()
 	case followersResultMsg:
 		if msg.gen != f.gen.Load() {
@@ -253,7 +283,7 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 			return f.updateInput(msg)
 		}
 	case tea.MouseMsg:
-		if f.idx != nil && !f.editing && !f.exporting {
+		if f.idx != nil && !f.editing && !f.exporting && !f.picking {
 			return f.mouse(msg)
 		}
 	case tea.KeyPressMsg:
@@ -265,6 +295,9 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 		}
 		if f.exporting {
 			return f.handleExportKey(msg)
+		}
+		if f.picking {
+			return f.handlePickerKey(msg)
 		}
 		if f.editing {
 			return f.handleFilterKey(msg)
@@ -306,6 +339,9 @@ func (f *Followers) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		f.editing = true
 		f.input.set(f.query)
 		return nil
+	case key.Matches(msg, k.Tags):
+		f.openPicker()
+		return nil
 	case key.Matches(msg, k.Sort):
 		f.sortKey = (f.sortKey + 1) % (SortApp + SortKey(len(f.spec.Others)))
 		f.desc = f.sortKey == SortFollowed || f.sortKey >= SortApp
@@ -325,7 +361,7 @@ func (f *Followers) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			return LoadPerson(f.c, id)
 		}
 	case key.Matches(msg, k.Insights):
-		return Push(NewInsights(f.c, f.viewTitle(), f.idx, f.rows))
+		return Push(NewInsights(f.c, f.viewTitle(), f.idx, f.rows).WithGrowth(f.spec.AppID))
 	case key.Matches(msg, k.Export):
 		f.startExport()
 		return nil
@@ -337,6 +373,9 @@ func (f *Followers) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		if f.query != "" {
 			f.query = ""
 			return f.refresh()
+		}
+		if f.tagFilter.Active() {
+			return f.setTagFilter(TagFilter{})
 		}
 		return Pop()
 	}
@@ -496,6 +535,9 @@ func (f *Followers) View() string {
 	case f.idx == nil:
 		return s.Title.Render(app+" › "+f.people()) + "\n" + s.Dim.Render("loading "+f.people()+"…")
 	}
+	if f.picking {
+		return f.titleLine(app) + "\n" + f.pickerView(f.height-1)
+	}
 	lay := f.layout()
 	var b strings.Builder
 	b.WriteString(f.titleLine(app))
@@ -539,6 +581,13 @@ func (f *Followers) titleLine(app string) string {
 	left := s.Title.Render(app+" › "+f.people()) + s.Dim.Render(" · "+formatCount(following))
 	if l := f.spec.Subset.label(); l != "" {
 		left += s.Dim.Render(" · only ") + s.Accent.Render(l)
+	}
+	if n := x.Blacklisted(); n > 0 {
+		left += s.Dim.Render(" · ") + s.Warn.Render("⊘") + s.Dim.Render(" "+formatCount(n)+" blacklisted")
+	}
+	if f.tagFilter.Active() {
+		left += s.Dim.Render(" · tags ") + s.Accent.Render(f.tagFilter.Label(&f.tags)) +
+			s.Dim.Render(" → "+formatCount(countFollowing(f.base, x, f.showUnfollowed)))
 	}
 	if x.Unfollowed() > 0 {
 		if f.showUnfollowed {
@@ -635,9 +684,12 @@ func (f *Followers) sortName(k SortKey) string {
 
 // layout is the width of each column for the current width.
 type layout struct {
-	open, union, followed, scene, remark int
-	apps                                 []int
-	marks                                []presenceMarks // per app column
+	open, union, followed, scene, tags, remark int
+	// tagsInRemark: too narrow for a tags column, the tags lead the
+	// remark's cell instead.
+	tagsInRemark bool
+	apps         []int
+	marks        []presenceMarks // per app column
 }
 
 // presenceMarks are one presence column's three cells, by PresenceState,
@@ -647,6 +699,10 @@ type presenceMarks struct{ plain, styled [3]string }
 const (
 	colGap    = 2
 	remarkMin = 12
+	// tagsMax and tagsNarrow bound the tags column: wide enough for two or
+	// three names, and for one on a narrow terminal.
+	tagsMax    = 24
+	tagsNarrow = 10
 )
 
 func (f *Followers) layout() layout {
@@ -665,10 +721,18 @@ func (f *Followers) layout() layout {
 		// One cell more than the name leaves room for the sort arrow.
 		l.apps = append(l.apps, ansi.StringWidth(sanitize.Text(o.Name))+1)
 	}
+	for _, t := range f.tagLabels {
+		if t != "" {
+			l.tags = max(l.tags, min(ansi.StringWidth(t), tagsMax), len("tags"))
+		}
+	}
 	fixed := func() int {
 		n := markerW + l.followed + colGap*3 // open, union, followed, remark gaps
 		if l.scene > 0 {
 			n += l.scene + colGap
+		}
+		if l.tags > 0 {
+			n += l.tags + colGap
 		}
 		for _, w := range l.apps {
 			n += w + colGap
@@ -680,6 +744,13 @@ func (f *Followers) layout() layout {
 	if avail-openW-unionW < remarkMin {
 		l.scene = 0 // the scene goes first: ids matter more to support
 		avail = f.width - fixed()
+	}
+	if avail-openW-unionW < remarkMin && l.tags > 0 {
+		l.tags = min(l.tags, tagsNarrow) // then the tags narrow, and go when even that is too wide
+		if avail = f.width - fixed(); avail-max(openW/2, idMin)-max(unionW/2, idMin) < remarkMin {
+			l.tags, l.tagsInRemark = 0, true
+			avail = f.width - fixed()
+		}
 	}
 	if avail-openW-unionW >= remarkMin {
 		l.open, l.union = openW, unionW
@@ -742,8 +813,16 @@ func (f *Followers) headerLine(l layout) string {
 		}
 		b.WriteString(cell(label, l.apps[i]))
 	}
+	if l.tags > 0 {
+		b.WriteString(gap)
+		b.WriteString(cell("tags", l.tags))
+	}
 	b.WriteString(gap)
-	b.WriteString(cell(name(SortRemark, "remark"), l.remark))
+	remark := "remark"
+	if l.tagsInRemark {
+		remark = "tags, remark"
+	}
+	b.WriteString(cell(name(SortRemark, remark), l.remark))
 	return s.Header.Render(ansi.Truncate(b.String(), f.width, ""))
 }
 
@@ -763,9 +842,14 @@ func (f *Followers) rowLine(l layout, i int) string {
 	}
 	var b strings.Builder
 	if selected {
-		b.WriteString("▸ ")
+		b.WriteString("▸")
 	} else {
-		b.WriteString("  ")
+		b.WriteString(" ")
+	}
+	if row.Blacklisted {
+		b.WriteString(paint(s.Warn, "⊘"))
+	} else {
+		b.WriteString(" ")
 	}
 	b.WriteString(cell(sanitize.Text(row.OpenID), l.open))
 	b.WriteString(gap)
@@ -793,6 +877,10 @@ func (f *Followers) rowLine(l layout, i int) string {
 			b.WriteString(m.styled[st])
 		}
 	}
+	if l.tags > 0 {
+		b.WriteString(gap)
+		b.WriteString(cell(f.tagLabels[f.idx.tagSet[r]], l.tags))
+	}
 	if l.remark > 0 {
 		b.WriteString(gap)
 		remark := sanitize.Text(row.Remark)
@@ -802,6 +890,8 @@ func (f *Followers) rowLine(l layout, i int) string {
 			b.WriteString(cell(remark, l.remark))
 		case remark == "" && row.UnionID == "" && f.spec.Bound:
 			b.WriteString(paint(s.Warn, cell("⚠ no unionid", l.remark)))
+		case l.tagsInRemark && f.tagLabels[f.idx.tagSet[r]] != "":
+			b.WriteString(cell(strings.TrimSuffix(f.tagLabels[f.idx.tagSet[r]]+" · "+remark, " · "), l.remark))
 		default:
 			b.WriteString(cell(remark, l.remark))
 		}

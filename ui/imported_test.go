@@ -139,7 +139,7 @@ func TestFollowersOfAnImportedAppListItsMembersFirstAndLastSeen(t *testing.T) {
 	w, store := importedHome(t)
 	src := NewCacheReader(store, w.importedRefs())
 	r := NewRoot(Options{Theme: ThemePlain, Persons: src, Loc: time.UTC, Now: func() time.Time { return testNow }})
-	idx, err := LoadFollowerIndex(context.Background(), src, mallAppID, 0)
+	idx, err := LoadFollowerIndex(context.Background(), src, mallAppID, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
