@@ -66,9 +66,9 @@ type User struct {
 // It is deterministic from its seed, and safe for concurrent use: servers
 // read it while tests mutate it.
 //
-// Nothing per follower is stored but one uint64 in a sorted slice (its
-// user/get position and person index); openids, unionids and profiles are
-// derived from (app, person) on demand.
+// Nothing per follower is stored: who follows which app, in which order,
+// is derived from the seed (members.go), and openids, unionids and profiles
+// from (app, person), on demand. Only what tests change afterwards is kept.
 type World struct {
 	mu      sync.RWMutex
 	seed    int64
@@ -85,9 +85,7 @@ type app struct {
 	ids       *idCodec
 	unionIDs  *idCodec // nil when the app is not bound to an open platform
 	salt      uint64
-	followers []uint64          // orderKey of each current follower, sorted: user/get order
-	former    []uint64          // orderKey of each former follower, sorted
-	blacklist []uint64          // orderKey of each blacklisted follower, sorted (a subset of followers)
+	roster    *roster           // who follows, who left, who is blacklisted
 	initial   int               // Followers of the spec: the growth history ends there
 	followed  map[uint32]int64  // subscribe_time of those who followed through Follow
 	remarks   map[uint32]string // remarks set through updateremark
@@ -165,20 +163,7 @@ func NewWorld(spec WorldSpec) *World {
 			}
 			a.unionIDs = platforms[as.Platform]
 		}
-		q := newPerm(uint64(persons), salt(spec.Seed, "members/"+info.AppID))
-		a.followers = make([]uint64, as.Followers)
-		for j := range a.followers {
-			a.followers[j] = a.ids.orderKey(uint32(q.at(uint64(j))))
-		}
-		a.former = make([]uint64, as.Unfollowed)
-		for j := range a.former {
-			a.former[j] = a.ids.orderKey(uint32(q.at(uint64(as.Followers + j))))
-		}
-		// The first followers of the permutation: as random a subset as any.
-		a.blacklist = slices.Clone(a.followers[:as.Blacklisted])
-		slices.Sort(a.followers)
-		slices.Sort(a.former)
-		slices.Sort(a.blacklist)
+		a.roster = newRoster(uint64(persons), salt(spec.Seed, "members/"+info.AppID), as.Followers, as.Unfollowed, as.Blacklisted)
 		w.apps = append(w.apps, a)
 		w.byID[info.AppID] = a
 	}
@@ -236,7 +221,19 @@ func (w *World) Followers(appid string) []string {
 	if a == nil {
 		return nil
 	}
-	return a.openIDs(a.followers)
+	return a.openIDs(a.roster.followerList())
+}
+
+// FollowerCount returns how many current followers appid has, without
+// listing them.
+func (w *World) FollowerCount(appid string) int {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	a := w.byID[appid]
+	if a == nil {
+		return 0
+	}
+	return a.roster.followerCount()
 }
 
 // FormerFollowers returns the openids of persons who followed appid and left.
@@ -247,14 +244,17 @@ func (w *World) FormerFollowers(appid string) []string {
 	if a == nil {
 		return nil
 	}
-	return a.openIDs(a.former)
+	var out []string
+	a.roster.eachFormer(func(p uint32) { out = append(out, a.ids.encode(p)) })
+	return out
 }
 
-func (a *app) openIDs(keys []uint64) []string {
-	out := make([]string, len(keys))
-	for i, k := range keys {
-		out[i] = a.ids.encode(uint32(k))
-	}
+func (a *app) openIDs(l list) []string {
+	out := make([]string, 0, l.size)
+	l.each(0, true, func(p uint32, _ uint64) bool {
+		out = append(out, a.ids.encode(p))
+		return true
+	})
 	return out
 }
 
@@ -265,9 +265,7 @@ func (w *World) lookup(a *app, openid string) (uint32, bool) {
 	return p, ok && p < w.persons
 }
 
-func (a *app) isFollower(p uint32) (int, bool) {
-	return slices.BinarySearch(a.followers, a.ids.orderKey(p))
-}
+func (a *app) isFollower(p uint32) bool { return a.roster.following(p) }
 
 // User returns what user/info would answer for openid of appid: the full
 // profile for a follower (unionid only when the app is bound), only
@@ -290,7 +288,7 @@ func (w *World) User(appid, openid string) (User, bool) {
 
 // user builds the answer for person p of app a; the caller holds w.mu.
 func (w *World) user(a *app, p uint32, openid string) User {
-	if _, ok := a.isFollower(p); !ok {
+	if !a.isFollower(p) {
 		return User{Subscribe: 0, OpenID: openid}
 	}
 	pr := deriveProfile(a.salt, p, w.today)
@@ -329,18 +327,12 @@ func (w *World) Unfollow(appid, openid string) error {
 	if !ok {
 		return fmt.Errorf("wechattest: unfollow: %q is not an openid of app %s", openid, a.info.Name)
 	}
-	i, ok := a.isFollower(p)
-	if !ok {
+	if !a.isFollower(p) {
 		return fmt.Errorf("wechattest: unfollow: %s does not follow app %s", openid, a.info.Name)
 	}
-	key := a.followers[i]
-	a.followers = slices.Delete(a.followers, i, i+1)
-	// The blacklist is of followers (❓ the real one may outlive a follow).
-	if j, ok := slices.BinarySearch(a.blacklist, key); ok {
-		a.blacklist = slices.Delete(a.blacklist, j, j+1)
-	}
-	j, _ := slices.BinarySearch(a.former, key)
-	a.former = slices.Insert(a.former, j, key)
+	// The blacklist is of followers (❓ the real one may outlive a follow):
+	// unfollow takes p off it too.
+	a.roster.unfollow(p)
 	delete(a.followed, p)
 	return nil
 }
@@ -366,15 +358,12 @@ func (w *World) Follow(appid string, n int) []string {
 		a.followSeq++
 		var p uint32
 		picked := false
-		if len(a.former) > 0 && h%5 == 0 {
-			i := int((h >> 8) % uint64(len(a.former)))
-			p = uint32(a.former[i])
-			picked = true
+		if h%5 == 0 {
+			p, picked = a.roster.pickFormer(h >> 8)
 		}
 		for try := uint64(0); !picked && try < 16; try++ {
 			p = uint32(mix(h+try) % uint64(w.persons))
-			_, following := a.isFollower(p)
-			picked = !following
+			picked = !a.isFollower(p)
 		}
 		if !picked {
 			if w.persons == 1<<32-2 {
@@ -383,12 +372,9 @@ func (w *World) Follow(appid string, n int) []string {
 			p = w.persons
 			w.persons++
 		}
-		key := a.ids.orderKey(p)
-		if j, ok := slices.BinarySearch(a.former, key); ok {
-			a.former = slices.Delete(a.former, j, j+1)
-		}
-		i, _ := slices.BinarySearch(a.followers, key)
-		a.followers = slices.Insert(a.followers, i, key)
+		// Anywhere in the listing: a place from the hash, between two
+		// generated followers.
+		a.roster.join(p, mix(h^0x2545f4914f6cdd1d))
 		a.followed[p] = now().Unix()
 		out = append(out, a.ids.encode(p))
 	}
@@ -407,7 +393,7 @@ func (w *World) SetRemark(appid, openid, remark string) error {
 	if !ok {
 		return fmt.Errorf("wechattest: set remark: %q is not an openid of app %s", openid, a.info.Name)
 	}
-	if _, ok := a.isFollower(p); !ok {
+	if !a.isFollower(p) {
 		return fmt.Errorf("wechattest: set remark: %s does not follow app %s", openid, a.info.Name)
 	}
 	a.remarks[p] = remark
