@@ -184,4 +184,12 @@ func TestTenMillionFollowersCostNothingUpFront(t *testing.T) {
 	if n != 999 {
 		t.Fatalf("%d followers after the 9 999 000th, want 999", n)
 	}
+	var first []string
+	w.EachFollower(a.info.AppID, func(o string) bool {
+		first = append(first, o)
+		return len(first) < 3
+	})
+	if len(first) != 3 || first[0] != a.ids.encode(uint32(a.roster.members.at(0))) {
+		t.Fatalf("EachFollower began with %v", first)
+	}
 }

@@ -224,6 +224,19 @@ func (w *World) Followers(appid string) []string {
 	return a.openIDs(a.roster.followerList())
 }
 
+// EachFollower calls fn with each current follower of appid in user/get
+// order until fn returns false: Followers without holding them all, for
+// worlds of millions.
+func (w *World) EachFollower(appid string, fn func(openid string) bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	a := w.byID[appid]
+	if a == nil {
+		return
+	}
+	a.roster.followerList().each(0, true, func(p uint32, _ uint64) bool { return fn(a.ids.encode(p)) })
+}
+
 // FollowerCount returns how many current followers appid has, without
 // listing them.
 func (w *World) FollowerCount(appid string) int {
