@@ -12,221 +12,252 @@ import (
 	"slices"
 )
 
-// sorter hands back byte records in byte order, however many: it keeps up
-// to budget bytes of them in memory and spills each full batch, sorted, to
-// a temporary file in dir, then merges the files and the last batch. The
-// cache builds its indexes with it (index.go): inserting millions of random
-// keys into a B-tree rewrites pages all over it at every commit, while
-// inserting them in order fills it from left to right.
-//
-// The files are scratch: nothing in them is needed after a crash, since
-// the rows they were made from are in the cache. close removes them.
+// An import arrives in whatever order the company's database prints it, and
+// a bbolt B-tree is written fast only in key order: a write transaction
+// keeps every page it touches in memory until it commits, and random keys
+// touch every page. So the import sorts its rows (and later the index
+// entries it changes) with an external merge sort: records gather in a
+// buffer of fixed size, each full buffer is sorted and appended to a
+// temporary file as a run, and the runs are merged on the way out. Memory
+// stays at one buffer however large the source.
+
+// sortRunBytes is the size of one in-memory run: about 200 000 rows of an
+// import.
+const sortRunBytes = 16 << 20
+
+// sorter sorts records (a key and a value, compared by key) that may not
+// fit in memory. Keys should be unique: the order of equal keys is not
+// kept (the import makes each key unique with the row's place in the
+// source).
 type sorter struct {
-	dir    string
-	budget int
-	arena  []byte
-	ends   []uint32 // end offset of each record in arena
-	runs   []*os.File
-	w      *bufio.Writer
+	dir   string // where the run file is made
+	limit int    // bytes of records before a run spills
+
+	buf  []byte    // the current run's records, back to back
+	recs []sortRec // where each record's key is in buf
+
+	file *os.File
+	runs []sortRun
+	size int64 // bytes written to file
 }
 
-// sortBudget is how many bytes of memory a sorter's records take before it
-// spills them: enough that a sync's catch-up over half a million rows stays
-// in memory, little enough for the 200 MB a sync may use in all. (The arena
-// grows by doubling, so it may hold up to twice this while it fills.)
-const sortBudget = 16 << 20
+// sortRec locates a record's key in the buffer, so that comparing two
+// records decodes nothing.
+type sortRec struct{ key, klen uint32 }
 
-func newSorter(dir string, budget int) *sorter {
-	return &sorter{dir: dir, budget: budget}
-}
+// start is where the record begins in the buffer.
+func (r sortRec) start() int { return int(r.key) - uvarintLen(uint64(r.klen)) }
 
-// recordOverhead is what a record costs in memory beside its bytes: its
-// end offset, and its entry when the batch is sorted (sortEntry).
-const recordOverhead = 4 + 16
+// sortRun is one sorted run in the file.
+type sortRun struct{ off, len int64 }
 
-// add copies rec in.
-func (s *sorter) add(rec []byte) error {
-	if len(s.arena)+len(rec)+(len(s.ends)+1)*recordOverhead > s.budget && len(s.ends) > 0 {
+func newSorter(dir string) *sorter { return &sorter{dir: dir, limit: sortRunBytes} }
+
+// add appends one record. key and val are copied.
+func (s *sorter) add(key, val []byte) error {
+	if len(s.buf) > 0 && len(s.buf)+len(key)+len(val)+2*binary.MaxVarintLen32 > s.limit {
 		if err := s.spill(); err != nil {
 			return err
 		}
 	}
-	s.arena = append(s.arena, rec...)
-	s.ends = append(s.ends, uint32(len(s.arena)))
+	if s.buf == nil {
+		s.buf = make([]byte, 0, s.limit) // grown by append, it would reach twice the limit
+	}
+	s.buf = binary.AppendUvarint(s.buf, uint64(len(key)))
+	s.recs = append(s.recs, sortRec{key: uint32(len(s.buf)), klen: uint32(len(key))})
+	s.buf = append(s.buf, key...)
+	s.buf = binary.AppendUvarint(s.buf, uint64(len(val)))
+	s.buf = append(s.buf, val...)
 	return nil
 }
 
-// sortEntry is a record of the batch in memory while it is sorted: eight
-// of its bytes after the prefix every record of the batch shares, as a
-// number, so that most comparisons compare two integers, and where it is.
-// No pointers, so the collector need not look into a million of them.
-type sortEntry struct {
-	key        uint64
-	start, end uint32
+// record splits the record at b into its key and value; rest is what
+// follows it.
+func record(b []byte) (key, val, rest []byte) {
+	kl, n := binary.Uvarint(b)
+	b = b[n:]
+	key, b = b[:kl], b[kl:]
+	vl, n := binary.Uvarint(b)
+	b = b[n:]
+	return key, b[:vl], b[vl:]
 }
 
-// sortBatch returns the records in memory, sorted.
-func (s *sorter) sortBatch() [][]byte {
-	if len(s.ends) == 0 {
-		return nil
-	}
-	// The prefix all records share (an app's openids share six bytes).
-	first := s.arena[:s.ends[0]]
-	common := len(first)
-	start := uint32(0)
-	for _, end := range s.ends {
-		rec := s.arena[start:end]
-		n := min(common, len(rec))
-		i := 0
-		for i < n && rec[i] == first[i] {
-			i++
-		}
-		common = i
-		start = end
-	}
-	entries := make([]sortEntry, len(s.ends))
-	start = 0
-	for i, end := range s.ends {
-		var b [8]byte
-		copy(b[:], s.arena[int(start)+common:end])
-		entries[i] = sortEntry{key: binary.BigEndian.Uint64(b[:]), start: start, end: end}
-		start = end
-	}
-	arena := s.arena
-	slices.SortFunc(entries, func(a, b sortEntry) int {
-		if a.key != b.key {
-			if a.key < b.key {
-				return -1
-			}
-			return 1
-		}
-		return bytes.Compare(arena[a.start:a.end], arena[b.start:b.end])
+// sortBuf sorts the records of the current run by key.
+func (s *sorter) sortBuf() {
+	buf := s.buf
+	slices.SortFunc(s.recs, func(a, b sortRec) int {
+		return bytes.Compare(buf[a.key:a.key+a.klen], buf[b.key:b.key+b.klen])
 	})
-	recs := make([][]byte, len(entries))
-	for i, e := range entries {
-		recs[i] = arena[e.start:e.end:e.end]
-	}
-	return recs
 }
 
+// spill writes the current run, sorted, to the run file.
 func (s *sorter) spill() error {
-	f, err := os.CreateTemp(s.dir, ".wxscope-sort-*")
-	if err != nil {
-		return fmt.Errorf("create a scratch file for sorting: %w", err)
+	if len(s.recs) == 0 {
+		return nil
 	}
-	s.runs = append(s.runs, f)
-	if s.w == nil {
-		s.w = bufio.NewWriterSize(f, 1<<20)
-	} else {
-		s.w.Reset(f)
+	if s.file == nil {
+		f, err := os.CreateTemp(s.dir, ".wxscope-import-*.tmp")
+		if err != nil {
+			return fmt.Errorf("create a temporary file to sort the import in %s: %w", s.dir, err)
+		}
+		s.file = f
 	}
-	var n [binary.MaxVarintLen64]byte
-	for _, rec := range s.sortBatch() {
-		s.w.Write(n[:binary.PutUvarint(n[:], uint64(len(rec)))])
-		s.w.Write(rec)
+	s.sortBuf()
+	w := bufio.NewWriterSize(io.NewOffsetWriter(s.file, s.size), 256<<10)
+	start := s.size
+	for _, rec := range s.recs {
+		at := rec.start()
+		k, v, _ := record(s.buf[at:])
+		n := recordLen(k, v)
+		if _, err := w.Write(s.buf[at : at+n]); err != nil {
+			return fmt.Errorf("write the temporary file %s: %w", s.file.Name(), err)
+		}
+		s.size += int64(n)
 	}
-	if err := s.w.Flush(); err != nil {
-		return fmt.Errorf("write the scratch file %s: %w", f.Name(), err)
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("write the temporary file %s: %w", s.file.Name(), err)
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("rewind the scratch file %s: %w", f.Name(), err)
-	}
-	s.arena, s.ends = s.arena[:0], s.ends[:0]
+	s.runs = append(s.runs, sortRun{off: start, len: s.size - start})
+	s.buf, s.recs = s.buf[:0], s.recs[:0]
 	return nil
 }
 
-// each calls fn with every record in byte order (equal records all given),
-// until fn returns an error. rec is valid only during the call. Call it
-// once, after the last add.
-func (s *sorter) each(fn func(rec []byte) error) error {
-	h := &runHeap{}
-	for _, f := range s.runs {
-		r := &runReader{r: bufio.NewReaderSize(f, 256<<10), name: f.Name()}
-		if err := r.next(); err != nil {
-			return err
-		}
-		if !r.done {
-			heap.Push(h, r)
+func recordLen(k, v []byte) int {
+	return uvarintLen(uint64(len(k))) + len(k) + uvarintLen(uint64(len(v))) + len(v)
+}
+
+func uvarintLen(x uint64) int {
+	n := 1
+	for ; x >= 0x80; x >>= 7 {
+		n++
+	}
+	return n
+}
+
+// iter returns the records in key order. It may be called again for another
+// pass over the same records; add must not be called after it.
+func (s *sorter) iter() (*sortIter, error) {
+	it := &sortIter{}
+	if len(s.runs) == 0 {
+		// Everything fits in memory: no file at all.
+		s.sortBuf()
+		it.mem, it.memBuf = s.recs, s.buf
+		return it, nil
+	}
+	if err := s.spill(); err != nil {
+		return nil, err
+	}
+	s.buf, s.recs = nil, nil // all in the file now: the buffer is dead weight
+	for i, r := range s.runs {
+		rr := &runReader{r: bufio.NewReaderSize(io.NewSectionReader(s.file, r.off, r.len), 64<<10), name: s.file.Name(), seq: i}
+		if rr.next() {
+			it.h = append(it.h, rr)
+		} else if rr.err != nil {
+			return nil, rr.err
 		}
 	}
-	mem := &runReader{mem: s.sortBatch()}
-	if err := mem.next(); err != nil {
-		return err
+	heap.Init(&it.h)
+	return it, nil
+}
+
+// close removes the run file.
+func (s *sorter) close() {
+	if s.file != nil {
+		name := s.file.Name()
+		s.file.Close()
+		os.Remove(name)
+		s.file = nil
 	}
-	if !mem.done {
-		heap.Push(h, mem)
+	s.buf, s.recs = nil, nil
+}
+
+// sortIter walks the records of a sorter in key order.
+type sortIter struct {
+	// In memory: the sorted records of memBuf.
+	mem    []sortRec
+	memBuf []byte
+	// Spilled: a heap of the runs' readers by their current key.
+	h   runHeap
+	top *runReader // the reader whose record next returned: advanced on the next call
+
+	key, val []byte
+	err      error
+}
+
+// next moves to the next record; key and val are valid until the next call.
+func (it *sortIter) next() bool {
+	if it.memBuf != nil || it.mem != nil {
+		if len(it.mem) == 0 {
+			return false
+		}
+		it.key, it.val, _ = record(it.memBuf[it.mem[0].start():])
+		it.mem = it.mem[1:]
+		return true
 	}
-	for h.Len() > 0 {
-		r := (*h)[0]
-		if err := fn(r.rec); err != nil {
-			return err
-		}
-		if err := r.next(); err != nil {
-			return err
-		}
-		if r.done {
-			heap.Pop(h)
+	if it.top != nil {
+		if it.top.next() {
+			heap.Fix(&it.h, 0)
 		} else {
-			heap.Fix(h, 0)
+			if it.top.err != nil {
+				it.err = it.top.err
+				return false
+			}
+			heap.Pop(&it.h)
 		}
+		it.top = nil
 	}
-	return nil
+	if len(it.h) == 0 {
+		return false
+	}
+	it.top = it.h[0]
+	it.key, it.val = it.top.key, it.top.val
+	return true
 }
 
-// close removes the scratch files.
-func (s *sorter) close() error {
-	var errs []error
-	for _, f := range s.runs {
-		f.Close()
-		if err := os.Remove(f.Name()); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, err)
-		}
-	}
-	s.runs, s.arena, s.ends = nil, nil, nil
-	return errors.Join(errs...)
-}
-
-// runReader is one sorted run: a scratch file or the batch in memory.
+// runReader reads the records of one run.
 type runReader struct {
-	r    *bufio.Reader
-	name string
-	buf  []byte
-	mem  [][]byte
-	rec  []byte // the current record
-	done bool   // no record left
+	r        *bufio.Reader
+	name     string
+	seq      int // the run's place, so that equal keys keep their order
+	key, val []byte
+	err      error
 }
 
-func (r *runReader) next() error {
-	if r.r == nil {
-		if len(r.mem) == 0 {
-			r.done = true
-			return nil
-		}
-		r.rec, r.mem = r.mem[0], r.mem[1:]
-		return nil
-	}
-	n, err := binary.ReadUvarint(r.r)
-	if err == io.EOF {
-		r.done = true
-		return nil
+func (r *runReader) next() bool {
+	kl, err := binary.ReadUvarint(r.r)
+	if errors.Is(err, io.EOF) {
+		return false
 	}
 	if err == nil {
-		r.buf = slices.Grow(r.buf[:0], int(n))[:n]
-		_, err = io.ReadFull(r.r, r.buf)
+		r.key = slices.Grow(r.key[:0], int(kl))[:kl]
+		_, err = io.ReadFull(r.r, r.key)
+	}
+	var vl uint64
+	if err == nil {
+		vl, err = binary.ReadUvarint(r.r)
+	}
+	if err == nil {
+		r.val = slices.Grow(r.val[:0], int(vl))[:vl]
+		_, err = io.ReadFull(r.r, r.val)
 	}
 	if err != nil {
-		return fmt.Errorf("read the scratch file %s: %w", r.name, err)
+		r.err = fmt.Errorf("read back the temporary file %s: %w", r.name, err)
+		return false
 	}
-	r.rec = r.buf
-	return nil
+	return true
 }
 
 type runHeap []*runReader
 
-func (h runHeap) Len() int           { return len(h) }
-func (h runHeap) Less(i, j int) bool { return bytes.Compare(h[i].rec, h[j].rec) < 0 }
-func (h runHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *runHeap) Push(x any)        { *h = append(*h, x.(*runReader)) }
+func (h runHeap) Len() int { return len(h) }
+func (h runHeap) Less(i, j int) bool {
+	if c := bytes.Compare(h[i].key, h[j].key); c != 0 {
+		return c < 0
+	}
+	return h[i].seq < h[j].seq
+}
+func (h runHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *runHeap) Push(x any)   { *h = append(*h, x.(*runReader)) }
 func (h *runHeap) Pop() any {
 	old := *h
 	x := old[len(old)-1]

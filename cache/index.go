@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -52,22 +53,20 @@ func (s *Store) catchUp(appid string) error {
 		return err
 	}
 	dir := filepath.Dir(s.path)
-	ids := newSorter(dir, sortBudget)
+	ids := newSorter(dir)
 	defer ids.close()
-	following := newSorter(dir, sortBudget/2)
+	following := newSorter(dir)
 	defer following.close()
-	left := newSorter(dir, sortBudget/2)
+	left := newSorter(dir)
 	defer left.close()
 	var p Profile
-	var rec []byte
+	var key, row []byte
 	err = s.scanRows(appid, from, end, func(n uint32, v []byte) error {
 		if err := decodeRecord(v, &p); err != nil {
 			return fmt.Errorf("row %d: %w", n, err)
 		}
-		// key \x00 row: ids hold no NUL, so the records sort by key and
-		// then by row.
-		rec = append(append(append(rec[:0], p.OpenID...), 0), rowKey(nil, n)...)
-		if err := ids.add(rec); err != nil {
+		row = rowKey(row[:0], n)
+		if err := ids.add([]byte(p.OpenID), row); err != nil {
 			return err
 		}
 		var to *sorter
@@ -79,8 +78,8 @@ func (s *Store) catchUp(appid string) error {
 		default:
 			return nil
 		}
-		rec = append(append(memberKey(rec[:0], p.UnionID, p.OpenID), 0), rowKey(nil, n)...)
-		return to.add(rec)
+		key = memberKey(key[:0], p.UnionID, p.OpenID)
+		return to.add(key, row)
 	})
 	if err != nil {
 		return fmt.Errorf("index the rows of app %s: %w", appid, err)
@@ -101,16 +100,6 @@ func (s *Store) catchUp(appid string) error {
 		a.rec.Indexed = max(a.rec.Indexed, end)
 		return nil
 	})
-}
-
-// splitRowRecord splits a scratch record key \x00 row.
-func splitRowRecord(r []byte) (key []byte, row uint32, err error) {
-	i := len(r) - 5
-	if i < 0 || r[i] != 0 {
-		return nil, 0, fmt.Errorf("scratch record %q: %w", r, errCorrupt)
-	}
-	n, _ := rowOf(r[i+1:])
-	return r[:i], n, nil
 }
 
 // scanRows calls fn for every row of appid in [from, end), a read
@@ -154,7 +143,7 @@ func (s *Store) scanRows(appid string, from, end uint32, fn func(n uint32, v []b
 }
 
 // indexOpenIDs writes the openid index entries of the sorted records
-// (openid \x00 row) and returns the rows it removed as duplicates.
+// (openid → row) and returns the rows it removed as duplicates.
 func (s *Store) indexOpenIDs(appid string, srt *sorter) (map[uint32]bool, error) {
 	// The records of one openid come together: the last is the row that
 	// stays. A batch never splits an openid's records.
@@ -196,38 +185,42 @@ func (s *Store) indexOpenIDs(appid string, srt *sorter) (map[uint32]bool, error)
 		batch, arena = batch[:0], arena[:0:0]
 		return err
 	}
-	err := srt.each(func(r []byte) error {
-		openid, n, err := splitRowRecord(r)
-		if err != nil {
-			return err
+	it, err := srt.iter()
+	if err != nil {
+		return nil, err
+	}
+	for it.next() {
+		openid := it.key
+		n, ok := rowOf(it.val)
+		if !ok {
+			return nil, fmt.Errorf("scratch record %q: %w", it.key, errCorrupt)
 		}
 		if len(batch) > 0 && bytes.Equal(batch[len(batch)-1].openid, openid) {
 			last := &batch[len(batch)-1]
 			last.rows = append(last.rows, n)
-			return nil
+			continue
 		}
 		if len(batch) >= indexChunk {
 			if err := flush(); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		start := len(arena)
 		arena = append(arena, openid...)
 		batch = append(batch, entry{openid: arena[start:len(arena):len(arena)], rows: []uint32{n}})
-		return nil
-	})
-	if err == nil {
-		err = flush()
 	}
-	return removed, err
+	if it.err != nil {
+		return nil, it.err
+	}
+	return removed, flush()
 }
 
 // indexOpenID returns the row the openid index is to name for an openid
-// with the tail rows rows (ascending): the last of them, unless the index
-// already names (cur, when have) a later one. Every other row of the
-// openid goes, noted in removed.
+// with the tail rows rows: the last of them, unless the index already names
+// (cur, when have) a later one. Every other row of the openid goes, noted
+// in removed.
 func (a *appTx) indexOpenID(rows []uint32, cur uint32, have bool, removed map[uint32]bool) (uint32, error) {
-	keep := rows[len(rows)-1]
+	keep := slices.Max(rows)
 	if have && cur != keep {
 		if cur > keep {
 			keep = cur // written, indexed, after the sync appended its rows
@@ -263,8 +256,8 @@ func (a *appTx) removeRow(n uint32, indexedRow bool) error {
 	return a.rows.Delete(rowKey(nil, n))
 }
 
-// indexUnionIDs writes the sorted unionid index keys (key \x00 row) into
-// the app's sub-bucket of bucket, but those of removed rows; writes is the
+// indexUnionIDs writes the sorted unionid index keys (key → row) into the
+// app's sub-bucket of bucket, but those of removed rows; writes is the
 // app's write counter when the rows were read (see catchUp).
 func (s *Store) indexUnionIDs(appid string, srt *sorter, bucket []byte, removed map[uint32]bool, writes uint64) error {
 	var keys [][]byte
@@ -308,26 +301,31 @@ func (s *Store) indexUnionIDs(appid string, srt *sorter, bucket []byte, removed 
 		keys, arena = keys[:0], arena[:0:0]
 		return err
 	}
-	err := srt.each(func(r []byte) error {
-		k, n, err := splitRowRecord(r)
-		if err != nil || removed[n] {
-			return err
+	it, err := srt.iter()
+	if err != nil {
+		return err
+	}
+	for it.next() {
+		n, ok := rowOf(it.val)
+		if !ok {
+			return fmt.Errorf("scratch record %q: %w", it.key, errCorrupt)
 		}
-		if len(keys) > 0 && bytes.Equal(keys[len(keys)-1], k) {
-			return nil
+		if removed[n] || (len(keys) > 0 && bytes.Equal(keys[len(keys)-1], it.key)) {
+			continue
 		}
 		start := len(arena)
-		arena = append(arena, k...)
+		arena = append(arena, it.key...)
 		keys = append(keys, arena[start:len(arena):len(arena)])
 		if len(keys) == indexChunk {
-			return flush()
+			if err := flush(); err != nil {
+				return err
+			}
 		}
-		return nil
-	})
-	if err == nil {
-		err = flush()
 	}
-	return err
+	if it.err != nil {
+		return it.err
+	}
+	return flush()
 }
 
 // unionKeyHolds reports whether the unionid index key k (of the index b)

@@ -120,6 +120,7 @@ func migrateRowsChunk(db *bolt.DB) (done bool, err error) {
 			}
 			p.AppID, p.OpenID = string(appid), string(k)
 			row := a.rec.Rows
+			a.rec.notePrefix(p.OpenID)
 			a.rec.Rows++
 			a.rec.Indexed = a.rec.Rows
 			a.buf = encodeRecord(a.buf[:0], &p)
@@ -187,7 +188,7 @@ func moveUnionKeys(tx *bolt.Tx, from, to []byte) (bool, error) {
 			return false, err
 		}
 		b.FillPercent = 1
-		p := &packed{b: b, tx: cloneKeeper{}}
+		p := &packed{b: b, tx: cloneKeeper{}, owner: []byte(app)}
 		for len(ks) > 0 {
 			m, err := p.merge(ks, func(int, []byte, bool) []byte { return empty })
 			if err != nil {

@@ -10,8 +10,10 @@ import (
 
 // A packed index is a sorted map of byte keys to short byte values kept in
 // a bbolt bucket as blocks of entries: the bucket's key is the last key of
-// a block, its value the block's entries in key order, each key sharing
-// what it can of the one before:
+// a block, its value the appid the index belongs to (uvarint length and
+// bytes: salvage reads it from a block no page above leads to), then the
+// block's entries in key order, each key sharing what it can of the one
+// before:
 //
 //	uvarint shared, uvarint len(suffix), suffix, uvarint len(value), value
 //
@@ -29,9 +31,10 @@ import (
 // emptied a page, bbolt's Prev stopped at the empty page as if it were the
 // start, so a lookup found the wrong block.)
 type packed struct {
-	b   *bolt.Bucket
-	tx  keeper // copies what a write hands to bbolt (nil for reads)
-	buf []byte // scratch for encoding
+	b     *bolt.Bucket
+	tx    keeper // copies what a write hands to bbolt (nil for reads)
+	owner []byte // the appid written at the head of every block
+	buf   []byte // scratch for encoding
 }
 
 // keeper is what a packed index needs of a write transaction: memory that
@@ -54,17 +57,35 @@ type packedEntry struct {
 
 // blockIter walks the entries of one block.
 type blockIter struct {
-	v   []byte
-	off int
-	key []byte // the current key, rebuilt (owned by the iterator)
-	val []byte // the current value (aliases the block)
-	err error
+	v     []byte
+	off   int
+	head  bool   // the owner has been read
+	owner []byte // the block's appid (aliases the block)
+	key   []byte // the current key, rebuilt (owned by the iterator)
+	val   []byte // the current value (aliases the block)
+	err   error
+}
+
+// readOwner reads the block's head, the appid it belongs to.
+func (it *blockIter) readOwner() bool {
+	if it.head {
+		return it.err == nil
+	}
+	it.head = true
+	n, w := binary.Uvarint(it.v)
+	if w <= 0 || n > uint64(len(it.v)-w) {
+		it.err = fmt.Errorf("packed index block: malformed head: %w", errCorrupt)
+		return false
+	}
+	it.owner = it.v[w : w+int(n)]
+	it.off = w + int(n)
+	return true
 }
 
 // next moves to the next entry; false at the end of the block or on a
 // malformed one (err).
 func (it *blockIter) next() bool {
-	if it.err != nil || it.off >= len(it.v) {
+	if len(it.v) == 0 || !it.readOwner() || it.off >= len(it.v) {
 		return false
 	}
 	shared, n1 := binary.Uvarint(it.v[it.off:])
@@ -271,7 +292,7 @@ func (p *packed) writeBlocks(entries []packedEntry) error {
 func (p *packed) writeBlocksCounted(entries []packedEntry) (int, error) {
 	blocks := 0
 	for len(entries) > 0 {
-		p.buf = p.buf[:0]
+		p.buf = appendString(p.buf[:0], string(p.owner))
 		var prev []byte
 		n := 0
 		for n < len(entries) {
@@ -371,4 +392,37 @@ func (p *packed) count() (int64, error) {
 		n++
 	}
 	return n, it.err()
+}
+
+// validBlock reports whether v is a well-formed block of the index name
+// keyed k: its entries in strictly increasing order, the last one k, and
+// each of the index's shape (a row number in the openid index, a unionid
+// and an openid with no value in the unionid indexes).
+func validBlock(name, k, v []byte) error {
+	it := blockIter{v: v}
+	var prev []byte
+	n := 0
+	for it.next() {
+		if n > 0 && bytes.Compare(it.key, prev) <= 0 {
+			return fmt.Errorf("block %q: key %q after %q: %w", k, it.key, prev, errCorrupt)
+		}
+		if bytes.Equal(name, bucketIDs) {
+			if _, ok := rowOf(it.val); !ok {
+				return fmt.Errorf("block %q: openid %q has a malformed row number: %w", k, it.key, errCorrupt)
+			}
+		} else if _, _, ok := splitMemberKey(it.key); !ok || len(it.val) != 0 {
+			return fmt.Errorf("block %q: malformed entry %q: %w", k, it.key, errCorrupt)
+		}
+		prev = append(prev[:0], it.key...)
+		n++
+	}
+	switch {
+	case it.err != nil:
+		return it.err
+	case n == 0:
+		return fmt.Errorf("block %q is empty: %w", k, errCorrupt)
+	case !bytes.Equal(prev, k):
+		return fmt.Errorf("block %q ends with %q: %w", k, prev, errCorrupt)
+	}
+	return nil
 }

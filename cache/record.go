@@ -3,6 +3,7 @@ package cache
 import (
 	"encoding/binary"
 	"fmt"
+	"unsafe"
 )
 
 // recordFormat is the version byte of a profile row (schema 3): the value
@@ -103,11 +104,24 @@ func varintAt(v []byte, off int) (int64, int, bool) {
 // decodeRecord reads a row into p (AppID is left as it is). All strings of
 // p share one copy of v, so v may be memory that goes away (a bbolt page)
 // once this returns.
-func decodeRecord(v []byte, p *Profile) error {
+func decodeRecord(v []byte, p *Profile) error { return decodeRecordFrom(v, string(v), p) }
+
+// validRecord reports whether v decodes as a row, without keeping anything
+// of it: p is scratch, whose strings alias v. For checks that read millions
+// of rows.
+func validRecord(v []byte, p *Profile) error {
+	err := decodeRecordFrom(v, unsafe.String(unsafe.SliceData(v), len(v)), p)
+	*p = Profile{}
+	return err
+}
+
+// decodeRecordFrom is decodeRecord over s, the text of v: a copy of it, or
+// v itself for validRecord.
+func decodeRecordFrom(v []byte, s string, p *Profile) error {
 	if len(v) == 0 || v[0] != recordFormat {
 		return fmt.Errorf("profile row: unknown format: %w", errCorrupt)
 	}
-	r := reader{s: string(v), off: 1}
+	r := reader{s: s, off: 1}
 	p.OpenID = r.string()
 	flags := r.byte()
 	if flags&^1 != 0 {

@@ -113,7 +113,7 @@ func openAppTx(tx *bolt.Tx, appid string) (*appTx, error) {
 			return nil, fmt.Errorf("app %s: %w", appid, err)
 		}
 		b.FillPercent = 1
-		*x.p = &packed{b: b, tx: a}
+		*x.p = &packed{b: b, tx: a, owner: []byte(appid)}
 	}
 	return a, nil
 }
@@ -253,6 +253,7 @@ func (a *appTx) add(p *Profile, index bool) (uint32, error) {
 	if n == 1<<32-1 {
 		return 0, fmt.Errorf("app %s: no room for another row", a.appid)
 	}
+	a.rec.notePrefix(p.OpenID)
 	a.rec.Rows++
 	a.rec.Counts.add(p, 1)
 	if index {

@@ -52,6 +52,11 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 		return errors.New("nothing synced yet; run wxscope sync")
 	}
 
+	// Damage met half-way would leave a partial export behind for a
+	// script to take as the whole: the file is read once first.
+	if err := store.Verify(); err != nil {
+		return err
+	}
 	var dest exportDest
 	switch {
 	case *format == "parquet":
@@ -88,19 +93,28 @@ func exportRefused(err error) error {
 	return err
 }
 
-// writeExport streams the profiles of every target through w.
+// writeExport streams the profiles of every target through w, with the
+// tag names and the blacklist the last sync read (exportlists.go).
 func writeExport(ctx context.Context, store *cache.Store, targets []exportTarget, w export.Writer, screen bool) error {
 	for _, t := range targets {
-		err := store.EachProfile(t.appid, "", func(p cache.Profile) error {
+		lists, err := openExportLists(store, t.appid)
+		if err != nil {
+			return fmt.Errorf("export %s: %w", t.name, err)
+		}
+		err = store.EachProfile(t.appid, "", func(p cache.Profile) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			r := export.NewRow(export.Input{App: t.name, Kind: export.KindOfficial, Profile: (*export.Follower)(&p)})
+			r := export.NewRow(export.Input{App: t.name, Kind: t.kind, Profile: (*export.Follower)(&p),
+				TagNames: lists.names, Blacklisted: lists.blacklisted(p.OpenID)})
 			if screen {
 				r.ScreenSafe()
 			}
 			return w.Write(&r)
 		})
+		if cerr := lists.close(); err == nil {
+			err = cerr
+		}
 		if err != nil {
 			return fmt.Errorf("export %s: %w", t.name, err)
 		}
@@ -167,7 +181,7 @@ func newParquetDest(dir string, targets []exportTarget) (exportDest, error) {
 }
 
 // exportTarget is one app to export.
-type exportTarget struct{ name, appid string }
+type exportTarget struct{ name, appid, kind string }
 
 // exportTargets are the selected apps the cache has seen, in the order of
 // the config; with all, also the apps the cache holds that the config no
@@ -181,6 +195,12 @@ func exportTargets(store *cache.Store, cfg *config.Config, apps []config.App, al
 	for _, a := range cached {
 		byID[a.AppID] = a
 	}
+	// The kind is the config's; an app the config no longer names keeps
+	// the kind its last import was read as.
+	imported, err := store.Imports()
+	if err != nil {
+		return nil, err
+	}
 	// An app counts once a sync wrote a profile of it or completed (an
 	// account with no followers); a sync that failed at once leaves only
 	// its name behind.
@@ -188,7 +208,7 @@ func exportTargets(store *cache.Store, cfg *config.Config, apps []config.App, al
 	var out []exportTarget
 	for _, a := range apps {
 		if c, ok := byID[a.AppID]; ok && synced(c) {
-			out = append(out, exportTarget{a.Name, a.AppID})
+			out = append(out, exportTarget{a.Name, a.AppID, string(a.Kind)})
 		}
 	}
 	if all {
@@ -202,7 +222,11 @@ func exportTargets(store *cache.Store, cfg *config.Config, apps []config.App, al
 				if name == "" {
 					name = a.AppID
 				}
-				out = append(out, exportTarget{name, a.AppID})
+				kind := export.KindOfficial
+				if in, ok := imported[a.AppID]; ok && in.Kind != "" {
+					kind = in.Kind
+				}
+				out = append(out, exportTarget{name, a.AppID, kind})
 			}
 		}
 	}

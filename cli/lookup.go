@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"wxscope/cache"
 	"wxscope/config"
@@ -97,12 +98,16 @@ func runLookup(ctx context.Context, env *Env, args []string) error {
 		p = &cache.Person{Query: id, Kind: cache.KindUnknown}
 	}
 
+	lists, err := readMemberLists(store, p)
+	if err != nil {
+		return err
+	}
 	if *asJSON {
-		if err := writeLookupJSON(env.Stdout, p, liveRes); err != nil {
+		if err := writeLookupJSON(env.Stdout, p, liveRes, lists); err != nil {
 			return err
 		}
 	} else {
-		writeLookupText(env.Stdout, p, liveRes)
+		writeLookupText(env.Stdout, p, liveRes, lists)
 	}
 	if p.Found() {
 		return nil
@@ -157,14 +162,19 @@ func lookupLive(ctx context.Context, cfg *config.Config, store *cache.Store, cli
 		openid string
 	}
 	var asks []ask
+	// Only official accounts have an API to ask: an imported app's import
+	// is its own answer.
 	if p.Found() {
 		for _, pr := range p.Profiles() {
-			a, _ := cfg.App(nameOf(refs, pr.AppID))
-			asks = append(asks, ask{a, pr.OpenID})
+			if a, ok := cfg.App(nameOf(refs, pr.AppID)); ok && !a.Imported() {
+				asks = append(asks, ask{a, pr.OpenID})
+			}
 		}
 	} else {
 		for _, a := range cfg.Apps {
-			asks = append(asks, ask{a, id})
+			if !a.Imported() {
+				asks = append(asks, ask{a, id})
+			}
 		}
 	}
 	res := &liveResult{Answers: make([]liveAnswer, len(asks))}
@@ -225,15 +235,21 @@ func nameOf(refs []cache.AppRef, appid string) string {
 
 // lookupMember is one member in lookup's JSON (docs/design.md contract).
 type lookupMember struct {
-	App            string  `json:"app"`
-	OpenID         string  `json:"openid"`
-	Subscribe      int     `json:"subscribe"`
-	SubscribeTime  int64   `json:"subscribe_time"`
-	SubscribeScene string  `json:"subscribe_scene"`
-	Remark         string  `json:"remark"`
-	TagIDList      []int64 `json:"tagid_list"`
-	UnfollowedAt   int64   `json:"unfollowed_at"`
-	Status         string  `json:"status"`
+	App            string   `json:"app"`
+	OpenID         string   `json:"openid"`
+	Subscribe      int      `json:"subscribe"`
+	SubscribeTime  int64    `json:"subscribe_time"`
+	SubscribeScene string   `json:"subscribe_scene"`
+	Remark         string   `json:"remark"`
+	TagIDList      []int64  `json:"tagid_list"`
+	Tags           []string `json:"tags"` // the names, in tagid_list order; a deleted tag's number
+	Blacklisted    bool     `json:"blacklisted"`
+	UnfollowedAt   int64    `json:"unfollowed_at"`
+	Status         string   `json:"status"`
+	// Additions to the contract: the app's kind, and an imported member's
+	// last_seen (0 when unknown, and for official accounts).
+	AppKind  string `json:"app_kind"`
+	LastSeen int64  `json:"last_seen"`
 }
 
 // lookupAbsent says why an app shows no following openid (an addition to
@@ -260,14 +276,18 @@ type lookupJSON struct {
 	Live    *liveResult    `json:"live,omitempty"`
 }
 
-func writeLookupJSON(w io.Writer, p *cache.Person, live *liveResult) error {
+func writeLookupJSON(w io.Writer, p *cache.Person, live *liveResult, lists *memberLists) error {
 	out := lookupJSON{Query: p.Query, Kind: string(p.Kind), UnionID: p.UnionID,
 		Members: []lookupMember{}, Missing: []string{}, Absent: []lookupAbsent{}, Live: live}
 	for i, a := range p.Apps {
-		for _, pr := range a.Profiles {
+		for j, pr := range a.Profiles {
 			m := lookupMember{App: a.Label(), OpenID: pr.OpenID, SubscribeTime: pr.SubscribeTime,
 				SubscribeScene: pr.SubscribeScene, Remark: pr.Remark, TagIDList: pr.TagIDs,
-				UnfollowedAt: pr.UnfollowedAt, Status: string(cache.StatusOf(&pr))}
+				Tags: lists.names(&pr), Blacklisted: lists.blacklisted(&pr),
+				UnfollowedAt: pr.UnfollowedAt, Status: string(cache.StatusOf(&pr)), AppKind: a.Kind}
+			if j < len(a.LastSeen) {
+				m.LastSeen = a.LastSeen[j]
+			}
 			if pr.Subscribed {
 				m.Subscribe = 1
 			}
@@ -301,65 +321,93 @@ func nameOfPerson(p *cache.Person, appid string) string {
 }
 
 // writeLookupText draws the person as the Person screen does: one line per
-// app, its openid or why there is none. Remarks and scenes came from the
-// API and are sanitised.
-func writeLookupText(w io.Writer, p *cache.Person, live *liveResult) {
+// app, its openid or why there is none. Every id, name, remark and scene
+// came from the API or the cache and crosses sanitize.Text (t below).
+func writeLookupText(w io.Writer, p *cache.Person, live *liveResult, lists *memberLists) {
+	t := sanitize.Text
 	if live != nil {
 		var said []string
 		for _, a := range live.Answers {
-			said = append(said, a.App+": "+sanitize.Text(a.Result))
+			said = append(said, t(a.App)+": "+t(a.Result))
 		}
 		switch {
 		case live.Owner != "":
-			fmt.Fprintf(w, "live · %s answered for this id (%s); the answer is cached\n", live.Owner, strings.Join(said, ", "))
+			fmt.Fprintf(w, "live · %s answered for this id (%s); the answer is cached\n", t(live.Owner), strings.Join(said, ", "))
 		case len(said) > 0:
 			fmt.Fprintf(w, "live · no app owns this id (%s)\n", strings.Join(said, ", "))
 		}
 	}
 	switch p.Kind {
 	case cache.KindUnknown:
-		fmt.Fprintf(w, "%s is not in the cache\n", p.Query)
+		fmt.Fprintf(w, "%s is not in the cache\n", t(p.Query))
 		if g := p.Guess; g != nil && g.App != "" {
-			fmt.Fprintf(w, "  most likely an openid of %s: %s\n", g.App, wording.Guess(g))
+			fmt.Fprintf(w, "  most likely an openid of %s: %s\n", t(g.App), t(wording.Guess(g)))
 		} else if g != nil {
-			fmt.Fprintf(w, "  %s\n", wording.Guess(g))
+			fmt.Fprintf(w, "  %s\n", t(wording.Guess(g)))
 		}
 		return
 	case cache.KindUnionID:
-		fmt.Fprintf(w, "person · unionid %s\n", p.UnionID)
+		fmt.Fprintf(w, "person · unionid %s\n", t(p.UnionID))
 	default:
 		if p.UnionID != "" {
-			fmt.Fprintf(w, "person · openid %s · unionid %s\n", p.Query, p.UnionID)
+			fmt.Fprintf(w, "person · openid %s · unionid %s\n", t(p.Query), t(p.UnionID))
 		} else {
-			fmt.Fprintf(w, "person · openid %s · no unionid\n", p.Query)
+			fmt.Fprintf(w, "person · openid %s · no unionid\n", t(p.Query))
 		}
 	}
 	width := 0
 	for _, a := range p.Apps {
-		width = max(width, len(a.Label()))
+		width = max(width, utf8.RuneCountInString(t(a.Label())))
 	}
 	for i, a := range p.Apps {
-		name := sanitize.Text(a.Label())
-		pad := strings.Repeat(" ", width-len(a.Label()))
-		for _, pr := range a.Profiles {
-			fmt.Fprintf(w, "  %s%s  %s  %s\n", name, pad, pr.OpenID, profileLine(&pr))
+		name := t(a.Label())
+		pad := strings.Repeat(" ", width-utf8.RuneCountInString(name))
+		for j, pr := range a.Profiles {
+			line := profileLine(&pr, lists)
+			if !a.IsOfficial() {
+				var seen int64
+				if j < len(a.LastSeen) {
+					seen = a.LastSeen[j]
+				}
+				line = memberLine(a.Kind, &pr, seen)
+			}
+			fmt.Fprintf(w, "  %s%s  %s  %s\n", name, pad, t(pr.OpenID), t(line))
 		}
 		if len(a.Profiles) == 0 {
-			fmt.Fprintf(w, "  %s%s  %-*s  %s\n", name, pad, idLen, "—", wording.Absence(wording.CLI, p, i))
+			fmt.Fprintf(w, "  %s%s  %-*s  %s\n", name, pad, idLen, "—", t(wording.Absence(wording.CLI, p, i)))
 		}
 	}
 	if len(p.Missing) > 0 {
 		var names []string
 		for _, id := range p.Missing {
-			names = append(names, nameOfPerson(p, id))
+			names = append(names, t(nameOfPerson(p, id)))
 		}
 		fmt.Fprintf(w, "missing in %s\n", strings.Join(names, ", "))
 	}
 }
 
-// profileLine is a profile in words: follow state, time and scene, tags,
-// remark.
-func profileLine(pr *cache.Profile) string {
+// memberLine is an imported app's member in words: the kind, since when,
+// or when it left the import, and when it was last seen.
+func memberLine(kind string, pr *cache.Profile, lastSeen int64) string {
+	s := wording.Kind(kind) + " member"
+	if pr.UnfollowedAt > 0 {
+		s = wording.Kind(kind) + ": left its import on " + time.Unix(pr.UnfollowedAt, 0).Format("2006-01-02")
+		if pr.SubscribeTime > 0 {
+			s += ", had been a member"
+		}
+	}
+	if pr.SubscribeTime > 0 {
+		s += " since " + time.Unix(pr.SubscribeTime, 0).Format("2006-01-02 15:04")
+	}
+	if lastSeen > 0 {
+		s += " · last seen " + time.Unix(lastSeen, 0).Format("2006-01-02 15:04")
+	}
+	return s
+}
+
+// profileLine is a profile in words: follow state, time and scene, tags
+// by name, blacklisted, remark.
+func profileLine(pr *cache.Profile, lists *memberLists) string {
 	var b strings.Builder
 	since := "following"
 	switch cache.StatusOf(pr) {
@@ -382,11 +430,14 @@ func profileLine(pr *cache.Profile) string {
 		b.WriteString(" (" + scene + ")")
 	}
 	if len(pr.TagIDs) > 0 {
-		tags := make([]string, len(pr.TagIDs))
-		for i, t := range pr.TagIDs {
-			tags[i] = strconv.FormatInt(t, 10)
+		tags := lists.names(pr)
+		for i, t := range tags {
+			tags[i] = sanitize.Text(t) // operator-written, like a remark
 		}
 		b.WriteString(" · tags " + strings.Join(tags, ", "))
+	}
+	if lists.blacklisted(pr) {
+		b.WriteString(" · blacklisted")
 	}
 	if pr.Remark != "" {
 		b.WriteString(` · remark "` + sanitize.Text(pr.Remark) + `"`)

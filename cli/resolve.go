@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"wxscope/cache"
+	"wxscope/config"
 	"wxscope/resolve"
 	"wxscope/sanitize"
 	"wxscope/syncer"
@@ -41,6 +42,10 @@ func runResolve(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	app := c.apps[0]
+	if app.Imported() {
+		return usagef("resolve", "%s is a %s, and resolve asks the API of an official account; a %s's unionids come from its own records, so put them in its import (%s) and run `wxscope sync --app %s`, or look an openid up with `wxscope lookup ID`",
+			app.Name, config.KindName(app.Kind), config.KindName(app.Kind), app.ImportSource(), app.Name)
+	}
 	if !*offline {
 		if err := requireSecrets(c.apps); err != nil {
 			return err
@@ -57,14 +62,20 @@ func runResolve(ctx context.Context, env *Env, args []string) error {
 		in, name = f, rest[0]
 	}
 
-	store, err := cache.Open(c.cfg.Cache, cache.Options{Mode: cache.Shared, Command: "wxscope resolve --app " + app.Name})
-	if err != nil {
-		return err
+	var store *cache.Store
+	newSource := func() (cache.Source, error) { return syncer.NewSource(c.cfg, app, nil) }
+	if env.served != nil {
+		// Over SSH: the server's store and its one client per app.
+		store, newSource = env.served.store, func() (cache.Source, error) { return env.served.syncer.Source(app) }
+	} else {
+		if store, err = cache.Open(c.cfg.Cache, cache.Options{Mode: cache.Shared, Command: "wxscope resolve --app " + app.Name}); err != nil {
+			return err
+		}
+		defer store.Close()
 	}
-	defer store.Close()
 	var fetch resolve.Fetcher = offlineFetcher{}
 	if !*offline {
-		src, err := syncer.NewSource(c.cfg, app, nil)
+		src, err := newSource()
 		if err != nil {
 			return err
 		}

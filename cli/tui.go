@@ -11,6 +11,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/term"
 
 	"wxscope/cache"
 	"wxscope/config"
@@ -96,6 +97,7 @@ type tuiShared struct {
 	store  *cache.Store
 	source *ui.CacheReader
 	syncs  *ui.Syncs
+	syncer *syncer.Syncer // the server's: its clients answer the growth tab
 }
 
 // tui is the wired program: the root model, the cache it reads and the
@@ -108,6 +110,9 @@ type tui struct {
 	syncs  *ui.Syncs
 	shared bool // the store and syncs are the server's (tuiOptions.shared)
 	once   sync.Once
+	// stop ends the program with a sentence: the first damage a read of
+	// the cache meets, or a panic (see tuiguard.go).
+	stop stopper
 }
 
 // tuiCommand names the TUI in the cache's lock-info file.
@@ -128,15 +133,19 @@ func newTUI(env *Env, cfg *config.Config, opts tuiOptions) (*tui, error) {
 	if opts.readOnly {
 		mode = cache.SharedReadOnly
 	}
-	store, err := cache.Open(cfg.Cache, cache.Options{Mode: mode, Command: tuiCommand})
+	t := &tui{}
+	// A damaged cache ends the TUI with the sentence that says what to do,
+	// rather than leaving it on a screen of read errors.
+	store, err := cache.Open(cfg.Cache, cache.Options{Mode: mode, Command: tuiCommand, OnDamage: t.stop.stop})
 	if err != nil {
 		return nil, err
 	}
+	t.store = store
 	homeApps := make([]ui.App, len(cfg.Apps))
 	byID := map[string]config.App{}
 	names := map[string]string{}
 	for i, a := range cfg.Apps {
-		homeApps[i] = ui.App{Name: a.Name, AppID: a.AppID}
+		homeApps[i] = ui.App{Name: a.Name, AppID: a.AppID, Kind: string(a.Kind)}
 		byID[a.AppID] = a
 		names[a.AppID] = a.Name
 	}
@@ -148,10 +157,17 @@ func newTUI(env *Env, cfg *config.Config, opts tuiOptions) (*tui, error) {
 		}
 	}
 	src := ui.NewCacheReader(store, appRefs(cfg))
-	t := &tui{store: store}
 
 	syncs := syncer.New(cfg, store, syncer.Options{Command: tuiCommand, HTTPClient: opts.httpClient, Adjust: opts.syncOpts})
-	t.syncs = ui.NewSyncs(func(ctx context.Context, appID string, progress func(cache.Progress)) error {
+	t.syncs = ui.NewSyncs(func(ctx context.Context, appID string, progress func(cache.Progress)) (err error) {
+		// A sync runs in a goroutine of its own, where a panic would end
+		// the process with the terminal still raw.
+		defer func() {
+			if r := recover(); r != nil {
+				err = panicError(r)
+				t.stop.stop(err)
+			}
+		}()
 		return syncs.Sync(ctx, byID[appID], progress, tuiProgressEvery)
 	})
 
@@ -167,6 +183,13 @@ func newTUI(env *Env, cfg *config.Config, opts tuiOptions) (*tui, error) {
 		Loc:       opts.loc,
 		ReadOnly:  opts.readOnly,
 		Clipboard: opts.clipboard,
+		Lists:     src,
+		// The Insights view's growth tab asks through the syncs' seam; a
+		// read-only UI drops it.
+		Growth: func(ctx context.Context, appID string, first, last time.Time) error {
+			_, err := syncs.Growth(ctx, byID[appID], first, last, time.Now())
+			return err
+		},
 	})
 	home := ui.HomeSpec{
 		CachePath:   cfg.Cache,
@@ -175,6 +198,7 @@ func newTUI(env *Env, cfg *config.Config, opts tuiOptions) (*tui, error) {
 		Syncs:       t.syncs,
 		SyncOnStart: opts.syncOnStart && !opts.readOnly,
 		Redraw:      20 * time.Second,
+		OtherSync:   otherSync(cfg),
 	}
 	if opts.readOnly {
 		home.Syncs = nil // no key, no start-up: nothing can start a sync
@@ -191,11 +215,15 @@ func newSharedTUI(env *Env, cfg *config.Config, opts tuiOptions) *tui {
 	t := &tui{store: sh.store, syncs: sh.syncs, shared: true}
 	homeApps := make([]ui.App, len(cfg.Apps))
 	for i, a := range cfg.Apps {
-		homeApps[i] = ui.App{Name: a.Name, AppID: a.AppID}
+		homeApps[i] = ui.App{Name: a.Name, AppID: a.AppID, Kind: string(a.Kind)}
 	}
 	var persons ui.PersonFinder = sh.source
 	if opts.persons != nil {
 		persons = opts.persons(persons)
+	}
+	apps := map[string]config.App{}
+	for _, a := range cfg.Apps {
+		apps[a.AppID] = a
 	}
 	t.root = ui.NewRoot(ui.Options{
 		Theme:     ui.ThemeFromEnv(env.Getenv),
@@ -205,6 +233,12 @@ func newSharedTUI(env *Env, cfg *config.Config, opts tuiOptions) *tui {
 		Loc:       opts.loc,
 		ReadOnly:  opts.readOnly,
 		Clipboard: opts.clipboard,
+		Lists:     sh.source,
+		// The growth tab asks through the server's syncer and its clients.
+		Growth: func(ctx context.Context, appID string, first, last time.Time) error {
+			_, err := sh.syncer.Growth(ctx, apps[appID], first, last, time.Now())
+			return err
+		},
 	})
 	t.root.Open(ui.NewHome(t.root.Common(), ui.HomeSpec{
 		CachePath: cfg.Cache,
@@ -214,6 +248,35 @@ func newSharedTUI(env *Env, cfg *config.Config, opts tuiOptions) *tui {
 		Redraw:    opts.redraw,
 	}))
 	return t
+}
+
+// otherSync is HomeSpec.OtherSync for cfg: the sync lock's holder when it
+// is another process and may be syncing the app, read at most once a
+// second (rows ask as they are drawn).
+func otherSync(cfg *config.Config) func(appID string) *cache.Holder {
+	var (
+		mu     sync.Mutex
+		at     time.Time
+		holder *cache.Holder
+	)
+	names := map[string]string{}
+	for _, a := range cfg.Apps {
+		names[a.AppID] = a.Name
+	}
+	return func(appID string) *cache.Holder {
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(at) > time.Second {
+			at, holder = time.Now(), syncer.Running(cfg.Cache)
+			if holder != nil && holder.PID == os.Getpid() {
+				holder = nil // this TUI's own sync shows its progress instead
+			}
+		}
+		if holder == nil || !syncer.SyncsApp(holder, names[appID]) {
+			return nil
+		}
+		return holder
+	}
 }
 
 // close stops every sync, waits until each has written what it fetched,
@@ -231,15 +294,28 @@ func (t *tui) close() {
 
 // run runs the program on the terminal until the user quits (or ctx ends:
 // SIGTERM), then saves the syncs' progress.
+//
+// The terminal is put back as it was however the program ends: Bubble Tea
+// restores it, the guard (tuiguard.go) turns panics into a clean end, and
+// the state saved here is restored last whatever happened in between.
 func (t *tui) run(ctx context.Context, env *Env) error {
 	defer t.close()
-	p := tea.NewProgram(t.root, tea.WithContext(ctx), tea.WithInput(env.Stdin), tea.WithOutput(env.Stdout))
-	_, err := p.Run()
-	if err != nil && errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+	if f, ok := env.Stdin.(*os.File); ok && isTerminal(f) {
+		if state, err := term.GetState(f.Fd()); err == nil {
+			defer term.Restore(f.Fd(), state)
+		}
+	}
+	err := runGuarded(t.root, &t.stop, tea.WithContext(ctx), tea.WithInput(env.Stdin), tea.WithOutput(env.Stdout))
+	var damaged *cache.DamagedError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &damaged):
+		return err
+	case errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil:
 		return ctx.Err()
+	case t.stop.reason() != nil:
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("the terminal UI stopped: %w", err)
-	}
-	return nil
+	return fmt.Errorf("the terminal UI stopped: %w", err)
 }

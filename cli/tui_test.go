@@ -84,7 +84,7 @@ func TestDemoSyncsEveryAppThenBrowsesFollowersAPersonAndBack(t *testing.T) {
 	p.Send(uitest.Key("esc"))
 	p.WaitFor(t, "back to the followers", func(s string) bool { return strings.Contains(s, "news › followers") })
 	p.Send(uitest.Key("esc"))
-	p.WaitFor(t, "back home", func(s string) bool { return strings.Contains(s, "wxscope · 4 apps") })
+	p.WaitFor(t, "back home", func(s string) bool { return strings.Contains(s, "wxscope · 6 apps") })
 
 	var legacy string
 	for _, a := range d.server.World().Apps() {

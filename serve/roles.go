@@ -22,8 +22,11 @@ type Plan struct {
 	// then says whether it may sync.
 	TUI      bool
 	ReadOnly bool
-	// Command is the subcommand of a headless command line.
+	// Command is the subcommand of a headless command line, and Args the
+	// command line to run: the session's, with --offline added to a support
+	// user's resolve (support answers from the cache, never the API).
 	Command string
+	Args    []string
 }
 
 // Refusal is a command line the user's role may not run over SSH: the
@@ -65,7 +68,11 @@ func Permit(u config.ServeUser, args []string) (Plan, error) {
 	case name == "lookup" && u.Role != config.RoleOperator && slices.ContainsFunc(args, func(a string) bool { return isFlag(a, "live") }):
 		return Plan{}, &Refusal{fmt.Sprintf("%s has the %s role, which answers lookups from the cache; --live asks the API, which an operator can do", u.Name, u.Role)}
 	}
-	return Plan{Command: name}, nil
+	plan := Plan{Command: name, Args: slices.Clone(args)}
+	if name == "resolve" && u.Role != config.RoleOperator {
+		plan.Args = append(plan.Args, "--offline")
+	}
+	return plan, nil
 }
 
 // isFlag reports whether arg is the flag name, as the flag package reads

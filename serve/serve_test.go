@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -413,21 +414,23 @@ func TestPermit(t *testing.T) {
 		{wu, nil, Plan{TUI: true}, ""},
 		{wu, []string{"-readonly"}, Plan{TUI: true, ReadOnly: true}, ""},
 		{wu, []string{"--readonly", "x"}, Plan{}, "no command"},
-		{lin, []string{"-h"}, Plan{Command: "help"}, ""},
-		{lin, []string{"--version"}, Plan{Command: "version"}, ""},
-		{lin, []string{"export", "--format", "csv"}, Plan{Command: "export"}, ""},
+		{lin, []string{"-h"}, Plan{Command: "help", Args: []string{"-h"}}, ""},
+		{lin, []string{"--version"}, Plan{Command: "version", Args: []string{"--version"}}, ""},
+		{lin, []string{"export", "--format", "csv"}, Plan{Command: "export", Args: []string{"export", "--format", "csv"}}, ""},
+		{lin, []string{"resolve", "--app", "news"}, Plan{Command: "resolve", Args: []string{"resolve", "--app", "news", "--offline"}}, ""},
+		{wu, []string{"resolve", "--app", "news"}, Plan{Command: "resolve", Args: []string{"resolve", "--app", "news"}}, ""},
 		{lin, []string{"lookup", "x", "-live=true"}, Plan{}, "--live asks the API"},
-		{wu, []string{"lookup", "x", "-live"}, Plan{Command: "lookup"}, ""},
+		{wu, []string{"lookup", "x", "-live"}, Plan{Command: "lookup", Args: []string{"lookup", "x", "-live"}}, ""},
 		{wu, []string{"sync", "-config=/x"}, Plan{}, "without --config"},
 		{wu, []string{"sync", "--", "--config"}, Plan{}, "without --config"},
-		{lin, []string{"lookup", "--configure"}, Plan{Command: "lookup"}, ""},
+		{lin, []string{"lookup", "--configure"}, Plan{Command: "lookup", Args: []string{"lookup", "--configure"}}, ""},
 		{lin, []string{"sync\x1b[2J"}, Plan{}, `"sync\x1b[2J" is not a command`},
 	} {
 		got, err := Permit(tt.u, tt.args)
 		switch {
 		case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
 			t.Errorf("Permit(%s, %q) = %+v, %v; want an error with %q", tt.u.Role, tt.args, got, err, tt.err)
-		case tt.err == "" && (err != nil || got != tt.want):
+		case tt.err == "" && (err != nil || !reflect.DeepEqual(got, tt.want)):
 			t.Errorf("Permit(%s, %q) = %+v, %v; want %+v", tt.u.Role, tt.args, got, err, tt.want)
 		}
 	}

@@ -151,7 +151,7 @@ func (s *Server) session(sess ssh.Session) (code int, admitted bool) {
 			defer stop()
 			ss.Stdin = in
 		}
-		code = s.opts.Command(ctx, ss, sess.Command())
+		code = s.opts.Command(ctx, ss, plan.Args)
 	}
 
 	switch cause := context.Cause(ctx); {

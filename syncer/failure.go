@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"regexp"
 	"strings"
 
@@ -29,11 +30,15 @@ func (f *Failure) Unwrap() error { return f.Err }
 func Explain(cfg *config.Config, app config.App, err error) string {
 	again := fmt.Sprintf("run `wxscope sync --app %s`", app.Name)
 	var (
-		qe     *cache.QuotaError
-		apiErr *wechat.APIError
-		stErr  *wechat.StatusError
-		inUse  *cache.InUseError
-		netErr net.Error
+		qe      *cache.QuotaError
+		apiErr  *wechat.APIError
+		stErr   *wechat.StatusError
+		inUse   *cache.InUseError
+		damaged *cache.DamagedError
+		bodyErr *wechat.BodyError
+		full    *cache.DiskFullError
+		urlErr  *url.Error
+		netErr  net.Error
 	)
 	switch {
 	case errors.As(err, &qe):
@@ -45,16 +50,33 @@ func Explain(cfg *config.Config, app config.App, err error) string {
 			app.Name, strings.TrimPrefix(qe.API, "cgi-bin/"), when, again)
 	case errors.As(err, &apiErr):
 		return apiFailure(cfg, app, apiErr, again)
+	case errors.As(err, &bodyErr) && errors.Is(err, wechat.ErrBodyTooLarge):
+		return fmt.Sprintf("%s: the API at %s answered %s with more than %d bytes, more than any WeChat answer, so something between here and WeChat is failing; check api_base in %s, then %s again",
+			app.Name, cfg.APIBase, strings.TrimPrefix(bodyErr.Path, "cgi-bin/"), bodyErr.Limit, cfg.File, again)
+	case errors.As(err, &bodyErr):
+		return fmt.Sprintf("%s: the API at %s answered %s with something other than WeChat's JSON (it starts %q), even when asked again, so a proxy or gateway may be in the way; check api_base in %s, then %s again",
+			app.Name, cfg.APIBase, strings.TrimPrefix(bodyErr.Path, "cgi-bin/"), bodyErr.Start, cfg.File, again)
 	case errors.As(err, &stErr):
 		return fmt.Sprintf("%s: the API at %s answered %s with HTTP status %d, so something between here and WeChat is failing; check api_base in %s, then %s again",
 			app.Name, cfg.APIBase, strings.TrimPrefix(stErr.Path, "cgi-bin/"), stErr.StatusCode, cfg.File, again)
+	case errors.As(err, &damaged):
+		return damaged.Error()
+	case errors.As(err, &full):
+		return fmt.Sprintf("%s: %s", app.Name, full.Error())
+	case cache.IsDiskFull(err):
+		return fmt.Sprintf("%s: %s", app.Name, (&cache.DiskFullError{Path: cfg.Cache, Err: err}).Error())
 	case errors.As(err, &inUse):
 		return fmt.Sprintf("%s: %s", app.Name, inUse.Error())
 	case errors.Is(err, ErrRunning):
 		return fmt.Sprintf("%s: %v", app.Name, err)
-	case errors.As(err, &netErr):
+	// Only an HTTP exchange's failure is the network's: a syscall.Errno is
+	// a net.Error too, and a full disk is no reason to check the network.
+	case errors.As(err, &urlErr) && errors.As(err, &netErr) && netErr.Timeout():
+		return fmt.Sprintf("%s: the API at %s did not answer in time, even when asked again (%v); check the network and api_base in %s, then %s again",
+			app.Name, cfg.APIBase, urlErr, cfg.File, again)
+	case errors.As(err, &urlErr):
 		return fmt.Sprintf("%s: cannot reach the API at %s (%v); check the network and api_base in %s, then %s again",
-			app.Name, cfg.APIBase, netErr, cfg.File, again)
+			app.Name, cfg.APIBase, urlErr, cfg.File, again)
 	case strings.Contains(err.Error(), "token_command"):
 		return fmt.Sprintf("%s: %v; fix the token_command of app %q in %s, then %s", app.Name, err, app.Name, cfg.File, again)
 	default:

@@ -43,6 +43,9 @@ type Options struct {
 	// source of each app: no sync fetches a token another already holds,
 	// and a classic token is not invalidated by a second fetch.
 	KeepClients bool
+	// AdjustClient changes the API client's configuration of every sync;
+	// for tests that shorten its timeouts and backoff.
+	AdjustClient func(*wechat.Config)
 }
 
 // New returns a Syncer of cfg's apps into store.
@@ -81,16 +84,19 @@ func (s *Syncer) Hold() (release func(), err error) {
 // NewSource returns the API source of one configured app: its client, with
 // the client's typed errors mapped to the cache's. hc may be nil.
 func NewSource(cfg *config.Config, app config.App, hc *http.Client) (cache.Source, error) {
-	ac, err := newAppClient(cfg, app, hc)
+	ac, err := newAppClient(cfg, app, hc, nil)
 	if err != nil {
 		return nil, err
 	}
 	return ac.source(), nil
 }
 
-// Sync syncs app into the store, reporting progress every so often. An
-// error other than the context's is a *Failure: the one sentence that says
-// why the app did not finish and what to do.
+// Sync syncs app into the store, reporting progress every so often: an
+// official account from the API, an app of another kind by reading its
+// import (cache.Import). An error other than the context's is a *Failure:
+// the one sentence that says why the app did not finish and what to do. An
+// import with rejected rows is a *Failure too, wrapping *RejectedRows: its
+// valid rows are imported.
 func (s *Syncer) Sync(ctx context.Context, app config.App, progress func(cache.Progress), every time.Duration) error {
 	err := s.sync(ctx, app, progress, every)
 	if err == nil || errors.Is(err, context.Canceled) {
@@ -119,6 +125,9 @@ func (s *Syncer) sync(ctx context.Context, app config.App, progress func(cache.P
 		return fail(err)
 	}
 	defer release()
+	if app.Imported() {
+		return s.importApp(ctx, app, progress, every)
+	}
 	ac, err := s.appClient(app)
 	if err != nil {
 		return fail(err)
@@ -127,7 +136,11 @@ func (s *Syncer) sync(ctx context.Context, app config.App, progress func(cache.P
 	if s.opts.Adjust != nil {
 		s.opts.Adjust(&opts)
 	}
-	return cache.Sync(ctx, s.store, app.AppID, ac.source(), opts)
+	err = cache.Sync(ctx, s.store, app.AppID, ac.source(), opts)
+	if lerr := s.readLists(ctx, app, ac.client, opts.Now, err); lerr != nil && err == nil {
+		return fail(lerr)
+	}
+	return err
 }
 
 // Client returns the API client of app: with Options.KeepClients the one
@@ -140,16 +153,26 @@ func (s *Syncer) Client(app config.App) (*wechat.Client, error) {
 	return ac.client, nil
 }
 
+// Source returns the API source of app over this Syncer's client of it
+// (with KeepClients, the one token source of that app).
+func (s *Syncer) Source(app config.App) (cache.Source, error) {
+	ac, err := s.appClient(app)
+	if err != nil {
+		return nil, err
+	}
+	return ac.source(), nil
+}
+
 func (s *Syncer) appClient(app config.App) (*appClient, error) {
 	if !s.opts.KeepClients {
-		return newAppClient(s.cfg, app, s.opts.HTTPClient)
+		return newAppClient(s.cfg, app, s.opts.HTTPClient, s.opts.AdjustClient)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if ac := s.clients[app.AppID]; ac != nil {
 		return ac, nil
 	}
-	ac, err := newAppClient(s.cfg, app, s.opts.HTTPClient)
+	ac, err := newAppClient(s.cfg, app, s.opts.HTTPClient, s.opts.AdjustClient)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -24,6 +25,12 @@ import (
 type FollowersSpec struct {
 	App   string // short label
 	AppID string
+	// Kind is the app's kind: "official" (or "") lists followers; the
+	// other kinds list the members of their import, first and last seen.
+	Kind string
+	// Platform is the app's platform label ("" when unknown or not bound):
+	// a presence column of an app on another platform cannot tell.
+	Platform string
 	// Bound is whether this app's followers carry unionids; rows without
 	// one are then flagged.
 	Bound bool
@@ -49,6 +56,8 @@ type OtherApp struct {
 	Name  string // short label, the column header
 	AppID string
 	Bound bool // any of its subscribed followers carries a unionid
+	// Platform is its platform label, "" when unknown or not bound.
+	Platform string
 }
 
 // PresenceState is what a presence column says about one row.
@@ -56,7 +65,7 @@ type PresenceState uint8
 
 // The three presence states, in ascending sort order.
 const (
-	PresenceUnknown PresenceState = iota // – app not bound, or no unionid: nobody can tell
+	PresenceUnknown PresenceState = iota // – app not bound or on another platform, or no unionid: nobody can tell
 	PresenceMissing                      // · app bound, person not there
 	PresencePresent                      // ✓ person is there
 )
@@ -96,7 +105,14 @@ type Followers struct {
 	editing bool
 	input   lineInput
 
-	base []uint64 // the rows of spec.Subset; nil for every row
+	base   []uint64 // the rows of spec.Subset and the tag filter; nil for every row
+	subset []uint64 // the rows of spec.Subset alone; nil for every row
+
+	tags      cache.TagList // the app's tags, for their names
+	tagLabels []string      // the tags column's text, per tag list of the index
+	tagFilter TagFilter
+	picking   bool
+	picker    tagPicker // the tag picker has the input (followers_tagpicker.go)
 
 	exporting bool // the export prompt has the input (viewexport.go)
 	exportIn  lineInput
@@ -107,6 +123,8 @@ type followersLoadedMsg struct {
 	owner    *Followers
 	idx      *FollowerIndex
 	presence Presence
+	tags     cache.TagList
+	listsErr error // the tags or the blacklist could not be read: shown, not fatal
 	err      error
 }
 
@@ -144,9 +162,19 @@ func NewFollowersFromIndex(c *Common, spec FollowersSpec, idx *FollowerIndex) *F
 	return f
 }
 
-// LoadFollowerIndex reads every follower of appID from src into an index.
-func LoadFollowerIndex(ctx context.Context, src FollowerReader, appID string, sizeHint int) (*FollowerIndex, error) {
+// LastSeenReader streams the last_seen times of an imported app's members
+// in ascending openid order, the order in which it streams the members
+// themselves. CacheReader implements it.
+type LastSeenReader interface {
+	EachLastSeen(ctx context.Context, appID string, fn func(openid string, lastSeen int64) error) error
+}
+
+// LoadFollowerIndex reads every follower of appID from src into an index,
+// marking those on blacklist (nil: nobody), and the last_seen times of an
+// imported app's members when src has them.
+func LoadFollowerIndex(ctx context.Context, src FollowerReader, appID string, sizeHint int, blacklist *cache.Blacklist) (*FollowerIndex, error) {
 	b := NewFollowerIndexBuilder(sizeHint)
+	b.MarkBlacklisted(blacklist)
 	err := src.EachFollower(ctx, appID, func(p *cache.Profile) error {
 		b.Add(p)
 		return nil
@@ -154,7 +182,14 @@ func LoadFollowerIndex(ctx context.Context, src FollowerReader, appID string, si
 	if err != nil {
 		return nil, fmt.Errorf("load followers of %s: %w", appID, err)
 	}
-	return b.Build(), nil
+	idx := b.Build()
+	if ls, ok := src.(LastSeenReader); ok {
+		err := idx.addLastSeen(func(fn func(string, int64) error) error { return ls.EachLastSeen(ctx, appID, fn) })
+		if err != nil {
+			return nil, fmt.Errorf("load the last_seen times of %s: %w", appID, err)
+		}
+	}
+	return idx, nil
 }
 
 // Init implements Page: it starts loading the index if there is none.
@@ -162,21 +197,32 @@ func (f *Followers) Init() tea.Cmd {
 	if f.idx != nil || f.spec.Reader == nil {
 		return nil
 	}
-	ctx, src, spec := f.c.Ctx, f.spec.Reader, f.spec
+	ctx, src, spec, lists := f.c.Ctx, f.spec.Reader, f.spec, f.c.Lists
 	return func() tea.Msg {
-		idx, err := LoadFollowerIndex(ctx, src, spec.AppID, spec.SizeHint)
+		var msg followersLoadedMsg
+		var bl *cache.Blacklist
+		if lists != nil {
+			var terr, berr error
+			msg.tags, terr = lists.Tags(ctx, spec.AppID)
+			bl, berr = lists.Blacklist(ctx, spec.AppID)
+			msg.listsErr = errors.Join(terr, berr)
+		}
+		idx, err := LoadFollowerIndex(ctx, src, spec.AppID, spec.SizeHint, bl)
 		var pres Presence
 		if err == nil && spec.LoadPresence != nil {
 			pres, err = spec.LoadPresence(ctx)
 		}
-		return followersLoadedMsg{owner: f, idx: idx, presence: pres, err: err}
+		msg.owner, msg.idx, msg.presence, msg.err = f, idx, pres, err
+		return msg
 	}
 }
 
 func (f *Followers) setIndex(idx *FollowerIndex) {
 	f.idx = idx
 	f.orders[SortFollowed] = idx.Order(SortFollowed, nil)
-	f.base, _ = idx.subsetBits(f.spec.Subset)
+	f.subset, _ = idx.subsetBits(f.spec.Subset)
+	f.base = f.subset
+	f.tagLabels = idx.tagLabels(&f.tags)
 	f.rows = idx.Visible(f.orders[SortFollowed], f.desc, f.base, f.showUnfollowed)
 }
 
@@ -187,9 +233,9 @@ func (f *Followers) SetSize(width, height int) {
 	f.clampCursor()
 }
 
-// CapturesInput implements Page: true while the filter box or the export
-// prompt is open.
-func (f *Followers) CapturesInput() bool { return f.editing || f.exporting }
+// CapturesInput implements Page: true while the filter box, the tag picker
+// or the export prompt is open.
+func (f *Followers) CapturesInput() bool { return f.editing || f.exporting || f.picking }
 
 // KeyMap implements Page.
 func (f *Followers) KeyMap() help.KeyMap {
@@ -198,6 +244,9 @@ func (f *Followers) KeyMap() help.KeyMap {
 	}
 	if f.exporting {
 		return exportKeys
+	}
+	if f.picking {
+		return f.picker.keys
 	}
 	return f.keys
 }
@@ -213,7 +262,11 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 		if msg.presence != nil {
 			f.spec.Presence = msg.presence
 		}
+		f.tags = msg.tags
 		f.setIndex(msg.idx)
+		if msg.listsErr != nil && !isCanceled(msg.listsErr) {
+			return tea.Batch(f.refresh(), FlashError(fmt.Errorf("tag names and the blacklist are not shown: %w", msg.listsErr)))
+		}
 		return f.refresh()
 	case followersResultMsg:
 		if msg.gen != f.gen.Load() {
@@ -230,7 +283,7 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 			return f.updateInput(msg)
 		}
 	case tea.MouseMsg:
-		if f.idx != nil && !f.editing && !f.exporting {
+		if f.idx != nil && !f.editing && !f.exporting && !f.picking {
 			return f.mouse(msg)
 		}
 	case tea.KeyPressMsg:
@@ -242,6 +295,9 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 		}
 		if f.exporting {
 			return f.handleExportKey(msg)
+		}
+		if f.picking {
+			return f.handlePickerKey(msg)
 		}
 		if f.editing {
 			return f.handleFilterKey(msg)
@@ -283,6 +339,9 @@ func (f *Followers) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		f.editing = true
 		f.input.set(f.query)
 		return nil
+	case key.Matches(msg, k.Tags):
+		f.openPicker()
+		return nil
 	case key.Matches(msg, k.Sort):
 		f.sortKey = (f.sortKey + 1) % (SortApp + SortKey(len(f.spec.Others)))
 		f.desc = f.sortKey == SortFollowed || f.sortKey >= SortApp
@@ -302,7 +361,7 @@ func (f *Followers) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			return LoadPerson(f.c, id)
 		}
 	case key.Matches(msg, k.Insights):
-		return Push(NewInsights(f.c, f.viewTitle(), f.idx, f.rows))
+		return Push(NewInsights(f.c, f.viewTitle(), f.idx, f.rows).WithGrowth(f.spec.AppID))
 	case key.Matches(msg, k.Export):
 		f.startExport()
 		return nil
@@ -314,6 +373,9 @@ func (f *Followers) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		if f.query != "" {
 			f.query = ""
 			return f.refresh()
+		}
+		if f.tagFilter.Active() {
+			return f.setTagFilter(TagFilter{})
 		}
 		return Pop()
 	}
@@ -442,12 +504,17 @@ func (f *Followers) stateFunc(sk SortKey) func(int) PresenceState {
 		return nil
 	}
 	app, pres, x := f.spec.Others[sk-SortApp], f.spec.Presence, f.idx
-	return func(r int) PresenceState { return presenceOf(app, pres, x.UnionID(r)) }
+	return func(r int) PresenceState { return presenceOf(f.spec.Platform, app, pres, x.UnionID(r)) }
 }
 
-func presenceOf(app OtherApp, pres Presence, unionid string) PresenceState {
+// presenceOf is a presence cell of a follower of an app on platform: an
+// app on another platform cannot tell (the person has another unionid
+// there), nor can one that is not bound.
+func presenceOf(platform string, app OtherApp, pres Presence, unionid string) PresenceState {
 	switch {
 	case !app.Bound || unionid == "" || pres == nil:
+		return PresenceUnknown
+	case platform != "" && app.Platform != "" && app.Platform != platform:
 		return PresenceUnknown
 	case pres.Has(app.AppID, unionid):
 		return PresencePresent
@@ -464,9 +531,12 @@ func (f *Followers) View() string {
 	app := sanitize.Text(f.spec.App)
 	switch {
 	case f.loadErr != nil:
-		return s.Title.Render(app+" › followers") + "\n" + s.Error.Render(sanitize.Text(f.loadErr.Error()))
+		return s.Title.Render(app+" › "+f.people()) + "\n" + s.Error.Render(sanitize.Text(f.loadErr.Error()))
 	case f.idx == nil:
-		return s.Title.Render(app+" › followers") + "\n" + s.Dim.Render("loading followers…")
+		return s.Title.Render(app+" › "+f.people()) + "\n" + s.Dim.Render("loading "+f.people()+"…")
+	}
+	if f.picking {
+		return f.titleLine(app) + "\n" + f.pickerView(f.height-1)
 	}
 	lay := f.layout()
 	var b strings.Builder
@@ -481,12 +551,14 @@ func (f *Followers) View() string {
 	if len(f.rows) == 0 {
 		b.WriteByte('\n')
 		switch {
+		case f.idx.Len() == 0 && f.imported():
+			b.WriteString(s.Dim.Render("  no members: its import has not been read, or holds nobody"))
 		case f.idx.Len() == 0:
 			b.WriteString(s.Dim.Render("  no followers cached yet"))
 		case f.query != "" || f.base != nil:
-			b.WriteString(s.Dim.Render("  no followers match"))
+			b.WriteString(s.Dim.Render("  no " + f.people() + " match"))
 		default:
-			b.WriteString(s.Dim.Render("  everyone unfollowed: u shows them"))
+			b.WriteString(s.Dim.Render("  everyone " + f.gone() + ": u shows them"))
 		}
 	}
 	if f.editing || f.exporting {
@@ -506,15 +578,22 @@ func (f *Followers) View() string {
 func (f *Followers) titleLine(app string) string {
 	s, x := f.c.Styles, f.idx
 	following := x.Len() - x.Unfollowed()
-	left := s.Title.Render(app+" › followers") + s.Dim.Render(" · "+formatCount(following))
+	left := s.Title.Render(app+" › "+f.people()) + s.Dim.Render(" · "+formatCount(following))
 	if l := f.spec.Subset.label(); l != "" {
 		left += s.Dim.Render(" · only ") + s.Accent.Render(l)
 	}
+	if n := x.Blacklisted(); n > 0 {
+		left += s.Dim.Render(" · ") + s.Warn.Render("⊘") + s.Dim.Render(" "+formatCount(n)+" blacklisted")
+	}
+	if f.tagFilter.Active() {
+		left += s.Dim.Render(" · tags ") + s.Accent.Render(f.tagFilter.Label(&f.tags)) +
+			s.Dim.Render(" → "+formatCount(countFollowing(f.base, x, f.showUnfollowed)))
+	}
 	if x.Unfollowed() > 0 {
 		if f.showUnfollowed {
-			left += s.Dim.Render(" + " + formatCount(x.Unfollowed()) + " unfollowed")
+			left += s.Dim.Render(" + " + formatCount(x.Unfollowed()) + " " + f.gone())
 		} else {
-			left += s.Dim.Render(" · " + formatCount(x.Unfollowed()) + " unfollowed hidden")
+			left += s.Dim.Render(" · " + formatCount(x.Unfollowed()) + " " + f.gone() + " hidden")
 		}
 	}
 	if f.query != "" {
@@ -557,7 +636,37 @@ func arrow(desc bool) string {
 	return "↑"
 }
 
+// imported reports whether the view lists an imported app's members.
+func (f *Followers) imported() bool { return f.spec.Kind != "" && f.spec.Kind != cache.KindOfficial }
+
+// people is what the view lists: followers, or an imported app's members.
+func (f *Followers) people() string {
+	if f.imported() {
+		return "members"
+	}
+	return "followers"
+}
+
+// gone is what the rows the view hides did: unfollowed, or left the
+// import.
+func (f *Followers) gone() string {
+	if f.imported() {
+		return "left"
+	}
+	return "unfollowed"
+}
+
+// lastSeenColumn reports whether the scene column shows last_seen: an
+// imported app's members have no scene.
+func (f *Followers) lastSeenColumn() bool { return f.idx != nil && f.idx.HasLastSeen() }
+
 func (f *Followers) sortName(k SortKey) string {
+	switch {
+	case k == SortFollowed && f.imported():
+		return "first seen"
+	case k == SortScene && f.lastSeenColumn():
+		return "last seen"
+	}
 	switch k {
 	case SortFollowed:
 		return "follow time"
@@ -575,9 +684,12 @@ func (f *Followers) sortName(k SortKey) string {
 
 // layout is the width of each column for the current width.
 type layout struct {
-	open, union, followed, scene, remark int
-	apps                                 []int
-	marks                                []presenceMarks // per app column
+	open, union, followed, scene, tags, remark int
+	// tagsInRemark: too narrow for a tags column, the tags lead the
+	// remark's cell instead.
+	tagsInRemark bool
+	apps         []int
+	marks        []presenceMarks // per app column
 }
 
 // presenceMarks are one presence column's three cells, by PresenceState,
@@ -587,6 +699,10 @@ type presenceMarks struct{ plain, styled [3]string }
 const (
 	colGap    = 2
 	remarkMin = 12
+	// tagsMax and tagsNarrow bound the tags column: wide enough for two or
+	// three names, and for one on a narrow terminal.
+	tagsMax    = 24
+	tagsNarrow = 10
 )
 
 func (f *Followers) layout() layout {
@@ -595,14 +711,28 @@ func (f *Followers) layout() layout {
 	for _, name := range x.scenes {
 		l.scene = max(l.scene, min(ansi.StringWidth(sceneLabel(name)), 16))
 	}
+	if f.lastSeenColumn() {
+		l.scene = 11 // a date, and room for the sort arrow of "last seen"
+	}
+	if f.imported() {
+		l.followed = 12 // "first seen ↓"
+	}
 	for _, o := range f.spec.Others {
 		// One cell more than the name leaves room for the sort arrow.
 		l.apps = append(l.apps, ansi.StringWidth(sanitize.Text(o.Name))+1)
+	}
+	for _, t := range f.tagLabels {
+		if t != "" {
+			l.tags = max(l.tags, min(ansi.StringWidth(t), tagsMax), len("tags"))
+		}
 	}
 	fixed := func() int {
 		n := markerW + l.followed + colGap*3 // open, union, followed, remark gaps
 		if l.scene > 0 {
 			n += l.scene + colGap
+		}
+		if l.tags > 0 {
+			n += l.tags + colGap
 		}
 		for _, w := range l.apps {
 			n += w + colGap
@@ -614,6 +744,13 @@ func (f *Followers) layout() layout {
 	if avail-openW-unionW < remarkMin {
 		l.scene = 0 // the scene goes first: ids matter more to support
 		avail = f.width - fixed()
+	}
+	if avail-openW-unionW < remarkMin && l.tags > 0 {
+		l.tags = min(l.tags, tagsNarrow) // then the tags narrow, and go when even that is too wide
+		if avail = f.width - fixed(); avail-max(openW/2, idMin)-max(unionW/2, idMin) < remarkMin {
+			l.tags, l.tagsInRemark = 0, true
+			avail = f.width - fixed()
+		}
 	}
 	if avail-openW-unionW >= remarkMin {
 		l.open, l.union = openW, unionW
@@ -656,10 +793,17 @@ func (f *Followers) headerLine(l layout) string {
 	b.WriteString(gap)
 	b.WriteString(cell(name(SortUnionID, "unionid"), l.union))
 	b.WriteString(gap)
-	b.WriteString(cell(name(SortFollowed, "followed"), l.followed))
+	followed, scene := "followed", "scene"
+	if f.imported() {
+		followed = "first seen"
+	}
+	if f.lastSeenColumn() {
+		scene = "last seen"
+	}
+	b.WriteString(cell(name(SortFollowed, followed), l.followed))
 	if l.scene > 0 {
 		b.WriteString(gap)
-		b.WriteString(cell(name(SortScene, "scene"), l.scene))
+		b.WriteString(cell(name(SortScene, scene), l.scene))
 	}
 	for i, o := range f.spec.Others {
 		b.WriteString(gap)
@@ -669,8 +813,16 @@ func (f *Followers) headerLine(l layout) string {
 		}
 		b.WriteString(cell(label, l.apps[i]))
 	}
+	if l.tags > 0 {
+		b.WriteString(gap)
+		b.WriteString(cell("tags", l.tags))
+	}
 	b.WriteString(gap)
-	b.WriteString(cell(name(SortRemark, "remark"), l.remark))
+	remark := "remark"
+	if l.tagsInRemark {
+		remark = "tags, remark"
+	}
+	b.WriteString(cell(name(SortRemark, remark), l.remark))
 	return s.Header.Render(ansi.Truncate(b.String(), f.width, ""))
 }
 
@@ -690,9 +842,14 @@ func (f *Followers) rowLine(l layout, i int) string {
 	}
 	var b strings.Builder
 	if selected {
-		b.WriteString("▸ ")
+		b.WriteString("▸")
 	} else {
-		b.WriteString("  ")
+		b.WriteString(" ")
+	}
+	if row.Blacklisted {
+		b.WriteString(paint(s.Warn, "⊘"))
+	} else {
+		b.WriteString(" ")
 	}
 	b.WriteString(cell(sanitize.Text(row.OpenID), l.open))
 	b.WriteString(gap)
@@ -705,26 +862,36 @@ func (f *Followers) rowLine(l layout, i int) string {
 	b.WriteString(cell(f.date(row.FollowedAt), l.followed))
 	if l.scene > 0 {
 		b.WriteString(gap)
-		b.WriteString(cell(sceneLabel(row.Scene), l.scene))
+		if f.lastSeenColumn() {
+			b.WriteString(cell(f.date(row.LastSeen), l.scene))
+		} else {
+			b.WriteString(cell(sceneLabel(row.Scene), l.scene))
+		}
 	}
 	for j, o := range f.spec.Others {
 		b.WriteString(gap)
-		st, m := presenceOf(o, f.spec.Presence, row.UnionID), &l.marks[j]
+		st, m := presenceOf(f.spec.Platform, o, f.spec.Presence, row.UnionID), &l.marks[j]
 		if plain {
 			b.WriteString(m.plain[st])
 		} else {
 			b.WriteString(m.styled[st])
 		}
 	}
+	if l.tags > 0 {
+		b.WriteString(gap)
+		b.WriteString(cell(f.tagLabels[f.idx.tagSet[r]], l.tags))
+	}
 	if l.remark > 0 {
 		b.WriteString(gap)
 		remark := sanitize.Text(row.Remark)
 		switch {
 		case gone:
-			remark = strings.TrimSuffix("unfollowed "+f.date(row.UnfollowedAt)+" · "+remark, " · ")
+			remark = strings.TrimSuffix(f.gone()+" "+f.date(row.UnfollowedAt)+" · "+remark, " · ")
 			b.WriteString(cell(remark, l.remark))
 		case remark == "" && row.UnionID == "" && f.spec.Bound:
 			b.WriteString(paint(s.Warn, cell("⚠ no unionid", l.remark)))
+		case l.tagsInRemark && f.tagLabels[f.idx.tagSet[r]] != "":
+			b.WriteString(cell(strings.TrimSuffix(f.tagLabels[f.idx.tagSet[r]]+" · "+remark, " · "), l.remark))
 		default:
 			b.WriteString(cell(remark, l.remark))
 		}

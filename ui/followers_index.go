@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"math/bits"
 	"runtime"
 	"slices"
@@ -33,6 +34,16 @@ type FollowerIndex struct {
 	unfol  []uint32 // unfollowed_at, 0 while following
 	scene  []uint16 // index into scenes
 	scenes []string
+	// last is each row's last_seen (unix seconds) for an imported app's
+	// members, nil for an official account's followers.
+	last []uint32
+	// tagSet is each row's tagid_list as an index into tagSets: followers
+	// share a handful of combinations, so a row costs 4 bytes, not a slice.
+	// tagSets[0] is the empty list.
+	tagSet  []uint32
+	tagSets [][]int64
+	black   []uint64 // bit r: row r is on the app's blacklist
+	blackN  int
 
 	maxOpen, maxUnion int
 	withUnion         int
@@ -47,14 +58,20 @@ type FollowerIndex struct {
 type FollowerRow struct {
 	OpenID, UnionID, Remark string
 	Scene                   string
-	FollowedAt              int64
+	FollowedAt              int64 // subscribe_time; an imported member's first_seen
 	UnfollowedAt            int64
+	LastSeen                int64   // an imported member's last_seen, 0 when unknown
+	TagIDs                  []int64 // in tagid_list order; shared with the index: do not change
+	Blacklisted             bool
 }
 
 // FollowerIndexBuilder collects profiles into a FollowerIndex.
 type FollowerIndexBuilder struct {
-	x        *FollowerIndex
-	sceneIdx map[string]uint16
+	x         *FollowerIndex
+	sceneIdx  map[string]uint16
+	tagIdx    map[string]uint32 // a tag list's ids, varint-packed → its index in tagSets
+	key       []byte
+	blacklist *cache.Blacklist
 }
 
 // NewFollowerIndexBuilder returns a builder; sizeHint is the expected number
@@ -69,9 +86,21 @@ func NewFollowerIndexBuilder(sizeHint int) *FollowerIndexBuilder {
 		unfol:  make([]uint32, 0, sizeHint),
 		scene:  make([]uint16, 0, sizeHint),
 		upper:  make([]uint64, 0, sizeHint),
+		tagSet: make([]uint32, 0, sizeHint),
+		// The empty tag list is set 0.
+		tagSets: [][]int64{nil},
 	}
-	return &FollowerIndexBuilder{x: x, sceneIdx: map[string]uint16{}}
+	return &FollowerIndexBuilder{x: x, sceneIdx: map[string]uint16{}, tagIdx: map[string]uint32{"": 0}}
 }
+
+// MarkBlacklisted makes Add mark the followers on bl (nil: nobody); call
+// it before the first Add.
+func (b *FollowerIndexBuilder) MarkBlacklisted(bl *cache.Blacklist) { b.blacklist = bl }
+
+// maxTagSets bounds the distinct tag lists one index keeps; a row with a
+// list beyond it shows no tags (no real account comes near: 100 tags, at
+// most 20 a follower, and followers cluster).
+const maxTagSets = 1 << 24
 
 // maxField bounds the stored length of one field; WeChat ids are 28 bytes
 // and remarks 30 characters, so only hostile data is ever cut.
@@ -96,6 +125,25 @@ func (b *FollowerIndexBuilder) Add(p *cache.Profile) {
 		b.sceneIdx[p.SubscribeScene] = si
 	}
 	x.scene = append(x.scene, si)
+	b.key = b.key[:0]
+	for _, t := range p.TagIDs {
+		b.key = binary.AppendVarint(b.key, t)
+	}
+	ti, ok := b.tagIdx[string(b.key)]
+	if !ok && len(x.tagSets) < maxTagSets {
+		ti = uint32(len(x.tagSets))
+		x.tagSets = append(x.tagSets, slices.Clone(p.TagIDs))
+		b.tagIdx[string(b.key)] = ti
+	}
+	x.tagSet = append(x.tagSet, ti)
+	if b.blacklist.Has(p.OpenID) {
+		r := len(x.follow) - 1
+		for len(x.black) <= r>>6 {
+			x.black = append(x.black, 0)
+		}
+		x.black[r>>6] |= 1 << (r & 63)
+		x.blackN++
+	}
 	x.maxOpen = max(x.maxOpen, len(open))
 	x.maxUnion = max(x.maxUnion, len(union))
 	if union != "" {
@@ -148,6 +196,7 @@ func (b *FollowerIndexBuilder) Build() *FollowerIndex {
 	b.x = nil
 	x.byFollow = radixOrder(len(x.follow), func(r int) uint32 { return x.follow[r] })
 	x.following = make([]uint64, (len(x.unfol)+63)/64)
+	x.black = append(x.black, make([]uint64, len(x.following)-min(len(x.black), len(x.following)))...)
 	for r, t := range x.unfol {
 		if t == 0 {
 			x.following[r>>6] |= 1 << (r & 63)
@@ -208,7 +257,47 @@ func (x *FollowerIndex) Row(r int) FollowerRow {
 		Scene:        x.scenes[x.scene[r]],
 		FollowedAt:   int64(x.follow[r]),
 		UnfollowedAt: int64(x.unfol[r]),
+		LastSeen:     x.lastSeen(r),
+		TagIDs:       x.tagSets[x.tagSet[r]],
+		Blacklisted:  x.IsBlacklisted(r),
 	}
+}
+
+func (x *FollowerIndex) lastSeen(r int) int64 {
+	if x.last == nil {
+		return 0
+	}
+	return int64(x.last[r])
+}
+
+// HasLastSeen reports whether the rows carry last_seen times: the members
+// of an imported app whose source gives them.
+func (x *FollowerIndex) HasLastSeen() bool { return x.last != nil }
+
+// addLastSeen fills in last_seen from each, which gives (openid, time) in
+// ascending openid order, as the rows were added (the cache's order):
+// one pass beside the rows, no map. An entry whose openid no row has is
+// skipped.
+func (x *FollowerIndex) addLastSeen(each func(fn func(openid string, t int64) error) error) error {
+	r, n := 0, x.Len()
+	cur := ""
+	if n > 0 {
+		cur = x.OpenID(0)
+	}
+	return each(func(openid string, t int64) error {
+		for r < n && cur < openid {
+			if r++; r < n {
+				cur = x.OpenID(r)
+			}
+		}
+		if r < n && cur == openid && t > 0 {
+			if x.last == nil {
+				x.last = make([]uint32, n)
+			}
+			x.last[r] = clampU32(t)
+		}
+		return nil
+	})
 }
 
 // OpenID returns row r's openid.
@@ -335,6 +424,10 @@ func (x *FollowerIndex) Order(key SortKey, state func(r int) PresenceState) []ui
 	case SortFollowed:
 		return x.byFollow
 	case SortScene:
+		if x.last != nil {
+			// An imported app's scene column is its last seen.
+			return radixOrder(x.Len(), func(r int) uint32 { return x.last[r] })
+		}
 		rank := make([]uint32, len(x.scenes))
 		names := slices.Clone(x.scenes)
 		slices.Sort(names)
@@ -503,5 +596,6 @@ func (x *FollowerIndex) Visible(order []uint32, desc bool, match []uint64, showU
 // memBytes is roughly the heap the index holds, for benchmarks.
 func (x *FollowerIndex) memBytes() int {
 	return cap(x.hay) + 8*cap(x.upper) + 4*cap(x.start) + 2*cap(x.oLen) + 2*cap(x.uLen) +
-		4*cap(x.follow) + 4*cap(x.unfol) + 2*cap(x.scene) + 4*cap(x.byFollow) + 8*cap(x.following)
+		4*cap(x.follow) + 4*cap(x.unfol) + 2*cap(x.scene) + 4*cap(x.byFollow) + 8*cap(x.following) +
+		4*cap(x.tagSet) + 8*cap(x.black) + 4*cap(x.last)
 }

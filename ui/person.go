@@ -27,13 +27,28 @@ type Person struct {
 	height int
 	cursor int
 	offset int
+
+	tags  map[string]*cache.TagList // appid → its tags, once read
+	black map[*cache.Profile]bool   // on its app's blacklist
 }
+
+// personListsMsg carries the tags and blacklist marks of a Person's
+// profiles.
+type personListsMsg struct {
+	owner *Person
+	tags  map[string]*cache.TagList
+	black map[*cache.Profile]bool
+	err   error
+}
+
+func (m personListsMsg) Owner() Page { return m.owner }
 
 // personRow is one line of the view: a profile of the person in an app (two
 // in a conflict), or an app without one.
 type personRow struct {
-	app     int            // in Person.Apps
-	profile *cache.Profile // nil: the app has none, and its Reason says why
+	app      int            // in Person.Apps
+	profile  *cache.Profile // nil: the app has none, and its Reason says why
+	lastSeen int64          // an imported member's last_seen, 0 when unknown
 }
 
 // NewPerson returns the Person view over what the cache knows of p: one row
@@ -43,7 +58,11 @@ func NewPerson(c *Common, p *cache.Person) *Person {
 	for i := range p.Apps {
 		a := &p.Apps[i]
 		for j := range a.Profiles {
-			v.rows = append(v.rows, personRow{app: i, profile: &a.Profiles[j]})
+			row := personRow{app: i, profile: &a.Profiles[j]}
+			if j < len(a.LastSeen) {
+				row.lastSeen = a.LastSeen[j]
+			}
+			v.rows = append(v.rows, row)
 		}
 		if len(a.Profiles) == 0 {
 			v.rows = append(v.rows, personRow{app: i})
@@ -52,8 +71,39 @@ func NewPerson(c *Common, p *cache.Person) *Person {
 	return v
 }
 
-// Init implements Page.
-func (p *Person) Init() tea.Cmd { return nil }
+// Init implements Page: it reads the tag names and the blacklist marks of
+// the person's profiles.
+func (p *Person) Init() tea.Cmd {
+	lists := p.c.Lists
+	if lists == nil {
+		return nil
+	}
+	ctx, rows := p.c.Ctx, p.rows
+	return func() tea.Msg {
+		m := personListsMsg{owner: p, tags: map[string]*cache.TagList{}, black: map[*cache.Profile]bool{}}
+		for _, r := range rows {
+			pr := r.profile
+			if pr == nil {
+				continue
+			}
+			if _, ok := m.tags[pr.AppID]; !ok && len(pr.TagIDs) > 0 {
+				l, err := lists.Tags(ctx, pr.AppID)
+				if err != nil {
+					m.err = err
+					return m
+				}
+				m.tags[pr.AppID] = &l
+			}
+			on, err := lists.Blacklisted(ctx, pr.AppID, pr.OpenID)
+			if err != nil {
+				m.err = err
+				return m
+			}
+			m.black[pr] = on
+		}
+		return m
+	}
+}
 
 // SetSize implements Page.
 func (p *Person) SetSize(width, height int) { p.width, p.height = width, height }
@@ -66,6 +116,16 @@ func (p *Person) CapturesInput() bool { return false }
 
 // Update implements Page.
 func (p *Person) Update(msg tea.Msg) tea.Cmd {
+	if m, ok := msg.(personListsMsg); ok {
+		if m.err != nil {
+			if isCanceled(m.err) {
+				return nil
+			}
+			return FlashError(fmt.Errorf("tag names and the blacklist are not shown: %w", m.err))
+		}
+		p.tags, p.black = m.tags, m.black
+		return nil
+	}
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return nil
@@ -177,6 +237,9 @@ func (p *Person) detail(m personRow) string {
 	if m.profile == nil {
 		return sanitize.Text(wording.Absence(wording.TUI, p.person, m.app))
 	}
+	if app := &p.person.Apps[m.app]; !app.IsOfficial() {
+		return p.memberDetail(app, m)
+	}
 	pr := m.profile
 	var parts []string
 	since := p.when(pr.SubscribeTime) + sceneDetail(pr)
@@ -194,10 +257,17 @@ func (p *Person) detail(m personRow) string {
 	default:
 		parts = append(parts, "following")
 	}
+	if p.black[pr] {
+		parts = append(parts, "⊘ blacklisted")
+	}
 	if len(pr.TagIDs) > 0 {
-		tags := make([]string, len(pr.TagIDs))
-		for i, t := range pr.TagIDs {
-			tags[i] = strconv.FormatInt(t, 10)
+		var l cache.TagList // before the names are read: the numbers
+		if t := p.tags[pr.AppID]; t != nil {
+			l = *t
+		}
+		tags := l.Names(pr.TagIDs)
+		for i, t := range tags {
+			tags[i] = sanitize.Text(t)
 		}
 		parts = append(parts, "tags "+strings.Join(tags, ", "))
 	}
@@ -215,6 +285,37 @@ func (p *Person) detail(m personRow) string {
 	}
 	if pr.FetchedAt != 0 {
 		parts = append(parts, "as of "+p.when(pr.FetchedAt))
+	}
+	return strings.Join(parts, " · ")
+}
+
+// memberDetail is the detail of an imported app's member: its kind, since
+// when it is a member (first_seen) or when it left the import, and when it
+// was last seen.
+func (p *Person) memberDetail(app *cache.PersonApp, m personRow) string {
+	pr := m.profile
+	parts := []string{wording.Kind(app.Kind)}
+	since := ""
+	if pr.SubscribeTime != 0 {
+		since = " since " + p.when(pr.SubscribeTime)
+	}
+	if pr.UnfollowedAt != 0 {
+		s := "left its import " + p.when(pr.UnfollowedAt)
+		if since != "" {
+			s += " · had been a member" + since
+		}
+		parts = append(parts, s)
+	} else {
+		parts = append(parts, "member"+since)
+	}
+	if m.lastSeen != 0 {
+		parts = append(parts, "last seen "+p.when(m.lastSeen))
+	}
+	if pr.UnionID == "" && p.person.UnionID == "" {
+		parts = append(parts, "no unionid")
+	}
+	if pr.UnionID != "" && pr.UnionID != p.person.UnionID {
+		parts = append(parts, "unionid "+sanitize.Text(pr.UnionID))
 	}
 	return strings.Join(parts, " · ")
 }

@@ -151,7 +151,7 @@ func BenchmarkScaleOpenFollowers(b *testing.B) {
 		for b.Loop() {
 			start := time.Now()
 			var err error
-			x, err = LoadFollowerIndex(context.Background(), src, "wxnews", n)
+			x, err = LoadFollowerIndex(context.Background(), src, "wxnews", n, nil)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -28,8 +28,12 @@ type AppSpec struct {
 
 // WorldSpec describes a whole World.
 type WorldSpec struct {
-	Seed    int64
-	Apps    []AppSpec
+	Seed int64
+	Apps []AppSpec
+	// Imports are the apps that are not official accounts (mini programs,
+	// mobile apps, websites): the API knows nothing of them, and the world
+	// writes their members' records as exports (WriteImport).
+	Imports []ImportSpec
 	Persons int // population size; 0 → derived so that apps overlap realistically
 	// Today anchors the generated subscribe times: follows spread over the
 	// nine years before it. Zero means a fixed day, so tests are
@@ -71,6 +75,7 @@ type World struct {
 	persons uint32
 	apps    []*app
 	byID    map[string]*app
+	imports []*importApp
 	now     func() time.Time // for the subscribe_time of Follow; set by the first server
 	today   int64            // unix seconds that generated subscribe times lead up to
 }
@@ -108,6 +113,9 @@ func NewWorld(spec WorldSpec) *World {
 			panic(fmt.Sprintf("wechattest: app %q: %d blacklisted of %d followers", as.Name, as.Blacklisted, as.Followers))
 		}
 		largest = max(largest, as.Followers+as.Unfollowed)
+	}
+	for _, is := range spec.Imports {
+		largest = max(largest, is.Members)
 	}
 	persons := spec.Persons
 	if persons == 0 {
@@ -159,6 +167,7 @@ func NewWorld(spec WorldSpec) *World {
 		w.apps = append(w.apps, a)
 		w.byID[info.AppID] = a
 	}
+	w.addImports(spec, platforms)
 	return w
 }
 
@@ -166,7 +175,10 @@ func NewWorld(spec WorldSpec) *World {
 // bound to open platform P1 (overlapping followers, same unionids), events
 // not bound (no unionids), legacy bound to another platform P2 (different
 // unionids for the same persons), each with some former followers and 2% of
-// its followers blacklisted. All four are verified.
+// its followers blacklisted. All four are verified. Beside them, two apps
+// whose members are imported: the mini program mall, bound to P1 (a tenth
+// of its rows recorded before the binding, without unionid), exported as a
+// CSV, and the mobile app app, not bound, exported by mysql -B.
 func DemoWorld(seed int64, followersPerApp int) *World {
 	return NewWorld(DemoSpec(seed, followersPerApp))
 }
@@ -184,6 +196,9 @@ func DemoSpec(seed int64, followersPerApp int) WorldSpec {
 		spec("shop", "P1", 0.8),
 		spec("events", "", 0.4),
 		spec("legacy", "P2", 0.3),
+	}, Imports: []ImportSpec{
+		{Name: "mall", Kind: "miniprogram", Platform: "P1", Members: f * 6 / 10, BeforeBinding: f * 6 / 100, Format: FormatCSV},
+		{Name: "app", Kind: "mobile", Members: f * 3 / 10, Format: FormatTSV},
 	}}
 }
 
