@@ -397,7 +397,7 @@ func quickCheck(tx *bolt.Tx) (problems []error, agree bool) {
 		var wantIDs, wantUnions, wantFormers fingerprint
 		err = r.rows.ForEach(func(k, v []byte) error {
 			n, ok := rowOf(k)
-			if !ok || n >= rec.Rows || validRecord(v, &p) != nil {
+			if !ok || n >= rec.Rows || scanRecord(v, &p) != nil {
 				agree = false // the detailed check names it
 				return nil
 			}

@@ -107,12 +107,17 @@ func varintAt(v []byte, off int) (int64, int, bool) {
 func decodeRecord(v []byte, p *Profile) error { return decodeRecordFrom(v, string(v), p) }
 
 // validRecord reports whether v decodes as a row, without keeping anything
-// of it: p is scratch, whose strings alias v. For checks that read millions
-// of rows.
+// of it: p is scratch, emptied again. For checks that read millions of rows.
 func validRecord(v []byte, p *Profile) error {
-	err := decodeRecordFrom(v, unsafe.String(unsafe.SliceData(v), len(v)), p)
+	err := scanRecord(v, p)
 	*p = Profile{}
 	return err
+}
+
+// scanRecord decodes v into p without a copy: p's strings alias v, so they
+// are valid only while v is (during the transaction).
+func scanRecord(v []byte, p *Profile) error {
+	return decodeRecordFrom(v, unsafe.String(unsafe.SliceData(v), len(v)), p)
 }
 
 // decodeRecordFrom is decodeRecord over s, the text of v: a copy of it, or

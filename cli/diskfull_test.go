@@ -32,8 +32,10 @@ func TestASyncOntoAFullDiskSaysSoAndKeepsWhatItWrote(t *testing.T) {
 	if out, err := exec.Command(unshare, "-rm", "mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", probe).CombinedOutput(); err != nil {
 		t.Skipf("cannot mount a tmpfs in a mount namespace here: %v %s", err, out)
 	}
+	// More followers than the 4 MB disk below holds (schema 3 keeps a
+	// profile in about 230 bytes).
 	world := wechattest.NewWorld(wechattest.WorldSpec{Seed: 41, Apps: []wechattest.AppSpec{
-		{Name: "news", Platform: "P1", Followers: 20000, Unfollowed: 300},
+		{Name: "news", Platform: "P1", Followers: 40000, Unfollowed: 300},
 	}})
 	s := newSimSetup(t, world, "concurrency = 2", wechattest.WithPageSize(1000))
 	// Slow enough that the sync commits several times before the disk is

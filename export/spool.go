@@ -9,8 +9,8 @@ import (
 )
 
 // Spool keeps rows in a temporary file so that they can be written out in
-// another order than they came in: the TUI reads the cache in openid order
-// and writes the rows in the order its view shows them, holding only a
+// another order than they came in: the TUI reads the cache in the order of
+// its rows and writes them in the order its view shows them, holding only a
 // SpoolRef per row in memory. The file is removed by Close.
 type Spool struct {
 	f     *os.File

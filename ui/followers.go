@@ -163,8 +163,7 @@ func NewFollowersFromIndex(c *Common, spec FollowersSpec, idx *FollowerIndex) *F
 }
 
 // LastSeenReader streams the last_seen times of an imported app's members
-// in ascending openid order, the order in which it streams the members
-// themselves. CacheReader implements it.
+// in ascending openid order. CacheReader implements it.
 type LastSeenReader interface {
 	EachLastSeen(ctx context.Context, appID string, fn func(openid string, lastSeen int64) error) error
 }

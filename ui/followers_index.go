@@ -275,26 +275,35 @@ func (x *FollowerIndex) lastSeen(r int) int64 {
 func (x *FollowerIndex) HasLastSeen() bool { return x.last != nil }
 
 // addLastSeen fills in last_seen from each, which gives (openid, time) in
-// ascending openid order, as the rows were added (the cache's order):
-// one pass beside the rows, no map. An entry whose openid no row has is
-// skipped.
+// ascending openid order: one pass beside the rows taken in openid order
+// (the cache hands them out in the order they were first listed or
+// imported), no map. An entry whose openid no row has is skipped.
 func (x *FollowerIndex) addLastSeen(each func(fn func(openid string, t int64) error) error) error {
-	r, n := 0, x.Len()
+	n := x.Len()
+	// The rows in the byte order of their openids (Order(SortOpenID) is
+	// case-blind, as the view sorts).
+	ids := make([]string, n)
+	byOpenID := make([]uint32, n)
+	for r := range n {
+		ids[r], byOpenID[r] = x.OpenID(r), uint32(r)
+	}
+	slices.SortFunc(byOpenID, func(a, b uint32) int { return strings.Compare(ids[a], ids[b]) })
+	i := 0
 	cur := ""
 	if n > 0 {
-		cur = x.OpenID(0)
+		cur = ids[byOpenID[0]]
 	}
 	return each(func(openid string, t int64) error {
-		for r < n && cur < openid {
-			if r++; r < n {
-				cur = x.OpenID(r)
+		for i < n && cur < openid {
+			if i++; i < n {
+				cur = ids[byOpenID[i]]
 			}
 		}
-		if r < n && cur == openid && t > 0 {
+		if i < n && cur == openid && t > 0 {
 			if x.last == nil {
 				x.last = make([]uint32, n)
 			}
-			x.last[r] = clampU32(t)
+			x.last[byOpenID[i]] = clampU32(t)
 		}
 		return nil
 	})
