@@ -182,7 +182,7 @@ func (d *Doctor) View() string {
 	s := d.c.Styles
 	switch {
 	case d.err != nil:
-		return s.Title.Render("doctor") + "\n" + s.Error.Render(sanitize.Text(d.err.Error()))
+		return s.Title.Render("doctor") + "\n" + s.Error.Render(sanitize.Text(wording.Error(wording.TUI, "", d.err)))
 	case d.links == nil:
 		return s.Title.Render("doctor") + "\n" + s.Dim.Render("examining the cache…")
 	}

@@ -466,7 +466,7 @@ func (f *Followers) View() string {
 	app := sanitize.Text(f.spec.App)
 	switch {
 	case f.loadErr != nil:
-		return s.Title.Render(app+" › followers") + "\n" + s.Error.Render(sanitize.Text(f.loadErr.Error()))
+		return s.Title.Render(app+" › followers") + "\n" + s.Error.Render(sanitize.Text(wording.Error(wording.TUI, "", f.loadErr)))
 	case f.idx == nil:
 		return s.Title.Render(app+" › followers") + "\n" + s.Dim.Render("loading followers…")
 	}

@@ -467,7 +467,7 @@ func (h *Home) View() string {
 	b.WriteString(h.titleLine())
 	switch {
 	case h.cached == nil && h.readErr != nil:
-		b.WriteString("\n" + s.Error.Render(ansi.Wrap(sanitize.Text(h.readErr.Error()), h.width, "")))
+		b.WriteString("\n" + s.Error.Render(ansi.Wrap(sanitize.Text(wording.Error(wording.TUI, "", h.readErr)), h.width, "")))
 		return b.String()
 	case h.cached == nil:
 		b.WriteString("\n" + s.Dim.Render("reading the cache…"))
@@ -700,15 +700,15 @@ func (h *Home) syncCell(i, w int) (string, cellKind) {
 		case r.err == nil:
 			return fit(h.barText(1, w) + " done " + h.summary(r.prog)), cellPlain
 		default:
-			text, kind := h.stopText(r.err, r.prog.Listed, r.prog.Total, r.prog.QuotaResetAt)
+			text, kind := h.stopText(app.Name, r.err, r.prog.Listed, r.prog.Total, r.prog.QuotaResetAt)
 			return fit(text), kind
 		}
 	}
 	switch {
 	case c.Sync.InProgress && !c.Sync.QuotaResetAt.IsZero():
 		return fit(quotaText("user/get", c.Sync.QuotaResetAt)), cellWarn
-	case c.Sync.InProgress && c.Sync.LastError != "":
-		return fit("⚠ stopped: " + sanitize.Text(c.Sync.LastError) + " — s resumes"), cellError
+	case c.Sync.InProgress && c.Sync.LastError != "" && !strings.HasPrefix(wording.Bare(c.Sync.LastError), "interrupted"):
+		return fit("⚠ stopped: " + sanitize.Text(wording.Bare(c.Sync.LastError)) + " — s resumes"), cellError
 	case c.Sync.InProgress:
 		return fit(fmt.Sprintf("paused at %s of %s — s resumes", wording.FormatCount(c.Sync.Listed), wording.FormatCount(c.Sync.Total))), cellDim
 	case c.Sync.LastCompleteAt.IsZero():
@@ -773,7 +773,7 @@ func (h *Home) summary(p cache.Progress) string {
 }
 
 // stopText says why a run ended early and what happens next.
-func (h *Home) stopText(err error, listed, total int64, resetAt time.Time) (string, cellKind) {
+func (h *Home) stopText(app string, err error, listed, total int64, resetAt time.Time) (string, cellKind) {
 	var qe *cache.QuotaError
 	switch {
 	case errors.As(err, &qe):
@@ -784,7 +784,7 @@ func (h *Home) stopText(err error, listed, total int64, resetAt time.Time) (stri
 	case errors.Is(err, context.Canceled):
 		return fmt.Sprintf("stopped at %s of %s — s resumes", wording.FormatCount(listed), wording.FormatCount(total)), cellDim
 	}
-	return "⚠ " + sanitize.Text(err.Error()), cellError
+	return "⚠ " + sanitize.Text(wording.Error(wording.TUI, app, err)), cellError
 }
 
 // quotaText is "user/get quota spent for today — resumes after 00:00 +08:00".
@@ -837,7 +837,8 @@ func (h *Home) below(n int) []string {
 	if len(h.spec.Apps) > 0 {
 		r := h.rows[h.cursor]
 		if r.ended && r.err != nil && !errors.Is(r.err, context.Canceled) {
-			msg := sanitize.Text(h.spec.Apps[h.cursor].Name) + ": " + sanitize.Text(r.err.Error())
+			name := h.spec.Apps[h.cursor].Name
+			msg := sanitize.Text(name + ": " + wording.Error(wording.TUI, name, r.err))
 			for _, l := range strings.Split(ansi.Wrap(msg, h.width, ""), "\n") {
 				out = append(out, s.Error.Render(l))
 			}
@@ -845,7 +846,7 @@ func (h *Home) below(n int) []string {
 	}
 	switch {
 	case h.linksErr != nil:
-		out = append(out, s.Error.Render(ansi.Truncate(sanitize.Text(h.linksErr.Error()), h.width, "…")))
+		out = append(out, s.Error.Render(ansi.Truncate(sanitize.Text(wording.Error(wording.TUI, "", h.linksErr)), h.width, "…")))
 	case h.links == nil:
 		out = append(out, s.Dim.Render("analysing the links…"))
 	default:

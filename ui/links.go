@@ -13,6 +13,7 @@ import (
 
 	"wxscope/cache"
 	"wxscope/sanitize"
+	"wxscope/wording"
 )
 
 // LinksSpec says where the Links and Doctor views read and what they open.
@@ -392,7 +393,7 @@ func (l *Links) View() string {
 	s := l.c.Styles
 	switch {
 	case l.err != nil:
-		return s.Title.Render("links") + "\n" + s.Error.Render(sanitize.Text(l.err.Error()))
+		return s.Title.Render("links") + "\n" + s.Error.Render(sanitize.Text(wording.Error(wording.TUI, "", l.err)))
 	case l.links == nil:
 		return s.Title.Render("links") + "\n" + s.Dim.Render("analysing the links…")
 	}
@@ -400,7 +401,7 @@ func (l *Links) View() string {
 	out = append(out, l.heatMap()...)
 	switch {
 	case l.gErr != nil:
-		out = append(out, s.Error.Render(sanitize.Text(l.gErr.Error())))
+		out = append(out, s.Error.Render(sanitize.Text(wording.Error(wording.TUI, "", l.gErr))))
 	case l.groups == nil:
 		out = append(out, s.Dim.Render("reading the groups…"))
 	default:

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"wxscope/sanitize"
+	"wxscope/wording"
 )
 
 // Theme chooses how the root styles the views.
@@ -198,7 +198,7 @@ func (r *Root) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return r, nil
 	case PersonLoadedMsg:
 		if msg.Err != nil {
-			r.flash, r.flashErr = fmt.Sprintf("%s: %v", sanitize.Text(msg.Query), msg.Err), true
+			r.flash, r.flashErr = sanitize.Text(msg.Query+": "+wording.Error(wording.TUI, msg.Query, msg.Err)), true
 			return r, nil
 		}
 		return r, Push(NewPerson(r.c, msg.Person))
