@@ -154,6 +154,7 @@ func newTUI(env *Env, cfg *config.Config, opts tuiOptions) (*tui, error) {
 		Syncs:       t.syncs,
 		SyncOnStart: opts.syncOnStart && !opts.readOnly,
 		Redraw:      20 * time.Second,
+		SyncHolder:  func() *cache.Holder { return syncer.OtherHolder(cfg.Cache) },
 	}
 	if opts.readOnly {
 		home.Syncs = nil // no key, no start-up: nothing can start a sync

@@ -9,6 +9,7 @@ import (
 
 	"wxscope/cache"
 	"wxscope/lockfile"
+	"wxscope/proc"
 )
 
 // A headless sync opens the cache in cache.Shared mode so that a lookup in
@@ -78,4 +79,16 @@ func Holder(lp string) *cache.Holder {
 		return nil
 	}
 	return &h
+}
+
+// OtherHolder returns the process, other than this one, that holds the sync
+// lock of the cache at path, or nil when none does: the TUI shows who syncs
+// the cache beside it. The record is checked against the live processes,
+// since a holder killed with kill -9 leaves its record behind.
+func OtherHolder(path string) *cache.Holder {
+	h := Holder(LockPath(path))
+	if h == nil || h.PID == os.Getpid() || !proc.Alive(h.PID) {
+		return nil
+	}
+	return h
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,7 +44,17 @@ type HomeSpec struct {
 	// Redraw is how often the view redraws when nothing happens, so that
 	// "3 min ago" stays true; 0 never (tests).
 	Redraw time.Duration
+	// SyncHolder says which other process holds the cache's sync lock (a
+	// headless wxscope sync), or nil when none does; nil never asks. The
+	// view asks with every read of the counters, off the UI goroutine, and
+	// while another process syncs it says so and holds back the findings
+	// about the apps it syncs.
+	SyncHolder func() *cache.Holder
 }
+
+// watchEvery is how often the view re-reads the counters while another
+// process syncs the cache: its own syncs' ticks do not run then.
+const watchEvery = time.Second
 
 // How the home view paces itself while syncs run: it redraws from the
 // buffered progress every syncTick, and re-reads the cache's counters every
@@ -68,6 +79,13 @@ type Home struct {
 	links    *cache.Links
 	readErr  error
 	linksErr error
+	holder   *cache.Holder // another process syncing the cache, from the last read
+	watching bool          // a watchEvery tick is out
+
+	// Every analysis asked for gets the next seq; linksSeq is the one
+	// shown. A finding about an app whose sync ended at endedSeq >= the
+	// shown one was judged on what that sync had not finished writing.
+	analysisSeq, linksSeq int
 
 	rows []appState // parallel to spec.Apps
 
@@ -88,22 +106,28 @@ type appState struct {
 	hasProg bool
 	err     error // how the last run in this session ended; nil when it completed
 	ended   bool  // a run ended in this session
+	// endedSeq is Home.analysisSeq when the last run ended: only an
+	// analysis asked for after it saw everything the run wrote.
+	endedSeq int
 }
 
 // Messages of the home view, addressed to the Home that asked for them:
 // the root delivers each to its owner only.
 type (
 	homeCountsMsg struct {
-		owner *Home
-		gen   int
-		apps  map[string]cache.App
-		err   error
+		owner  *Home
+		gen    int
+		apps   map[string]cache.App
+		holder *cache.Holder
+		err    error
 	}
 	homeLinksMsg struct {
 		owner *Home
+		seq   int
 		links *cache.Links
 		err   error
 	}
+	homeWatchMsg  struct{ owner *Home }
 	homeTickMsg   struct{ owner *Home }
 	homeRedrawMsg struct{ owner *Home }
 	syncEndedMsg  struct {
@@ -115,6 +139,7 @@ type (
 func (m homeCountsMsg) Owner() Page { return m.owner }
 func (m homeLinksMsg) Owner() Page  { return m.owner }
 func (m homeTickMsg) Owner() Page   { return m.owner }
+func (m homeWatchMsg) Owner() Page  { return m.owner }
 func (m homeRedrawMsg) Owner() Page { return m.owner }
 func (m syncEndedMsg) Owner() Page  { return m.owner }
 
@@ -185,11 +210,26 @@ func (h *Home) readCounts() tea.Cmd {
 	}
 	h.countsInFlight = true
 	h.countsGen++
-	ctx, src, gen := h.c.Ctx, h.spec.Reader, h.countsGen
+	ctx, src, gen, holder := h.c.Ctx, h.spec.Reader, h.countsGen, h.spec.SyncHolder
 	return func() tea.Msg {
 		apps, err := src.Apps(ctx)
-		return homeCountsMsg{owner: h, gen: gen, apps: apps, err: err}
+		m := homeCountsMsg{owner: h, gen: gen, apps: apps, err: err}
+		if holder != nil {
+			m.holder = holder()
+		}
+		return m
 	}
+}
+
+// watch re-reads the counters every watchEvery while another process
+// syncs, so that its progress shows and its end is noticed.
+func (h *Home) watch() tea.Cmd {
+	if h.holder == nil || h.watching {
+		return nil
+	}
+	h.watching = true
+	owner := h
+	return tea.Tick(watchEvery, func(time.Time) tea.Msg { return homeWatchMsg{owner: owner} })
 }
 
 func (h *Home) analyze() tea.Cmd {
@@ -198,10 +238,11 @@ func (h *Home) analyze() tea.Cmd {
 		return nil
 	}
 	h.linksInFlight, h.linksStale = true, false
-	ctx, src, now := h.c.Ctx, h.spec.Reader, h.c.Now()
+	h.analysisSeq++
+	ctx, src, now, seq := h.c.Ctx, h.spec.Reader, h.c.Now(), h.analysisSeq
 	return func() tea.Msg {
 		l, err := src.Links(ctx, now)
-		return homeLinksMsg{owner: h, links: l, err: err}
+		return homeLinksMsg{owner: h, seq: seq, links: l, err: err}
 	}
 }
 
@@ -222,8 +263,26 @@ func (h *Home) Update(msg tea.Msg) tea.Cmd {
 			}
 			return nil
 		}
-		h.cached, h.readErr = msg.apps, nil
-		return nil
+		if h.holder != nil && msg.holder == nil {
+			// The other process's sync ended: what it wrote is news, and
+			// the findings about its apps wait for an analysis of it.
+			for i := range h.spec.Apps {
+				if h.syncingElsewhere(i) {
+					h.rows[i].endedSeq = h.analysisSeq
+				}
+			}
+			h.cached, h.readErr, h.holder = msg.apps, nil, nil
+			h.spec.Reader.Changed()
+			return tea.Batch(h.analyze(), cacheChanged)
+		}
+		h.cached, h.readErr, h.holder = msg.apps, nil, msg.holder
+		return h.watch()
+	case homeWatchMsg:
+		h.watching = false
+		if h.holder == nil {
+			return nil
+		}
+		return tea.Batch(h.readCounts(), h.watch())
 	case homeLinksMsg:
 		h.linksInFlight = false
 		if msg.err != nil {
@@ -231,7 +290,7 @@ func (h *Home) Update(msg tea.Msg) tea.Cmd {
 				h.linksErr = msg.err
 			}
 		} else {
-			h.links, h.linksErr = msg.links, nil
+			h.links, h.linksErr, h.linksSeq = msg.links, nil, msg.seq
 		}
 		if h.linksStale {
 			return h.analyze()
@@ -294,6 +353,7 @@ func (h *Home) ended(appID string) tea.Cmd {
 	}
 	r := &h.rows[i]
 	r.running, r.ended = false, true
+	r.endedSeq = h.analysisSeq
 	r.err = h.spec.Syncs.result(appID)
 	if p, ok := h.spec.Syncs.Latest(appID); ok {
 		r.prog, r.hasProg = p, true
@@ -370,6 +430,9 @@ func (h *Home) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		if h.rows[h.cursor].running {
 			return Flash(sanitize.Text(h.spec.Apps[h.cursor].Name) + " is already syncing")
+		}
+		if h.syncingElsewhere(h.cursor) {
+			return Flash(sanitize.Text(h.spec.Apps[h.cursor].Name+" is syncing in "+h.holder.String()) + "; wait for it to end")
 		}
 		return h.startSync(h.cursor)
 	case key.Matches(msg, k.SyncAll):
@@ -498,9 +561,12 @@ func (h *Home) titleLine() string {
 			syncing++
 		}
 	}
+	if h.holder != nil {
+		parts = append(parts, sanitize.Text(h.holder.String())+" is syncing")
+	}
 	if syncing > 0 {
 		parts = append(parts, fmt.Sprintf("syncing %d of %d", syncing, len(h.spec.Apps)))
-	} else if name, at := h.lastSynced(); !at.IsZero() {
+	} else if name, at := h.lastSynced(); !at.IsZero() && h.holder == nil {
 		parts = append(parts, sanitize.Text(name)+" synced "+h.ago(at))
 	}
 	if h.c.ReadOnly {
@@ -635,7 +701,7 @@ func (h *Home) rowLine(l homeLayout, i int) string {
 	b.WriteString(gap + right(union, l.union))
 	last := "never"
 	switch {
-	case r.running:
+	case r.running, h.syncingElsewhere(i):
 		last = "running"
 	case !c.Sync.LastCompleteAt.IsZero():
 		last = h.ago(c.Sync.LastCompleteAt)
@@ -705,6 +771,12 @@ func (h *Home) syncCell(i, w int) (string, cellKind) {
 		}
 	}
 	switch {
+	case h.syncingElsewhere(i):
+		text := "syncing in " + sanitize.Text(h.holder.String())
+		if c.Sync.Total > 0 {
+			text += fmt.Sprintf(" · %s of %s listed", wording.FormatCount(c.Sync.Listed), wording.FormatCount(c.Sync.Total))
+		}
+		return fit(text), cellPlain
 	case c.Sync.InProgress && !c.Sync.QuotaResetAt.IsZero():
 		return fit(quotaText("user/get", c.Sync.QuotaResetAt)), cellWarn
 	case c.Sync.InProgress && c.Sync.LastError != "" && !strings.HasPrefix(wording.Bare(c.Sync.LastError), "interrupted"):
@@ -858,20 +930,100 @@ func (h *Home) below(n int) []string {
 	return out
 }
 
-// findingLines lists the findings of the last analysis, the incomplete
-// ones of apps syncing right now left out (their bar says it better).
+// syncingElsewhere says whether another process syncs app i now: one holds
+// the sync lock and the cache has a run of that app in progress.
+func (h *Home) syncingElsewhere(i int) bool {
+	return h.holder != nil && !h.rows[i].running && h.cached[h.spec.Apps[i].AppID].Sync.InProgress
+}
+
+// findingWait is why a finding is held back: the data it rests on is not
+// complete yet.
+type findingWait int
+
+const (
+	waitNone      findingWait = iota
+	waitSyncing               // one of its apps syncs in this process
+	waitElsewhere             // one of its apps syncs in another process
+	waitAnalysis              // a sync of one of its apps ended after the analysis shown began
+)
+
+// wait says whether finding f rests only on complete data. It rests on its
+// own apps and, for an unbound app, on the apps it says to bind to: while
+// one of them syncs, or the analysis shown began before one's sync ended,
+// its evidence and advice may be wrong ("bind events to the platform legacy
+// uses" in the first second of a demo, "never synced" beside a row that
+// says done). apps gets the names of the apps it waits for.
+func (h *Home) wait(f *cache.Finding, apps map[findingWait][]string) findingWait {
+	idx := make([]int, 0, len(f.AppIDs)+len(f.BindTo))
+	for _, id := range f.AppIDs {
+		if i := h.index(id); i >= 0 {
+			idx = append(idx, i)
+		}
+	}
+	for _, name := range f.BindTo {
+		for i, a := range h.spec.Apps {
+			if a.Name == name {
+				idx = append(idx, i)
+			}
+		}
+	}
+	worst := waitNone
+	for _, i := range idx {
+		w := waitNone
+		switch r := h.rows[i]; {
+		case r.running:
+			w = waitSyncing
+		case h.syncingElsewhere(i):
+			w = waitElsewhere
+		case r.endedSeq >= h.linksSeq && (r.ended || r.endedSeq > 0):
+			w = waitAnalysis
+		}
+		if w != waitNone {
+			name := h.spec.Apps[i].Name
+			if !slices.Contains(apps[w], name) {
+				apps[w] = append(apps[w], name)
+			}
+			worst = max(worst, w)
+		}
+	}
+	return worst
+}
+
+// findingLines lists the findings of the last analysis that rest on
+// complete data, and says which wait for a sync or an analysis. An app's
+// incomplete finding is left out while its row shows how its run of this
+// session failed: the row and the sentence under the table say it better.
 func (h *Home) findingLines() []string {
 	s := h.c.Styles
 	var fs []cache.Finding
+	held := map[findingWait][]string{}
 	for _, f := range h.links.Findings {
 		if f.Kind == cache.Incomplete && len(f.AppIDs) == 1 {
-			if i := h.index(f.AppIDs[0]); i >= 0 && h.rows[i].running {
+			if i := h.index(f.AppIDs[0]); i >= 0 && !h.rows[i].running && h.rows[i].ended && h.rows[i].err != nil &&
+				!errors.Is(h.rows[i].err, context.Canceled) {
 				continue
 			}
 		}
+		if h.wait(&f, held) != waitNone {
+			continue
+		}
 		fs = append(fs, f)
 	}
+	var waits []string
+	if names := held[waitSyncing]; len(names) > 0 {
+		waits = append(waits, s.Dim.Render(ansi.Truncate("syncing "+sanitize.Text(wording.JoinAnd(names))+": findings about "+them(names)+" come when the syncs end", h.width, "…")))
+	}
+	if names := held[waitElsewhere]; len(names) > 0 {
+		waits = append(waits, s.Dim.Render(ansi.Truncate(sanitize.Text(h.holder.String())+" is syncing "+sanitize.Text(wording.JoinAnd(names))+
+			": findings about "+them(names)+" come when it ends", h.width, "…")))
+	}
+	if names := held[waitAnalysis]; len(names) > 0 {
+		waits = append(waits, s.Dim.Render(ansi.Truncate("analysing what the sync of "+sanitize.Text(wording.JoinAnd(names))+" wrote…", h.width, "…")))
+	}
 	if len(fs) == 0 {
+		if len(waits) > 0 {
+			return waits
+		}
 		if h.Syncing() {
 			return []string{s.Dim.Render("findings come when the syncs end")}
 		}
@@ -901,5 +1053,13 @@ func (h *Home) findingLines() []string {
 			}
 		}
 	}
-	return out
+	return append(out, waits...)
+}
+
+// them is "it" for one app, "them" for several.
+func them(names []string) string {
+	if len(names) == 1 {
+		return "it"
+	}
+	return "them"
 }

@@ -52,7 +52,7 @@ func Finding(a Audience, f *cache.Finding) FindingText {
 		case len(f.BindTo) == 1:
 			t.Action = fmt.Sprintf("bind %s to the open platform account that %s uses", app, f.BindTo[0])
 		case len(f.BindTo) > 1:
-			t.Action = fmt.Sprintf("bind %s to the open platform account that %s use", app, joinAnd(f.BindTo))
+			t.Action = fmt.Sprintf("bind %s to the open platform account that %s use", app, JoinAnd(f.BindTo))
 		case a == TUI:
 			t.Action = fmt.Sprintf("bind %s to your open platform account (open.weixin.qq.com → account center), then %s to sync it again", app, a.syncApp(app))
 		default:

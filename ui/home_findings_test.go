@@ -1,0 +1,149 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"wxscope/cache"
+	"wxscope/ui/uitest"
+)
+
+// heldLinks is a Reader whose link analysis waits, once armed, until it is
+// let go: the analysis after a sync is then still out when the sync's row
+// says done.
+type heldLinks struct {
+	Reader
+	armed   atomic.Bool
+	release chan struct{}
+}
+
+func (h *heldLinks) Links(ctx context.Context, now time.Time) (*cache.Links, error) {
+	if h.armed.Load() {
+		<-h.release
+	}
+	return h.Reader.Links(ctx, now)
+}
+
+// heldSyncs is a SyncFunc that waits for its app's channel, then syncs from
+// the world for real.
+type heldSyncs struct {
+	w     homeWorld
+	store *cache.Store
+	go_   map[string]chan struct{}
+}
+
+func (h heldSyncs) sync(ctx context.Context, appID string, progress func(cache.Progress)) error {
+	progress(cache.Progress{AppID: appID, Phase: cache.PhaseListing, Total: 25, Listed: 10, Fetched: 10})
+	select {
+	case <-h.go_[appID]:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return h.w.syncFunc(h.store, testNow)(ctx, appID, progress)
+}
+
+// TestHomeHoldsFindingsBackUntilTheirSyncsEndAndAreAnalysed: a finding
+// about an app that syncs, or whose sync ended after the analysis on screen
+// began, would contradict its row ("legacy: never synced" beside "done"):
+// the view says what it waits for instead, and shows the finding once an
+// analysis of the finished sync is in.
+func TestHomeHoldsFindingsBackUntilTheirSyncsEndAndAreAnalysed(t *testing.T) {
+	w := newHomeWorld()
+	store := openHomeCache(t, w, "news", "shop", "events")
+	legacy := w.apps[3].AppID
+	hs := heldSyncs{w: w, store: store, go_: map[string]chan struct{}{legacy: make(chan struct{})}}
+	reader := &heldLinks{Reader: NewCacheReader(store, w.refs()), release: make(chan struct{})}
+	r := NewRoot(Options{Theme: ThemePlain, Persons: reader.Reader.(*CacheReader), Loc: time.UTC, Now: func() time.Time { return testNow }})
+	r.Open(NewHome(r.Common(), HomeSpec{CachePath: store.Path(), Apps: w.apps, Reader: reader, Syncs: NewSyncs(hs.sync)}))
+	p := uitest.Start(t, r, 150, 20)
+	p.WaitFor(t, "legacy's finding", func(s string) bool { return strings.Contains(s, "legacy: never synced") })
+
+	p.Send(uitest.Keys("j", "j", "j", "s")...)
+	p.WaitFor(t, "legacy syncing, its finding held back", func(s string) bool {
+		return strings.Contains(rowOf(t, s, "legacy"), "running") && !strings.Contains(s, "legacy: never synced") &&
+			strings.Contains(s, "syncing legacy: findings about it come when the syncs end")
+	})
+
+	reader.armed.Store(true) // the analysis after the sync stays out
+	close(hs.go_[legacy])
+	p.WaitFor(t, "legacy done while its analysis is out", func(s string) bool {
+		return strings.Contains(rowOf(t, s, "legacy"), "done")
+	})
+	s := p.Screen()
+	if strings.Contains(s, "legacy: never synced") || !strings.Contains(s, "analysing what the sync of legacy wrote…") {
+		t.Errorf("a finding from before legacy's sync stays beside its done row:\n%s", s)
+	}
+	if !strings.Contains(s, "events: none of 12 followers carries a unionid") {
+		t.Errorf("the finding about events, which did not sync, went too:\n%s", s)
+	}
+
+	reader.armed.Store(false)
+	close(reader.release)
+	p.WaitFor(t, "the analysis of legacy's sync", func(s string) bool {
+		return strings.Contains(s, "legacy ↔ news: 0 shared persons") && !strings.Contains(s, "analysing")
+	})
+	p.Send(uitest.Key("q"))
+	p.WaitFinished(t)
+}
+
+// pageThenFail lists one page of followers, then fails: the sync is left in
+// progress, as a headless sync's is while it runs.
+type pageThenFail struct{ memSource }
+
+func (s pageThenFail) ListFollowers(ctx context.Context, next string) (cache.FollowerPage, error) {
+	if next != "" {
+		return cache.FollowerPage{}, errors.New("the network went away")
+	}
+	page, _ := s.memSource.ListFollowers(ctx, "")
+	page.OpenIDs, page.Last = page.OpenIDs[:10], false
+	page.Next = page.OpenIDs[9]
+	return page, nil
+}
+
+// TestHomeSaysWhoSyncsTheCacheInAnotherProcess: while a headless sync in
+// another process holds the cache's sync lock, the home view names it, shows
+// its app as syncing there, holds back that app's findings, and shows them
+// when it ends.
+func TestHomeSaysWhoSyncsTheCacheInAnotherProcess(t *testing.T) {
+	w := newHomeWorld()
+	store := openHomeCache(t, w, "news", "events", "legacy")
+	shop := w.apps[1].AppID
+	err := cache.Sync(context.Background(), store, shop, pageThenFail{w.sources[shop]}, cache.SyncOptions{Now: func() time.Time { return testNow }})
+	if err == nil {
+		t.Fatal("the failing source's sync succeeded")
+	}
+	var holder atomic.Pointer[cache.Holder]
+	holder.Store(&cache.Holder{PID: 4242, Command: "wxscope sync --app shop", Since: testNow})
+	src := NewCacheReader(store, w.refs())
+	r := NewRoot(Options{Theme: ThemePlain, Persons: src, Loc: time.UTC, Now: func() time.Time { return testNow }})
+	r.Open(NewHome(r.Common(), HomeSpec{CachePath: store.Path(), Apps: w.apps, Reader: src,
+		Syncs:      NewSyncs(func(context.Context, string, func(cache.Progress)) error { return nil }),
+		SyncHolder: func() *cache.Holder { return holder.Load() }}))
+	p := uitest.Start(t, r, 170, 20)
+	p.WaitFor(t, "the other process named", func(s string) bool {
+		return strings.Contains(s, "wxscope sync --app shop (pid 4242") && strings.Contains(s, "is syncing")
+	})
+	s := p.Screen()
+	if row := rowOf(t, s, "shop"); !strings.Contains(row, "running") || !strings.Contains(row, "syncing in wxscope sync --app shop (pid 4242") {
+		t.Errorf("shop's row does not say where it syncs: %q", row)
+	}
+	if strings.Contains(s, "shop: sync stopped") || !strings.Contains(s, "is syncing shop: findings about it come when it ends") {
+		t.Errorf("shop's finding is not held back:\n%s", s)
+	}
+	p.Send(uitest.Key("j"), uitest.Key("s"))
+	p.WaitFor(t, "s says who syncs shop", func(s string) bool {
+		return strings.Contains(s, "shop is syncing in wxscope sync --app shop (pid 4242")
+	})
+
+	holder.Store(nil) // the other process ends (here its run stays unfinished)
+	p.WaitFor(t, "shop's finding once the other process is gone", func(s string) bool {
+		title, _, _ := strings.Cut(s, "\n")
+		return strings.Contains(s, "shop: sync stopped at 10 listed") && !strings.Contains(title, "is syncing")
+	})
+	p.Send(uitest.Key("q"))
+	p.WaitFinished(t)
+}
