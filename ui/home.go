@@ -109,6 +109,15 @@ type appState struct {
 	// endedSeq is Home.analysisSeq when the last run ended: only an
 	// analysis asked for after it saw everything the run wrote.
 	endedSeq int
+	// stopping: x asked the run to stop; it is saving what it fetched.
+	stopping bool
+	// endCounts is the read of the counters asked for when the run ended:
+	// a stopped run's row says where it stopped from that read on, in the
+	// numbers the cache saved (the finding's), not the last report's.
+	endCounts int
+	// announce: the footer says where the stopped run stopped once the
+	// counters of endCounts are in.
+	announce bool
 }
 
 // Messages of the home view, addressed to the Home that asked for them:
@@ -276,7 +285,7 @@ func (h *Home) Update(msg tea.Msg) tea.Cmd {
 			return tea.Batch(h.analyze(), cacheChanged)
 		}
 		h.cached, h.readErr, h.holder = msg.apps, nil, msg.holder
-		return h.watch()
+		return tea.Batch(h.watch(), h.announceStops())
 	case homeWatchMsg:
 		h.watching = false
 		if h.holder == nil {
@@ -358,9 +367,41 @@ func (h *Home) ended(appID string) tea.Cmd {
 	if p, ok := h.spec.Syncs.Latest(appID); ok {
 		r.prog, r.hasProg = p, true
 	}
+	r.announce = r.stopping && errors.Is(r.err, context.Canceled)
+	r.stopping = false
 	h.spec.Reader.Changed()
 	h.countsInFlight = false // a read started before the sync's last write is stale
-	return tea.Batch(h.readCounts(), h.analyze(), cacheChanged)
+	read := h.readCounts()
+	r.endCounts = h.countsGen
+	return tea.Batch(read, h.analyze(), cacheChanged)
+}
+
+// announceStops replaces the footer's "stopping the sync of news" with
+// where it stopped, once the counters read after its end are in.
+func (h *Home) announceStops() tea.Cmd {
+	var cmds []tea.Cmd
+	for i := range h.rows {
+		r := &h.rows[i]
+		if !r.announce || h.countsSeen < r.endCounts {
+			continue
+		}
+		r.announce = false
+		c := h.cached[h.spec.Apps[i].AppID]
+		text := sanitize.Text(h.spec.Apps[i].Name) + " " + stoppedAt(c.Sync.Listed, c.Sync.Total) + "; s resumes there"
+		cmds = append(cmds, Flash(text))
+	}
+	return tea.Batch(cmds...)
+}
+
+// stoppedAt is where a stopped run stopped, in the numbers the cache saved
+// with its data (those the doctor finding gives): "stopped at 150 000 listed
+// of 400 000".
+func stoppedAt(listed, total int64) string {
+	s := "stopped at " + wording.FormatCount(listed) + " listed"
+	if total > 0 {
+		s += " of " + wording.FormatCount(total)
+	}
+	return s
 }
 
 // CacheChangedMsg says a sync of this session wrote to the cache. The root
@@ -439,8 +480,9 @@ func (h *Home) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return h.syncAll()
 	case key.Matches(msg, k.Stop):
 		if len(h.spec.Apps) > 0 && h.rows[h.cursor].running {
+			h.rows[h.cursor].stopping = true
 			h.spec.Syncs.Stop(h.spec.Apps[h.cursor].AppID)
-			return Flash("stopping the sync of " + sanitize.Text(h.spec.Apps[h.cursor].Name) + "; what it fetched is kept")
+			return Flash("stopping the sync of " + sanitize.Text(h.spec.Apps[h.cursor].Name) + "; it saves what it fetched…")
 		}
 	case key.Matches(msg, k.Refresh):
 		h.spec.Reader.Changed()
@@ -701,6 +743,8 @@ func (h *Home) rowLine(l homeLayout, i int) string {
 	b.WriteString(gap + right(union, l.union))
 	last := "never"
 	switch {
+	case r.running && r.stopping:
+		last = "stopping"
 	case r.running, h.syncingElsewhere(i):
 		last = "running"
 	case !c.Sync.LastCompleteAt.IsZero():
@@ -756,8 +800,19 @@ func (h *Home) syncCell(i, w int) (string, cellKind) {
 	app, r := h.spec.Apps[i], h.rows[i]
 	c := h.cached[app.AppID]
 	fit := func(s string) string { return ansi.Truncate(s, w, "…") }
+	if r.running && r.stopping {
+		return fit(h.barText(r.prog.Fraction(), w) + " stopping — saving what it fetched…"), cellDim
+	}
 	if r.running {
 		return fit(h.runningCell(r.prog, r.hasProg, w)), cellPlain
+	}
+	if r.ended && errors.Is(r.err, context.Canceled) {
+		if h.countsSeen < r.endCounts {
+			return fit(h.barText(r.prog.Fraction(), w) + " stopping — saving what it fetched…"), cellDim
+		}
+		if c.Sync.InProgress {
+			return fit(stoppedAt(c.Sync.Listed, c.Sync.Total) + " — s resumes"), cellDim
+		}
 	}
 	if r.ended {
 		switch {
@@ -774,7 +829,7 @@ func (h *Home) syncCell(i, w int) (string, cellKind) {
 	case h.syncingElsewhere(i):
 		text := "syncing in " + sanitize.Text(h.holder.String())
 		if c.Sync.Total > 0 {
-			text += fmt.Sprintf(" · %s of %s listed", wording.FormatCount(c.Sync.Listed), wording.FormatCount(c.Sync.Total))
+			text += " · " + wording.FormatCount(c.Sync.Listed) + " listed of " + wording.FormatCount(c.Sync.Total)
 		}
 		return fit(text), cellPlain
 	case c.Sync.InProgress && !c.Sync.QuotaResetAt.IsZero():
@@ -782,7 +837,7 @@ func (h *Home) syncCell(i, w int) (string, cellKind) {
 	case c.Sync.InProgress && c.Sync.LastError != "" && !strings.HasPrefix(wording.Bare(c.Sync.LastError), "interrupted"):
 		return fit("⚠ stopped: " + sanitize.Text(wording.Bare(c.Sync.LastError)) + " — s resumes"), cellError
 	case c.Sync.InProgress:
-		return fit(fmt.Sprintf("paused at %s of %s — s resumes", wording.FormatCount(c.Sync.Listed), wording.FormatCount(c.Sync.Total))), cellDim
+		return fit(stoppedAt(c.Sync.Listed, c.Sync.Total) + " — s resumes"), cellDim
 	case c.Sync.LastCompleteAt.IsZero():
 		return fit("s to sync"), cellDim
 	}
@@ -854,7 +909,7 @@ func (h *Home) stopText(app string, err error, listed, total int64, resetAt time
 		}
 		return quotaText(strings.TrimPrefix(qe.API, "cgi-bin/"), resetAt), cellWarn
 	case errors.Is(err, context.Canceled):
-		return fmt.Sprintf("stopped at %s of %s — s resumes", wording.FormatCount(listed), wording.FormatCount(total)), cellDim
+		return stoppedAt(listed, total) + " — s resumes", cellDim
 	}
 	return "⚠ " + sanitize.Text(wording.Error(wording.TUI, app, err)), cellError
 }

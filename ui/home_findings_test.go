@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -144,6 +145,62 @@ func TestHomeSaysWhoSyncsTheCacheInAnotherProcess(t *testing.T) {
 		title, _, _ := strings.Cut(s, "\n")
 		return strings.Contains(s, "shop: sync stopped at 10 listed") && !strings.Contains(title, "is syncing")
 	})
+	p.Send(uitest.Key("q"))
+	p.WaitFinished(t)
+}
+
+// pageThenWait lists one page of followers, then waits for the sync to be
+// stopped.
+type pageThenWait struct{ memSource }
+
+func (s pageThenWait) ListFollowers(ctx context.Context, next string) (cache.FollowerPage, error) {
+	if next != "" {
+		<-ctx.Done()
+		return cache.FollowerPage{}, ctx.Err()
+	}
+	page, _ := s.memSource.ListFollowers(ctx, "")
+	slices.Sort(page.OpenIDs)
+	page.OpenIDs, page.Last = page.OpenIDs[:10], false
+	page.Next = page.OpenIDs[9]
+	return page, nil
+}
+
+// TestStopSaysStoppingThenWhereItStoppedInTheCachesNumbers: x turns the row
+// to "stopping" at once (not "running 39 %" while the run saves), the
+// footer's "stopping…" gives way to where it stopped when it has, and the
+// row, the footer and the finding give the one number the cache saved, not
+// the last progress report's.
+func TestStopSaysStoppingThenWhereItStoppedInTheCachesNumbers(t *testing.T) {
+	w := newHomeWorld()
+	store := openHomeCache(t, w, "shop", "events", "legacy")
+	news := w.apps[0].AppID
+	saved := make(chan struct{})
+	fn := func(ctx context.Context, appID string, progress func(cache.Progress)) error {
+		// A report ahead of what is written: pages listed, not yet saved.
+		progress(cache.Progress{AppID: appID, Phase: cache.PhaseListing, Listed: 18, Total: 30, Fetched: 12})
+		err := cache.Sync(ctx, store, appID, pageThenWait{w.sources[news]}, cache.SyncOptions{Now: func() time.Time { return testNow }})
+		<-saved // saving takes a moment
+		return err
+	}
+	root := newHomeRoot(w, store, NewSyncs(fn), Options{})
+	p := uitest.Start(t, root, 150, 20)
+	p.WaitFor(t, "the home view", func(s string) bool { return strings.Contains(s, "s to sync") })
+	p.Send(uitest.Key("s"))
+	p.WaitFor(t, "news running", func(s string) bool { return strings.Contains(rowOf(t, s, "news"), "running") })
+	p.Send(uitest.Key("x"))
+	p.WaitFor(t, "news stopping", func(s string) bool {
+		row := rowOf(t, s, "news")
+		return strings.Contains(row, "stopping — saving what it fetched…") && !strings.Contains(row, "%")
+	})
+	close(saved)
+	p.WaitFor(t, "where news stopped", func(s string) bool {
+		return strings.Contains(rowOf(t, s, "news"), "stopped at 10 listed of 30 — s resumes") &&
+			strings.Contains(s, "news stopped at 10 listed of 30; s resumes there") &&
+			strings.Contains(s, "news: sync stopped at 10 listed of 30")
+	})
+	if s := p.Screen(); strings.Contains(rowOf(t, s, "news"), "18") || strings.Contains(s, "stopping") {
+		t.Errorf("the last report's number, or the stopping note, stayed:\n%s", s)
+	}
 	p.Send(uitest.Key("q"))
 	p.WaitFinished(t)
 }

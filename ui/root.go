@@ -197,6 +197,9 @@ func (r *Root) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		r.flash, r.flashErr = msg.Text, msg.Error
 		return r, nil
 	case PersonLoadedMsg:
+		if r.flash == lookingUp(msg.Query) {
+			r.flash = "" // the answer is in: the note is stale
+		}
 		if msg.Err != nil {
 			r.flash, r.flashErr = sanitize.Text(msg.Query+": "+wording.Error(wording.TUI, msg.Query, msg.Err)), true
 			return r, nil
@@ -284,12 +287,15 @@ func (r *Root) handleJumpKey(msg tea.KeyPressMsg) tea.Cmd {
 		if id == "" {
 			return nil
 		}
-		r.flash = "looking up " + sanitize.Text(id) + "…"
+		r.flash = lookingUp(id)
 		return LoadPerson(r.c, id)
 	}
 	r.jump.update(msg)
 	return nil
 }
+
+// lookingUp is the footer's note while id is looked up.
+func lookingUp(id string) string { return "looking up " + sanitize.Text(id) + "…" }
 
 // quit cancels Common.Ctx, runs the cleanup off the UI goroutine and quits
 // when it reports back, so syncs can save their progress first.

@@ -175,3 +175,20 @@ func TestRootDeliversAResultOnlyToThePageThatAskedForIt(t *testing.T) {
 		t.Fatalf("the lower view should show its followers:\n%s", s)
 	}
 }
+
+// TestJumpNoteGoesOnceThePersonOpens: "looking up …" is a note for while
+// the lookup runs; once the Person view opens the footer has its keys back.
+func TestJumpNoteGoesOnceThePersonOpens(t *testing.T) {
+	ps := fakeProfiles(3)
+	persons := slicePersons{ps[1].OpenID: {Query: ps[1].OpenID, Kind: cache.KindOpenID, UnionID: ps[1].UnionID,
+		Apps: []cache.PersonApp{{AppRef: cache.AppRef{Name: "news"}, Profiles: []cache.Profile{ps[1]}}}}}
+	d, _ := followersRoot(t, 120, 10, ps, nil, persons)
+	d.Send(uitest.Key(":"), tea.PasteMsg{Content: ps[1].OpenID}, uitest.Key("enter"))
+	s := d.Screen()
+	if !strings.Contains(s, "person · unionid "+ps[1].UnionID) {
+		t.Fatalf("the jump did not open the person:\n%s", s)
+	}
+	if footer := s[strings.LastIndex(s, "\n")+1:]; strings.Contains(footer, "looking up") || !strings.Contains(footer, "esc back") {
+		t.Errorf("footer after the person opened: %q", footer)
+	}
+}
