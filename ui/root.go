@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"wxscope/ids"
 	"wxscope/sanitize"
 	"wxscope/wording"
 )
@@ -285,6 +287,15 @@ func (r *Root) handleJumpKey(msg tea.KeyPressMsg) tea.Cmd {
 		id := strings.TrimSpace(r.jump.get())
 		r.jumping = false
 		if id == "" {
+			return nil
+		}
+		// A line pasted from a ticket is read down to its one id, as
+		// wxscope lookup reads it; text with no id is looked up as typed.
+		switch pasted, err := ids.Pasted(id); {
+		case err == nil:
+			id = pasted
+		case errors.Is(err, ids.ErrSeveralIDs):
+			r.flash, r.flashErr = sanitize.Text(err.Error()), true
 			return nil
 		}
 		r.flash = lookingUp(id)
