@@ -33,13 +33,18 @@ func DefaultGlobalKeys() GlobalKeys {
 	return GlobalKeys{
 		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit now")),
-		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "all keys")),
+		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Jump:      key.NewBinding(key.WithKeys(":", "g"), key.WithHelp(":/g", "jump to an openid or unionid")),
 	}
 }
 
-// ShortHelp implements help.KeyMap.
-func (k GlobalKeys) ShortHelp() []key.Binding { return []key.Binding{k.Jump, k.Help, k.Quit} }
+// ShortHelp implements help.KeyMap. The footer says the jump in fewer
+// words than the full help: the same keys, so the two cannot drift.
+func (k GlobalKeys) ShortHelp() []key.Binding {
+	jump := k.Jump
+	jump.SetHelp(k.Jump.Help().Key, "jump to id")
+	return []key.Binding{jump, k.Help, k.Quit}
+}
 
 // FullHelp implements help.KeyMap.
 func (k GlobalKeys) FullHelp() [][]key.Binding {

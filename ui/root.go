@@ -3,13 +3,13 @@ package ui
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"wxscope/ids"
@@ -69,10 +69,12 @@ type Root struct {
 	width  int
 	height int
 
-	keys     GlobalKeys
-	jumpKeys JumpKeys
-	help     help.Model
-	showHelp bool
+	keys       GlobalKeys
+	jumpKeys   JumpKeys
+	listKeys   ListKeys // scroll the full help
+	help       help.Model
+	showHelp   bool
+	helpOffset int // the first line of the help shown, when it scrolls
 
 	jumping bool
 	jump    lineInput
@@ -99,7 +101,7 @@ func NewRoot(opts Options) *Root {
 	}
 	r := &Root{
 		c: c, cancel: cancel, theme: opts.Theme, cleanup: opts.Cleanup,
-		keys: DefaultGlobalKeys(), jumpKeys: DefaultJumpKeys(),
+		keys: DefaultGlobalKeys(), jumpKeys: DefaultJumpKeys(), listKeys: DefaultListKeys(),
 		help: help.New(), jump: lineInput{prompt: ": ", limit: 128},
 	}
 	r.applyStyles(true)
@@ -248,7 +250,12 @@ func (r *Root) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	r.flash = ""
 	if r.showHelp {
-		// Any key closes the overlay; q still quits.
+		// The movement keys scroll a help taller than the screen; any
+		// other key closes it, and q still quits.
+		if d, ok := r.listKeys.step(msg, max(r.bodyHeight()-4, 1), 1<<20); ok {
+			r.helpOffset += d
+			return nil
+		}
 		r.showHelp = false
 		if key.Matches(msg, r.keys.Quit) {
 			return r.quit()
@@ -264,7 +271,7 @@ func (r *Root) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(msg, r.keys.Quit):
 			return r.quit()
 		case key.Matches(msg, r.keys.Help):
-			r.showHelp = true
+			r.showHelp, r.helpOffset = true, 0
 			return nil
 		case key.Matches(msg, r.keys.Jump) && r.c.Persons != nil:
 			r.jumping = true
@@ -368,19 +375,30 @@ func (r *Root) footer() string {
 		} else {
 			line = s.Dim.Render(r.flash)
 		}
+	case r.showHelp:
+		line = s.Dim.Render("↑/↓ pgup/pgdn scroll · any other key closes · q quit")
 	default:
-		var b []key.Binding
+		var page, global []key.Binding
 		if p := r.top(); p != nil {
-			b = append(b, p.KeyMap().ShortHelp()...)
+			page = p.KeyMap().ShortHelp()
 		}
 		if p := r.top(); p == nil || !p.CapturesInput() {
-			b = append(b, r.keys.ShortHelp()...)
+			global = r.keys.ShortHelp()
 		}
-		line = r.help.ShortHelpView(b)
+		// ? and q show whatever the width: the page's keys give way first.
+		must := func(b key.Binding) bool {
+			return sameKeys(b, r.keys.Help) || sameKeys(b, r.keys.Quit)
+		}
+		line = shortHelp(s, page, global, must, r.width)
 	}
 	return ansi.Truncate(line, r.width, "…")
 }
 
+// sameKeys reports whether a and b are bound to the same keys.
+func sameKeys(a, b key.Binding) bool { return slices.Equal(a.Keys(), b.Keys()) }
+
+// helpOverlay is every key of the page on top and the global ones, laid
+// out for the width, scrolling when taller than the screen.
 func (r *Root) helpOverlay() string {
 	s := r.c.Styles
 	var groups [][]key.Binding
@@ -388,10 +406,16 @@ func (r *Root) helpOverlay() string {
 		groups = append(groups, p.KeyMap().FullHelp()...)
 	}
 	groups = append(groups, r.keys.FullHelp()...)
-	content := s.Title.Render("keys") + "\n\n" + r.help.FullHelpView(groups) +
-		"\n\n" + s.Dim.Render("g jumps to an id (it is not vim's top: use home). any key closes.")
-	box := s.Box.Render(content)
-	return lipgloss.Place(r.width, r.bodyHeight(), lipgloss.Center, lipgloss.Center, box)
+	innerW := max(r.width-4, 1)
+	lines := append([]string{s.Title.Render("keys"), ""}, helpLines(s, groups, innerW)...)
+	lines = append(lines, "")
+	note := "g jumps to an openid or unionid (it is not vim's top: use home). ↑/↓ scroll; any other key closes."
+	for _, l := range strings.Split(ansi.Wrap(note, innerW, ""), "\n") {
+		lines = append(lines, s.Dim.Render(l))
+	}
+	box, off := helpBox(s, lines, r.width, r.bodyHeight(), r.helpOffset)
+	r.helpOffset = off
+	return box
 }
 
 // fitLines cuts or pads s to exactly height lines, each at most width cells.
