@@ -138,6 +138,9 @@ func (d *Doctor) Update(msg tea.Msg) tea.Cmd {
 			if d.cursor < n {
 				return d.open(d.findings()[d.cursor])
 			}
+			return Flash("no finding here to open")
+		default:
+			return noKey(msg)
 		}
 	}
 	return nil

@@ -240,7 +240,10 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 			if key.Matches(msg, f.keys.Back) {
 				return Pop()
 			}
-			return nil
+			if f.loadErr != nil {
+				return Flash("the followers could not be read: esc goes back")
+			}
+			return Flash("still reading the followers…")
 		}
 		if f.exporting {
 			return f.handleExportKey(msg)
@@ -293,6 +296,9 @@ func (f *Followers) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		f.desc = !f.desc
 		return f.refresh()
 	case key.Matches(msg, k.Unfollowed):
+		if f.idx.Unfollowed() == 0 {
+			return Flash("nobody has unfollowed " + sanitize.Text(f.spec.App) + " as far as the cache knows: a complete sync marks who left")
+		}
 		f.showUnfollowed = !f.showUnfollowed
 		return f.refresh()
 	case key.Matches(msg, k.Open):
@@ -303,6 +309,7 @@ func (f *Followers) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			}
 			return LoadPerson(f.c, id)
 		}
+		return Flash("no follower here to open")
 	case key.Matches(msg, k.Insights):
 		return Push(NewInsights(f.c, f.viewTitle(), f.idx, f.rows))
 	case key.Matches(msg, k.Export):
@@ -312,6 +319,7 @@ func (f *Followers) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		if r, ok := f.current(); ok {
 			return copyID(f.c, "openid", f.idx.OpenID(r))
 		}
+		return Flash("no follower here to copy")
 	case key.Matches(msg, k.Back):
 		if f.query != "" {
 			f.query = ""
@@ -319,7 +327,7 @@ func (f *Followers) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return Pop()
 	}
-	return nil
+	return noKey(msg)
 }
 
 // current returns the row under the cursor.

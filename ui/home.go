@@ -96,6 +96,7 @@ type Home struct {
 	countsSeen     int // the read whose answer is shown: older answers are stale
 	linksInFlight  bool
 	linksStale     bool // a sync ended while an analysis ran: run another
+	refreshing     bool // r: the footer says when the analysis is in
 	bar            progress.Model
 }
 
@@ -304,6 +305,10 @@ func (h *Home) Update(msg tea.Msg) tea.Cmd {
 		if h.linksStale {
 			return h.analyze()
 		}
+		if h.refreshing {
+			h.refreshing = false
+			return Flash("re-read the cache and analysed the links again")
+		}
 		return nil
 	case homeRedrawMsg:
 		return h.redraw()
@@ -454,6 +459,9 @@ func (h *Home) syncAll() tea.Cmd {
 
 func (h *Home) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	k := h.keys
+	if h.c.ReadOnly && key.Matches(msg, readOnlyKeys) {
+		return readOnlyNote()
+	}
 	switch {
 	case key.Matches(msg, k.Up):
 		h.cursor = max(h.cursor-1, 0)
@@ -479,19 +487,34 @@ func (h *Home) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.SyncAll):
 		return h.syncAll()
 	case key.Matches(msg, k.Stop):
-		if len(h.spec.Apps) > 0 && h.rows[h.cursor].running {
-			h.rows[h.cursor].stopping = true
-			h.spec.Syncs.Stop(h.spec.Apps[h.cursor].AppID)
-			return Flash("stopping the sync of " + sanitize.Text(h.spec.Apps[h.cursor].Name) + "; it saves what it fetched…")
+		if len(h.spec.Apps) == 0 {
+			return Flash("no app to stop")
 		}
+		name := sanitize.Text(h.spec.Apps[h.cursor].Name)
+		switch r := &h.rows[h.cursor]; {
+		case r.stopping:
+			return Flash(name + " is stopping already; it saves what it fetched…")
+		case r.running:
+			r.stopping = true
+			h.spec.Syncs.Stop(h.spec.Apps[h.cursor].AppID)
+			return Flash("stopping the sync of " + name + "; it saves what it fetched…")
+		case h.syncingElsewhere(h.cursor):
+			return Flash(name + " syncs in " + sanitize.Text(h.holder.String()) + ": stop it there")
+		}
+		return Flash(name + " is not syncing: nothing to stop")
 	case key.Matches(msg, k.Refresh):
 		h.spec.Reader.Changed()
 		h.countsInFlight = false
-		return tea.Batch(h.readCounts(), h.analyze())
+		h.refreshing = true
+		return tea.Batch(Flash("re-reading the cache…"), h.readCounts(), h.analyze())
 	case key.Matches(msg, k.Links):
 		return Push(NewLinks(h.c, h.linksSpec()))
 	case key.Matches(msg, k.Doctor):
 		return Push(NewDoctor(h.c, h.linksSpec()))
+	case key.Matches(msg, readOnlyKeys):
+		return Flash("syncing is off here: no sync was wired to this view")
+	default:
+		return noKey(msg)
 	}
 	return nil
 }

@@ -249,8 +249,11 @@ func (v *InsightsView) CapturesInput() bool { return false }
 
 // Update implements Page.
 func (v *InsightsView) Update(msg tea.Msg) tea.Cmd {
-	if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, v.keys.Back) {
-		return Pop()
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		if key.Matches(k, v.keys.Back) {
+			return Pop()
+		}
+		return noKey(k)
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package ui
 import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+
+	"wxscope/sanitize"
 )
 
 // Key conventions, decided once for every view:
@@ -258,4 +260,20 @@ func (k HomeKeys) FullHelp() [][]key.Binding {
 		{k.Open, k.Sync, k.SyncAll, k.Stop, k.Refresh},
 		{k.Links, k.Doctor},
 	}
+}
+
+// noKey is the answer to a key the page has no use for: every key gets
+// one, so that a newcomer pressing r or enter in the wrong place learns it
+// did nothing rather than wondering whether it is working.
+func noKey(msg tea.KeyPressMsg) tea.Cmd {
+	return Flash(sanitize.Text(msg.String()) + " does nothing here · ? shows the keys")
+}
+
+// readOnlyKeys are the keys that would write the cache: under --readonly
+// they are disabled (Common.WriteKey) and say why when pressed.
+var readOnlyKeys = key.NewBinding(key.WithKeys("s", "S", "x"))
+
+// readOnlyNote is what a key that would sync says under --readonly.
+func readOnlyNote() tea.Cmd {
+	return Flash("read-only (--readonly): nothing syncs from here; start wxscope without --readonly to sync")
 }

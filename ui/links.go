@@ -213,6 +213,8 @@ func (l *Links) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			return copyID(l.c, "unionid", l.groups.unionID(g))
 		}
 		return Flash("no unionid here")
+	default:
+		return noKey(msg)
 	}
 	return nil
 }
@@ -233,7 +235,7 @@ func (l *Links) open() tea.Cmd {
 	if g, ok := l.currentGroup(); ok {
 		return LoadPerson(l.c, l.groups.unionID(g))
 	}
-	return nil
+	return Flash("nobody here to open")
 }
 
 // swapIn takes the answers of a reload after a sync once both are in. A

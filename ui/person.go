@@ -86,6 +86,10 @@ func (p *Person) Update(msg tea.Msg) tea.Cmd {
 		return copyID(p.c, "unionid", p.person.UnionID)
 	case key.Matches(k, p.keys.Back):
 		return Pop()
+	case k.String() == "enter":
+		return Flash("enter: nothing opens from here · y copies the openid, Y the unionid, esc goes back")
+	default:
+		return noKey(k)
 	}
 	return nil
 }
