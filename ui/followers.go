@@ -390,9 +390,10 @@ func (f *Followers) refresh() tea.Cmd {
 	}
 	var within []uint64
 	prev := f.match
-	if !sameQuery && f.matchQuery != "" && f.match != nil &&
-		strings.Contains(asciiLower(q), asciiLower(f.matchQuery)) {
-		within = f.match // the new query can only match a subset
+	if !sameQuery && f.matchQuery != "" && f.match != nil && strings.Contains(q, f.matchQuery) {
+		// The new query can only match a subset. (Containing the old one
+		// only up to case is not enough: ids match case-sensitively.)
+		within = f.match
 	}
 	f.pending = "sorting…"
 	if !sameQuery {
@@ -555,9 +556,9 @@ func (f *Followers) filterLine() string {
 		status = "filtering…"
 	}
 	if f.query == "" {
-		status = "type to filter openid, unionid, remark"
+		status = "type to filter: ids exactly, remarks in any case · ← → move"
 	}
-	return f.input.view(s.Prompt) + "  " + s.Dim.Render(status)
+	return f.input.view(s.Prompt, s.Cursor) + "  " + s.Dim.Render(status)
 }
 
 func arrow(desc bool) string {

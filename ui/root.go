@@ -368,7 +368,7 @@ func (r *Root) footer() string {
 	case r.quitting:
 		line = s.Dim.Render("quitting — saving sync progress… (ctrl+c again to quit now)")
 	case r.jumping:
-		line = r.jump.view(s.Prompt) + s.Dim.Render("  openid or unionid · enter look up · esc cancel")
+		line = r.jump.view(s.Prompt, s.Cursor) + s.Dim.Render("  openid or unionid · enter look up · esc cancel")
 	case r.flash != "":
 		if r.flashErr {
 			line = s.Error.Render(r.flash)

@@ -23,6 +23,7 @@ type Styles struct {
 	Error      lipgloss.Style // failures shown in the footer
 	Accent     lipgloss.Style // the sort indicator, the filter text
 	Prompt     lipgloss.Style // "/" and ":" prompts
+	Cursor     lipgloss.Style // the character under a text box's cursor
 	Box        lipgloss.Style // the full-help overlay frame
 	Help       help.Styles    // footer and overlay key help
 	// BarFull and BarEmpty colour the sync progress bar; NoColor in the
@@ -61,6 +62,7 @@ func NewStyles(isDark bool) Styles {
 		Error:      s().Foreground(p.red).Bold(true),
 		Accent:     s().Foreground(p.accent).Bold(true),
 		Prompt:     s().Foreground(p.accent).Bold(true),
+		Cursor:     s().Reverse(true),
 		Box:        s().Border(lipgloss.RoundedBorder()).BorderForeground(p.accent).Padding(0, 1),
 		Help:       help.DefaultStyles(isDark),
 		BarFull:    p.accent,
@@ -85,6 +87,7 @@ func NoColorStyles() Styles {
 		Error:      s().Bold(true),
 		Accent:     s().Bold(true),
 		Prompt:     s().Bold(true),
+		Cursor:     s().Reverse(true),
 		Box:        s().Border(lipgloss.RoundedBorder()).Padding(0, 1),
 		BarFull:    lipgloss.NoColor{},
 		BarEmpty:   lipgloss.NoColor{},
@@ -108,7 +111,7 @@ func PlainStyles() Styles {
 	return Styles{
 		Title: s(), Header: s(), Selected: s(), Dim: s(), Unfollowed: s(),
 		Present: s(), Missing: s(), Unknown: s(), Warn: s(), Error: s(),
-		Accent: s(), Prompt: s(),
+		Accent: s(), Prompt: s(), Cursor: s(),
 		Box:     s().Border(lipgloss.RoundedBorder()).Padding(0, 1),
 		BarFull: lipgloss.NoColor{}, BarEmpty: lipgloss.NoColor{},
 		Help: help.Styles{

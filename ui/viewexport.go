@@ -95,7 +95,7 @@ func (f *Followers) handleExportKey(msg tea.KeyPressMsg) tea.Cmd {
 
 func (f *Followers) exportLine() string {
 	s := f.c.Styles
-	return f.exportIn.view(s.Prompt) + "  " +
+	return f.exportIn.view(s.Prompt, s.Cursor) + "  " +
 		s.Dim.Render(formatCount(len(f.rows))+" rows as shown · .csv or .jsonl · enter write · esc cancel")
 }
 
