@@ -41,12 +41,12 @@ type command struct {
 // commands is the command line's contract (design.md, "Command line").
 var commands = []command{
 	{"", "[--readonly] [--config FILE]", "the TUI over the configured apps and cache; works offline from the cache", runTUI},
-	{"demo", "[--followers N] [--seed S]", "the TUI on the built-in API simulator, a generated world and a fresh temporary cache", runDemo},
+	{"demo", "[--followers N] [--seed S] [--serve]", "the TUI on the built-in API simulator, a generated world and a fresh temporary cache", runDemo},
 	{"sync", "[--app NAME]... [--config FILE]", "fetch the followers of all (or the named) apps into the cache; resumable; 0 only if all finish", runSync},
 	{"resolve", "--app NAME [FILE] [--format csv|jsonl] [--offline] [--config FILE]", "the unionid and follow status of each openid of old records, in input order (cache first, then the API)", runResolve},
 	{"lookup", "ID [--json] [--live] [--config FILE]", "an openid or unionid: its person across all apps (cache first; --live asks the API)", runLookup},
 	{"links", "[--missing APP] [--format table|csv|jsonl] [--config FILE]", "the unionid groups across apps", runLinks},
-	{"export", "[--app NAME]... [--format csv|jsonl] [--config FILE]", "the cached followers", runExport},
+	{"export", "[--app NAME]... [--format csv|jsonl|parquet] [--out PATH] [--config FILE]", "the cached followers", runExport},
 	{"doctor", "[--json] [--config FILE]", "findings about bindings and the cache, with the evidence and what to do", runDoctor},
 	{"help", "[COMMAND]", "this help, or a command's flags", nil},
 	{"version", "", "the version of wxscope", nil},

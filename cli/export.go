@@ -3,30 +3,33 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
 	"wxscope/cache"
 	"wxscope/config"
-	"wxscope/sanitize"
+	"wxscope/export"
 )
 
 // runExport writes the cached followers of all apps, or of those named with
-// --app, as CSV (the default, for spreadsheets) or JSON lines.
+// --app, in the one export format (package export): CSV (the default, for
+// spreadsheets) or JSON lines on standard output or into a new file --out
+// FILE, or Parquet into the folder --out DIR, one partition per app.
 func runExport(ctx context.Context, env *Env, args []string) error {
 	c := newInvocation(env, "export")
 	c.appFlag("export only the app named `NAME`; repeat for several")
-	format := c.fs.String("format", "csv", "output `FORMAT`: csv or jsonl")
+	format := c.fs.String("format", "csv", "output `FORMAT`: csv, jsonl or parquet")
+	out := c.fs.String("out", "", "write to `PATH`: for csv and jsonl a new file (default: standard output); for parquet a folder (required), one app=NAME partition per app, each new or empty")
 	if err := c.parseNoArgs(args); err != nil {
 		return err
 	}
-	if err := oneOf("export", "format", *format, "csv", "jsonl"); err != nil {
+	if err := oneOf("export", "format", *format, "csv", "jsonl", "parquet"); err != nil {
 		return err
+	}
+	if *format == "parquet" && *out == "" {
+		return usagef("export", "--format parquet needs --out DIR: it writes a folder of files, one partition per app")
 	}
 	if err := c.load(); err != nil {
 		return err
@@ -49,37 +52,118 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 		return errors.New("nothing synced yet; run wxscope sync")
 	}
 
-	out := bufio.NewWriterSize(env.Stdout, 64<<10)
-	var w rowWriter
-	if *format == "jsonl" {
-		w = newJSONLWriter(out)
-	} else {
-		w = newCSVWriter(out)
+	var dest exportDest
+	switch {
+	case *format == "parquet":
+		dest, err = newParquetDest(*out, targets)
+	case *out != "":
+		dest, err = newFileDest(*out, export.Format(*format))
+	default:
+		dest = newStdoutDest(env.Stdout, export.Format(*format))
 	}
-	if err := w.header(); err != nil {
+	if err != nil {
+		return exportRefused(err)
+	}
+	// Exported data is byte for byte what the API said, but a remark must
+	// not drive the terminal it is printed on.
+	screen := *out == "" && env.StdoutTTY
+	if err := writeExport(ctx, store, targets, dest.w, screen); err != nil {
+		dest.abort()
 		return err
 	}
+	if err := dest.commit(); err != nil {
+		return exportRefused(err)
+	}
+	for _, f := range dest.files() {
+		fmt.Fprintln(env.Stdout, f)
+	}
+	return nil
+}
+
+// exportRefused adds what to do to an export that found its target taken.
+func exportRefused(err error) error {
+	if errors.Is(err, export.ErrExists) {
+		return fmt.Errorf("%w; nothing was written: remove it or choose another --out", err)
+	}
+	return err
+}
+
+// writeExport streams the profiles of every target through w.
+func writeExport(ctx context.Context, store *cache.Store, targets []exportTarget, w export.Writer, screen bool) error {
 	for _, t := range targets {
 		err := store.EachProfile(t.appid, "", func(p cache.Profile) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			r := exportRowOf(t.name, t.appid, &p)
-			if env.StdoutTTY {
-				// Exported data is byte for byte what the API said, but a
-				// remark must not drive the terminal it is printed on.
-				r.screenSafe()
+			r := export.NewRow(export.Input{App: t.name, Kind: export.KindOfficial, Profile: (*export.Follower)(&p)})
+			if screen {
+				r.ScreenSafe()
 			}
-			return w.row(r)
+			return w.Write(&r)
 		})
 		if err != nil {
 			return fmt.Errorf("export %s: %w", t.name, err)
 		}
 	}
-	if err := w.flush(); err != nil {
-		return err
+	return nil
+}
+
+// exportDest is where an export's rows go: w takes them; commit finishes
+// the output and puts it in place, abort leaves nothing behind; files lists
+// what a finished export wrote, for standard output.
+type exportDest struct {
+	w      export.Writer
+	commit func() error
+	abort  func()
+	files  func() []string
+}
+
+func newStdoutDest(stdout io.Writer, f export.Format) exportDest {
+	buf := bufio.NewWriterSize(stdout, 64<<10)
+	w, _ := export.NewWriter(f, buf)
+	return exportDest{
+		w: w,
+		commit: func() error {
+			if err := w.Close(); err != nil {
+				return err
+			}
+			return buf.Flush()
+		},
+		abort: func() { buf.Flush() }, // what was written is out already; end it cleanly
+		files: func() []string { return nil },
 	}
-	return out.Flush()
+}
+
+func newFileDest(path string, f export.Format) (exportDest, error) {
+	file, err := export.Create(path)
+	if err != nil {
+		return exportDest{}, err
+	}
+	w, _ := export.NewWriter(f, file)
+	return exportDest{
+		w: w,
+		commit: func() error {
+			if err := w.Close(); err != nil {
+				file.Abort()
+				return err
+			}
+			return file.Commit()
+		},
+		abort: file.Abort,
+		files: func() []string { return nil }, // the user named it
+	}, nil
+}
+
+func newParquetDest(dir string, targets []exportTarget) (exportDest, error) {
+	apps := make([]string, len(targets))
+	for i, t := range targets {
+		apps[i] = t.name
+	}
+	d, err := export.CreateParquetDir(dir, apps, export.ParquetOptions{})
+	if err != nil {
+		return exportDest{}, err
+	}
+	return exportDest{w: d, commit: d.Close, abort: d.Abort, files: d.Files}, nil
 }
 
 // exportTarget is one app to export.
@@ -123,115 +207,4 @@ func exportTargets(store *cache.Store, cfg *config.Config, apps []config.App, al
 		}
 	}
 	return out, nil
-}
-
-// exportRow is one line of `wxscope export`. The JSON field names and their
-// order are a contract (design.md); CSV columns follow the same order.
-type exportRow struct {
-	App            string  `json:"app"`
-	AppID          string  `json:"appid"`
-	OpenID         string  `json:"openid"`
-	UnionID        string  `json:"unionid"`
-	Subscribe      int     `json:"subscribe"`
-	SubscribeTime  int64   `json:"subscribe_time"`
-	SubscribeScene string  `json:"subscribe_scene"`
-	QRScene        int64   `json:"qr_scene"`
-	QRSceneStr     string  `json:"qr_scene_str"`
-	Remark         string  `json:"remark"`
-	TagIDList      []int64 `json:"tagid_list"`
-	GroupID        int64   `json:"groupid"`
-	FetchedAt      int64   `json:"fetched_at"`
-	UnfollowedAt   int64   `json:"unfollowed_at"`
-}
-
-var exportColumns = []string{"app", "appid", "openid", "unionid", "subscribe", "subscribe_time", "subscribe_scene",
-	"qr_scene", "qr_scene_str", "remark", "tagid_list", "groupid", "fetched_at", "unfollowed_at"}
-
-func exportRowOf(name, appid string, p *cache.Profile) *exportRow {
-	r := &exportRow{
-		App:            name,
-		AppID:          appid,
-		OpenID:         p.OpenID,
-		UnionID:        p.UnionID,
-		SubscribeTime:  p.SubscribeTime,
-		SubscribeScene: p.SubscribeScene,
-		QRScene:        p.QRScene,
-		QRSceneStr:     p.QRSceneStr,
-		Remark:         p.Remark,
-		TagIDList:      p.TagIDs,
-		GroupID:        p.GroupID,
-		FetchedAt:      p.FetchedAt,
-		UnfollowedAt:   p.UnfollowedAt,
-	}
-	if p.Subscribed {
-		r.Subscribe = 1
-	}
-	if r.TagIDList == nil {
-		r.TagIDList = []int64{} // [] rather than null: the field is always a list
-	}
-	return r
-}
-
-// screenSafe makes the strings from the API safe to print on a terminal.
-func (r *exportRow) screenSafe() {
-	for _, f := range []*string{&r.OpenID, &r.UnionID, &r.SubscribeScene, &r.QRSceneStr, &r.Remark} {
-		*f = sanitize.Text(*f)
-	}
-}
-
-type rowWriter interface {
-	header() error
-	row(*exportRow) error
-	flush() error
-}
-
-type jsonlWriter struct{ enc *json.Encoder }
-
-func newJSONLWriter(w io.Writer) *jsonlWriter {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false) // remarks stay readable; JSON needs no HTML escaping
-	return &jsonlWriter{enc}
-}
-
-func (w *jsonlWriter) header() error          { return nil }
-func (w *jsonlWriter) row(r *exportRow) error { return w.enc.Encode(r) }
-func (w *jsonlWriter) flush() error           { return nil }
-
-type csvWriter struct {
-	w   *csv.Writer
-	rec []string
-}
-
-func newCSVWriter(w io.Writer) *csvWriter {
-	return &csvWriter{w: csv.NewWriter(w), rec: make([]string, len(exportColumns))}
-}
-
-func (w *csvWriter) header() error { return w.w.Write(exportColumns) }
-
-func (w *csvWriter) row(r *exportRow) error {
-	tags := make([]string, len(r.TagIDList))
-	for i, t := range r.TagIDList {
-		tags[i] = strconv.FormatInt(t, 10)
-	}
-	rec := w.rec
-	rec[0] = sanitize.CSVCell(r.App)
-	rec[1] = sanitize.CSVCell(r.AppID)
-	rec[2] = sanitize.CSVCell(r.OpenID)
-	rec[3] = sanitize.CSVCell(r.UnionID)
-	rec[4] = strconv.Itoa(r.Subscribe)
-	rec[5] = strconv.FormatInt(r.SubscribeTime, 10)
-	rec[6] = sanitize.CSVCell(r.SubscribeScene)
-	rec[7] = strconv.FormatInt(r.QRScene, 10)
-	rec[8] = sanitize.CSVCell(r.QRSceneStr)
-	rec[9] = sanitize.CSVCell(r.Remark)
-	rec[10] = strings.Join(tags, ";")
-	rec[11] = strconv.FormatInt(r.GroupID, 10)
-	rec[12] = strconv.FormatInt(r.FetchedAt, 10)
-	rec[13] = strconv.FormatInt(r.UnfollowedAt, 10)
-	return w.w.Write(rec)
-}
-
-func (w *csvWriter) flush() error {
-	w.w.Flush()
-	return w.w.Error()
 }

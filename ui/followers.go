@@ -121,10 +121,10 @@ type followersResultMsg struct {
 	rows  []uint32
 }
 
-// The view's results are addressed to it (exportDoneMsg is viewexport.go's).
+// The view's results are addressed to it. (The export's result is a
+// FlashMsg, which the root shows whichever page is on top.)
 func (m followersLoadedMsg) Owner() Page { return m.owner }
 func (m followersResultMsg) Owner() Page { return m.owner }
-func (m exportDoneMsg) Owner() Page      { return m.owner }
 
 // NewFollowers returns the view for spec; it loads its index from
 // spec.Reader when the root pushes it.
@@ -229,8 +229,6 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 		if f.editing {
 			return f.updateInput(msg)
 		}
-	case exportDoneMsg:
-		return f.exportDone(msg)
 	case tea.MouseMsg:
 		if f.idx != nil && !f.editing && !f.exporting {
 			return f.mouse(msg)

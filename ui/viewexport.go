@@ -1,40 +1,36 @@
 package ui
 
 import (
-	"bufio"
-	"encoding/csv"
-	"encoding/json"
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
-	"io"
+	"hash/maphash"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"wxscope/cache"
+	"wxscope/export"
 	"wxscope/sanitize"
 )
 
-// The Followers view's export (e) and title helper: the rows as
-// shown — subset, filter, sort and the unfollowed toggle — go to a CSV or a
-// JSON-lines file in a tea.Cmd, so a million rows never block the screen.
+// The Followers view's export (e) and title helper. The export
+// writes the rows as shown — subset, filter, sort and the unfollowed
+// toggle — in the one export format of `wxscope export` (package export:
+// the same columns, unix seconds), read fresh from the cache, into a new
+// file in the user's Downloads folder by default. It runs in one tea.Cmd
+// that writes the file and returns one FlashMsg with the result.
 
 // exportKeys are live while the export prompt has the input.
 var exportKeys = JumpKeys{
 	Go:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "write the file")),
 	Cancel: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
-}
-
-// exportDoneMsg reports a finished export to the view that started it.
-type exportDoneMsg struct {
-	owner *Followers
-	path  string
-	rows  int
-	err   error
 }
 
 // viewTitle says what the view shows: app, subset and filter.
@@ -49,30 +45,71 @@ func (f *Followers) viewTitle() string {
 	return t
 }
 
-// defaultExportName is "news-followers-20240601.csv", or with -2, -3 … when
-// that file exists already.
-func (f *Followers) defaultExportName() string {
+// exportDir is where an export goes unless the user types a path: the
+// Downloads folder ($XDG_DOWNLOAD_DIR, else ~/Downloads) when it exists,
+// else the home folder; the current folder only when there is no home. A
+// program started from a source tree (go run . demo) must not write there.
+func exportDir() string {
+	home, err := os.UserHomeDir()
+	if d := os.ExpandEnv(os.Getenv("XDG_DOWNLOAD_DIR")); d != "" && filepath.IsAbs(d) && isDir(d) {
+		return d
+	}
+	if err == nil {
+		if d := filepath.Join(home, "Downloads"); isDir(d) {
+			return d
+		}
+		return home
+	}
+	wd, _ := os.Getwd()
+	return wd
+}
+
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
+}
+
+// exportPath resolves what the user typed: ~/ is the home folder, and a
+// relative name is taken in exportDir, not in the current folder.
+func exportPath(name string) (string, error) {
+	if name == "~" || strings.HasPrefix(name, "~/") {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("the home folder is unknown (%w); type a full path", err)
+		}
+		name = filepath.Join(home, name[1:])
+	}
+	if !filepath.IsAbs(name) {
+		name = filepath.Join(exportDir(), name)
+	}
+	return filepath.Clean(name), nil
+}
+
+// defaultExportPath is exportDir/news-followers-20240601.csv, or with -2,
+// -3 … when that file exists already.
+func (f *Followers) defaultExportPath() string {
 	app := strings.Map(func(r rune) rune {
 		if r == '/' || r == '\\' || r < ' ' || r == ' ' {
 			return '_'
 		}
 		return r
 	}, sanitize.Text(f.spec.App))
-	base := app + "-followers-" + f.c.Now().In(f.c.Loc).Format("20060102")
-	name := base + ".csv"
+	dir := exportDir()
+	base := filepath.Join(dir, app+"-followers-"+f.c.Now().In(f.c.Loc).Format("20060102"))
+	path := base + ".csv"
 	for i := 2; i < 100; i++ {
-		if _, err := os.Stat(name); errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
 			break
 		}
-		name = base + "-" + strconv.Itoa(i) + ".csv"
+		path = base + "-" + strconv.Itoa(i) + ".csv"
 	}
-	return name
+	return path
 }
 
 func (f *Followers) startExport() {
 	f.exporting = true
-	f.exportIn = lineInput{prompt: "export to ", limit: 1024, width: max(f.width-50, 20)}
-	f.exportIn.set(f.defaultExportName())
+	f.exportIn = lineInput{prompt: "export to ", limit: 4096, width: max(f.width-50, 20)}
+	f.exportIn.set(f.defaultExportPath())
 	f.clampCursor()
 }
 
@@ -87,7 +124,15 @@ func (f *Followers) handleExportKey(msg tea.KeyPressMsg) tea.Cmd {
 		if name == "" {
 			return nil
 		}
-		return tea.Batch(Flash("exporting "+formatCount(len(f.rows))+" rows…"), f.export(name))
+		path, err := exportPath(name)
+		if err != nil {
+			return FlashError(fmt.Errorf("%w; nothing was written", err))
+		}
+		// In sequence: the notice is shown before the write starts, so the
+		// result, which comes after it, is what stays in the footer.
+		return tea.Sequence(
+			Flash("exporting "+formatCount(len(f.rows))+" rows to "+sanitize.Text(path)+"…"),
+			f.export(path))
 	}
 	f.exportIn.update(msg)
 	return nil
@@ -96,175 +141,139 @@ func (f *Followers) handleExportKey(msg tea.KeyPressMsg) tea.Cmd {
 func (f *Followers) exportLine() string {
 	s := f.c.Styles
 	return f.exportIn.view(s.Prompt, s.Cursor) + "  " +
-		s.Dim.Render(formatCount(len(f.rows))+" rows as shown · .csv or .jsonl · enter write · esc cancel")
+		s.Dim.Render(formatCount(len(f.rows))+" rows as shown · .csv, .jsonl or .parquet · enter write · esc cancel")
 }
 
-func (f *Followers) exportDone(m exportDoneMsg) tea.Cmd {
-	if m.err != nil {
-		return FlashError(m.err)
-	}
-	return Flash("exported " + formatCount(m.rows) + " rows to " + sanitize.Text(m.path))
-}
-
-// export returns the command that writes the rows now shown to name.
-func (f *Followers) export(name string) tea.Cmd {
+// export returns the command that writes the rows now shown to path and
+// reports the result, success or failure, as one FlashMsg.
+func (f *Followers) export(path string) tea.Cmd {
 	w := viewExport{
-		app: f.spec.App, appID: f.spec.AppID, idx: f.idx, rows: f.rows,
-		others: f.spec.Others, presence: f.spec.Presence, loc: f.c.Loc,
-		unfollowed: f.showUnfollowed,
+		ctx: f.c.Ctx, app: f.spec.App, appID: f.spec.AppID,
+		src: f.spec.Reader, idx: f.idx, rows: f.rows,
 	}
-	owner := f
 	return func() tea.Msg {
-		path, err := expandPath(name)
-		if err != nil {
-			return exportDoneMsg{owner: owner, err: err}
-		}
 		n, err := w.writeFile(path)
-		return exportDoneMsg{owner: owner, path: path, rows: n, err: err}
-	}
-}
-
-func expandPath(name string) (string, error) {
-	if rest, ok := strings.CutPrefix(name, "~/"); ok {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("export: where is ~? %w", err)
+		shown := sanitize.Text(path)
+		switch {
+		case errors.Is(err, export.ErrExists):
+			return FlashMsg{Text: shown + " exists already; nothing was written: choose another name", Error: true}
+		case err != nil:
+			return FlashMsg{Text: "export to " + shown + " failed: " + sanitize.Text(err.Error()) + "; nothing was written", Error: true}
 		}
-		name = filepath.Join(home, rest)
+		return FlashMsg{Text: "exported " + formatCount(n) + " rows to " + shown}
 	}
-	return filepath.Abs(name)
 }
 
 // viewExport is what an export needs from the view, copied so the write can
 // run while the view changes: the index and the row slice are never
 // modified in place.
 type viewExport struct {
+	ctx        context.Context
 	app, appID string
+	src        FollowerReader
 	idx        *FollowerIndex
 	rows       []uint32
-	others     []OtherApp
-	presence   Presence
-	loc        *time.Location
-	unfollowed bool
 }
 
-// writeFile writes a new file (never over an existing one) and removes it
-// again when the write fails half way.
+// writeFile writes the rows to the new file path in the format its
+// extension names. The full rows are read from the source in its order
+// and put in a spool, then written in the view's order: memory holds a
+// few words per row, never the rows. A failure leaves no file.
 func (w viewExport) writeFile(path string) (int, error) {
-	file, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if w.src == nil {
+		return 0, errors.New("this view has no cache to read the rows from")
+	}
+	file, err := export.Create(path)
 	if err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return 0, fmt.Errorf("export: %s exists already; choose another name", path)
+		return 0, err
+	}
+	defer file.Abort() // nothing once committed
+	spool, err := export.NewSpool(filepath.Dir(path))
+	if err != nil {
+		return 0, err
+	}
+	defer spool.Close()
+
+	refs := make([]export.SpoolRef, len(w.rows))
+	lookup := newShownLookup(w.idx, w.rows)
+	found := 0
+	err = w.src.EachFollower(w.ctx, w.appID, func(p *cache.Profile) error {
+		pos, ok := lookup.find(p.OpenID)
+		if !ok || refs[pos].Valid() {
+			return nil
 		}
-		return 0, fmt.Errorf("export to %s: %w", path, err)
-	}
-	bw := bufio.NewWriterSize(file, 1<<16)
-	ext := strings.ToLower(filepath.Ext(path))
-	if ext == ".jsonl" || ext == ".json" || ext == ".ndjson" {
-		err = w.jsonl(bw)
-	} else {
-		err = w.csv(bw)
-	}
-	if err == nil {
-		err = bw.Flush()
-	}
-	if cerr := file.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-		return 0, fmt.Errorf("export to %s: %w", path, err)
-	}
-	return len(w.rows), nil
-}
-
-func (w viewExport) presenceWord(app OtherApp, unionid string) string {
-	switch presenceOf(app, w.presence, unionid) {
-	case PresencePresent:
-		return "yes"
-	case PresenceMissing:
-		return "no"
-	}
-	return ""
-}
-
-func (w viewExport) time(unix int64) string {
-	if unix == 0 {
-		return ""
-	}
-	return time.Unix(unix, 0).In(w.loc).Format(time.RFC3339)
-}
-
-// csv writes a header and one line per row, every cell formula-safe
-// (a remark like =HYPERLINK(…) is not run by a spreadsheet).
-func (w viewExport) csv(out io.Writer) error {
-	cw := csv.NewWriter(out)
-	head := []string{"openid", "unionid", "subscribe_time", "subscribe_scene"}
-	for _, o := range w.others {
-		head = append(head, "in_"+o.Name)
-	}
-	head = append(head, "remark")
-	if w.unfollowed {
-		head = append(head, "unfollowed_at")
-	}
-	for i := range head {
-		head[i] = sanitize.CSVCell(head[i])
-	}
-	if err := cw.Write(head); err != nil {
+		r := export.NewRow(export.Input{App: w.app, Kind: export.KindOfficial, Profile: (*export.Follower)(p)})
+		ref, err := spool.Add(&r)
+		refs[pos] = ref
+		found++
 		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("read the followers of %s: %w", w.app, err)
 	}
-	rec := make([]string, 0, len(head))
-	for _, r := range w.rows {
-		row := w.idx.Row(int(r))
-		rec = append(rec[:0], row.OpenID, row.UnionID, w.time(row.FollowedAt), row.Scene)
-		for _, o := range w.others {
-			rec = append(rec, w.presenceWord(o, row.UnionID))
-		}
-		rec = append(rec, row.Remark)
-		if w.unfollowed {
-			rec = append(rec, w.time(row.UnfollowedAt))
-		}
-		for i := range rec {
-			rec[i] = sanitize.CSVCell(rec[i])
-		}
-		if err := cw.Write(rec); err != nil {
-			return err
-		}
+	if found < len(refs) {
+		return 0, fmt.Errorf("%d of the rows shown are no longer in the cache; open the list again", len(refs)-found)
 	}
-	cw.Flush()
-	return cw.Error()
-}
-
-// exportLine is one JSON line; the field names follow `wxscope export`.
-type exportLine struct {
-	App            string            `json:"app"`
-	AppID          string            `json:"appid"`
-	OpenID         string            `json:"openid"`
-	UnionID        string            `json:"unionid"`
-	SubscribeTime  int64             `json:"subscribe_time"`
-	SubscribeScene string            `json:"subscribe_scene"`
-	Remark         string            `json:"remark"`
-	UnfollowedAt   int64             `json:"unfollowed_at"`
-	In             map[string]string `json:"in,omitempty"` // app → yes, no, "" (cannot tell)
-}
-
-func (w viewExport) jsonl(out io.Writer) error {
-	enc := json.NewEncoder(out)
-	enc.SetEscapeHTML(false) // remarks stay readable, as in `wxscope export`
-	for _, r := range w.rows {
-		row := w.idx.Row(int(r))
-		l := exportLine{App: w.app, AppID: w.appID, OpenID: row.OpenID, UnionID: row.UnionID,
-			SubscribeTime: row.FollowedAt, SubscribeScene: row.Scene, Remark: row.Remark,
-			UnfollowedAt: row.UnfollowedAt}
-		if len(w.others) > 0 {
-			l.In = make(map[string]string, len(w.others))
-			for _, o := range w.others {
-				l.In[o.Name] = w.presenceWord(o, row.UnionID)
+	out, err := export.NewWriter(export.FormatOf(path), file)
+	if err != nil {
+		return 0, err
+	}
+	var r export.Row
+	for i, ref := range refs {
+		if i&0xfff == 0 {
+			if err := w.ctx.Err(); err != nil {
+				return 0, err
 			}
 		}
-		if err := enc.Encode(&l); err != nil {
-			return err
+		if err := spool.Read(ref, &r); err != nil {
+			return 0, err
+		}
+		if err := out.Write(&r); err != nil {
+			return 0, err
 		}
 	}
-	return nil
+	if err := out.Close(); err != nil {
+		return 0, err
+	}
+	if err := file.Commit(); err != nil {
+		return 0, err
+	}
+	return len(refs), nil
+}
+
+// shownLookup finds the display position of an openid among the rows
+// shown: a sorted array of (hash, position), 16 bytes a row, where a map
+// of the openids would hold the strings too. Equal hashes are told apart
+// by the openid itself.
+type shownLookup struct {
+	idx  *FollowerIndex
+	rows []uint32
+	seed maphash.Seed
+	keys []shownKey
+}
+
+type shownKey struct {
+	h   uint64
+	pos uint32
+}
+
+func newShownLookup(idx *FollowerIndex, rows []uint32) *shownLookup {
+	l := &shownLookup{idx: idx, rows: rows, seed: maphash.MakeSeed(), keys: make([]shownKey, len(rows))}
+	for pos, r := range rows {
+		l.keys[pos] = shownKey{maphash.String(l.seed, idx.OpenID(int(r))), uint32(pos)}
+	}
+	slices.SortFunc(l.keys, func(a, b shownKey) int { return cmp.Compare(a.h, b.h) })
+	return l
+}
+
+// find returns the display position of openid, if it is shown.
+func (l *shownLookup) find(openid string) (int, bool) {
+	h := maphash.String(l.seed, openid)
+	i, _ := slices.BinarySearchFunc(l.keys, h, func(k shownKey, h uint64) int { return cmp.Compare(k.h, h) })
+	for ; i < len(l.keys) && l.keys[i].h == h; i++ {
+		if pos := l.keys[i].pos; l.idx.OpenID(int(l.rows[pos])) == openid {
+			return int(pos), true
+		}
+	}
+	return 0, false
 }
