@@ -18,6 +18,7 @@ import (
 	"wxscope/cache"
 	"wxscope/export"
 	"wxscope/sanitize"
+	"wxscope/wording"
 )
 
 // The Followers view's export (e) and title helper. The export
@@ -158,7 +159,7 @@ func (f *Followers) export(path string) tea.Cmd {
 		case errors.Is(err, export.ErrExists):
 			return FlashMsg{Text: shown + " exists already; nothing was written: choose another name", Error: true}
 		case err != nil:
-			return FlashMsg{Text: "export to " + shown + " failed: " + sanitize.Text(err.Error()) + "; nothing was written", Error: true}
+			return FlashMsg{Text: "export to " + shown + " failed: " + sanitize.Text(wording.Error(wording.TUI, "", err)) + "; nothing was written", Error: true}
 		}
 		return FlashMsg{Text: "exported " + formatCount(n) + " rows to " + shown}
 	}
