@@ -1026,7 +1026,8 @@ const (
 )
 
 // wait says whether finding f rests only on complete data. It rests on its
-// own apps and, for an unbound app, on the apps it says to bind to: while
+// own apps and, for an unbound app, on every app (which platform it should
+// join depends on which apps are bound): while
 // one of them syncs, or the analysis shown began before one's sync ended,
 // its evidence and advice may be wrong ("bind events to the platform legacy
 // uses" in the first second of a demo, "never synced" beside a row that
@@ -1038,11 +1039,12 @@ func (h *Home) wait(f *cache.Finding, apps map[findingWait][]string) findingWait
 			idx = append(idx, i)
 		}
 	}
-	for _, name := range f.BindTo {
-		for i, a := range h.spec.Apps {
-			if a.Name == name {
-				idx = append(idx, i)
-			}
+	if f.Kind == cache.UnboundApp {
+		// Which platform to bind it to depends on every app: until all
+		// are complete the advice may name none, or the wrong one.
+		idx = idx[:0]
+		for i := range h.spec.Apps {
+			idx = append(idx, i)
 		}
 	}
 	worst := waitNone
