@@ -757,7 +757,7 @@ func (h *Home) rowLine(l homeLayout, i int) string {
 		cached = wording.FormatCount(c.Counts.Subscribed)
 	}
 	b.WriteString(gap + right(cached, l.cached))
-	b.WriteString(gap + cell(h.boundLabel(app.AppID, c, inCache), l.bound))
+	b.WriteString(gap + cell(h.boundLabel(i, c, inCache), l.bound))
 	union := "—"
 	if c.Counts.Subscribed > 0 {
 		pct := math.Floor(100 * float64(c.Counts.WithUnionID) / float64(c.Counts.Subscribed))
@@ -791,18 +791,23 @@ func (h *Home) rowLine(l homeLayout, i int) string {
 	return line
 }
 
-func (h *Home) boundLabel(appID string, c cache.App, inCache bool) string {
-	if l := h.appLinks(appID); l != nil && l.Bound {
-		if l.Platform != "" {
+func (h *Home) boundLabel(i int, c cache.App, inCache bool) string {
+	appID := h.spec.Apps[i].AppID
+	l := h.appLinks(appID)
+	// The counters are read more often than the links are analysed: a
+	// unionid among them settles it, whatever an older analysis said
+	// ("bound no" beside "unionid 100 %" early in a sync).
+	if c.Counts.WithUnionID > 0 {
+		if l != nil && l.Bound && l.Platform != "" {
 			return l.Platform
 		}
 		return "yes"
 	}
-	if inCache && !c.Sync.LastCompleteAt.IsZero() {
+	switch {
+	case !inCache || c.Counts.Subscribed == 0, h.rows[i].running, h.syncingElsewhere(i):
+		return "?" // none so far proves nothing yet
+	case l != nil && !l.Bound, !c.Sync.LastCompleteAt.IsZero():
 		return "no"
-	}
-	if c.Counts.WithUnionID > 0 {
-		return "yes"
 	}
 	return "?"
 }

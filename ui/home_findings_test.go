@@ -207,3 +207,28 @@ func TestStopSaysStoppingThenWhereItStoppedInTheCachesNumbers(t *testing.T) {
 	p.Send(uitest.Key("q"))
 	p.WaitFinished(t)
 }
+
+// TestHomeBoundColumnFollowsTheCountersNotAnOlderAnalysis: the counters are
+// read more often than the links are analysed; an analysis from before the
+// sync (no follower yet, so not bound) must not put "no" beside "100 %".
+func TestHomeBoundColumnFollowsTheCountersNotAnOlderAnalysis(t *testing.T) {
+	w := newHomeWorld()
+	store := openHomeCache(t, w)
+	reader := &heldLinks{Reader: NewCacheReader(store, w.refs()), release: make(chan struct{})}
+	defer close(reader.release)
+	r := NewRoot(Options{Theme: ThemePlain, Loc: time.UTC, Now: func() time.Time { return testNow }})
+	r.Open(NewHome(r.Common(), HomeSpec{CachePath: store.Path(), Apps: w.apps, Reader: reader,
+		Syncs: NewSyncs(w.syncFunc(store, testNow))}))
+	p := uitest.Start(t, r, 150, 20)
+	p.WaitFor(t, "the first analysis", func(s string) bool { return strings.Contains(s, "news: never synced") })
+	reader.armed.Store(true) // the analysis after the sync stays out
+	p.Send(uitest.Key("s"))
+	p.WaitFor(t, "news synced and counted", func(s string) bool {
+		return strings.Contains(squash(rowOf(t, s, "news")), "30 30 yes 100 %")
+	})
+	if row := squash(rowOf(t, p.Screen(), "news")); strings.Contains(row, " no ") {
+		t.Errorf("news's row: %q", row)
+	}
+	p.Send(uitest.Key("q"))
+	p.WaitFinished(t)
+}
