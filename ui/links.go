@@ -502,10 +502,9 @@ func (l *Links) heatMap() []string {
 			switch {
 			case i == j && a.Bound:
 				text = formatCount(int(a.Persons))
-			case i == j:
-				text = formatCount(int(a.Counts.Subscribed))
-				st = s.Dim
 			case !a.Bound || !o.Bound:
+				// Persons are unionids: an unbound app has none, on its
+				// diagonal too, as wxscope doctor shows it.
 				text = "—"
 				st = s.Dim
 			default:
@@ -516,12 +515,17 @@ func (l *Links) heatMap() []string {
 			}
 			b.WriteString(st.Render(fmt.Sprintf("%*s", cw, text)))
 		}
-		if note, warn := l.appNote(a, main); warn {
-			b.WriteString(gap + s.Warn.Render(note))
-		} else if note != "" {
-			b.WriteString(gap + s.Dim.Render(note))
+		// The note takes what the row leaves and says it is cut.
+		room := l.width - ansi.StringWidth(b.String()) - len(gap)
+		if note, warn := l.appNote(a, main); note != "" && room > 1 {
+			note = ansi.Truncate(note, room, "…")
+			if warn {
+				b.WriteString(gap + s.Warn.Render(note))
+			} else {
+				b.WriteString(gap + s.Dim.Render(note))
+			}
 		}
-		out = append(out, b.String())
+		out = append(out, ansi.Truncate(b.String(), l.width, "…"))
 	}
 	return out
 }
@@ -536,7 +540,7 @@ func (l *Links) appNote(a *cache.AppLinks, main string) (note string, warn bool)
 		// Part of a first listing proves little: wait for the verdict.
 		return "(no unionid so far; sync not finished)", false
 	case !a.Bound:
-		return "⚠ not bound to an open platform: no unionids", true
+		return "⚠ not bound to an open platform: " + formatCount(int(a.Counts.Subscribed)) + " followers, no unionids", true
 	case main != "" && a.Platform != main:
 		return "⚠ another open platform? (" + sanitize.Text(a.Platform) + ": shares nobody with " + sanitize.Text(main) + ")", true
 	}
