@@ -301,11 +301,8 @@ func (f *Followers) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return f.refresh()
 	case key.Matches(msg, k.Open):
 		if r, ok := f.current(); ok {
-			id := f.idx.UnionID(r)
-			if id == "" {
-				id = f.idx.OpenID(r)
-			}
-			return LoadPerson(f.c, id)
+			// By openid: the person across apps, opened on this app's row.
+			return LoadPerson(f.c, f.idx.OpenID(r))
 		}
 		return Flash("no follower here to open")
 	case key.Matches(msg, k.Insights):

@@ -49,6 +49,14 @@ func NewPerson(c *Common, p *cache.Person) *Person {
 			v.rows = append(v.rows, personRow{app: i})
 		}
 	}
+	// Opened on an openid (a jump, a follower's row), the cursor starts on
+	// that openid's app: the one support asked about.
+	for i, r := range v.rows {
+		if r.profile != nil && r.profile.OpenID == p.Query {
+			v.cursor = i
+			break
+		}
+	}
 	return v
 }
 
@@ -133,12 +141,12 @@ func (p *Person) View() string {
 		detail := p.detail(m)
 		indent := strings.Repeat(" ", markerW+appW+len(gap))
 		var rows []string
-		if hw := ansi.StringWidth(head); hw+ansi.StringWidth(detail) <= p.width {
-			rows = []string{head + detail}
+		if hw := ansi.StringWidth(head); hw+ansi.StringWidth(unbreak(detail)) <= p.width {
+			rows = []string{head + unbreak(detail)}
 		} else if p.width-hw >= 30 {
 			// The detail wraps in its own column, beside the openid.
 			pad := strings.Repeat(" ", hw)
-			for j, w := range strings.Split(ansi.Wrap(detail, p.width-hw, ""), "\n") {
+			for j, w := range wrapDetail(detail, p.width-hw) {
 				if j == 0 {
 					rows = append(rows, head+w)
 				} else {
@@ -147,8 +155,7 @@ func (p *Person) View() string {
 			}
 		} else {
 			rows = []string{head}
-			wrapped := ansi.Wrap(detail, max(p.width-len(indent), 10), "")
-			for _, w := range strings.Split(wrapped, "\n") {
+			for _, w := range wrapDetail(detail, max(p.width-len(indent), 10)) {
 				rows = append(rows, indent+w)
 			}
 		}
@@ -208,8 +215,10 @@ func (p *Person) detail(m personRow) string {
 	if pr.GroupID != 0 {
 		parts = append(parts, fmt.Sprintf("group %d", pr.GroupID))
 	}
-	if pr.Remark != "" {
-		parts = append(parts, `remark "`+sanitize.Text(pr.Remark)+`"`)
+	// A remark that was only control characters or escape sequences has
+	// nothing left to show once sanitised: no `remark ""`.
+	if r := sanitize.Text(pr.Remark); strings.TrimSpace(r) != "" {
+		parts = append(parts, `remark "`+r+`"`)
 	}
 	if pr.UnionID == "" && p.person.UnionID == "" {
 		parts = append(parts, "no unionid")
@@ -241,9 +250,53 @@ func sceneDetail(pr *cache.Profile) string {
 	return " (" + strings.Join(in, ", ") + ")"
 }
 
+// when is a time as the view shows it; its hyphens and the space between
+// the date and the time do not break until the line is laid out
+// (wrapDetail, unbreak), so a narrow screen never splits them.
 func (p *Person) when(unix int64) string {
 	if unix == 0 {
 		return "an unknown time"
 	}
-	return time.Unix(unix, 0).In(p.c.Loc).Format("2006-01-02 15:04")
+	return strings.ReplaceAll(time.Unix(unix, 0).In(p.c.Loc).Format("2006-01-02"), "-", nbhyphen) + nbsp +
+		time.Unix(unix, 0).In(p.c.Loc).Format("15:04")
+}
+
+// nbsp and nbhyphen keep a date and its time in one piece through
+// ansi.Wrap, which breaks lines at spaces and hyphens.
+const (
+	nbsp     = "\u00a0"
+	nbhyphen = "\u2011"
+)
+
+// unbreak turns the no-break spaces and hyphens of a laid-out line back
+// into plain ones.
+func unbreak(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, nbsp, " "), nbhyphen, "-")
+}
+
+// wrapDetail lays a detail out in lines of width cells, breaking between
+// its " · " parts where it can and inside a part only when the part alone
+// is wider than the line; a date and its time stay together.
+func wrapDetail(detail string, width int) []string {
+	var out []string
+	line := ""
+	for i, part := range strings.Split(detail, " · ") {
+		switch {
+		case i == 0:
+			line = part
+		case ansi.StringWidth(line)+3+ansi.StringWidth(part) <= width:
+			line += " · " + part
+		default:
+			out = append(out, line+" ·")
+			line = part
+		}
+	}
+	out = append(out, line)
+	var lines []string
+	for _, l := range out {
+		for _, w := range strings.Split(ansi.Wrap(l, width, ""), "\n") {
+			lines = append(lines, unbreak(w))
+		}
+	}
+	return lines
 }

@@ -18,7 +18,7 @@ import (
 
 func TestRootOpensPersonOnEnterAndEscGoesBack(t *testing.T) {
 	ps := fakeProfiles(10)
-	persons := slicePersons{ps[8].UnionID: {Query: ps[8].UnionID, Kind: cache.KindUnionID, UnionID: ps[8].UnionID,
+	persons := slicePersons{ps[8].OpenID: {Query: ps[8].OpenID, Kind: cache.KindOpenID, UnionID: ps[8].UnionID,
 		Apps: []cache.PersonApp{{AppRef: cache.AppRef{Name: "news"}, Profiles: []cache.Profile{ps[8]}}}}}
 	d, _ := followersRoot(t, 120, 10, ps, nil, persons)
 	r := d.Model.(*Root)
