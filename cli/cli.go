@@ -28,6 +28,13 @@ type Env struct {
 	// StderrTTY says whether stderr is a terminal: resolve draws its
 	// progress line there then.
 	StderrTTY bool
+
+	// served is set for a command that `wxscope serve` runs for an SSH
+	// session: the server's configuration, store and syncs (serve.go).
+	served *serveHost
+	// termWidth is the width of a terminal that is no file (an SSH
+	// session's window); nil asks stdout.
+	termWidth func() int
 }
 
 // command is one subcommand. The TUI is the command with the empty name.
@@ -48,6 +55,7 @@ var commands = []command{
 	{"links", "[--missing APP] [--format table|csv|jsonl] [--config FILE]", "the unionid groups across apps", runLinks},
 	{"export", "[--app NAME]... [--format csv|jsonl|parquet] [--out PATH] [--config FILE]", "the cached followers", runExport},
 	{"doctor", "[--json] [--config FILE]", "findings about bindings and the cache, with the evidence and what to do", runDoctor},
+	{"serve", "[--config FILE]", "serve the TUI and the read commands to the team over SSH ([serve] in the config)", runServe},
 	{"help", "[COMMAND]", "this help, or a command's flags", nil},
 	{"version", "", "the version of wxscope", nil},
 }

@@ -63,13 +63,20 @@ func runLookup(ctx context.Context, env *Env, args []string) error {
 		if err := requireSecrets(cfg.Apps); err != nil {
 			return err
 		}
-		// Shared: a nightly sync in another process keeps going.
-		store, err = cache.Open(cfg.Cache, cache.Options{Mode: cache.Shared, Command: "wxscope lookup --live"})
-		if err != nil {
-			return err
+		clients := func(a config.App) (*wechat.Client, error) { return syncer.NewClient(cfg, a, nil, nil) }
+		if env.served != nil {
+			// Over SSH: the server's store, and its one client (one token)
+			// per app.
+			store, clients = env.served.store, env.served.syncer.Client
+		} else {
+			// Shared: a nightly sync in another process keeps going.
+			store, err = cache.Open(cfg.Cache, cache.Options{Mode: cache.Shared, Command: "wxscope lookup --live"})
+			if err != nil {
+				return err
+			}
+			defer store.Close()
 		}
-		defer store.Close()
-		if liveRes, err = lookupLive(ctx, cfg, store, refs, id); err != nil {
+		if liveRes, err = lookupLive(ctx, cfg, store, clients, refs, id); err != nil {
 			return err
 		}
 	} else {
@@ -140,7 +147,7 @@ type liveResult struct {
 // already knows has its profiles refreshed from their apps; an unknown one
 // is tried as an openid of every app at once: the app it belongs to answers,
 // the others say 40003.
-func lookupLive(ctx context.Context, cfg *config.Config, store *cache.Store, refs []cache.AppRef, id string) (*liveResult, error) {
+func lookupLive(ctx context.Context, cfg *config.Config, store *cache.Store, clients func(config.App) (*wechat.Client, error), refs []cache.AppRef, id string) (*liveResult, error) {
 	p, err := store.Person(id, refs)
 	if err != nil {
 		return nil, err
@@ -169,7 +176,7 @@ func lookupLive(ctx context.Context, cfg *config.Config, store *cache.Store, ref
 		wg.Go(func() {
 			ans := liveAnswer{App: q.app.Name, OpenID: q.openid}
 			defer func() { res.Answers[i] = ans }()
-			client, err := syncer.NewClient(cfg, q.app, nil, nil)
+			client, err := clients(q.app)
 			if err == nil {
 				var u wechat.User
 				u, err = client.UserInfo(ctx, q.openid)

@@ -76,6 +76,9 @@ func (c *invocation) openCache(nothing string) (*cache.Store, error) {
 // search order). Secrets may be missing: commands that call the API check
 // the apps they use with requireSecrets.
 func (e *Env) loadConfig(path string) (*config.Config, error) {
+	if e.served != nil {
+		return e.served.cfg, nil // over SSH: the server's, loaded when it started
+	}
 	return config.Load(config.Options{Path: path, Getenv: e.Getenv, Offline: true})
 }
 

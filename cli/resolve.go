@@ -57,14 +57,20 @@ func runResolve(ctx context.Context, env *Env, args []string) error {
 		in, name = f, rest[0]
 	}
 
-	store, err := cache.Open(c.cfg.Cache, cache.Options{Mode: cache.Shared, Command: "wxscope resolve --app " + app.Name})
-	if err != nil {
-		return err
+	var store *cache.Store
+	newSource := func() (cache.Source, error) { return syncer.NewSource(c.cfg, app, nil) }
+	if env.served != nil {
+		// Over SSH: the server's store and its one client per app.
+		store, newSource = env.served.store, func() (cache.Source, error) { return env.served.syncer.Source(app) }
+	} else {
+		if store, err = cache.Open(c.cfg.Cache, cache.Options{Mode: cache.Shared, Command: "wxscope resolve --app " + app.Name}); err != nil {
+			return err
+		}
+		defer store.Close()
 	}
-	defer store.Close()
 	var fetch resolve.Fetcher = offlineFetcher{}
 	if !*offline {
-		src, err := syncer.NewSource(c.cfg, app, nil)
+		src, err := newSource()
 		if err != nil {
 			return err
 		}

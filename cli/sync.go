@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"wxscope/cache"
 	"wxscope/config"
@@ -42,6 +43,9 @@ type syncHooks struct {
 // another waiting, and the writes of all share the one cache file. An app
 // that fails does not stop the others.
 func syncApps(ctx context.Context, env *Env, cfg *config.Config, apps []config.App, hooks syncHooks) error {
+	if env.served != nil {
+		return env.served.syncApps(ctx, env, apps)
+	}
 	command := "wxscope sync"
 	if len(apps) < len(cfg.Apps) {
 		for _, a := range apps {
@@ -68,12 +72,19 @@ func syncApps(ctx context.Context, env *Env, cfg *config.Config, apps []config.A
 		return err
 	}
 
+	return showSyncs(ctx, env, apps, syncs.Sync)
+}
+
+// showSyncs runs syncApp for every app at once, shows their progress, and
+// returns the sentences of those that did not finish.
+func showSyncs(ctx context.Context, env *Env, apps []config.App,
+	syncApp func(ctx context.Context, app config.App, progress func(cache.Progress), every time.Duration) error) error {
 	view := newSyncView(env, apps)
 	errs := make([]error, len(apps))
 	var wg sync.WaitGroup
 	for i, app := range apps {
 		wg.Go(func() {
-			errs[i] = syncs.Sync(ctx, app, func(p cache.Progress) { view.update(i, p) }, view.every())
+			errs[i] = syncApp(ctx, app, func(p cache.Progress) { view.update(i, p) }, view.every())
 		})
 	}
 	wg.Wait()

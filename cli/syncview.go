@@ -142,16 +142,19 @@ type ttyView struct {
 
 func newTTYView(env *Env, names []string) *ttyView {
 	w := env.Stdout
-	// Colours follow the terminal and NO_COLOR.
+	// Colours follow the terminal and NO_COLOR. TTY_FORCE says a stdout
+	// that is no file is a terminal all the same (an SSH session's).
 	var environ []string
-	for _, k := range []string{"TERM", "COLORTERM", "NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "TMUX"} {
+	for _, k := range []string{"TERM", "COLORTERM", "NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "TMUX", "TTY_FORCE"} {
 		if val := env.Getenv(k); val != "" {
 			environ = append(environ, k+"="+val)
 		}
 	}
 	w = &colorprofile.Writer{Forward: w, Profile: colorprofile.Detect(env.Stdout, environ)}
 	width := func() int { return 0 }
-	if f, ok := env.Stdout.(*os.File); ok {
+	if env.termWidth != nil {
+		width = env.termWidth
+	} else if f, ok := env.Stdout.(*os.File); ok {
 		width = func() int {
 			wd, _, err := term.GetSize(f.Fd())
 			if err != nil {

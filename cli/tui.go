@@ -79,6 +79,23 @@ type tuiOptions struct {
 	loc       *time.Location
 	// syncOpts adjusts the engine's options, for tests.
 	syncOpts func(*cache.SyncOptions)
+
+	// shared, for a session of `wxscope serve`, is the server's store,
+	// source and syncs: the TUI opens none of its own, and closing it
+	// leaves them to the server (the syncs go on).
+	shared *tuiShared
+	// redraw is how often the home view redraws and looks for syncs
+	// started elsewhere; 0 is the default.
+	redraw time.Duration
+	// persons wraps what the TUI looks people up in (the server audits it).
+	persons func(ui.PersonFinder) ui.PersonFinder
+}
+
+// tuiShared is what the TUIs of the server's sessions share.
+type tuiShared struct {
+	store  *cache.Store
+	source *ui.CacheReader
+	syncs  *ui.Syncs
 }
 
 // tui is the wired program: the root model, the cache it reads and the
@@ -86,10 +103,11 @@ type tuiOptions struct {
 // progress and closes the cache; it runs once, whoever calls it first (the
 // root's cleanup on q, or run when the program ends otherwise).
 type tui struct {
-	root  *ui.Root
-	store *cache.Store
-	syncs *ui.Syncs
-	once  sync.Once
+	root   *ui.Root
+	store  *cache.Store
+	syncs  *ui.Syncs
+	shared bool // the store and syncs are the server's (tuiOptions.shared)
+	once   sync.Once
 }
 
 // tuiCommand names the TUI in the cache's lock-info file.
@@ -103,6 +121,9 @@ const tuiProgressEvery = 50 * time.Millisecond
 // the TUI is its one writer while it syncs, but a lookup in another terminal
 // still gets in between writes. Read-only, it is opened SharedReadOnly.
 func newTUI(env *Env, cfg *config.Config, opts tuiOptions) (*tui, error) {
+	if opts.shared != nil {
+		return newSharedTUI(env, cfg, opts), nil
+	}
 	mode := cache.Shared
 	if opts.readOnly {
 		mode = cache.SharedReadOnly
@@ -163,10 +184,46 @@ func newTUI(env *Env, cfg *config.Config, opts tuiOptions) (*tui, error) {
 	return t, nil
 }
 
+// newSharedTUI wires the views of a server's session over opts.shared.
+// The syncs are the server's: a read-only session follows them too, with
+// the keys that start or stop one disabled.
+func newSharedTUI(env *Env, cfg *config.Config, opts tuiOptions) *tui {
+	sh := opts.shared
+	t := &tui{store: sh.store, syncs: sh.syncs, shared: true}
+	homeApps := make([]ui.App, len(cfg.Apps))
+	for i, a := range cfg.Apps {
+		homeApps[i] = ui.App{Name: a.Name, AppID: a.AppID}
+	}
+	var persons ui.PersonFinder = sh.source
+	if opts.persons != nil {
+		persons = opts.persons(persons)
+	}
+	t.root = ui.NewRoot(ui.Options{
+		Theme:     ui.ThemeFromEnv(env.Getenv),
+		Persons:   persons,
+		Cleanup:   t.close,
+		Now:       opts.now,
+		Loc:       opts.loc,
+		ReadOnly:  opts.readOnly,
+		Clipboard: opts.clipboard,
+	})
+	t.root.Open(ui.NewHome(t.root.Common(), ui.HomeSpec{
+		CachePath: cfg.Cache,
+		Apps:      homeApps,
+		Reader:    sh.source,
+		Syncs:     sh.syncs,
+		Redraw:    opts.redraw,
+	}))
+	return t
+}
+
 // close stops every sync, waits until each has written what it fetched,
-// and closes the cache.
+// and closes the cache; a server's session leaves all that to the server.
 func (t *tui) close() {
 	t.once.Do(func() {
+		if t.shared {
+			return
+		}
 		t.syncs.StopAll()
 		t.syncs.Wait()
 		t.store.Close()

@@ -60,6 +60,8 @@ type Config struct {
 	MaxAge time.Duration
 	// Apps are in the order of the file; there is at least one.
 	Apps []App
+	// Serve is the [serve] section, for `wxscope serve` (see serve.go).
+	Serve Serve
 }
 
 // App is one Official Account.
@@ -198,7 +200,7 @@ func unwrapPathError(err error) error {
 
 // The keys a config may hold, for the unknown-key message.
 var (
-	topKeys = []string{"cache", "api_base", "concurrency", "max_age", "app"}
+	topKeys = []string{"cache", "api_base", "concurrency", "max_age", "app", "serve"}
 	appKeys = []string{"name", "appid", "secret_env", "token_command", "token"}
 
 	appIDPattern   = regexp.MustCompile(`^wx[0-9a-f]{16}$`)
@@ -277,7 +279,7 @@ func (p *parser) config(raw map[string]any) *Config {
 		MaxAge:      DefaultMaxAge,
 	}
 	p.unknownKeys(raw, topKeys, nil, -1,
-		"the top-level keys are cache, api_base, concurrency, max_age and [[app]] tables")
+		"the top-level keys are cache, api_base, concurrency, max_age, [[app]] tables and [serve]")
 
 	if s, ok := p.str(raw, "cache", nil, -1); ok {
 		cfg.Cache = p.cachePath(s)
@@ -310,6 +312,7 @@ func (p *parser) config(raw map[string]any) *Config {
 		}
 	}
 	cfg.Apps = p.apps(raw["app"])
+	cfg.Serve = p.serve(raw["serve"])
 	return cfg
 }
 

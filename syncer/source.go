@@ -22,8 +22,12 @@ import (
 // It maps the client's profiles and typed errors to the cache's, and counts
 // the client's retries for the progress reports (cache.RetryCounter).
 type wechatSource struct {
-	client  *wechat.Client
-	retries atomic.Int64
+	client *wechat.Client
+	// retries counts the client's retries; a client kept across syncs
+	// (Options.KeepClients) counts for all of them, so this sync's are
+	// those since base.
+	retries *atomic.Int64
+	base    int64
 	// restarts counts listings restarted from the beginning because the
 	// saved cursor was rejected; bounded so that a broken API cannot loop.
 	restarts atomic.Int64
@@ -66,15 +70,26 @@ func NewClient(cfg *config.Config, app config.App, hc *http.Client, onRetry func
 	return c, nil
 }
 
-// newWechatSource returns the cache.Source of one configured app.
-func newWechatSource(cfg *config.Config, app config.App, hc *http.Client) (*wechatSource, error) {
-	s := &wechatSource{}
-	c, err := NewClient(cfg, app, hc, s.onRetry)
+// appClient is the API client of one app with its retry counter.
+type appClient struct {
+	client  *wechat.Client
+	retries atomic.Int64
+}
+
+// newAppClient builds the API client of one configured app.
+func newAppClient(cfg *config.Config, app config.App, hc *http.Client) (*appClient, error) {
+	ac := &appClient{}
+	c, err := NewClient(cfg, app, hc, func(string, int, error) { ac.retries.Add(1) })
 	if err != nil {
 		return nil, err
 	}
-	s.client = c
-	return s, nil
+	ac.client = c
+	return ac, nil
+}
+
+// source returns the cache.Source of one sync over ac.
+func (ac *appClient) source() *wechatSource {
+	return &wechatSource{client: ac.client, retries: &ac.retries, base: ac.retries.Load()}
 }
 
 var (
@@ -82,11 +97,9 @@ var (
 	_ cache.RetryCounter = (*wechatSource)(nil)
 )
 
-// onRetry is the client's OnRetry hook.
-func (s *wechatSource) onRetry(string, int, error) { s.retries.Add(1) }
-
-// Retries is how many calls the client repeated after transient failures.
-func (s *wechatSource) Retries() int64 { return s.retries.Load() }
+// Retries is how many calls the client repeated after transient failures
+// during this sync.
+func (s *wechatSource) Retries() int64 { return s.retries.Load() - s.base }
 
 // ListFollowers returns the page of followers after next.
 //

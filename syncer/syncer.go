@@ -10,6 +10,7 @@ import (
 
 	"wxscope/cache"
 	"wxscope/config"
+	"wxscope/wechat"
 	"wxscope/wording"
 )
 
@@ -21,9 +22,10 @@ type Syncer struct {
 	store *cache.Store
 	opts  Options
 
-	mu     sync.Mutex
-	held   int // syncs and Hold calls holding the lock
-	unlock func()
+	mu      sync.Mutex
+	held    int // syncs and Hold calls holding the lock
+	unlock  func()
+	clients map[string]*appClient // appid → its client, with Options.KeepClients
 }
 
 // Options are what differs between the callers of a Syncer.
@@ -36,6 +38,12 @@ type Options struct {
 	// Adjust changes the engine's options of every sync; for tests and
 	// benchmarks.
 	Adjust func(*cache.SyncOptions)
+	// KeepClients builds each app's API client once and uses it for every
+	// sync (and Client call) of this Syncer. The client caches the access
+	// token, so a long-lived Syncer (the SSH server's) is the one token
+	// source of each app: no sync fetches a token another already holds,
+	// and a classic token is not invalidated by a second fetch.
+	KeepClients bool
 }
 
 // New returns a Syncer of cfg's apps into store.
@@ -74,7 +82,11 @@ func (s *Syncer) Hold() (release func(), err error) {
 // NewSource returns the API source of one configured app: its client, with
 // the client's typed errors mapped to the cache's. hc may be nil.
 func NewSource(cfg *config.Config, app config.App, hc *http.Client) (cache.Source, error) {
-	return newWechatSource(cfg, app, hc)
+	ac, err := newAppClient(cfg, app, hc)
+	if err != nil {
+		return nil, err
+	}
+	return ac.source(), nil
 }
 
 // Sync syncs app into the store, reporting progress every so often. An
@@ -109,7 +121,7 @@ func (s *Syncer) sync(ctx context.Context, app config.App, progress func(cache.P
 		return fail(err)
 	}
 	defer release()
-	src, err := newWechatSource(s.cfg, app, s.opts.HTTPClient)
+	ac, err := s.appClient(app)
 	if err != nil {
 		return fail(err)
 	}
@@ -117,7 +129,47 @@ func (s *Syncer) sync(ctx context.Context, app config.App, progress func(cache.P
 	if s.opts.Adjust != nil {
 		s.opts.Adjust(&opts)
 	}
-	return cache.Sync(ctx, s.store, app.AppID, src, opts)
+	return cache.Sync(ctx, s.store, app.AppID, ac.source(), opts)
+}
+
+// Client returns the API client of app: with Options.KeepClients the one
+// every sync of this Syncer uses, else a new one.
+func (s *Syncer) Client(app config.App) (*wechat.Client, error) {
+	ac, err := s.appClient(app)
+	if err != nil {
+		return nil, err
+	}
+	return ac.client, nil
+}
+
+// Source returns the API source of app over this Syncer's client of it
+// (with KeepClients, the one token source of that app).
+func (s *Syncer) Source(app config.App) (cache.Source, error) {
+	ac, err := s.appClient(app)
+	if err != nil {
+		return nil, err
+	}
+	return ac.source(), nil
+}
+
+func (s *Syncer) appClient(app config.App) (*appClient, error) {
+	if !s.opts.KeepClients {
+		return newAppClient(s.cfg, app, s.opts.HTTPClient)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ac := s.clients[app.AppID]; ac != nil {
+		return ac, nil
+	}
+	ac, err := newAppClient(s.cfg, app, s.opts.HTTPClient)
+	if err != nil {
+		return nil, err
+	}
+	if s.clients == nil {
+		s.clients = map[string]*appClient{}
+	}
+	s.clients[app.AppID] = ac
+	return ac, nil
 }
 
 // engineOptions are the sync engine's options for one app of cfg, for the

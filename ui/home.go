@@ -36,13 +36,16 @@ type HomeSpec struct {
 	Apps []App
 	// Reader reads the cache.
 	Reader Reader
-	// Syncs runs syncs; nil (or a read-only Common) disables s and S.
+	// Syncs runs syncs; nil (or a read-only Common) disables s and S. A
+	// read-only view with Syncs still follows the syncs it finds running
+	// (those of other sessions of the SSH server, see NewSharedSyncs).
 	Syncs *Syncs
 	// SyncOnStart starts a sync of every app as soon as the view opens
 	// (the demo); otherwise nothing touches the network until s or S.
 	SyncOnStart bool
 	// Redraw is how often the view redraws when nothing happens, so that
-	// "3 min ago" stays true; 0 never (tests).
+	// "3 min ago" stays true, and looks for syncs started elsewhere; 0
+	// never (tests).
 	Redraw time.Duration
 	// SyncHolder says which other process holds the cache's sync lock (a
 	// headless wxscope sync), or nil when none does; nil never asks. The
@@ -97,6 +100,7 @@ type Home struct {
 	linksInFlight  bool
 	linksStale     bool // a sync ended while an analysis ran: run another
 	refreshing     bool // r: the footer says when the analysis is in
+	seenEnds       int  // Syncs.endCount when the view last refreshed
 	bar            progress.Model
 }
 
@@ -159,6 +163,9 @@ func NewHome(c *Common, spec HomeSpec) *Home {
 	h.keys.Sync = c.WriteKey(h.keys.Sync)
 	h.keys.SyncAll = c.WriteKey(h.keys.SyncAll)
 	h.keys.Stop = c.WriteKey(h.keys.Stop)
+	if spec.Syncs != nil {
+		h.seenEnds = spec.Syncs.endCount()
+	}
 	if spec.Syncs == nil {
 		h.keys.Sync.SetEnabled(false)
 		h.keys.SyncAll.SetEnabled(false)
@@ -172,7 +179,7 @@ func NewHome(c *Common, spec HomeSpec) *Home {
 // Init implements Page: read the counters and the links; in the demo,
 // start every sync.
 func (h *Home) Init() tea.Cmd {
-	cmds := []tea.Cmd{h.readCounts(), h.analyze()}
+	cmds := []tea.Cmd{h.readCounts(), h.analyze(), h.adopt()}
 	if h.spec.SyncOnStart {
 		cmds = append(cmds, h.syncAll())
 	}
@@ -311,7 +318,7 @@ func (h *Home) Update(msg tea.Msg) tea.Cmd {
 		}
 		return nil
 	case homeRedrawMsg:
-		return h.redraw()
+		return tea.Batch(h.adopt(), h.redraw())
 	case homeTickMsg:
 		return h.tick()
 	case syncEndedMsg:
@@ -374,6 +381,7 @@ func (h *Home) ended(appID string) tea.Cmd {
 	}
 	r.announce = r.stopping && errors.Is(r.err, context.Canceled)
 	r.stopping = false
+	h.seenEnds = h.spec.Syncs.endCount() // what follows refreshes everything
 	h.spec.Reader.Changed()
 	h.countsInFlight = false // a read started before the sync's last write is stale
 	read := h.readCounts()
@@ -426,13 +434,50 @@ func (h *Home) index(appID string) int {
 }
 
 // startSync starts the sync of app i and returns the commands that wait for
-// its end and keep the screen ticking.
+// its end and keep the screen ticking. When the app is already syncing from
+// elsewhere (another session of the SSH server), it joins that sync.
 func (h *Home) startSync(i int) tea.Cmd {
 	app := h.spec.Apps[i]
 	done, ok := h.spec.Syncs.start(h.c.Ctx, app.AppID)
-	if !ok {
+	if !ok && h.rows[i].running {
 		return nil
 	}
+	return h.follow(i, done)
+}
+
+// adopt follows the syncs that started elsewhere (another session of the
+// SSH server, sharing one Syncs) since the view last looked, and refreshes
+// what syncs that ended meanwhile changed, even those it never saw run.
+func (h *Home) adopt() tea.Cmd {
+	if h.spec.Syncs == nil {
+		return nil
+	}
+	var cmds []tea.Cmd
+	if n := h.spec.Syncs.endCount(); n != h.seenEnds {
+		h.seenEnds = n
+		for i := range h.rows {
+			// Which app's sync ended is not known: every finding waits
+			// for the analysis of what it wrote.
+			h.rows[i].endedSeq = h.analysisSeq
+		}
+		h.spec.Reader.Changed()
+		h.countsInFlight = false
+		cmds = append(cmds, h.readCounts(), h.analyze(), cacheChanged)
+	}
+	for i, app := range h.spec.Apps {
+		if h.rows[i].running {
+			continue
+		}
+		if done, ok := h.spec.Syncs.join(app.AppID); ok {
+			cmds = append(cmds, h.follow(i, done))
+		}
+	}
+	return tea.Batch(cmds...)
+}
+
+// follow shows app i as syncing until done is closed.
+func (h *Home) follow(i int, done <-chan struct{}) tea.Cmd {
+	app := h.spec.Apps[i]
 	h.rows[i] = appState{running: true}
 	owner := h
 	wait := func() tea.Msg {

@@ -26,9 +26,13 @@ type SyncFunc func(ctx context.Context, appID string, progress func(cache.Progre
 type Syncs struct {
 	fn SyncFunc
 	wg sync.WaitGroup
+	// base, when set, is the context every sync runs under instead of the
+	// one of the view that starts it (NewSharedSyncs).
+	base context.Context
 
 	mu   sync.Mutex
 	runs map[string]*syncHandle
+	ends int // runs that ended, for views that look now and then (endCount)
 }
 
 // syncHandle is the TUI's hold on the latest (or last) sync of one app: how
@@ -47,15 +51,65 @@ func NewSyncs(fn SyncFunc) *Syncs {
 	return &Syncs{fn: fn, runs: map[string]*syncHandle{}}
 }
 
-// start begins a sync of appID under ctx and returns the channel closed
-// when it ends; ok is false when that app is already syncing. The goroutine
-// starts here, not in a tea.Cmd, so Wait counts it even if the program
-// quits before running the command that waits for it.
-func (s *Syncs) start(ctx context.Context, appID string) (done <-chan struct{}, ok bool) {
+// NewSharedSyncs returns a runner of fn for several programs at once (the
+// SSH server's sessions): every sync runs under ctx, not under the context
+// of the view that started it, so it outlives that session and ends with
+// ctx or Stop. A view of any session that finds an app syncing follows its
+// progress, and s on it joins the running sync rather than starting one.
+func NewSharedSyncs(ctx context.Context, fn SyncFunc) *Syncs {
+	return &Syncs{fn: fn, runs: map[string]*syncHandle{}, base: ctx}
+}
+
+// Run starts a sync of appID, or joins the one running, for a caller
+// outside the TUI (the SSH server's headless sync). It returns the channel
+// closed when that run ends and a function saying how it ended. Without a
+// shared context (NewSharedSyncs) the run is under context.Background.
+func (s *Syncs) Run(appID string) (done <-chan struct{}, result func() error) {
+	r, _ := s.startRun(context.Background(), appID)
+	return r.done, func() error {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return r.err
+	}
+}
+
+// endCount is how many runs have ended: a view that sees it change knows
+// the cache changed, even from a sync it never saw running.
+func (s *Syncs) endCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ends
+}
+
+// join returns the done channel of appID's run while one runs.
+func (s *Syncs) join(appID string) (done <-chan struct{}, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r := s.runs[appID]; r != nil && !closed(r.done) {
-		return r.done, false
+		return r.done, true
+	}
+	return nil, false
+}
+
+// start begins a sync of appID under ctx (or the shared context) and
+// returns the channel closed when it ends; ok is false when that app is
+// already syncing, and done is then the running sync's. The goroutine
+// starts here, not in a tea.Cmd, so Wait counts it even if the program
+// quits before running the command that waits for it.
+func (s *Syncs) start(ctx context.Context, appID string) (done <-chan struct{}, ok bool) {
+	r, ok := s.startRun(ctx, appID)
+	return r.done, ok
+}
+
+// startRun is start, returning the handle itself.
+func (s *Syncs) startRun(ctx context.Context, appID string) (run *syncHandle, started bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.runs[appID]; r != nil && !closed(r.done) {
+		return r, false
+	}
+	if s.base != nil {
+		ctx = s.base
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	r := &syncHandle{cancel: cancel, done: make(chan struct{})}
@@ -71,10 +125,11 @@ func (s *Syncs) start(ctx context.Context, appID string) (done <-chan struct{}, 
 		})
 		s.mu.Lock()
 		r.err = err
+		s.ends++
 		s.mu.Unlock()
 		close(r.done)
 	}()
-	return r.done, true
+	return r, true
 }
 
 func closed(c chan struct{}) bool {
