@@ -246,6 +246,11 @@ func TestReadOnlyTUIWithoutACacheSaysSyncFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.close()
+	// The demo starts with a cache an earlier sync left (seedDemoCache):
+	// this test wants none.
+	if err := os.Remove(d.cfg.Cache); err != nil {
+		t.Fatal(err)
+	}
 	_, err = newTUI(&Env{Getenv: func(string) string { return "" }}, d.cfg, tuiOptions{readOnly: true, theme: new(ui.Theme)})
 	if !errors.Is(err, cache.ErrNoCache) || !strings.Contains(err.Error(), "run wxscope sync first") {
 		t.Errorf("read-only without a cache: %v", err)

@@ -24,6 +24,14 @@ type AppSpec struct {
 	// the APIs the fact sheet marks "verified accounts only" answer 48001
 	// (see the package doc). Default false: a verified account.
 	Unverified bool
+	// Conflicts is a data fault for the doctor's conflict finding: that
+	// many followers of a bound account answer user/info with the unionid
+	// of another of its followers, so one unionid has two openids in one
+	// account. The real API gives a person one openid per account; a cache
+	// meets this when it holds another account's followers under this one
+	// (a token_command that printed the wrong app's token, say). At most
+	// Followers/2.
+	Conflicts int
 }
 
 // WorldSpec describes a whole World.
@@ -86,6 +94,7 @@ type app struct {
 	initial   int               // Followers of the spec: the growth history ends there
 	followed  map[uint32]int64  // subscribe_time of those who followed through Follow
 	remarks   map[uint32]string // remarks set through updateremark
+	twins     map[uint32]uint32 // AppSpec.Conflicts: a follower whose answer carries another's unionid
 	followSeq uint64
 
 	growthOnce sync.Once
@@ -108,6 +117,9 @@ func NewWorld(spec WorldSpec) *World {
 		}
 		if as.Blacklisted > as.Followers {
 			panic(fmt.Sprintf("wechattest: app %q: %d blacklisted of %d followers", as.Name, as.Blacklisted, as.Followers))
+		}
+		if as.Conflicts < 0 || 2*as.Conflicts > as.Followers || as.Conflicts > 0 && as.Platform == "" {
+			panic(fmt.Sprintf("wechattest: app %q: %d conflicts of %d followers (at most half, and only when bound)", as.Name, as.Conflicts, as.Followers))
 		}
 		largest = max(largest, as.Followers+as.Unfollowed)
 	}
@@ -168,6 +180,12 @@ func NewWorld(spec WorldSpec) *World {
 		}
 		// The first followers of the permutation: as random a subset as any.
 		a.blacklist = slices.Clone(a.followers[:as.Blacklisted])
+		// The conflicts pair followers from the permutation's other end.
+		a.twins = make(map[uint32]uint32, as.Conflicts)
+		for j := range as.Conflicts {
+			p, twin := uint32(q.at(uint64(as.Followers-1-2*j))), uint32(q.at(uint64(as.Followers-2-2*j)))
+			a.twins[p] = twin
+		}
 		slices.Sort(a.followers)
 		slices.Sort(a.former)
 		slices.Sort(a.blacklist)
@@ -298,8 +316,38 @@ func (w *World) user(a *app, p uint32, openid string) User {
 	}
 	if a.unionIDs != nil {
 		u.UnionID = a.unionIDs.encode(p)
+		if twin, ok := a.twins[p]; ok {
+			u.UnionID = a.unionIDs.encode(twin)
+		}
 	}
 	return u
+}
+
+// FormerUser returns what user/info answered for openid of appid while
+// that former follower still followed: the profile an earlier sync cached
+// (the demo's cache starts with some, as a cache synced last week would).
+// It reports false for an openid that is not a former follower of appid.
+func (w *World) FormerUser(appid, openid string) (User, bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	a := w.byID[appid]
+	if a == nil {
+		return User{}, false
+	}
+	p, ok := w.lookup(a, openid)
+	if !ok {
+		return User{}, false
+	}
+	if _, former := slices.BinarySearch(a.former, a.ids.orderKey(p)); !former {
+		return User{}, false
+	}
+	pr := deriveProfile(a.salt, p, w.today)
+	u := User{Subscribe: 1, OpenID: openid, SubscribeTime: pr.subscribeTime, Remark: pr.remark, GroupID: pr.groupID,
+		TagIDList: slices.Clone(pr.tags), SubscribeScene: pr.scene, QRScene: pr.qrScene, QRSceneStr: pr.qrSceneStr}
+	if a.unionIDs != nil {
+		u.UnionID = a.unionIDs.encode(p)
+	}
+	return u, true
 }
 
 // Unfollow makes openid a former follower of appid.
