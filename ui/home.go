@@ -386,7 +386,25 @@ func (h *Home) ended(appID string) tea.Cmd {
 	h.countsInFlight = false // a read started before the sync's last write is stale
 	read := h.readCounts()
 	r.endCounts = h.countsGen
-	return tea.Batch(read, h.analyze(), cacheChanged)
+	return tea.Batch(read, h.analyze(), cacheChanged, h.logResult(i))
+}
+
+// logResult puts how app i's run ended in the message log, in full: the
+// row can show only what fits. A stopped run is logged with where it
+// stopped, once the counters say (announceStops).
+func (h *Home) logResult(i int) tea.Cmd {
+	app, r := h.spec.Apps[i], h.rows[i]
+	var qe *cache.QuotaError
+	switch {
+	case r.err == nil:
+		return Log(app.Name+" synced: "+h.summary(r.prog), false)
+	case errors.Is(r.err, context.Canceled):
+		return nil
+	case errors.As(r.err, &qe):
+		text, _ := h.stopText(app.Name, r.err, r.prog.Listed, r.prog.Total, r.prog.QuotaResetAt)
+		return Log(app.Name+": "+text, true)
+	}
+	return Log(app.Name+": "+wording.Error(wording.TUI, app.Name, r.err), true)
 }
 
 // announceStops replaces the footer's "stopping the sync of news" with
@@ -401,7 +419,7 @@ func (h *Home) announceStops() tea.Cmd {
 		r.announce = false
 		c := h.cached[h.spec.Apps[i].AppID]
 		text := sanitize.Text(h.spec.Apps[i].Name) + " " + stoppedAt(c.Sync.Listed, c.Sync.Total) + "; s resumes there"
-		cmds = append(cmds, Flash(text))
+		cmds = append(cmds, func() tea.Msg { return FlashMsg{Text: text, Log: true} })
 	}
 	return tea.Batch(cmds...)
 }

@@ -16,7 +16,8 @@ import (
 //     key for support staff, and a two-key gg would make g wait for a second
 //     key. The help says so.
 //   - / filters, enter opens, esc goes back (or clears the filter first),
-//     ? shows every key, q quits (ctrl+c quits even while typing).
+//     ? shows every key, L the message log, q quits (ctrl+c quits even
+//     while typing).
 //
 // Each view has its own KeyMap whose ShortHelp and FullHelp are built from
 // the very bindings Update matches on, so the help cannot drift from the keys.
@@ -28,6 +29,7 @@ type GlobalKeys struct {
 	ForceQuit key.Binding
 	Help      key.Binding
 	Jump      key.Binding
+	Log       key.Binding
 }
 
 // DefaultGlobalKeys returns the keys every view shares.
@@ -37,6 +39,7 @@ func DefaultGlobalKeys() GlobalKeys {
 		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit now")),
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Jump:      key.NewBinding(key.WithKeys(":", "g"), key.WithHelp(":/g", "jump to an openid or unionid")),
+		Log:       key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "log: every error and sync result, in full")),
 	}
 }
 
@@ -45,12 +48,14 @@ func DefaultGlobalKeys() GlobalKeys {
 func (k GlobalKeys) ShortHelp() []key.Binding {
 	jump := k.Jump
 	jump.SetHelp(k.Jump.Help().Key, "jump to id")
-	return []key.Binding{jump, k.Help, k.Quit}
+	log := k.Log
+	log.SetHelp(k.Log.Help().Key, "log")
+	return []key.Binding{jump, log, k.Help, k.Quit}
 }
 
 // FullHelp implements help.KeyMap.
 func (k GlobalKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Jump, k.Help, k.Quit, k.ForceQuit}}
+	return [][]key.Binding{{k.Jump, k.Log, k.Help, k.Quit, k.ForceQuit}}
 }
 
 // ListKeys move a cursor through a list; every list view embeds them.

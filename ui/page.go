@@ -85,10 +85,13 @@ type PushMsg struct{ Page Page }
 // does nothing.
 type PopMsg struct{}
 
-// FlashMsg shows a one-line note in the footer until the next key.
+// FlashMsg shows a one-line note in the footer until the next key. An
+// error, or a note with Log set (an export's result), also goes to the
+// message log (L) with its whole text.
 type FlashMsg struct {
 	Text  string
 	Error bool
+	Log   bool
 }
 
 // Push returns a command that pushes p.

@@ -82,6 +82,8 @@ type Root struct {
 	flash    string
 	flashErr bool
 	quitting bool
+
+	log messageLog // every error and sync result of the session (L)
 }
 
 // cleanupDoneMsg reports that Options.Cleanup has returned.
@@ -199,6 +201,12 @@ func (r *Root) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return r, nil
 	case FlashMsg:
 		r.flash, r.flashErr = msg.Text, msg.Error
+		if msg.Error || msg.Log || ansi.StringWidth(msg.Text) > r.width {
+			r.log.add(r.c.Now(), msg.Text, msg.Error)
+		}
+		return r, nil
+	case LogMsg:
+		r.log.add(r.c.Now(), msg.Text, msg.Error)
 		return r, nil
 	case PersonLoadedMsg:
 		if r.flash == lookingUp(msg.Query) {
@@ -206,6 +214,7 @@ func (r *Root) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		if msg.Err != nil {
 			r.flash, r.flashErr = sanitize.Text(msg.Query+": "+wording.Error(wording.TUI, msg.Query, msg.Err)), true
+			r.log.add(r.c.Now(), r.flash, true)
 			return r, nil
 		}
 		return r, Push(NewPerson(r.c, msg.Person))
@@ -277,6 +286,11 @@ func (r *Root) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			r.jumping = true
 			r.jump.set("")
 			return nil
+		case key.Matches(msg, r.keys.Log):
+			if _, open := p.(*LogView); open {
+				return Pop()
+			}
+			return Push(newLogView(r.c, &r.log))
 		}
 	}
 	if p == nil {
@@ -303,6 +317,7 @@ func (r *Root) handleJumpKey(msg tea.KeyPressMsg) tea.Cmd {
 			id = pasted
 		case errors.Is(err, ids.ErrSeveralIDs):
 			r.flash, r.flashErr = sanitize.Text(err.Error()), true
+			r.log.add(r.c.Now(), r.flash, true)
 			return nil
 		}
 		r.flash = lookingUp(id)
@@ -370,10 +385,16 @@ func (r *Root) footer() string {
 	case r.jumping:
 		line = r.jump.view(s.Prompt, s.Cursor) + s.Dim.Render("  openid or unionid · enter look up · esc cancel")
 	case r.flash != "":
+		text := r.flash
+		if ansi.StringWidth(text) > r.width {
+			// Cut to the width; the log has the whole of it.
+			const more = " · L: in full"
+			text = ansi.Truncate(text, max(r.width-len(more), 1), "…") + more
+		}
 		if r.flashErr {
-			line = s.Error.Render(r.flash)
+			line = s.Error.Render(text)
 		} else {
-			line = s.Dim.Render(r.flash)
+			line = s.Dim.Render(text)
 		}
 	case r.showHelp:
 		line = s.Dim.Render("↑/↓ pgup/pgdn scroll · any other key closes · q quit")

@@ -161,7 +161,7 @@ func (f *Followers) export(path string) tea.Cmd {
 		case err != nil:
 			return FlashMsg{Text: "export to " + shown + " failed: " + sanitize.Text(wording.Error(wording.TUI, "", err)) + "; nothing was written", Error: true}
 		}
-		return FlashMsg{Text: "exported " + formatCount(n) + " rows to " + shown}
+		return FlashMsg{Text: "exported " + formatCount(n) + " rows to " + shown, Log: true}
 	}
 }
 
