@@ -98,6 +98,8 @@ type Followers struct {
 
 	base []uint64 // the rows of spec.Subset; nil for every row
 
+	colOffset int // columns after the openid scrolled off to the left (← →)
+
 	exporting bool // the export prompt has the input (viewexport.go)
 	exportIn  lineInput
 }
@@ -321,6 +323,21 @@ func (f *Followers) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			return f.refresh()
 		}
 		return Pop()
+	case key.Matches(msg, k.Left):
+		if f.colOffset == 0 {
+			return Flash("the first columns show: → scrolls them")
+		}
+		f.colOffset--
+		return nil
+	case key.Matches(msg, k.Right):
+		if f.colOffset >= f.scrollable()-1 {
+			return Flash("only the openid and the remark are left: ← scrolls back")
+		}
+		if !f.layout().more && f.colOffset == 0 {
+			return Flash("every column shows already")
+		}
+		f.colOffset++
+		return nil
 	}
 	return noKey(msg)
 }
@@ -579,11 +596,16 @@ func (f *Followers) sortName(k SortKey) string {
 	return "in " + sanitize.Text(f.spec.Others[k-SortApp].Name)
 }
 
-// layout is the width of each column for the current width.
+// layout is the width of each column for the current width; 0 leaves a
+// column out.
 type layout struct {
 	open, union, followed, scene, remark int
 	apps                                 []int
 	marks                                []presenceMarks // per app column
+	// skip is how many columns after the openid are scrolled off to the
+	// left (← →); more says a column is left out at the right for width.
+	skip int
+	more bool
 }
 
 // presenceMarks are one presence column's three cells, by PresenceState,
@@ -593,41 +615,107 @@ type presenceMarks struct{ plain, styled [3]string }
 const (
 	colGap    = 2
 	remarkMin = 12
+	// sceneCap is the scene column's width while the remark is short of
+	// room; with room to spare the scene shows whole.
+	sceneCap = 16
+	// appNarrow is a presence column's width when room is short: its mark
+	// needs one cell, its header a few letters.
+	appNarrow = 3
 )
 
+// scrollable is the number of columns after the openid that ← and → move
+// through: unionid, followed, scene, one per other app, remark.
+func (f *Followers) scrollable() int { return 3 + len(f.spec.Others) + 1 }
+
+// layout fits the columns to the width. What goes first on a narrow
+// terminal: the scene (not while the list is sorted by it), then the
+// presence columns' width (their marks need one cell), then the ids'
+// width, down to idMin (without the prefix every id of the app shares,
+// which tells no follower from another). The column the list is sorted by always
+// shows; ← → scroll the others into view.
 func (f *Followers) layout() layout {
 	x := f.idx
-	l := layout{followed: 10, scene: 5}
-	for _, name := range x.scenes {
-		l.scene = max(l.scene, min(ansi.StringWidth(sceneLabel(name)), 16))
-	}
-	for _, o := range f.spec.Others {
-		// One cell more than the name leaves room for the sort arrow.
-		l.apps = append(l.apps, ansi.StringWidth(sanitize.Text(o.Name))+1)
-	}
-	fixed := func() int {
-		n := markerW + l.followed + colGap*3 // open, union, followed, remark gaps
-		if l.scene > 0 {
-			n += l.scene + colGap
+	l := layout{skip: min(f.colOffset, f.scrollable()-1)}
+	on := func(c int) bool { return c >= l.skip }
+	arrowW := func(k SortKey) int {
+		if f.sortKey == k {
+			return 2 // " ↓" after the header
 		}
-		for _, w := range l.apps {
-			n += w + colGap
+		return 0
+	}
+	openW, unionW := max(x.maxOpen, 6+arrowW(SortOpenID)), 0
+	if on(0) {
+		unionW = max(x.maxUnion, 7+arrowW(SortUnionID))
+	}
+	if on(1) {
+		l.followed = 10
+	}
+	sceneW := 0
+	if on(2) {
+		sceneW = 5 + arrowW(SortScene)
+		for _, name := range x.scenes {
+			sceneW = max(sceneW, ansi.StringWidth(sceneLabel(name)))
 		}
-		return n
 	}
-	openW, unionW := max(x.maxOpen, 6), max(x.maxUnion, 7)
-	avail := f.width - fixed()
-	if avail-openW-unionW < remarkMin {
-		l.scene = 0 // the scene goes first: ids matter more to support
-		avail = f.width - fixed()
+	names := make([]int, len(f.spec.Others))
+	l.apps = make([]int, len(f.spec.Others))
+	for i, o := range f.spec.Others {
+		if on(3 + i) {
+			names[i] = max(ansi.StringWidth(sanitize.Text(o.Name)), 1) + arrowW(SortApp+SortKey(i))
+			l.apps[i] = names[i]
+		}
 	}
-	if avail-openW-unionW >= remarkMin {
-		l.open, l.union = openW, unionW
-	} else {
-		w := max((avail-remarkMin)/2, idMin)
-		l.open, l.union = min(w, openW), min(w, unionW)
+	l.scene = min(sceneW, sceneCap)
+	// used is the width of every column but the remark, with the gaps.
+	used := func() int {
+		n := markerW + l.open
+		for _, w := range append([]int{l.union, l.followed, l.scene}, l.apps...) {
+			if w > 0 {
+				n += colGap + w
+			}
+		}
+		return n + colGap // before the remark
 	}
-	l.remark = max(avail-l.open-l.union, 0)
+	l.open, l.union = openW, unionW
+	// The scene goes first (ids matter more to support), unless the list
+	// is sorted by it or the user scrolled the columns to see more.
+	if f.width-used() < remarkMin && f.sortKey != SortScene && l.skip == 0 && l.scene > 0 {
+		l.scene, l.more = 0, true
+	}
+	if f.width-used() < remarkMin {
+		for i, w := range l.apps {
+			if w > 0 {
+				l.apps[i] = min(w, appNarrow+arrowW(SortApp+SortKey(i)))
+			}
+		}
+	}
+	if f.width-used() < remarkMin && l.scene > 0 {
+		l.scene = min(l.scene, 10+arrowW(SortScene)) // kept, but narrow
+	}
+	if f.width-used() < remarkMin {
+		// The ids share what is left, down to idMin each.
+		l.open, l.union = 0, 0
+		rest := f.width - used() - remarkMin
+		if unionW == 0 {
+			l.open = min(max(rest, idMin), openW)
+		} else {
+			w := max(rest/2, idMin)
+			l.open, l.union = min(w, openW), min(w, unionW)
+		}
+	}
+	l.remark = max(f.width-used(), 0)
+	if l.scene > 0 && sceneW > l.scene && l.remark-(sceneW-l.scene) >= 20 {
+		// Room to spare: the scene whole (WECHAT_ADVERTISEMENT), the remark
+		// still wide enough for most.
+		l.remark -= sceneW - l.scene
+		l.scene = sceneW
+	}
+	if on(3+len(f.spec.Others)) && l.remark == 0 || used() > f.width {
+		l.more = true
+	}
+	if !on(3 + len(f.spec.Others)) {
+		l.remark = 0
+	}
 	s := f.c.Styles
 	marks := [3]struct {
 		sym   string
@@ -648,39 +736,50 @@ func sceneLabel(s string) string {
 	return sanitize.Text(strings.TrimPrefix(s, "ADD_SCENE_"))
 }
 
+// headerLine names the columns, the sorted one with its arrow after the
+// name ("openid ↑", "shop ↓"), and says when columns are off to the left
+// (‹) or the right (›).
 func (f *Followers) headerLine(l layout) string {
 	s := f.c.Styles
-	name := func(k SortKey, label string) string {
+	name := func(k SortKey, label string, w int) string {
 		if f.sortKey == k {
-			return label + " " + arrow(f.desc)
+			// The arrow stays when the name is cut: it says the order.
+			return ansi.Truncate(label, max(w-2, 1), "…") + " " + arrow(f.desc)
 		}
 		return label
 	}
 	var b strings.Builder
-	b.WriteString(strings.Repeat(" ", markerW))
-	b.WriteString(cell(name(SortOpenID, "openid"), l.open))
-	b.WriteString(gap)
-	b.WriteString(cell(name(SortUnionID, "unionid"), l.union))
-	b.WriteString(gap)
-	b.WriteString(cell(name(SortFollowed, "followed"), l.followed))
-	if l.scene > 0 {
-		b.WriteString(gap)
-		b.WriteString(cell(name(SortScene, "scene"), l.scene))
+	if l.skip > 0 {
+		b.WriteString("‹ ")
+	} else {
+		b.WriteString(strings.Repeat(" ", markerW))
 	}
-	for i, o := range f.spec.Others {
-		b.WriteString(gap)
-		label := sanitize.Text(o.Name)
-		if f.sortKey == SortApp+SortKey(i) {
-			label = arrow(f.desc) + label
+	first := true
+	col := func(w int, text string) {
+		if w > 0 {
+			if !first {
+				b.WriteString(gap)
+			}
+			first = false
+			b.WriteString(cell(text, w))
 		}
-		b.WriteString(cell(label, l.apps[i]))
 	}
-	b.WriteString(gap)
-	b.WriteString(cell(name(SortRemark, "remark"), l.remark))
-	return s.Header.Render(ansi.Truncate(b.String(), f.width, ""))
+	col(l.open, name(SortOpenID, "openid", l.open))
+	col(l.union, name(SortUnionID, "unionid", l.union))
+	col(l.followed, name(SortFollowed, "followed", l.followed))
+	col(l.scene, name(SortScene, "scene", l.scene))
+	for i, o := range f.spec.Others {
+		col(l.apps[i], name(SortApp+SortKey(i), sanitize.Text(o.Name), l.apps[i]))
+	}
+	col(l.remark, name(SortRemark, "remark", l.remark))
+	line := b.String()
+	if l.more {
+		line = ansi.Truncate(line, max(f.width-2, 0), "…") + " ›"
+	}
+	return s.Header.Render(ansi.Truncate(line, f.width, ""))
 }
 
-// rowLine draws the i-th visible row.
+// rowLine draws the i-th visible row, the filter's matches highlighted.
 func (f *Followers) rowLine(l layout, i int) string {
 	s := f.c.Styles
 	r := int(f.rows[i])
@@ -695,54 +794,79 @@ func (f *Followers) rowLine(l layout, i int) string {
 		return st.Render(text)
 	}
 	var b strings.Builder
+	var spans []span // the filter's matches, in cells of the line
+	x := markerW
 	if selected {
 		b.WriteString("▸ ")
 	} else {
 		b.WriteString("  ")
 	}
-	b.WriteString(cell(sanitize.Text(row.OpenID), l.open))
-	b.WriteString(gap)
+	// text writes one column (w > 0) and notes where the query matches.
+	text := func(w int, shown string, exact bool, from int) {
+		if w <= 0 {
+			return
+		}
+		if x > markerW {
+			b.WriteString(gap)
+			x += len(gap)
+		}
+		c := cell(shown, w)
+		for _, sp := range matchSpans(ansi.Strip(c), f.matchQuery, exact, from) {
+			spans = append(spans, span{x + sp.from, x + sp.to})
+		}
+		b.WriteString(c)
+		x += w
+	}
+	other := func(w int, c string) { // a column the filter does not search
+		if w <= 0 {
+			return
+		}
+		if x > markerW {
+			b.WriteString(gap)
+			x += len(gap)
+		}
+		b.WriteString(c)
+		x += w
+	}
+	text(l.open, idCut(sanitize.Text(row.OpenID), f.idx.sharedOpen, l.open), true, 0)
 	if row.UnionID == "" {
-		b.WriteString(paint(s.Dim, cell("—", l.union)))
+		other(l.union, paint(s.Dim, cell("—", l.union)))
 	} else {
-		b.WriteString(cell(sanitize.Text(row.UnionID), l.union))
+		text(l.union, idCut(sanitize.Text(row.UnionID), f.idx.sharedUnion, l.union), true, 0)
 	}
-	b.WriteString(gap)
-	b.WriteString(cell(f.date(row.FollowedAt), l.followed))
-	if l.scene > 0 {
-		b.WriteString(gap)
-		b.WriteString(cell(sceneLabel(row.Scene), l.scene))
-	}
+	other(l.followed, cell(f.date(row.FollowedAt), l.followed))
+	other(l.scene, cell(sceneLabel(row.Scene), l.scene))
 	for j, o := range f.spec.Others {
-		b.WriteString(gap)
+		if l.apps[j] <= 0 {
+			continue
+		}
 		st, m := presenceOf(o, f.spec.Presence, row.UnionID), &l.marks[j]
 		if plain {
-			b.WriteString(m.plain[st])
+			other(l.apps[j], m.plain[st])
 		} else {
-			b.WriteString(m.styled[st])
+			other(l.apps[j], m.styled[st])
 		}
 	}
 	if l.remark > 0 {
-		b.WriteString(gap)
 		remark := sanitize.Text(row.Remark)
 		switch {
 		case gone:
-			remark = strings.TrimSuffix("unfollowed "+f.date(row.UnfollowedAt)+" · "+remark, " · ")
-			b.WriteString(cell(remark, l.remark))
+			lead := "unfollowed " + f.date(row.UnfollowedAt) + " · "
+			text(l.remark, strings.TrimSuffix(lead+remark, " · "), false, ansi.StringWidth(lead))
 		case remark == "" && row.UnionID == "" && f.spec.Bound:
-			b.WriteString(paint(s.Warn, cell("⚠ no unionid", l.remark)))
+			other(l.remark, paint(s.Warn, cell("⚠ no unionid", l.remark)))
 		default:
-			b.WriteString(cell(remark, l.remark))
+			text(l.remark, remark, false, 0)
 		}
 	}
 	line := b.String()
 	switch {
 	case selected:
-		return s.Selected.Render(line)
+		return highlight(line, spans, &s.Selected, s.Match.Inherit(s.Selected))
 	case gone:
-		return s.Unfollowed.Render(line)
+		return highlight(line, spans, &s.Unfollowed, s.Match.Inherit(s.Unfollowed))
 	}
-	return line
+	return highlight(line, spans, nil, s.Match)
 }
 
 func (f *Followers) date(unix int64) string {

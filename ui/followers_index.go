@@ -39,6 +39,10 @@ type FollowerIndex struct {
 	maxOpen, maxUnion int
 	withUnion         int
 	unfollowed        int
+	// sharedOpen and sharedUnion are how many leading bytes every openid
+	// (every non-empty unionid) of the index shares: real ones share a
+	// per-app (per-platform) prefix, which a narrow column leaves out.
+	sharedOpen, sharedUnion int
 
 	byFollow  []uint32 // rows by follow time ascending, built with the index
 	following []uint64 // bit r: row r still follows, built with the index
@@ -57,6 +61,20 @@ type FollowerRow struct {
 type FollowerIndexBuilder struct {
 	x        *FollowerIndex
 	sceneIdx map[string]uint16
+	// firstOpen and firstUnion are the first ids added, against which
+	// the shared prefixes are measured.
+	firstOpen, firstUnion string
+}
+
+// sharedPrefix is how many leading bytes a and b share, at most n.
+func sharedPrefix(a, b string, n int) int {
+	n = min(n, len(a), len(b))
+	for i := 0; i < n; i++ {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return n
 }
 
 // NewFollowerIndexBuilder returns a builder; sizeHint is the expected number
@@ -100,6 +118,18 @@ func (b *FollowerIndexBuilder) Add(p *cache.Profile) {
 	x.scene = append(x.scene, si)
 	x.maxOpen = max(x.maxOpen, len(open))
 	x.maxUnion = max(x.maxUnion, len(union))
+	if len(x.oLen) == 1 {
+		b.firstOpen, x.sharedOpen = strings.Clone(open), len(open)
+	} else {
+		x.sharedOpen = sharedPrefix(b.firstOpen, open, x.sharedOpen)
+	}
+	if union != "" {
+		if b.firstUnion == "" {
+			b.firstUnion, x.sharedUnion = strings.Clone(union), len(union)
+		} else {
+			x.sharedUnion = sharedPrefix(b.firstUnion, union, x.sharedUnion)
+		}
+	}
 	if union != "" {
 		x.withUnion++
 	}

@@ -129,7 +129,8 @@ func TestHomeSaysWhoSyncsTheCacheInAnotherProcess(t *testing.T) {
 		SyncHolder: func() *cache.Holder { return holder.Load() }}))
 	p := uitest.Start(t, r, 170, 20)
 	p.WaitFor(t, "the other process named", func(s string) bool {
-		return strings.Contains(s, "wxscope sync --app shop (pid 4242") && strings.Contains(s, "is syncing")
+		return strings.Contains(s, "wxscope sync --app shop (pid 4242") && strings.Contains(s, "is syncing") &&
+			!strings.Contains(s, "analysing the links")
 	})
 	s := p.Screen()
 	if row := rowOf(t, s, "shop"); !strings.Contains(row, "running") || !strings.Contains(row, "syncing in wxscope sync --app shop (pid 4242") {

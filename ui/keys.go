@@ -125,6 +125,10 @@ type FollowersKeys struct {
 	Insights   key.Binding
 	Export     key.Binding
 	Back       key.Binding
+	// Left and Right scroll the columns after the openid, for what a
+	// narrow terminal leaves out.
+	Left  key.Binding
+	Right key.Binding
 }
 
 // DefaultFollowersKeys returns the Followers view's keys.
@@ -140,12 +144,15 @@ func DefaultFollowersKeys() FollowersKeys {
 		Insights:   key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "insights: by month and scene")),
 		Export:     key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "export the view (csv/jsonl)")),
 		Back:       key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter / back")),
+		Left:       key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "scroll the columns left")),
+		Right:      key.NewBinding(key.WithKeys("right", "l"), key.WithHelp("→/l", "scroll the columns right (what is cut off)")),
 	}
 }
 
 // ShortHelp implements help.KeyMap.
 func (k FollowersKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Filter, k.Sort, k.Open, k.Copy, k.Insights, k.Export, k.Back}
+	cols := key.NewBinding(key.WithKeys("left", "right"), key.WithHelp("←/→", "columns"))
+	return []key.Binding{k.Filter, k.Sort, k.Open, k.Copy, k.Unfollowed, cols, k.Insights, k.Export, k.Back}
 }
 
 // FullHelp implements help.KeyMap.
@@ -153,6 +160,7 @@ func (k FollowersKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		k.column(),
 		{k.Filter, k.Sort, k.Reverse, k.Unfollowed, k.Open, k.Copy, k.Insights, k.Export, k.Back},
+		{k.Left, k.Right},
 	}
 }
 
