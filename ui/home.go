@@ -1071,7 +1071,10 @@ func (h *Home) below(n int) []string {
 		out = append(out, h.findingLines()...)
 	}
 	if len(out) > n {
-		out = out[:n]
+		// What does not fit is one key away, in the Doctor view, which
+		// scrolls: say so rather than cut the list without a word.
+		out = append(out[:n-1], s.Dim.Render(ansi.Truncate(
+			"… "+wording.Plural(len(out)-n+1, "more line")+" of findings: d shows them all", h.width, "…")))
 	}
 	return out
 }

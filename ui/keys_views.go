@@ -88,5 +88,8 @@ func DefaultInsightsKeys() InsightsKeys {
 // ShortHelp implements help.KeyMap.
 func (k InsightsKeys) ShortHelp() []key.Binding { return []key.Binding{k.Back} }
 
-// FullHelp implements help.KeyMap.
-func (k InsightsKeys) FullHelp() [][]key.Binding { return [][]key.Binding{{k.Back}} }
+// FullHelp implements help.KeyMap: the movement keys scroll insights taller
+// than the screen.
+func (k InsightsKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{DefaultListKeys().column(), {k.Back}}
+}
