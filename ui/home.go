@@ -749,16 +749,24 @@ func (h *Home) layout() homeLayout {
 	}
 	l.name = min(l.name, 16)
 	fixed := func() int {
-		w := markerW + l.name + l.followers + l.cached + l.bound + l.union + l.last + 7*len(gap)
-		if l.appid > 0 {
-			w += l.appid + len(gap)
+		w := markerW + l.name + l.followers + l.cached + l.bound + l.union + 6*len(gap)
+		for _, c := range []int{l.appid, l.last} {
+			if c > 0 {
+				w += c + len(gap)
+			}
 		}
 		return w
 	}
 	// The sync column needs room for its bar and numbers; the appid goes
-	// first on a narrow terminal (it is in the Followers title too).
+	// first on a narrow terminal (it is in the Followers title too), then
+	// the last sync's age (the sync column says how it ended, and the
+	// title when the last one did): at 60 columns a row still says that
+	// its app syncs, or why it stopped.
 	if h.width-fixed() < 40 {
 		l.appid = 0
+	}
+	if h.width-fixed() < 20 {
+		l.last = 0
 	}
 	l.sync = max(h.width-fixed(), 0)
 	return l
@@ -775,7 +783,9 @@ func (h *Home) headerLine(l homeLayout) string {
 	b.WriteString(gap + right("cached", l.cached))
 	b.WriteString(gap + cell("bound", l.bound))
 	b.WriteString(gap + right("unionid", l.union))
-	b.WriteString(gap + cell("last sync", l.last))
+	if l.last > 0 {
+		b.WriteString(gap + cell("last sync", l.last))
+	}
 	b.WriteString(gap + cell("sync", l.sync))
 	return h.c.Styles.Header.Render(ansi.Truncate(b.String(), h.width, ""))
 }
@@ -836,7 +846,9 @@ func (h *Home) rowLine(l homeLayout, i int) string {
 	case !c.Sync.LastCompleteAt.IsZero():
 		last = h.ago(c.Sync.LastCompleteAt)
 	}
-	b.WriteString(gap + cell(last, l.last))
+	if l.last > 0 {
+		b.WriteString(gap + cell(last, l.last))
+	}
 	b.WriteString(gap)
 	head := b.String()
 	syncText, kind := h.syncCell(i, l.sync)

@@ -10,9 +10,10 @@ import (
 	"wxscope/ui/uitest"
 )
 
-// TestNarrowFindingsAndInsightsCanBeReadWhole: at 60×15 the findings under
-// the home table say how many lines do not fit and where they all are, and
-// the Insights view scrolls to its last scene.
+// TestNarrowFindingsAndInsightsCanBeReadWhole: at 60 columns the home rows
+// keep their sync column (the age of the last sync goes instead), the
+// findings under the table say how many lines do not fit and where they
+// all are, and the Insights view scrolls to its last scene.
 func TestNarrowFindingsAndInsightsCanBeReadWhole(t *testing.T) {
 	w := newHomeWorld()
 	store := openHomeCache(t, w, "news")
@@ -20,6 +21,9 @@ func TestNarrowFindingsAndInsightsCanBeReadWhole(t *testing.T) {
 	d.Send(tea.WindowSizeMsg{Width: 60, Height: 9})
 	d.Run(d.Model.Init())
 	ls := lines(t, d.Screen(), 60, 9)
+	if !strings.Contains(rowOf(t, d.Screen(), "news"), "done") || !strings.Contains(rowOf(t, d.Screen(), "shop"), "s to sync") {
+		t.Errorf("at 60 columns the rows lose their sync column:\n%s", d.Screen())
+	}
 	if l := ls[7]; !strings.Contains(l, "more line") || !strings.Contains(l, "d shows them all") {
 		t.Errorf("the findings are cut without a word:\n%s", d.Screen())
 	}
