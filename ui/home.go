@@ -1032,7 +1032,10 @@ func quotaText(api string, resetAt time.Time) string {
 // barText draws the progress bar, narrower on narrow terminals.
 func (h *Home) barText(f float64, w int) string {
 	bw := 16
-	if w < 50 {
+	switch {
+	case w < 24:
+		bw = 4 // room for "done" or a percentage beside it
+	case w < 50:
 		bw = 8
 	}
 	bar := h.bar
