@@ -54,6 +54,7 @@ var commands = []command{
 	{"lookup", "ID [--json] [--live] [--config FILE]", "an openid or unionid: its person across all apps (cache first; --live asks the API)", runLookup},
 	{"links", "[--missing APP] [--format table|csv|jsonl] [--config FILE]", "the unionid groups across apps", runLinks},
 	{"export", "[--app NAME]... [--format csv|jsonl|parquet] [--out PATH] [--config FILE]", "the cached followers", runExport},
+	{"growth", "[--app NAME]... [--days N] [--format table|csv|jsonl] [--config FILE]", "the official daily follower figures of each official account (datacube), one row per app and day", runGrowth},
 	{"doctor", "[--json] [--config FILE]", "findings about bindings and the cache, with the evidence and what to do", runDoctor},
 	{"serve", "[--config FILE]", "serve the TUI and the read commands to the team over SSH ([serve] in the config)", runServe},
 	{"help", "[COMMAND]", "this help, or a command's flags", nil},

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -143,6 +144,15 @@ func checkExport(t testing.TB, rows []exportRow, world *wechattest.World, mustBe
 		}
 	}
 	for _, a := range world.Apps() {
+		// The tags by name and the blacklist, as the last sync read them.
+		names := map[int64]string{}
+		for _, tag := range world.Tags(a.AppID) {
+			names[tag.ID] = tag.Name
+		}
+		black := map[string]bool{}
+		for _, id := range world.Blacklist(a.AppID) {
+			black[id] = true
+		}
 		following := map[string]bool{}
 		for _, id := range world.Followers(a.AppID) {
 			following[id] = true
@@ -160,6 +170,15 @@ func checkExport(t testing.TB, rows []exportRow, world *wechattest.World, mustBe
 				r.SubscribeTime != u.SubscribeTime || r.SubscribeScene != u.SubscribeScene || r.QRScene != u.QRScene ||
 				r.QRSceneStr != u.QRSceneStr || r.GroupID != u.GroupID || !slices.Equal(r.TagIDList, tags) || r.FetchedAt == 0 {
 				fail("%s: %s exported as %+v, the API says %+v", a.Name, id, r, u)
+			}
+			wantTags := make([]string, len(tags))
+			for i, tid := range tags {
+				if wantTags[i] = names[tid]; wantTags[i] == "" || a.Unverified {
+					wantTags[i] = strconv.FormatInt(tid, 10) // deleted, or never named (48001)
+				}
+			}
+			if !slices.Equal(r.Tags, wantTags) || r.Blacklisted != black[id] {
+				fail("%s: %s exported with tags %q, blacklisted %v; the API names %q, blacklisted %v", a.Name, id, r.Tags, r.Blacklisted, wantTags, black[id])
 			}
 		}
 		for _, r := range rows {

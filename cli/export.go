@@ -88,19 +88,28 @@ func exportRefused(err error) error {
 	return err
 }
 
-// writeExport streams the profiles of every target through w.
+// writeExport streams the profiles of every target through w, with the
+// tag names and the blacklist the last sync read (exportlists.go).
 func writeExport(ctx context.Context, store *cache.Store, targets []exportTarget, w export.Writer, screen bool) error {
 	for _, t := range targets {
-		err := store.EachProfile(t.appid, "", func(p cache.Profile) error {
+		lists, err := openExportLists(store, t.appid)
+		if err != nil {
+			return fmt.Errorf("export %s: %w", t.name, err)
+		}
+		err = store.EachProfile(t.appid, "", func(p cache.Profile) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			r := export.NewRow(export.Input{App: t.name, Kind: export.KindOfficial, Profile: (*export.Follower)(&p)})
+			r := export.NewRow(export.Input{App: t.name, Kind: export.KindOfficial, Profile: (*export.Follower)(&p),
+				TagNames: lists.names, Blacklisted: lists.blacklisted(p.OpenID)})
 			if screen {
 				r.ScreenSafe()
 			}
 			return w.Write(&r)
 		})
+		if cerr := lists.close(); err == nil {
+			err = cerr
+		}
 		if err != nil {
 			return fmt.Errorf("export %s: %w", t.name, err)
 		}

@@ -97,12 +97,16 @@ func runLookup(ctx context.Context, env *Env, args []string) error {
 		p = &cache.Person{Query: id, Kind: cache.KindUnknown}
 	}
 
+	lists, err := readMemberLists(store, p)
+	if err != nil {
+		return err
+	}
 	if *asJSON {
-		if err := writeLookupJSON(env.Stdout, p, liveRes); err != nil {
+		if err := writeLookupJSON(env.Stdout, p, liveRes, lists); err != nil {
 			return err
 		}
 	} else {
-		writeLookupText(env.Stdout, p, liveRes)
+		writeLookupText(env.Stdout, p, liveRes, lists)
 	}
 	if p.Found() {
 		return nil
@@ -225,15 +229,17 @@ func nameOf(refs []cache.AppRef, appid string) string {
 
 // lookupMember is one member in lookup's JSON (docs/design.md contract).
 type lookupMember struct {
-	App            string  `json:"app"`
-	OpenID         string  `json:"openid"`
-	Subscribe      int     `json:"subscribe"`
-	SubscribeTime  int64   `json:"subscribe_time"`
-	SubscribeScene string  `json:"subscribe_scene"`
-	Remark         string  `json:"remark"`
-	TagIDList      []int64 `json:"tagid_list"`
-	UnfollowedAt   int64   `json:"unfollowed_at"`
-	Status         string  `json:"status"`
+	App            string   `json:"app"`
+	OpenID         string   `json:"openid"`
+	Subscribe      int      `json:"subscribe"`
+	SubscribeTime  int64    `json:"subscribe_time"`
+	SubscribeScene string   `json:"subscribe_scene"`
+	Remark         string   `json:"remark"`
+	TagIDList      []int64  `json:"tagid_list"`
+	Tags           []string `json:"tags"` // the names, in tagid_list order; a deleted tag's number
+	Blacklisted    bool     `json:"blacklisted"`
+	UnfollowedAt   int64    `json:"unfollowed_at"`
+	Status         string   `json:"status"`
 }
 
 // lookupAbsent says why an app shows no following openid (an addition to
@@ -260,13 +266,14 @@ type lookupJSON struct {
 	Live    *liveResult    `json:"live,omitempty"`
 }
 
-func writeLookupJSON(w io.Writer, p *cache.Person, live *liveResult) error {
+func writeLookupJSON(w io.Writer, p *cache.Person, live *liveResult, lists *memberLists) error {
 	out := lookupJSON{Query: p.Query, Kind: string(p.Kind), UnionID: p.UnionID,
 		Members: []lookupMember{}, Missing: []string{}, Absent: []lookupAbsent{}, Live: live}
 	for i, a := range p.Apps {
 		for _, pr := range a.Profiles {
 			m := lookupMember{App: a.Label(), OpenID: pr.OpenID, SubscribeTime: pr.SubscribeTime,
 				SubscribeScene: pr.SubscribeScene, Remark: pr.Remark, TagIDList: pr.TagIDs,
+				Tags: lists.names(&pr), Blacklisted: lists.blacklisted(&pr),
 				UnfollowedAt: pr.UnfollowedAt, Status: string(cache.StatusOf(&pr))}
 			if pr.Subscribed {
 				m.Subscribe = 1
@@ -303,7 +310,7 @@ func nameOfPerson(p *cache.Person, appid string) string {
 // writeLookupText draws the person as the Person screen does: one line per
 // app, its openid or why there is none. Remarks and scenes came from the
 // API and are sanitised.
-func writeLookupText(w io.Writer, p *cache.Person, live *liveResult) {
+func writeLookupText(w io.Writer, p *cache.Person, live *liveResult, lists *memberLists) {
 	if live != nil {
 		var said []string
 		for _, a := range live.Answers {
@@ -342,7 +349,7 @@ func writeLookupText(w io.Writer, p *cache.Person, live *liveResult) {
 		name := sanitize.Text(a.Label())
 		pad := strings.Repeat(" ", width-len(a.Label()))
 		for _, pr := range a.Profiles {
-			fmt.Fprintf(w, "  %s%s  %s  %s\n", name, pad, pr.OpenID, profileLine(&pr))
+			fmt.Fprintf(w, "  %s%s  %s  %s\n", name, pad, pr.OpenID, profileLine(&pr, lists))
 		}
 		if len(a.Profiles) == 0 {
 			fmt.Fprintf(w, "  %s%s  %-*s  %s\n", name, pad, idLen, "—", wording.Absence(wording.CLI, p, i))
@@ -357,9 +364,9 @@ func writeLookupText(w io.Writer, p *cache.Person, live *liveResult) {
 	}
 }
 
-// profileLine is a profile in words: follow state, time and scene, tags,
-// remark.
-func profileLine(pr *cache.Profile) string {
+// profileLine is a profile in words: follow state, time and scene, tags
+// by name, blacklisted, remark.
+func profileLine(pr *cache.Profile, lists *memberLists) string {
 	var b strings.Builder
 	since := "following"
 	switch cache.StatusOf(pr) {
@@ -382,11 +389,14 @@ func profileLine(pr *cache.Profile) string {
 		b.WriteString(" (" + scene + ")")
 	}
 	if len(pr.TagIDs) > 0 {
-		tags := make([]string, len(pr.TagIDs))
-		for i, t := range pr.TagIDs {
-			tags[i] = strconv.FormatInt(t, 10)
+		tags := lists.names(pr)
+		for i, t := range tags {
+			tags[i] = sanitize.Text(t) // operator-written, like a remark
 		}
 		b.WriteString(" · tags " + strings.Join(tags, ", "))
+	}
+	if lists.blacklisted(pr) {
+		b.WriteString(" · blacklisted")
 	}
 	if pr.Remark != "" {
 		b.WriteString(` · remark "` + sanitize.Text(pr.Remark) + `"`)

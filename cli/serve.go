@@ -223,7 +223,7 @@ func (h *serveHost) tui(_ context.Context, s *serve.Session, readOnly bool) (tea
 	env := &Env{Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr, Getenv: s.Getenv, StdoutTTY: s.PTY, served: h}
 	t, err := newTUI(env, h.cfg, tuiOptions{
 		readOnly: readOnly,
-		shared:   &tuiShared{store: h.store, source: h.source, syncs: h.syncs},
+		shared:   &tuiShared{store: h.store, source: h.source, syncs: h.syncs, syncer: h.syncer},
 		redraw:   h.redraw,
 		persons: func(p ui.PersonFinder) ui.PersonFinder {
 			return auditedPersons{PersonFinder: p, audit: s.Audit}
@@ -259,7 +259,7 @@ func (a auditedPersons) Person(ctx context.Context, id string) (*cache.Person, e
 // this session follows its progress. Leaving does not stop it: it belongs
 // to the server, and goes on for everyone following it.
 func (h *serveHost) syncApps(ctx context.Context, env *Env, apps []config.App) error {
-	err := showSyncs(ctx, env, apps, h.follow)
+	err := showSyncs(ctx, env, h.store, apps, h.follow)
 	if errors.Is(err, context.Canceled) && h.ctx.Err() == nil {
 		return errors.New("stopped following the sync, which goes on on the server; run wxscope sync again to follow it, or stop it with x in the TUI")
 	}

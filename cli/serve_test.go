@@ -302,7 +302,9 @@ func TestServeShutdownMidSyncSavesAndTells(t *testing.T) {
 	wu := newMember(t, 2, "wu", "operator")
 	lin := newMember(t, 1, "lin", "support")
 	s := newSimSetup(t, teamWorld(6000, 500), "concurrency = 2\n"+serveSection("", wu, lin), wechattest.WithPageSize(500))
-	s.srv.SetLatency(20 * time.Millisecond)
+	// Slow enough (about 4 s) that the support session, opened after the
+	// sync starts, sees it run even on a loaded machine.
+	s.srv.SetLatency(100 * time.Millisecond)
 	ts := startTeam(t, s, serveHooks{})
 	syncTerm := openSSHTerm(t, ts.login(t, wu), "sync", 100, 20)
 	tui := openSSHTerm(t, ts.login(t, lin), "", 160, 20)

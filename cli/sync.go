@@ -72,13 +72,15 @@ func syncApps(ctx context.Context, env *Env, cfg *config.Config, apps []config.A
 		return err
 	}
 
-	return showSyncs(ctx, env, apps, syncs.Sync)
+	return showSyncs(ctx, env, store, apps, syncs.Sync)
 }
 
-// showSyncs runs syncApp for every app at once, shows their progress, and
-// returns the sentences of those that did not finish.
-func showSyncs(ctx context.Context, env *Env, apps []config.App,
+// showSyncs runs syncApp for every app at once, shows their progress, says
+// what tags or blacklists it could not read, and returns the sentences of
+// the apps that did not finish.
+func showSyncs(ctx context.Context, env *Env, store *cache.Store, apps []config.App,
 	syncApp func(ctx context.Context, app config.App, progress func(cache.Progress), every time.Duration) error) error {
+	started := time.Now()
 	view := newSyncView(env, apps)
 	errs := make([]error, len(apps))
 	var wg sync.WaitGroup
@@ -89,6 +91,9 @@ func showSyncs(ctx context.Context, env *Env, apps []config.App,
 	}
 	wg.Wait()
 	view.close()
+	for _, note := range listNotes(store, apps, started) {
+		fmt.Fprintln(env.Stderr, "wxscope: "+plain(note))
+	}
 
 	var sentences []string
 	interrupted := false

@@ -96,6 +96,7 @@ type tuiShared struct {
 	store  *cache.Store
 	source *ui.CacheReader
 	syncs  *ui.Syncs
+	syncer *syncer.Syncer // the server's: its clients answer the growth tab
 }
 
 // tui is the wired program: the root model, the cache it reads and the
@@ -167,6 +168,13 @@ func newTUI(env *Env, cfg *config.Config, opts tuiOptions) (*tui, error) {
 		Loc:       opts.loc,
 		ReadOnly:  opts.readOnly,
 		Clipboard: opts.clipboard,
+		Lists:     src,
+		// The Insights view's growth tab asks through the syncs' seam; a
+		// read-only UI drops it.
+		Growth: func(ctx context.Context, appID string, first, last time.Time) error {
+			_, err := syncs.Growth(ctx, byID[appID], first, last, time.Now())
+			return err
+		},
 	})
 	home := ui.HomeSpec{
 		CachePath:   cfg.Cache,
@@ -198,6 +206,10 @@ func newSharedTUI(env *Env, cfg *config.Config, opts tuiOptions) *tui {
 	if opts.persons != nil {
 		persons = opts.persons(persons)
 	}
+	apps := map[string]config.App{}
+	for _, a := range cfg.Apps {
+		apps[a.AppID] = a
+	}
 	t.root = ui.NewRoot(ui.Options{
 		Theme:     ui.ThemeFromEnv(env.Getenv),
 		Persons:   persons,
@@ -206,6 +218,12 @@ func newSharedTUI(env *Env, cfg *config.Config, opts tuiOptions) *tui {
 		Loc:       opts.loc,
 		ReadOnly:  opts.readOnly,
 		Clipboard: opts.clipboard,
+		Lists:     sh.source,
+		// The growth tab asks through the server's syncer and its clients.
+		Growth: func(ctx context.Context, appID string, first, last time.Time) error {
+			_, err := sh.syncer.Growth(ctx, apps[appID], first, last, time.Now())
+			return err
+		},
 	})
 	t.root.Open(ui.NewHome(t.root.Common(), ui.HomeSpec{
 		CachePath: cfg.Cache,

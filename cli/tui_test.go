@@ -241,7 +241,7 @@ func TestDemoShowsWhatTheProductIsFor(t *testing.T) {
 	})
 	p.Send(uitest.Key("enter"))
 	p.WaitFor(t, "news's followers", func(s string) bool {
-		return strings.Contains(s, "news › followers · 2 000 · 100 unfollowed hidden")
+		return strings.Contains(s, "news › followers · 2 000 ·") && strings.Contains(s, "· 100 unfollowed hidden")
 	})
 	p.Send(uitest.Key("u"))
 	p.WaitFor(t, "the unfollowed followers", func(s string) bool {

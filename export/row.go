@@ -37,10 +37,10 @@ type Follower struct {
 	UnfollowedAt   int64
 }
 
-// Input is what one row is made of. Kind, TagNames and Blacklisted are the
-// contract's newer fields: the cache does not store them yet, so callers
-// leave them zero and the row says what is known (kind official, tags as
-// their ids, not blacklisted); a later change only fills them in.
+// Input is what one row is made of. TagNames and Blacklisted come from what
+// the last sync read of the account's tags and blacklist (cache.TagList,
+// cache.Store.EachBlacklisted); a caller without them leaves them zero, and
+// the row then shows tags as their ids and nobody blacklisted.
 type Input struct {
 	App     string    // the app's short label
 	Kind    string    // "" means KindOfficial

@@ -129,7 +129,11 @@ func (s *Syncer) sync(ctx context.Context, app config.App, progress func(cache.P
 	if s.opts.Adjust != nil {
 		s.opts.Adjust(&opts)
 	}
-	return cache.Sync(ctx, s.store, app.AppID, ac.source(), opts)
+	err = cache.Sync(ctx, s.store, app.AppID, ac.source(), opts)
+	if lerr := s.readLists(ctx, app, ac.client, opts.Now, err); lerr != nil && err == nil {
+		return fail(lerr)
+	}
+	return err
 }
 
 // Client returns the API client of app: with Options.KeepClients the one

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -96,7 +97,14 @@ type Followers struct {
 	editing bool
 	input   lineInput
 
-	base []uint64 // the rows of spec.Subset; nil for every row
+	base   []uint64 // the rows of spec.Subset and the tag filter; nil for every row
+	subset []uint64 // the rows of spec.Subset alone; nil for every row
+
+	tags      cache.TagList // the app's tags, for their names
+	tagLabels []string      // the tags column's text, per tag list of the index
+	tagFilter TagFilter
+	picking   bool
+	picker    tagPicker // the tag picker has the input (followers_tagpicker.go)
 
 	colOffset int // columns after the openid scrolled off to the left (← →)
 
@@ -109,6 +117,8 @@ type followersLoadedMsg struct {
 	owner    *Followers
 	idx      *FollowerIndex
 	presence Presence
+	tags     cache.TagList
+	listsErr error // the tags or the blacklist could not be read: shown, not fatal
 	err      error
 }
 
@@ -146,9 +156,11 @@ func NewFollowersFromIndex(c *Common, spec FollowersSpec, idx *FollowerIndex) *F
 	return f
 }
 
-// LoadFollowerIndex reads every follower of appID from src into an index.
-func LoadFollowerIndex(ctx context.Context, src FollowerReader, appID string, sizeHint int) (*FollowerIndex, error) {
+// LoadFollowerIndex reads every follower of appID from src into an index,
+// marking those on blacklist (nil: nobody).
+func LoadFollowerIndex(ctx context.Context, src FollowerReader, appID string, sizeHint int, blacklist *cache.Blacklist) (*FollowerIndex, error) {
 	b := NewFollowerIndexBuilder(sizeHint)
+	b.MarkBlacklisted(blacklist)
 	err := src.EachFollower(ctx, appID, func(p *cache.Profile) error {
 		b.Add(p)
 		return nil
@@ -164,21 +176,32 @@ func (f *Followers) Init() tea.Cmd {
 	if f.idx != nil || f.spec.Reader == nil {
 		return nil
 	}
-	ctx, src, spec := f.c.Ctx, f.spec.Reader, f.spec
+	ctx, src, spec, lists := f.c.Ctx, f.spec.Reader, f.spec, f.c.Lists
 	return func() tea.Msg {
-		idx, err := LoadFollowerIndex(ctx, src, spec.AppID, spec.SizeHint)
+		var msg followersLoadedMsg
+		var bl *cache.Blacklist
+		if lists != nil {
+			var terr, berr error
+			msg.tags, terr = lists.Tags(ctx, spec.AppID)
+			bl, berr = lists.Blacklist(ctx, spec.AppID)
+			msg.listsErr = errors.Join(terr, berr)
+		}
+		idx, err := LoadFollowerIndex(ctx, src, spec.AppID, spec.SizeHint, bl)
 		var pres Presence
 		if err == nil && spec.LoadPresence != nil {
 			pres, err = spec.LoadPresence(ctx)
 		}
-		return followersLoadedMsg{owner: f, idx: idx, presence: pres, err: err}
+		msg.owner, msg.idx, msg.presence, msg.err = f, idx, pres, err
+		return msg
 	}
 }
 
 func (f *Followers) setIndex(idx *FollowerIndex) {
 	f.idx = idx
 	f.orders[SortFollowed] = idx.Order(SortFollowed, nil)
-	f.base, _ = idx.subsetBits(f.spec.Subset)
+	f.subset, _ = idx.subsetBits(f.spec.Subset)
+	f.base = f.subset
+	f.tagLabels = idx.tagLabels(&f.tags)
 	f.rows = idx.Visible(f.orders[SortFollowed], f.desc, f.base, f.showUnfollowed)
 }
 
@@ -189,9 +212,9 @@ func (f *Followers) SetSize(width, height int) {
 	f.clampCursor()
 }
 
-// CapturesInput implements Page: true while the filter box or the export
-// prompt is open.
-func (f *Followers) CapturesInput() bool { return f.editing || f.exporting }
+// CapturesInput implements Page: true while the filter box, the tag picker
+// or the export prompt is open.
+func (f *Followers) CapturesInput() bool { return f.editing || f.exporting || f.picking }
 
 // KeyMap implements Page.
 func (f *Followers) KeyMap() help.KeyMap {
@@ -200,6 +223,9 @@ func (f *Followers) KeyMap() help.KeyMap {
 	}
 	if f.exporting {
 		return exportKeys
+	}
+	if f.picking {
+		return f.picker.keys
 	}
 	return f.keys
 }
@@ -215,7 +241,11 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 		if msg.presence != nil {
 			f.spec.Presence = msg.presence
 		}
+		f.tags = msg.tags
 		f.setIndex(msg.idx)
+		if msg.listsErr != nil && !isCanceled(msg.listsErr) {
+			return tea.Batch(f.refresh(), FlashError(fmt.Errorf("tag names and the blacklist are not shown: %w", msg.listsErr)))
+		}
 		return f.refresh()
 	case followersResultMsg:
 		if msg.gen != f.gen.Load() {
@@ -232,7 +262,7 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 			return f.updateInput(msg)
 		}
 	case tea.MouseMsg:
-		if f.idx != nil && !f.editing && !f.exporting {
+		if f.idx != nil && !f.editing && !f.exporting && !f.picking {
 			return f.mouse(msg)
 		}
 	case tea.KeyPressMsg:
@@ -247,6 +277,9 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 		}
 		if f.exporting {
 			return f.handleExportKey(msg)
+		}
+		if f.picking {
+			return f.handlePickerKey(msg)
 		}
 		if f.editing {
 			return f.handleFilterKey(msg)
@@ -288,6 +321,9 @@ func (f *Followers) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		f.editing = true
 		f.input.set(f.query)
 		return nil
+	case key.Matches(msg, k.Tags):
+		f.openPicker()
+		return nil
 	case key.Matches(msg, k.Sort):
 		f.sortKey = (f.sortKey + 1) % (SortApp + SortKey(len(f.spec.Others)))
 		f.desc = f.sortKey == SortFollowed || f.sortKey >= SortApp
@@ -308,7 +344,7 @@ func (f *Followers) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return Flash("no follower here to open")
 	case key.Matches(msg, k.Insights):
-		return Push(NewInsights(f.c, f.viewTitle(), f.idx, f.rows))
+		return Push(NewInsights(f.c, f.viewTitle(), f.idx, f.rows).WithGrowth(f.spec.AppID))
 	case key.Matches(msg, k.Export):
 		f.startExport()
 		return nil
@@ -321,6 +357,9 @@ func (f *Followers) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		if f.query != "" {
 			f.query = ""
 			return f.refresh()
+		}
+		if f.tagFilter.Active() {
+			return f.setTagFilter(TagFilter{})
 		}
 		return Pop()
 	case key.Matches(msg, k.Left):
@@ -491,6 +530,9 @@ func (f *Followers) View() string {
 	case f.idx == nil:
 		return s.Title.Render(app+" › followers") + "\n" + s.Dim.Render("loading followers…")
 	}
+	if f.picking {
+		return f.titleLine(app) + "\n" + f.pickerView(f.height-1)
+	}
 	lay := f.layout()
 	var b strings.Builder
 	b.WriteString(f.titleLine(app))
@@ -532,6 +574,13 @@ func (f *Followers) titleLine(app string) string {
 	left := s.Title.Render(app+" › followers") + s.Dim.Render(" · "+formatCount(following))
 	if l := f.spec.Subset.label(); l != "" {
 		left += s.Dim.Render(" · only ") + s.Accent.Render(l)
+	}
+	if n := x.Blacklisted(); n > 0 {
+		left += s.Dim.Render(" · ") + s.Warn.Render("⊘") + s.Dim.Render(" "+formatCount(n)+" blacklisted")
+	}
+	if f.tagFilter.Active() {
+		left += s.Dim.Render(" · tags ") + s.Accent.Render(f.tagFilter.Label(&f.tags)) +
+			s.Dim.Render(" → "+formatCount(countFollowing(f.base, x, f.showUnfollowed)))
 	}
 	if x.Unfollowed() > 0 {
 		if f.showUnfollowed {
@@ -599,9 +648,12 @@ func (f *Followers) sortName(k SortKey) string {
 // layout is the width of each column for the current width; 0 leaves a
 // column out.
 type layout struct {
-	open, union, followed, scene, remark int
-	apps                                 []int
-	marks                                []presenceMarks // per app column
+	open, union, followed, scene, tags, remark int
+	// tagsInRemark: too narrow for a tags column, the tags lead the
+	// remark's cell instead.
+	tagsInRemark bool
+	apps         []int
+	marks        []presenceMarks // per app column
 	// skip is how many columns after the openid are scrolled off to the
 	// left (← →); more says a column is left out at the right for width.
 	skip int
@@ -621,16 +673,20 @@ const (
 	// appNarrow is a presence column's width when room is short: its mark
 	// needs one cell, its header a few letters.
 	appNarrow = 3
+	// tagsMax and tagsNarrow bound the tags column: wide enough for two or
+	// three names, and for one on a narrow terminal.
+	tagsMax    = 24
+	tagsNarrow = 10
 )
 
 // scrollable is the number of columns after the openid that ← and → move
-// through: unionid, followed, scene, one per other app, remark.
-func (f *Followers) scrollable() int { return 3 + len(f.spec.Others) + 1 }
+// through: unionid, followed, scene, one per other app, tags, remark.
+func (f *Followers) scrollable() int { return 3 + len(f.spec.Others) + 2 }
 
 // layout fits the columns to the width. What goes first on a narrow
 // terminal: the scene (not while the list is sorted by it), then the
-// presence columns' width (their marks need one cell), then the ids'
-// width, down to idMin (without the prefix every id of the app shares,
+// presence columns' width (their marks need one cell), then the tags (to
+// one name, then into the remark's cell), then the ids' width, down to idMin (without the prefix every id of the app shares,
 // which tells no follower from another). The column the list is sorted by always
 // shows; ← → scroll the others into view.
 func (f *Followers) layout() layout {
@@ -665,11 +721,19 @@ func (f *Followers) layout() layout {
 			l.apps[i] = names[i]
 		}
 	}
+	tagsCol, remarkCol := 3+len(f.spec.Others), 4+len(f.spec.Others)
+	if on(tagsCol) {
+		for _, t := range f.tagLabels {
+			if t != "" {
+				l.tags = max(l.tags, min(ansi.StringWidth(t), tagsMax), len("tags"))
+			}
+		}
+	}
 	l.scene = min(sceneW, sceneCap)
 	// used is the width of every column but the remark, with the gaps.
 	used := func() int {
 		n := markerW + l.open
-		for _, w := range append([]int{l.union, l.followed, l.scene}, l.apps...) {
+		for _, w := range append([]int{l.union, l.followed, l.scene, l.tags}, l.apps...) {
 			if w > 0 {
 				n += colGap + w
 			}
@@ -689,13 +753,25 @@ func (f *Followers) layout() layout {
 			}
 		}
 	}
+	if f.width-used() < remarkMin && l.tags > 0 {
+		// The tags narrow to one name, and go into the remark's cell
+		// when even that leaves the ids less than two thirds of theirs.
+		l.tags = min(l.tags, tagsNarrow)
+		if f.width-used()+l.open+l.union-2*openW/3-2*unionW/3 < remarkMin {
+			l.tags, l.tagsInRemark = 0, on(remarkCol)
+		}
+	}
 	if f.width-used() < remarkMin && l.scene > 0 {
 		l.scene = min(l.scene, 10+arrowW(SortScene)) // kept, but narrow
 	}
 	if f.width-used() < remarkMin {
 		// The ids share what is left, down to idMin each.
 		l.open, l.union = 0, 0
-		rest := f.width - used() - remarkMin
+		need := remarkMin
+		if l.tagsInRemark {
+			need += tagsNarrow - 2 // the cell holds a tag before the remark
+		}
+		rest := f.width - used() - need
 		if unionW == 0 {
 			l.open = min(max(rest, idMin), openW)
 		} else {
@@ -710,10 +786,10 @@ func (f *Followers) layout() layout {
 		l.remark -= sceneW - l.scene
 		l.scene = sceneW
 	}
-	if on(3+len(f.spec.Others)) && l.remark == 0 || used() > f.width {
+	if on(remarkCol) && l.remark == 0 || used() > f.width {
 		l.more = true
 	}
-	if !on(3 + len(f.spec.Others)) {
+	if !on(remarkCol) {
 		l.remark = 0
 	}
 	s := f.c.Styles
@@ -771,7 +847,12 @@ func (f *Followers) headerLine(l layout) string {
 	for i, o := range f.spec.Others {
 		col(l.apps[i], name(SortApp+SortKey(i), sanitize.Text(o.Name), l.apps[i]))
 	}
-	col(l.remark, name(SortRemark, "remark", l.remark))
+	col(l.tags, "tags")
+	remark := "remark"
+	if l.tagsInRemark {
+		remark = "tags, remark"
+	}
+	col(l.remark, name(SortRemark, remark, l.remark))
 	line := b.String()
 	if l.more {
 		line = ansi.Truncate(line, max(f.width-2, 0), "…") + " ›"
@@ -797,9 +878,14 @@ func (f *Followers) rowLine(l layout, i int) string {
 	var spans []span // the filter's matches, in cells of the line
 	x := markerW
 	if selected {
-		b.WriteString("▸ ")
+		b.WriteString("▸")
 	} else {
-		b.WriteString("  ")
+		b.WriteString(" ")
+	}
+	if row.Blacklisted {
+		b.WriteString(paint(s.Warn, "⊘"))
+	} else {
+		b.WriteString(" ")
 	}
 	// text writes one column (w > 0) and notes where the query matches.
 	text := func(w int, shown string, exact bool, from int) {
@@ -847,6 +933,8 @@ func (f *Followers) rowLine(l layout, i int) string {
 			other(l.apps[j], m.styled[st])
 		}
 	}
+	tags := f.tagLabels[f.idx.tagSet[r]]
+	other(l.tags, cell(tags, l.tags))
 	if l.remark > 0 {
 		remark := sanitize.Text(row.Remark)
 		switch {
@@ -855,6 +943,9 @@ func (f *Followers) rowLine(l layout, i int) string {
 			text(l.remark, strings.TrimSuffix(lead+remark, " · "), false, ansi.StringWidth(lead))
 		case remark == "" && row.UnionID == "" && f.spec.Bound:
 			other(l.remark, paint(s.Warn, cell("⚠ no unionid", l.remark)))
+		case l.tagsInRemark && tags != "":
+			lead := tags + " · "
+			text(l.remark, strings.TrimSuffix(lead+remark, " · "), false, ansi.StringWidth(lead))
 		default:
 			text(l.remark, remark, false, 0)
 		}

@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"math/bits"
 	"runtime"
 	"slices"
@@ -35,6 +36,13 @@ type FollowerIndex struct {
 	unfol  []uint32 // unfollowed_at, 0 while following
 	scene  []uint16 // index into scenes
 	scenes []string
+	// tagSet is each row's tagid_list as an index into tagSets: followers
+	// share a handful of combinations, so a row costs 4 bytes, not a slice.
+	// tagSets[0] is the empty list.
+	tagSet  []uint32
+	tagSets [][]int64
+	black   []uint64 // bit r: row r is on the app's blacklist
+	blackN  int
 
 	maxOpen, maxUnion int
 	withUnion         int
@@ -55,12 +63,17 @@ type FollowerRow struct {
 	Scene                   string
 	FollowedAt              int64
 	UnfollowedAt            int64
+	TagIDs                  []int64 // in tagid_list order; shared with the index: do not change
+	Blacklisted             bool
 }
 
 // FollowerIndexBuilder collects profiles into a FollowerIndex.
 type FollowerIndexBuilder struct {
-	x        *FollowerIndex
-	sceneIdx map[string]uint16
+	x         *FollowerIndex
+	sceneIdx  map[string]uint16
+	tagIdx    map[string]uint32 // a tag list's ids, varint-packed → its index in tagSets
+	key       []byte
+	blacklist *cache.Blacklist
 	// firstOpen and firstUnion are the first ids added, against which
 	// the shared prefixes are measured.
 	firstOpen, firstUnion string
@@ -89,9 +102,21 @@ func NewFollowerIndexBuilder(sizeHint int) *FollowerIndexBuilder {
 		unfol:  make([]uint32, 0, sizeHint),
 		scene:  make([]uint16, 0, sizeHint),
 		upper:  make([]uint64, 0, sizeHint),
+		tagSet: make([]uint32, 0, sizeHint),
+		// The empty tag list is set 0.
+		tagSets: [][]int64{nil},
 	}
-	return &FollowerIndexBuilder{x: x, sceneIdx: map[string]uint16{}}
+	return &FollowerIndexBuilder{x: x, sceneIdx: map[string]uint16{}, tagIdx: map[string]uint32{"": 0}}
 }
+
+// MarkBlacklisted makes Add mark the followers on bl (nil: nobody); call
+// it before the first Add.
+func (b *FollowerIndexBuilder) MarkBlacklisted(bl *cache.Blacklist) { b.blacklist = bl }
+
+// maxTagSets bounds the distinct tag lists one index keeps; a row with a
+// list beyond it shows no tags (no real account comes near: 100 tags, at
+// most 20 a follower, and followers cluster).
+const maxTagSets = 1 << 24
 
 // maxField bounds the stored length of one field; WeChat ids are 28 bytes
 // and remarks 30 characters, so only hostile data is ever cut.
@@ -116,6 +141,25 @@ func (b *FollowerIndexBuilder) Add(p *cache.Profile) {
 		b.sceneIdx[p.SubscribeScene] = si
 	}
 	x.scene = append(x.scene, si)
+	b.key = b.key[:0]
+	for _, t := range p.TagIDs {
+		b.key = binary.AppendVarint(b.key, t)
+	}
+	ti, ok := b.tagIdx[string(b.key)]
+	if !ok && len(x.tagSets) < maxTagSets {
+		ti = uint32(len(x.tagSets))
+		x.tagSets = append(x.tagSets, slices.Clone(p.TagIDs))
+		b.tagIdx[string(b.key)] = ti
+	}
+	x.tagSet = append(x.tagSet, ti)
+	if b.blacklist.Has(p.OpenID) {
+		r := len(x.follow) - 1
+		for len(x.black) <= r>>6 {
+			x.black = append(x.black, 0)
+		}
+		x.black[r>>6] |= 1 << (r & 63)
+		x.blackN++
+	}
 	x.maxOpen = max(x.maxOpen, len(open))
 	x.maxUnion = max(x.maxUnion, len(union))
 	if len(x.oLen) == 1 {
@@ -190,6 +234,7 @@ func (b *FollowerIndexBuilder) Build() *FollowerIndex {
 	b.x = nil
 	x.byFollow = radixOrder(len(x.follow), func(r int) uint32 { return x.follow[r] })
 	x.following = make([]uint64, (len(x.unfol)+63)/64)
+	x.black = append(x.black, make([]uint64, len(x.following)-min(len(x.black), len(x.following)))...)
 	for r, t := range x.unfol {
 		if t == 0 {
 			x.following[r>>6] |= 1 << (r & 63)
@@ -250,6 +295,8 @@ func (x *FollowerIndex) Row(r int) FollowerRow {
 		Scene:        x.scenes[x.scene[r]],
 		FollowedAt:   int64(x.follow[r]),
 		UnfollowedAt: int64(x.unfol[r]),
+		TagIDs:       x.tagSets[x.tagSet[r]],
+		Blacklisted:  x.IsBlacklisted(r),
 	}
 }
 
@@ -618,5 +665,6 @@ func (x *FollowerIndex) Visible(order []uint32, desc bool, match []uint64, showU
 // memBytes is roughly the heap the index holds, for benchmarks.
 func (x *FollowerIndex) memBytes() int {
 	return cap(x.hay) + 8*cap(x.upper) + 4*cap(x.start) + 2*cap(x.oLen) + 2*cap(x.uLen) +
-		4*cap(x.follow) + 4*cap(x.unfol) + 2*cap(x.scene) + 4*cap(x.byFollow) + 8*cap(x.following)
+		4*cap(x.follow) + 4*cap(x.unfol) + 2*cap(x.scene) + 4*cap(x.byFollow) + 8*cap(x.following) +
+		4*cap(x.tagSet) + 8*cap(x.black)
 }

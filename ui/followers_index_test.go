@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"math/rand/v2"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -19,16 +20,16 @@ import (
 func TestFollowerIndexRowGivesBackTheOriginalStrings(t *testing.T) {
 	ps := []cache.Profile{
 		{OpenID: "oNw3kT0c1kP4xQ9w2E5r7T1y3U6i", UnionID: "oP1aQ8Jd0XkLm2nB7cD9eF1gH3iJ", Remark: "VIP 客户 🎁 ÄÖ İ",
-			SubscribeScene: "ADD_SCENE_QR_CODE", SubscribeTime: 1700000000, UnfollowedAt: 1710000000},
-		{OpenID: "OABC", Remark: "\x00inner\x00nul"},
+			SubscribeScene: "ADD_SCENE_QR_CODE", SubscribeTime: 1700000000, UnfollowedAt: 1710000000, TagIDs: []int64{101, 2}},
+		{OpenID: "OABC", Remark: "\x00inner\x00nul", TagIDs: []int64{2, 101}},
 		{},
 	}
 	x := IndexProfiles(ps)
 	for i, p := range ps {
 		got := x.Row(i)
 		want := FollowerRow{OpenID: p.OpenID, UnionID: p.UnionID, Remark: p.Remark, Scene: p.SubscribeScene,
-			FollowedAt: p.SubscribeTime, UnfollowedAt: p.UnfollowedAt}
-		if got != want {
+			FollowedAt: p.SubscribeTime, UnfollowedAt: p.UnfollowedAt, TagIDs: p.TagIDs}
+		if !reflect.DeepEqual(got, want) {
 			t.Errorf("row %d = %+v, want %+v", i, got, want)
 		}
 	}

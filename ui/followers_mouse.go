@@ -65,6 +65,9 @@ func (f *Followers) headerColumns(l layout) []headerColumn {
 	for i, w := range l.apps {
 		add(w, SortApp+SortKey(i))
 	}
+	if l.tags > 0 {
+		x += l.tags + len(gap) // not a sort column
+	}
 	add(l.remark, SortRemark)
 	return out
 }

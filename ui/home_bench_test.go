@@ -131,7 +131,7 @@ func BenchmarkOpenFollowers1M(b *testing.B) {
 	defer s.Close()
 	src := NewCacheReader(s, benchRefs)
 	for b.Loop() {
-		x, err := LoadFollowerIndex(context.Background(), src, "wxnews", 1_000_000)
+		x, err := LoadFollowerIndex(context.Background(), src, "wxnews", 1_000_000, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -223,7 +223,9 @@ func hbar(n, top, w int) string {
 }
 
 // InsightsView is a page with the insights of one app's followers: the
-// Followers view pushes it on i, over the rows it shows.
+// Followers view pushes it on i, over the rows it shows. Its first tab
+// counts them by month and scene; with WithGrowth, tab shows the second,
+// the official daily figures (insights_growth.go).
 type InsightsView struct {
 	c      *Common
 	title  string
@@ -232,14 +234,21 @@ type InsightsView struct {
 	list   ListKeys // scroll what is taller than the screen
 	width  int
 	height int
-	offset int
+	offset int // the first line shown of a tab taller than the screen
+
+	x      *FollowerIndex
+	growth *growthTab // nil without WithGrowth
+	tab    int        // 0 by month and scene, 1 growth
 }
 
 // NewInsights returns the insights page of rows of x (nil: every follower
 // who still follows); title says whose they are, e.g. `news › followers ·
 // filter "vip"`.
 func NewInsights(c *Common, title string, x *FollowerIndex, rows []uint32) *InsightsView {
-	return &InsightsView{c: c, title: title, in: ComputeInsights(x, rows, c.Now(), c.Loc), keys: DefaultInsightsKeys(), list: DefaultListKeys()}
+	v := &InsightsView{c: c, title: title, in: ComputeInsights(x, rows, c.Now(), c.Loc), keys: DefaultInsightsKeys(),
+		list: DefaultListKeys(), x: x}
+	v.setKeys()
+	return v
 }
 
 // Insights returns the counts the page shows.
@@ -254,20 +263,48 @@ func (v *InsightsView) SetSize(w, h int) { v.width, v.height = w, h }
 // KeyMap implements Page.
 func (v *InsightsView) KeyMap() help.KeyMap { return v.keys }
 
+// setKeys enables the keys that do something in the current tab.
+func (v *InsightsView) setKeys() {
+	g := v.growth != nil
+	v.keys.Tab.SetEnabled(g)
+	v.keys.Shorter.SetEnabled(g && v.tab == 1)
+	v.keys.Longer.SetEnabled(g && v.tab == 1)
+	v.keys.Refresh.SetEnabled(g && v.tab == 1 && v.c.Growth != nil)
+}
+
 // CapturesInput implements Page.
 func (v *InsightsView) CapturesInput() bool { return false }
 
 // Update implements Page.
 func (v *InsightsView) Update(msg tea.Msg) tea.Cmd {
-	if k, ok := msg.(tea.KeyPressMsg); ok {
-		if key.Matches(k, v.keys.Back) {
+	switch msg := msg.(type) {
+	case growthLoadedMsg:
+		return v.growthLoaded(msg)
+	case growthRefreshedMsg:
+		return v.growthRefreshed(msg)
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, v.keys.Back):
 			return Pop()
+		case key.Matches(msg, v.keys.Tab):
+			v.tab = 1 - v.tab
+			v.setKeys()
+			if v.tab == 1 {
+				return v.growth.open(v)
+			}
+		case key.Matches(msg, v.keys.Shorter):
+			return v.growth.span(v, -1)
+		case key.Matches(msg, v.keys.Longer):
+			return v.growth.span(v, 1)
+		case key.Matches(msg, v.keys.Refresh):
+			return v.growth.refresh(v)
+		default:
+			if d, ok := v.list.step(msg, v.height-1, 1<<20); ok && v.tab == 0 {
+				v.offset += d // View clamps it
+				return nil
+			}
+			return noKey(msg)
 		}
-		if d, ok := v.list.step(k, v.height-1, 1<<20); ok {
-			v.offset += d // View clamps it
-			return nil
-		}
-		return noKey(k)
 	}
 	return nil
 }
@@ -278,7 +315,16 @@ func (v *InsightsView) View() string {
 		return ""
 	}
 	s := v.c.Styles
-	title := s.Title.Render(ansi.Truncate(sanitize.Text(v.title)+" › insights", v.width, "…"))
+	head := sanitize.Text(v.title) + " › insights"
+	title := s.Title.Render(ansi.Truncate(head, v.width, "…"))
+	if v.growth != nil {
+		tabs := []string{"by month and scene", "growth"}
+		tabs[v.tab] = s.Accent.Render("[" + tabs[v.tab] + "]")
+		title = spread(s.Title.Render(head), strings.Join(tabs, s.Dim.Render(" · ")), v.width)
+	}
+	if v.tab == 1 {
+		return title + "\n" + v.growth.view(v, v.height-1)
+	}
 	body := max(v.height-1, 1)
 	ls := insightsLines(s, v.in, v.width, body)
 	if len(ls) > body {

@@ -117,6 +117,7 @@ func (k ListKeys) step(msg tea.KeyPressMsg, page, n int) (d int, ok bool) {
 type FollowersKeys struct {
 	ListKeys
 	Filter     key.Binding
+	Tags       key.Binding
 	Sort       key.Binding
 	Reverse    key.Binding
 	Unfollowed key.Binding
@@ -136,12 +137,13 @@ func DefaultFollowersKeys() FollowersKeys {
 	return FollowersKeys{
 		ListKeys:   DefaultListKeys(),
 		Filter:     key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		Tags:       key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "filter by tags")),
 		Sort:       key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort by next column")),
 		Reverse:    key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse sort")),
 		Unfollowed: key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "show/hide unfollowed")),
 		Open:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "person")),
 		Copy:       key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy openid")),
-		Insights:   key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "insights: by month and scene")),
+		Insights:   key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "insights: months, scenes, growth")),
 		Export:     key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "export the view (csv/jsonl)")),
 		Back:       key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter / back")),
 		Left:       key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "scroll the columns left")),
@@ -152,14 +154,14 @@ func DefaultFollowersKeys() FollowersKeys {
 // ShortHelp implements help.KeyMap.
 func (k FollowersKeys) ShortHelp() []key.Binding {
 	cols := key.NewBinding(key.WithKeys("left", "right"), key.WithHelp("←/→", "columns"))
-	return []key.Binding{k.Filter, k.Sort, k.Open, k.Copy, k.Unfollowed, cols, k.Insights, k.Export, k.Back}
+	return []key.Binding{k.Filter, k.Tags, k.Sort, k.Open, k.Copy, k.Unfollowed, cols, k.Insights, k.Export, k.Back}
 }
 
 // FullHelp implements help.KeyMap.
 func (k FollowersKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		k.column(),
-		{k.Filter, k.Sort, k.Reverse, k.Unfollowed, k.Open, k.Copy, k.Insights, k.Export, k.Back},
+		{k.Filter, k.Tags, k.Sort, k.Reverse, k.Unfollowed, k.Open, k.Copy, k.Insights, k.Export, k.Back},
 		{k.Left, k.Right},
 	}
 }

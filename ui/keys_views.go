@@ -2,7 +2,7 @@ package ui
 
 import "charm.land/bubbles/v2/key"
 
-// The keys of the Links, Doctor and Insights views. They live beside
+// The keys of the Links, Doctor and Insights views and the tag picker. They live beside
 // keys.go, with the same conventions: ShortHelp and FullHelp are built from
 // the bindings Update matches on.
 
@@ -75,21 +75,66 @@ func (k DoctorKeys) FullHelp() [][]key.Binding {
 
 // InsightsKeys are the keys of the Insights view.
 type InsightsKeys struct {
-	Back key.Binding
+	Tab     key.Binding
+	Shorter key.Binding
+	Longer  key.Binding
+	Refresh key.Binding
+	Back    key.Binding
 }
 
 // DefaultInsightsKeys returns the Insights view's keys.
 func DefaultInsightsKeys() InsightsKeys {
 	return InsightsKeys{
-		Back: key.NewBinding(key.WithKeys("esc", "i"), key.WithHelp("esc/i", "back to the list")),
+		Tab:     key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "by month and scene / growth")),
+		Shorter: key.NewBinding(key.WithKeys("["), key.WithHelp("[", "fewer days")),
+		Longer:  key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "more days")),
+		Refresh: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "read the figures from WeChat again")),
+		Back:    key.NewBinding(key.WithKeys("esc", "i"), key.WithHelp("esc/i", "back to the list")),
 	}
 }
 
 // ShortHelp implements help.KeyMap.
-func (k InsightsKeys) ShortHelp() []key.Binding { return []key.Binding{k.Back} }
+func (k InsightsKeys) ShortHelp() []key.Binding {
+	return []key.Binding{k.Tab, k.Shorter, k.Longer, k.Refresh, k.Back}
+}
 
 // FullHelp implements help.KeyMap: the movement keys scroll insights taller
 // than the screen.
 func (k InsightsKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{DefaultListKeys().column(), {k.Back}}
+	return [][]key.Binding{DefaultListKeys().column(), {k.Tab, k.Shorter, k.Longer, k.Refresh, k.Back}}
+}
+
+// TagPickerKeys are the keys of the Followers view's tag picker.
+type TagPickerKeys struct {
+	Up     key.Binding
+	Down   key.Binding
+	Toggle key.Binding
+	AnyAll key.Binding
+	Clear  key.Binding
+	Apply  key.Binding
+	Cancel key.Binding
+}
+
+// DefaultTagPickerKeys returns the tag picker's keys.
+func DefaultTagPickerKeys() TagPickerKeys {
+	l := DefaultListKeys()
+	return TagPickerKeys{
+		Up:     l.Up,
+		Down:   l.Down,
+		Toggle: key.NewBinding(key.WithKeys("space", "x"), key.WithHelp("space", "check / uncheck")),
+		AnyAll: key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "any / all of them")),
+		Clear:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "uncheck all")),
+		Apply:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "apply")),
+		Cancel: key.NewBinding(key.WithKeys("esc", "t"), key.WithHelp("esc", "cancel")),
+	}
+}
+
+// ShortHelp implements help.KeyMap.
+func (k TagPickerKeys) ShortHelp() []key.Binding {
+	return []key.Binding{k.Toggle, k.AnyAll, k.Apply, k.Cancel}
+}
+
+// FullHelp implements help.KeyMap.
+func (k TagPickerKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{k.Up, k.Down}, {k.Toggle, k.AnyAll, k.Clear, k.Apply, k.Cancel}}
 }

@@ -59,6 +59,12 @@ type Common struct {
 	// Clipboard is the local clipboard command y uses beside OSC 52; nil
 	// means OSC 52 only.
 	Clipboard *LocalClipboard
+	// Lists reads tags, blacklists and the cached growth figures; nil shows
+	// tag ids as numbers, marks nobody and draws no growth.
+	Lists ListsReader
+	// Growth refreshes the cached growth figures; nil (and a read-only UI)
+	// shows only what the cache holds.
+	Growth GrowthFunc
 }
 
 // WriteKey returns b disabled when the UI is read-only, so that a key which

@@ -27,7 +27,21 @@ type Person struct {
 	height int
 	cursor int
 	offset int
+
+	tags  map[string]*cache.TagList // appid → its tags, once read
+	black map[*cache.Profile]bool   // on its app's blacklist
 }
+
+// personListsMsg carries the tags and blacklist marks of a Person's
+// profiles.
+type personListsMsg struct {
+	owner *Person
+	tags  map[string]*cache.TagList
+	black map[*cache.Profile]bool
+	err   error
+}
+
+func (m personListsMsg) Owner() Page { return m.owner }
 
 // personRow is one line of the view: a profile of the person in an app (two
 // in a conflict), or an app without one.
@@ -60,8 +74,39 @@ func NewPerson(c *Common, p *cache.Person) *Person {
 	return v
 }
 
-// Init implements Page.
-func (p *Person) Init() tea.Cmd { return nil }
+// Init implements Page: it reads the tag names and the blacklist marks of
+// the person's profiles.
+func (p *Person) Init() tea.Cmd {
+	lists := p.c.Lists
+	if lists == nil {
+		return nil
+	}
+	ctx, rows := p.c.Ctx, p.rows
+	return func() tea.Msg {
+		m := personListsMsg{owner: p, tags: map[string]*cache.TagList{}, black: map[*cache.Profile]bool{}}
+		for _, r := range rows {
+			pr := r.profile
+			if pr == nil {
+				continue
+			}
+			if _, ok := m.tags[pr.AppID]; !ok && len(pr.TagIDs) > 0 {
+				l, err := lists.Tags(ctx, pr.AppID)
+				if err != nil {
+					m.err = err
+					return m
+				}
+				m.tags[pr.AppID] = &l
+			}
+			on, err := lists.Blacklisted(ctx, pr.AppID, pr.OpenID)
+			if err != nil {
+				m.err = err
+				return m
+			}
+			m.black[pr] = on
+		}
+		return m
+	}
+}
 
 // SetSize implements Page.
 func (p *Person) SetSize(width, height int) { p.width, p.height = width, height }
@@ -74,6 +119,16 @@ func (p *Person) CapturesInput() bool { return false }
 
 // Update implements Page.
 func (p *Person) Update(msg tea.Msg) tea.Cmd {
+	if m, ok := msg.(personListsMsg); ok {
+		if m.err != nil {
+			if isCanceled(m.err) {
+				return nil
+			}
+			return FlashError(fmt.Errorf("tag names and the blacklist are not shown: %w", m.err))
+		}
+		p.tags, p.black = m.tags, m.black
+		return nil
+	}
 	k, ok := msg.(tea.KeyPressMsg)
 	if !ok {
 		return nil
@@ -205,10 +260,17 @@ func (p *Person) detail(m personRow) string {
 	default:
 		parts = append(parts, "following")
 	}
+	if p.black[pr] {
+		parts = append(parts, "⊘ blacklisted")
+	}
 	if len(pr.TagIDs) > 0 {
-		tags := make([]string, len(pr.TagIDs))
-		for i, t := range pr.TagIDs {
-			tags[i] = strconv.FormatInt(t, 10)
+		var l cache.TagList // before the names are read: the numbers
+		if t := p.tags[pr.AppID]; t != nil {
+			l = *t
+		}
+		tags := l.Names(pr.TagIDs)
+		for i, t := range tags {
+			tags[i] = sanitize.Text(t)
 		}
 		parts = append(parts, "tags "+strings.Join(tags, ", "))
 	}

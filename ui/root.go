@@ -55,6 +55,9 @@ type Options struct {
 	// Clipboard is a local clipboard command (DetectLocalClipboard) that y
 	// uses beside OSC 52; nil copies through OSC 52 only.
 	Clipboard *LocalClipboard
+	// Lists and Growth become Common.Lists and Common.Growth.
+	Lists  ListsReader
+	Growth GrowthFunc
 }
 
 // Root is the Bubble Tea model at the top: a stack of pages, the footer
@@ -94,7 +97,10 @@ type cleanupDoneMsg struct{}
 func NewRoot(opts Options) *Root {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Common{Ctx: ctx, Now: opts.Now, Loc: opts.Loc, Persons: opts.Persons,
-		ReadOnly: opts.ReadOnly, Clipboard: opts.Clipboard}
+		ReadOnly: opts.ReadOnly, Clipboard: opts.Clipboard, Lists: opts.Lists, Growth: opts.Growth}
+	if c.ReadOnly {
+		c.Growth = nil // a refresh writes the cache
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}

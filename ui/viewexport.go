@@ -150,7 +150,7 @@ func (f *Followers) exportLine() string {
 func (f *Followers) export(path string) tea.Cmd {
 	w := viewExport{
 		ctx: f.c.Ctx, app: f.spec.App, appID: f.spec.AppID,
-		src: f.spec.Reader, idx: f.idx, rows: f.rows,
+		src: f.spec.Reader, idx: f.idx, rows: f.rows, tagNames: f.tags.NameMap(),
 	}
 	return func() tea.Msg {
 		n, err := w.writeFile(path)
@@ -174,6 +174,7 @@ type viewExport struct {
 	src        FollowerReader
 	idx        *FollowerIndex
 	rows       []uint32
+	tagNames   map[int64]string // the view's tag names; the blacklist marks are the index's
 }
 
 // writeFile writes the rows to the new file path in the format its
@@ -203,7 +204,8 @@ func (w viewExport) writeFile(path string) (int, error) {
 		if !ok || refs[pos].Valid() {
 			return nil
 		}
-		r := export.NewRow(export.Input{App: w.app, Kind: export.KindOfficial, Profile: (*export.Follower)(p)})
+		r := export.NewRow(export.Input{App: w.app, Kind: export.KindOfficial, Profile: (*export.Follower)(p),
+			TagNames: w.tagNames, Blacklisted: w.idx.IsBlacklisted(int(w.rows[pos]))})
 		ref, err := spool.Add(&r)
 		refs[pos] = ref
 		found++

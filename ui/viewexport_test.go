@@ -380,7 +380,7 @@ func BenchmarkFollowersExport1M(b *testing.B) {
 	}
 	defer s.Close()
 	src := NewCacheReader(s, benchRefs)
-	x, err := LoadFollowerIndex(context.Background(), src, "wxnews", 1_000_000)
+	x, err := LoadFollowerIndex(context.Background(), src, "wxnews", 1_000_000, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
