@@ -780,7 +780,7 @@ func (f *Followers) layout() layout {
 		}
 	}
 	l.remark = max(f.width-used(), 0)
-	if l.scene > 0 && sceneW > l.scene && l.remark-(sceneW-l.scene) >= 20 {
+	if l.scene > 0 && sceneW > l.scene && l.remark-(sceneW-l.scene) >= remarkMin {
 		// Room to spare: the scene whole (WECHAT_ADVERTISEMENT), the remark
 		// still wide enough for most.
 		l.remark -= sceneW - l.scene
