@@ -322,8 +322,10 @@ func (r *Root) handleJumpKey(msg tea.KeyPressMsg) tea.Cmd {
 		case err == nil:
 			id = pasted
 		case errors.Is(err, ids.ErrSeveralIDs):
-			r.flash, r.flashErr = sanitize.Text(err.Error()), true
-			r.log.add(r.c.Now(), r.flash, true)
+			// The footer names the ids, not the whole pasted line; the log
+			// keeps the line too.
+			r.log.add(r.c.Now(), sanitize.Text(err.Error()), true)
+			r.flash, r.flashErr = sanitize.Text("more than one id pasted ("+strings.Join(ids.All(id), ", ")+"): look up one at a time"), true
 			return nil
 		}
 		r.flash = lookingUp(id)
