@@ -7,7 +7,6 @@ import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/x/ansi"
 
 	"wxscope/sanitize"
 	"wxscope/wording"
@@ -149,7 +148,7 @@ func (v *LogView) lines() []string {
 			mark, st = "⚠ ", s.Error
 		}
 		text := sanitize.Text(e.text)
-		for j, l := range strings.Split(ansi.Wrap(text, max(v.width-lead, 10), ""), "\n") {
+		for j, l := range wrapWords(text, max(v.width-lead, 10)) {
 			head := strings.Repeat(" ", lead)
 			if j == 0 {
 				head = s.Dim.Render(e.at.In(v.c.Loc).Format(stamp)) + "  " + mark

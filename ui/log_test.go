@@ -68,3 +68,17 @@ func TestLogIsEmptyAtFirstAndSaysWhatWillLandThere(t *testing.T) {
 		t.Error("esc did not leave the log")
 	}
 }
+
+// TestLogNeverBreaksAnIdAtItsHyphen: ids hold hyphens, where ansi.Wrap
+// would break them; the log wraps at spaces only, so an id stays whole.
+func TestLogNeverBreaksAnIdAtItsHyphen(t *testing.T) {
+	const id = "oD3fzU-8fzAOO0r7zucH2YPgKcnQ"
+	for width := 40; width <= 90; width++ {
+		d := newTestRoot(width, 12, nil, func(c *Common) Page { return NewPerson(c, samplePerson()) })
+		d.Send(FlashMsg{Text: "more than one id in the ticket line (oD3fzUmsfn5zenps1mymeWb1mwht, " + id + "); look up one at a time", Error: true})
+		d.Send(uitest.Key("L"))
+		if s := d.Screen(); !strings.Contains(s, id) {
+			t.Fatalf("at %d columns the log splits %s:\n%s", width, id, s)
+		}
+	}
+}

@@ -356,7 +356,7 @@ func wrapDetail(detail string, width int) []string {
 	out = append(out, line)
 	var lines []string
 	for _, l := range out {
-		for _, w := range strings.Split(ansi.Wrap(l, width, ""), "\n") {
+		for _, w := range wrapWords(l, width) {
 			lines = append(lines, unbreak(w))
 		}
 	}
