@@ -124,8 +124,10 @@ func helpBox(st Styles, lines []string, width, height, offset int) (string, int)
 }
 
 // shortHelp lays out the footer's keys in width cells: must always shows
-// (? help, q quit), then as many of want as fit, in want's order of
-// priority; they show in page order: the page's keys, then the global ones.
+// (? help, q quit), then the first global key (the jump: a newcomer looks
+// for it first), then as many of the page's keys as fit, in their order,
+// then the other global keys (L log) if there is room. They show in page
+// order: the page's keys, then the global ones.
 func shortHelp(st Styles, page, global []key.Binding, must func(key.Binding) bool, width int) string {
 	sep := st.Help.ShortSeparator.Render(" • ")
 	item := func(b key.Binding) string {
@@ -150,16 +152,21 @@ func shortHelp(st Styles, page, global []key.Binding, must func(key.Binding) boo
 			add(i)
 		}
 	}
-	// The global keys (the jump) before the page's: a newcomer looks
-	// for them first.
-	for i := len(page); i < len(all); i++ {
+	first := true
+	for i := len(page); i < len(all) && first; i++ {
 		if all[i].Enabled() && !keep[i] {
 			add(i)
+			first = false
 		}
 	}
 	for i := 0; i < len(page); i++ {
 		if all[i].Enabled() && !keep[i] && !add(i) {
 			break // keep the page's keys in order: no later one skips ahead
+		}
+	}
+	for i := len(page); i < len(all); i++ {
+		if all[i].Enabled() && !keep[i] {
+			add(i)
 		}
 	}
 	var parts []string

@@ -265,7 +265,7 @@ func DefaultHomeKeys() HomeKeys {
 
 // ShortHelp implements help.KeyMap.
 func (k HomeKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Open, k.Sync, k.SyncAll, k.Stop, k.Links, k.Doctor}
+	return []key.Binding{k.Open, k.Sync, k.Links, k.Doctor, k.Stop, k.SyncAll}
 }
 
 // FullHelp implements help.KeyMap.
