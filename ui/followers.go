@@ -775,8 +775,10 @@ func (f *Followers) layout() layout {
 		if unionW == 0 {
 			l.open = min(max(rest, idMin), openW)
 		} else {
-			w := max(rest/2, idMin)
-			l.open, l.union = min(w, openW), min(w, unionW)
+			// The openid first: it is what support pastes and copies; →
+			// scrolls the unionid off for the rest of it.
+			l.open = min(max(rest-idMin, rest/2, idMin), openW)
+			l.union = min(max(rest-l.open, idMin), unionW)
 		}
 	}
 	l.remark = max(f.width-used(), 0)

@@ -154,7 +154,8 @@ func DefaultFollowersKeys() FollowersKeys {
 // ShortHelp implements help.KeyMap.
 func (k FollowersKeys) ShortHelp() []key.Binding {
 	cols := key.NewBinding(key.WithKeys("left", "right"), key.WithHelp("←/→", "columns"))
-	return []key.Binding{k.Filter, k.Tags, k.Sort, k.Open, k.Copy, k.Unfollowed, cols, k.Insights, k.Export, k.Back}
+	// In the order they give way in a narrow footer: the last go first.
+	return []key.Binding{k.Filter, k.Open, k.Copy, k.Sort, k.Tags, k.Unfollowed, cols, k.Insights, k.Export, k.Back}
 }
 
 // FullHelp implements help.KeyMap.
