@@ -179,7 +179,11 @@ func (p *Person) View() string {
 			idW = max(idW, ansi.StringWidth(sanitize.Text(m.profile.OpenID)))
 		}
 	}
-	idW = min(idW, max(p.width/3, idMin))
+	if markerW+appW+len(gap)+idW+len(gap)+30 > p.width {
+		// The details go under the head: the openid, what support came
+		// for, may take the line.
+		idW = min(idW, max(p.width-markerW-appW-len(gap), idMin))
+	}
 
 	type block struct{ first, last int }
 	blocks := make([]block, len(p.rows))

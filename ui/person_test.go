@@ -136,3 +136,16 @@ func TestPersonLeavesOutARemarkThatWasOnlyEscapes(t *testing.T) {
 		t.Errorf("an empty remark shows:\n%s", s)
 	}
 }
+
+// TestPersonShowsTheWholeOpenidOnANarrowScreen: at 60 and 80 columns the
+// openid, what support came for, shows whole; the details wrap beside or
+// under it.
+func TestPersonShowsTheWholeOpenidOnANarrowScreen(t *testing.T) {
+	p := samplePerson()
+	for _, width := range []int{60, 80} {
+		d := newTestRoot(width, 20, nil, func(c *Common) Page { return NewPerson(c, p) })
+		if s := d.Screen(); !strings.Contains(s, p.Apps[0].Profiles[0].OpenID) || !strings.Contains(s, p.Apps[1].Profiles[0].OpenID) {
+			t.Errorf("at %d columns an openid is cut:\n%s", width, s)
+		}
+	}
+}
