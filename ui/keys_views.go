@@ -63,9 +63,14 @@ func DefaultDoctorKeys() DoctorKeys {
 	}
 }
 
-// ShortHelp implements help.KeyMap.
+// ShortHelp implements help.KeyMap: the footer says the keys in fewer
+// words than the full help (the same keys, so the two cannot drift).
 func (k DoctorKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Open, k.Copy, k.Refresh, k.Back}
+	short := func(b key.Binding, desc string) key.Binding {
+		b.SetHelp(b.Help().Key, desc)
+		return b
+	}
+	return []key.Binding{short(k.Open, "open"), short(k.Copy, "copy id"), k.Refresh, k.Back}
 }
 
 // FullHelp implements help.KeyMap.

@@ -484,7 +484,9 @@ func (l *Links) heatMap() []string {
 		hb.WriteString(lipgloss.NewStyle().Width(cw).Align(lipgloss.Right).Render(ansi.Truncate(names[i], cw, "…")))
 	}
 	header := s.Header.Render(hb.String())
-	out := []string{header + gap + s.Dim.Render(heatLegend)}
+	// The legend takes what the header leaves, and says when it is cut.
+	legend := ansi.Truncate(heatLegend, max(l.width-ansi.StringWidth(header)-len(gap), 0), "…")
+	out := []string{header + gap + s.Dim.Render(legend)}
 
 	// No overlap between two bound apps is the alarm (another platform);
 	// some is ordinary; most and all are the healthy case.
@@ -628,7 +630,7 @@ func (l *Links) list() []string {
 	x := l.groups
 	idW := min(max(x.maxLen, 7), max(l.width/2, idMin))
 	header := "  " + cell("unionid", idW) + gap + "apps  (✓ there · missing – cannot tell)"
-	out := []string{s.Header.Render(ansi.Truncate(header, l.width, ""))}
+	out := []string{s.Header.Render(ansi.Truncate(header, l.width, "…"))}
 	if len(l.rows) == 0 {
 		return append(out, s.Dim.Render("  nobody here"))
 	}

@@ -203,4 +203,9 @@ func TestLinksHeatMapNotesSayTheyAreCut(t *testing.T) {
 	if !strings.Contains(lg, "⚠ another") || !strings.HasSuffix(lg, "…") {
 		t.Errorf("legacy's note at 60 columns: %q", lg)
 	}
+	for _, l := range strings.Split(d.Screen(), "\n") {
+		if strings.Contains(l, "shade:") && !strings.HasSuffix(strings.TrimRight(l, " "), "…") {
+			t.Errorf("the legend is cut without …: %q", l)
+		}
+	}
 }
