@@ -70,7 +70,7 @@ func DefaultLogKeys() LogKeys {
 }
 
 // ShortHelp implements help.KeyMap.
-func (k LogKeys) ShortHelp() []key.Binding { return []key.Binding{k.Up, k.Down, k.Back} }
+func (k LogKeys) ShortHelp() []key.Binding { return []key.Binding{k.Back, k.Up, k.Down} }
 
 // FullHelp implements help.KeyMap.
 func (k LogKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.column(), {k.Back}} }
