@@ -176,3 +176,38 @@ func BenchmarkSharedModeLookup(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkVerify3M is the read export and links pay before their first
+// line: every page of a 3 M-profile cache, every profile decoded.
+func BenchmarkVerify3M(b *testing.B) {
+	path := bigFixture(b)
+	s, err := Open(path, Options{Mode: SharedReadOnly})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	fileMB(b, path)
+	b.ResetTimer()
+	for b.Loop() {
+		if err := s.Verify(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCheck3M is doctor's check of the same cache: pages, bbolt's own
+// check, every profile, both indexes against the profiles.
+func BenchmarkCheck3M(b *testing.B) {
+	path := bigFixture(b)
+	s, err := Open(path, Options{Mode: SharedReadOnly})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := s.Check(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

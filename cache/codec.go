@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unsafe"
 )
 
 // The values in the cache are a compact binary format rather than JSON: a
@@ -102,6 +103,26 @@ func appendString(dst []byte, s string) []byte {
 // they are) and returns its seen-run stamp. All strings of p share one copy
 // of v, so v may be memory that goes away (a bbolt page) once this returns.
 func decodeProfile(v []byte, p *Profile) (seenRun uint64, err error) {
+	return decodeProfileFrom(v, string(v), p, false)
+}
+
+// validProfile reports whether v decodes as a profile, without keeping
+// anything of it: p is scratch, whose strings alias v and whose tag slice
+// is reused. For checks that read millions of values.
+func validProfile(v []byte, p *Profile) error {
+	tags := p.TagIDs[:0]
+	p.TagIDs = tags
+	_, err := decodeProfileFrom(v, unsafe.String(unsafe.SliceData(v), len(v)), p, true)
+	if err == nil && cap(p.TagIDs) > cap(tags) {
+		tags = p.TagIDs
+	}
+	*p = Profile{TagIDs: tags}
+	return err
+}
+
+// decodeProfileFrom is decodeProfile over s, the text of v: a copy of it,
+// or v itself for validProfile, which also has p's tag slice reused.
+func decodeProfileFrom(v []byte, s string, p *Profile, reuseTags bool) (seenRun uint64, err error) {
 	if len(v) == 0 {
 		return 0, fmt.Errorf("profile: empty value: %w", errCorrupt)
 	}
@@ -111,8 +132,7 @@ func decodeProfile(v []byte, p *Profile) (seenRun uint64, err error) {
 	if len(v) < 10 {
 		return 0, fmt.Errorf("profile: %d bytes is too short: %w", len(v), errCorrupt)
 	}
-	s := string(v) // one allocation; every string field below is a substring of it
-	r := reader{s: s, off: 10}
+	r := reader{s: s, off: 10} // every string field below is a substring of s
 	seenRun = binary.BigEndian.Uint64(v[seenRunOffset : seenRunOffset+8])
 	flags := v[9]
 	if flags&^1 != 0 {
@@ -137,9 +157,14 @@ func decodeProfile(v []byte, p *Profile) (seenRun uint64, err error) {
 	p.UnionID = r.string()
 	p.QRSceneStr = r.string()
 	p.Remark = r.string()
+	tags := p.TagIDs
 	p.TagIDs = nil
 	if n := r.count(); n > 0 {
-		p.TagIDs = make([]int64, n)
+		if reuseTags && uint64(cap(tags)) >= n {
+			p.TagIDs = tags[:n]
+		} else {
+			p.TagIDs = make([]int64, n)
+		}
 		for i := range p.TagIDs {
 			p.TagIDs[i] = r.varint()
 		}
@@ -305,6 +330,15 @@ func encodeApp(dst []byte, a *appRecord) []byte {
 	}
 	dst = appendString(dst, s.LastError)
 	dst = appendTime(dst, s.QuotaResetAt)
+	// Later fields are optional: a record without them reads as before,
+	// and is written as before (older wxscope versions read it).
+	if len(s.Unanswered) > 0 || s.Suspect != 0 {
+		dst = binary.AppendUvarint(dst, uint64(len(s.Unanswered)))
+		for _, id := range s.Unanswered {
+			dst = appendString(dst, id)
+		}
+		dst = binary.AppendVarint(dst, s.Suspect)
+	}
 	return dst
 }
 
@@ -340,5 +374,13 @@ func decodeApp(v []byte, a *appRecord) error {
 	}
 	s.LastError = r.string()
 	s.QuotaResetAt = r.time()
+	s.Unanswered, s.Suspect = nil, 0
+	if r.err == nil && r.off < len(r.s) {
+		n := r.count()
+		for i := uint64(0); r.err == nil && i < n; i++ {
+			s.Unanswered = append(s.Unanswered, r.string())
+		}
+		s.Suspect = r.varint()
+	}
 	return r.end("app record")
 }

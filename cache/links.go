@@ -154,6 +154,9 @@ type Finding struct {
 	Examples []string
 	// Note marks a finding that needs no action now (stale).
 	Note bool
+	// CachePath and Damage, on a damaged finding, name the file and what
+	// is wrong with it.
+	CachePath, Damage string
 
 	// The facts the finding's sentences rest on; each kind sets those it
 	// needs.
@@ -180,6 +183,9 @@ type Finding struct {
 	Total        int64
 	LastError    string
 	QuotaResetAt time.Time
+	// SyncedBy, on an incomplete app, is the process syncing it now (its
+	// sync lock's holder): the finding is a note that it is under way.
+	SyncedBy *Holder
 	// Age is how long ago the app's last sync completed (stale).
 	Age time.Duration
 }
@@ -200,6 +206,10 @@ type AnalyzeOptions struct {
 	// before sharing none of them is reported as separate_platform; 20 when
 	// zero. Below it, no overlap is what chance gives small apps.
 	MinSeparate int64
+	// Syncing names, per appid, the process syncing that app now (the sync
+	// lock's holder, which the caller reads): its unfinished run is under
+	// way, not stopped.
+	Syncing map[string]*Holder
 }
 
 // DefaultStaleAfter is when doctor calls a cache stale.
@@ -497,6 +507,10 @@ func (s *Store) findings(l *Links, opts AnalyzeOptions, conflictExamples [][]str
 	for i := range apps {
 		a := &apps[i]
 		switch {
+		case a.Sync.InProgress && opts.Syncing[a.AppID] != nil:
+			f := one(Incomplete, a, a.Counts.Profiles)
+			f.Note, f.SyncedBy, f.Listed = true, opts.Syncing[a.AppID], a.Sync.Listed
+			out = append(out, f)
 		case a.Sync.InProgress:
 			f := one(Incomplete, a, a.Counts.Profiles)
 			f.Stopped, f.Listed, f.Total = true, a.Sync.Listed, a.Sync.Total

@@ -41,8 +41,17 @@ type SyncState struct {
 	Skipped        int64     // listed openids not fetched because their profile was fresh
 	Unfollowed     int64     // profiles this run marked unfollowed
 	BadOpenIDs     []string  // openids the API rejected with 40003 in this run (at most 1000 kept)
-	LastError      string    // why the last run stopped early, "" after a clean finish
-	QuotaResetAt   time.Time // when a spent daily quota resets, after a quota stop
+	// Unanswered are openids listed in this run whose profile the API left
+	// out of its answers, even when asked again: the run does not finish
+	// until a Sync has them answered (at most 1000; more stop the run).
+	Unanswered []string
+	// Suspect is how many followers the last run listed when it refused to
+	// mark unfollows because the listing shrank far below the cache's
+	// followers (0 when it did not): the next run that lists about as many
+	// marks them, the shrink being real.
+	Suspect      int64
+	LastError    string    // why the last run stopped early, "" after a clean finish
+	QuotaResetAt time.Time // when a spent daily quota resets, after a quota stop
 }
 
 // App is one app in the cache: its last configured name, counters and sync

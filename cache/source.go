@@ -30,6 +30,9 @@ type FollowerPage struct {
 	// Total is what the API says the follower count is; it may move during a
 	// listing and never decides when the listing ends.
 	Total int
+	// Count is how many openids the API says the page holds; 0 when the
+	// source does not say. A page that holds fewer is not trusted.
+	Count int
 	// Last is true when this page ended the listing.
 	Last bool
 }

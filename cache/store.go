@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -143,6 +144,10 @@ type Options struct {
 	// quote when the cache is busy, e.g. "wxscope sync". Default: the program
 	// name and its arguments.
 	Command string
+	// OnDamage, when set, is called once, in a goroutine of its own, with
+	// the first *DamagedError a read or write of the store meets: the TUI
+	// ends on it rather than showing a screen of errors.
+	OnDamage func(error)
 }
 
 // Errors a caller can test with errors.Is.
@@ -182,6 +187,9 @@ type Store struct {
 
 	syncMu  sync.Mutex
 	syncing map[string]bool // appids with a Sync running in this process
+
+	damageOnce  sync.Once
+	firstDamage atomic.Pointer[DamagedError]
 }
 
 // Open opens (creating it if needed, unless ReadOnly or SharedReadOnly) the
@@ -223,9 +231,21 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if readOnly {
-		err = db.View(s.checkSchema)
+		err = s.guard(func() error { return db.View(s.checkSchema) })
 	} else {
-		err = db.Update(s.migrate)
+		// A file already at this schema is not written: every write
+		// transaction rewrites the meta and freelist pages.
+		current := false
+		err = s.guard(func() error {
+			return db.View(func(tx *bolt.Tx) error {
+				v, err := schemaOf(tx, s.path)
+				current = err == nil && v == SchemaVersion
+				return nil
+			})
+		})
+		if err == nil && !current {
+			err = s.asDiskFull(s.guard(func() error { return db.Update(s.migrate) }))
+		}
 	}
 	if err != nil {
 		db.Close()
@@ -266,24 +286,35 @@ func (s *Store) Close() error {
 }
 
 // openBolt opens the bbolt file, turning the library's failures into errors a
-// user can act on. A damaged file must give an error, never a panic.
+// user can act on. A damaged file must give an error, never a panic: the
+// pages bbolt reads first are checked before it maps the file (precheck),
+// and a fault in what it reads then is caught (guard).
 func (s *Store) openBolt(readOnly bool, timeout time.Duration) (db *bolt.DB, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			db, err = nil, fmt.Errorf("the cache %s is damaged (%v): %w; move it away and sync again", s.path, r, ErrNotCache)
-		}
-	}()
-	db, err = bolt.Open(s.path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: readOnly})
+	if err := s.precheck(time.Now().Add(timeout)); err != nil {
+		return nil, err
+	}
+	err = s.guard(func() error {
+		var err error
+		db, err = bolt.Open(s.path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: readOnly})
+		return err
+	})
+	var de *DamagedError
 	switch {
 	case err == nil:
 		return db, nil
+	case errors.As(err, &de):
+		return nil, err
 	case errors.Is(err, bolterrors.ErrTimeout):
 		return nil, s.inUse(err)
+	case errors.Is(err, bolterrors.ErrChecksum):
+		return nil, s.damaged("both meta pages fail their checksum", err)
 	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrVersionMismatch),
-		errors.Is(err, bolterrors.ErrChecksum), errors.Is(err, bolterrors.ErrInvalidMapping):
+		errors.Is(err, bolterrors.ErrInvalidMapping):
 		return nil, fmt.Errorf("the file %s is %w (not a bbolt file: %v); point the config's cache at another path or move the file away", s.path, ErrNotCache, err)
 	case errors.Is(err, os.ErrNotExist):
 		return nil, s.noCache("")
+	case diskFull(err):
+		return nil, s.asDiskFull(err) // creating the file
 	default:
 		return nil, fmt.Errorf("open the cache %s: %w", s.path, err)
 	}
@@ -357,14 +388,14 @@ func (s *Store) view(fn func(tx *bolt.Tx) error) error {
 		return ErrClosed
 	}
 	if s.db != nil {
-		return s.db.View(fn)
+		return s.guard(func() error { return s.db.View(fn) })
 	}
 	db, err := s.openBolt(true, s.opts.Timeout)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	return db.View(fn)
+	return s.guard(func() error { return db.View(fn) })
 }
 
 // update runs fn in a write transaction; fn's changes commit together or not
@@ -379,7 +410,7 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 		return fmt.Errorf("write to %s: %w", s.path, ErrReadOnly)
 	}
 	if s.db != nil {
-		return s.db.Update(fn)
+		return s.asDiskFull(s.guard(func() error { return s.db.Update(fn) }))
 	}
 	wait := time.Until(s.lastRelease.Add(SharedWriteGap))
 	switch {
@@ -404,11 +435,11 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 	if s.holder == nil {
 		s.writeHolder()
 	}
-	err = db.Update(fn)
+	err = s.guard(func() error { return db.Update(fn) })
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}
 	s.lastRelease = time.Now()
 	s.heldSinceGap += s.lastRelease.Sub(start)
-	return err
+	return s.asDiskFull(err)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -129,10 +130,14 @@ type syncRun struct {
 	nextSeq int // the first page whose openids are not all written
 	// finished: the commit that completed the listing also closed the run (finishIn).
 	finished bool
+	// refused: the run ended without marking unfollows, for this reason
+	// (see unfollows); Sync returns it.
+	refused error
 
 	// Progress counters, written by several goroutines.
 	phase                                  atomic.Value
 	pages, listed, total, fetched, skipped atomic.Int64
+	maxTotal                               atomic.Int64 // the highest total any page of the run reported
 	calls, retries, errs, processed, base  atomic.Int64
 	quotaReset                             atomic.Value
 	reportMu                               sync.Mutex
@@ -154,14 +159,16 @@ type pageMsg struct {
 	last    bool
 	batches int
 	fresh   []string // openids whose cached profile is fresh: only stamped
+	bad     []string // listed ids that cannot be openids (plausibleIDs), shortened
 }
 
 // batchMsg is the answer to one batch of a page.
 type batchMsg struct {
-	seq      int
-	profiles []Profile
-	stamps   []string // requested openids the answer left out: listed, so stamped
-	bad      []string // openids the API rejected
+	seq        int
+	profiles   []Profile
+	stamps     []string // requested openids the answer left out: listed, so stamped
+	bad        []string // openids the API rejected
+	unanswered []string // requested openids the answer left out even when asked again
 }
 
 func (r *syncRun) setPhase(p Phase) { r.phase.Store(p) }
@@ -176,10 +183,20 @@ func (r *syncRun) run(ctx context.Context) error {
 		}
 	}
 	if !r.finished {
+		if len(r.state.Unanswered) > 0 {
+			r.setPhase(PhaseHydrating)
+			if err := r.askUnanswered(ctx); err != nil {
+				return r.stop(ctx, err)
+			}
+		}
 		r.setPhase(PhaseMarking)
 		if err := r.finish(); err != nil {
 			return r.stop(ctx, err)
 		}
+	}
+	if r.refused != nil {
+		r.setPhase(PhaseFailed)
+		return fmt.Errorf("sync of app %s: %w", r.label, r.refused)
 	}
 	r.setPhase(PhaseDone)
 	return nil
@@ -204,15 +221,21 @@ func (r *syncRun) begin() error {
 				StartedAt:      now,
 				LastCompleteAt: st.LastCompleteAt,
 				Total:          st.Total,
+				Suspect:        st.Suspect,
 			}
 		}
 		st.LastError, st.QuotaResetAt = "", time.Time{}
 		r.state = *st
 		r.state.BadOpenIDs = slices.Clone(st.BadOpenIDs)
+		r.state.Unanswered = slices.Clone(st.Unanswered)
 		r.runID = st.RunID
 		r.pages.Store(st.Pages)
 		r.listed.Store(st.Listed)
 		r.total.Store(st.Total)
+		if st.Listed > 0 {
+			// A resumed listing: the pages before the cursor reported it.
+			r.maxTotal.Store(st.Total)
+		}
 		r.fetched.Store(st.Fetched)
 		r.skipped.Store(st.Skipped)
 		r.base.Store(st.Listed)
@@ -259,18 +282,19 @@ func (r *syncRun) pipeline(ctx context.Context) error {
 		close(results)
 	}()
 
-	// write returns once results close, so perr and quotaErr are set.
+	// write returns once results close, so perr and quotaErr are set. A
+	// failed write cancels the others, whose errors then only say so.
 	werr := r.write(results, cancel)
-	if perr != nil {
-		return perr
-	}
 	if werr != nil {
 		return werr
+	}
+	if perr != nil {
+		return perr
 	}
 	if quotaErr != nil {
 		return quotaErr
 	}
-	if !r.state.ListingComplete {
+	if !r.state.ListingComplete && r.refused == nil {
 		return errors.New("the listing ended without its last page") // cannot happen: list returns only after the last page
 	}
 	return nil
@@ -285,20 +309,41 @@ type batchJob struct {
 // openids against the cache and queues the ones to fetch.
 func (r *syncRun) list(ctx context.Context, work chan<- batchJob, results chan<- any) error {
 	cursor := r.state.Cursor
+	largest := 0 // the most openids a page of this run held
 	for seq := 0; ; seq++ {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if bound, implied := r.pageBound(seq, largest); seq > bound {
+			return fmt.Errorf("%w: %d pages listed where the %d followers the API reports take %d (if this happens again, the API's user/get is broken for this account)",
+				ErrListingStuck, seq, r.maxTotal.Load(), implied)
 		}
 		r.calls.Add(1)
 		page, err := r.src.ListFollowers(ctx, cursor)
 		if err != nil {
 			return fmt.Errorf("list followers after %q: %w", cursor, err)
 		}
+		largest = max(largest, len(page.OpenIDs))
+		if !page.Last && len(page.OpenIDs) > 0 && page.Next != "" && page.Next == cursor {
+			return fmt.Errorf("%w: user/get after %q answered that same next_openid again (if this happens again, the API's user/get is broken for this account)",
+				ErrListingStuck, shortID(cursor))
+		}
+		if page.Count > len(page.OpenIDs) {
+			// data null with a count, a cut-off list: whatever this page
+			// was to hold, it did not, and its end would be taken for the
+			// listing's.
+			return fmt.Errorf("%w: user/get after %q announced %d openids and delivered %d; no unfollows were marked",
+				ErrListingSuspect, cursor, page.Count, len(page.OpenIDs))
+		}
 		if page.Total > 0 {
 			r.total.Store(int64(page.Total))
+			if int64(page.Total) > r.maxTotal.Load() {
+				r.maxTotal.Store(int64(page.Total))
+			}
 		}
-		ids := dedupe(page.OpenIDs)
-		last := page.Last || len(ids) == 0 || page.Next == ""
+		ids, bad := plausibleIDs(dedupe(page.OpenIDs))
+		last := page.Last || len(ids)+len(bad) == 0 || page.Next == ""
+		r.errs.Add(int64(len(bad)))
 		fresh, stale, err := r.classify(ids)
 		if err != nil {
 			return err
@@ -309,7 +354,7 @@ func (r *syncRun) list(ctx context.Context, work chan<- batchJob, results chan<-
 			jobs = append(jobs, batchJob{seq: seq, ids: stale[i:min(i+r.o.BatchSize, len(stale))]})
 		}
 		// The writer must learn of the page before any of its batches.
-		results <- pageMsg{seq: seq, next: page.Next, listed: len(ids), last: last, batches: len(jobs), fresh: fresh}
+		results <- pageMsg{seq: seq, next: page.Next, listed: len(ids), last: last, batches: len(jobs), fresh: fresh, bad: bad}
 		for _, j := range jobs {
 			select {
 			case work <- j:
@@ -322,6 +367,72 @@ func (r *syncRun) list(ctx context.Context, work chan<- batchJob, results chan<-
 		}
 		cursor = page.Next
 	}
+}
+
+// ErrListingStuck marks a listing that does not advance: the API keeps
+// answering the cursor it was given, or more pages than its total implies.
+var ErrListingStuck = errors.New("the API's follower listing does not advance")
+
+// pageBound is how many pages a run may list before its listing counts as
+// stuck, given the largest page so far: three times what the highest total
+// the API reported implies (a cursor the API rejects starts the listing
+// over, up to twice), and some. No bound while no total is known.
+func (r *syncRun) pageBound(seq, largest int) (bound int, implied int64) {
+	total := r.maxTotal.Load()
+	if total <= 0 || largest <= 0 {
+		return math.MaxInt, 0
+	}
+	implied = (total + int64(largest) - 1) / int64(largest)
+	return int(3*implied) + 10, implied
+}
+
+// maxIDLen bounds an id the cache stores: real openids and unionids are 28
+// characters; a bbolt key holds at most 32 KiB, and the index key holds a
+// unionid and an openid.
+const maxIDLen = 128
+
+// plausibleID reports whether s can be an openid or unionid the cache
+// stores: 1 to maxIDLen bytes, no control byte (a NUL would split the index
+// keys).
+func plausibleID(s string) bool {
+	if s == "" || len(s) > maxIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// plausibleIDs splits ids into those that can be openids and the others,
+// shortened for the record (shortID): one bad id must not fail the app's
+// sync on every run, as a write of it would.
+func plausibleIDs(ids []string) (ok, bad []string) {
+	for i, id := range ids {
+		if !plausibleID(id) {
+			ok = append(ok, ids[:i]...)
+			for _, id := range ids[i:] {
+				if plausibleID(id) {
+					ok = append(ok, id)
+				} else {
+					bad = append(bad, shortID(id))
+				}
+			}
+			return ok, bad
+		}
+	}
+	return ids, nil
+}
+
+// shortID is id as a record or a message may hold it: at most maxIDLen
+// bytes, the rest counted.
+func shortID(id string) string {
+	if len(id) <= maxIDLen {
+		return id
+	}
+	return fmt.Sprintf("%s…(%d bytes)", strings.ToValidUTF8(id[:maxIDLen], ""), len(id))
 }
 
 func dedupe(ids []string) []string {
@@ -376,13 +487,18 @@ func (r *syncRun) classify(ids []string) (fresh, stale []string, err error) {
 // hydrate fetches queued batches until the queue closes or something fails.
 func (r *syncRun) hydrate(ctx context.Context, work <-chan batchJob, results chan<- any) error {
 	for j := range work {
-		got, bad, err := r.fetch(ctx, j.ids)
+		got, bad, missing, err := r.fetchAnswered(ctx, j.ids, true)
 		if err != nil {
 			return err
 		}
-		m := batchMsg{seq: j.seq, bad: bad}
+		m := batchMsg{seq: j.seq, bad: bad, unanswered: missing}
 		for _, id := range j.ids {
-			if p, ok := got[id]; ok {
+			if p, ok := got[id]; ok && p.UnionID != "" && !plausibleID(p.UnionID) {
+				// An answer whose unionid cannot be one is isolated like a
+				// rejected openid: writing it would fail the whole batch.
+				m.bad = append(m.bad, id)
+				r.errs.Add(1)
+			} else if ok {
 				p.OpenID = id
 				m.profiles = append(m.profiles, p)
 			} else if !slices.Contains(bad, id) {
@@ -392,6 +508,114 @@ func (r *syncRun) hydrate(ctx context.Context, work <-chan batchJob, results cha
 		r.fetched.Add(int64(len(m.profiles)))
 		r.processed.Add(int64(len(j.ids)))
 		results <- m // the writer drains results until they close: this never blocks for good
+	}
+	return nil
+}
+
+// ErrIncompleteAnswer marks a sync that stopped, or did not finish,
+// because the API left profiles it was asked for out of its answers.
+var ErrIncompleteAnswer = errors.New("the API's answers left out profiles asked for")
+
+// maxReasks bounds how often the openids an answer left out are asked
+// again, in a batch of their own.
+const maxReasks = 2
+
+// fetchAnswered is fetch, asking again (up to maxReasks times) for the
+// openids the answer left out, and returning those still left out. An
+// answer for an openid not asked for is dropped. With failFast, a batch
+// of which most stayed unanswered stops the sync: an API that answers
+// batchget with nothing, or with other openids, is broken, and the rest of
+// the listing would only spend quota on it.
+func (r *syncRun) fetchAnswered(ctx context.Context, ids []string, failFast bool) (map[string]Profile, []string, []string, error) {
+	got, bad, err := r.fetch(ctx, ids)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	asked := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		asked[id] = true
+	}
+	answered := make(map[string]Profile, len(ids))
+	for id, p := range got {
+		if asked[id] {
+			answered[id] = p
+		}
+	}
+	var missing []string
+	for try := 0; ; try++ {
+		missing = missing[:0]
+		for _, id := range ids {
+			if _, ok := answered[id]; !ok && !slices.Contains(bad, id) {
+				missing = append(missing, id)
+			}
+		}
+		if len(missing) == 0 || try == maxReasks {
+			break
+		}
+		r.retries.Add(1)
+		more, moreBad, err := r.fetch(ctx, slices.Clone(missing))
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		for id, p := range more {
+			if asked[id] {
+				answered[id] = p
+			}
+		}
+		bad = append(bad, moreBad...)
+	}
+	if failFast && len(ids) > 4 && 2*len(missing) > len(ids) {
+		return nil, nil, nil, fmt.Errorf("%w: batchget answered %d of the %d profiles asked for, even when asked again for the rest",
+			ErrIncompleteAnswer, len(ids)-len(missing), len(ids))
+	}
+	return answered, bad, slices.Clone(missing), nil
+}
+
+// askUnanswered asks again, at the end of the listing, for the openids
+// answers left out, writing what comes back. Those still left out keep the
+// run from finishing: the next Sync asks for them again.
+func (r *syncRun) askUnanswered(ctx context.Context) error {
+	ids := slices.Clone(r.state.Unanswered)
+	for i := 0; i < len(ids); i += r.o.BatchSize {
+		batch := ids[i:min(i+r.o.BatchSize, len(ids))]
+		got, bad, _, err := r.fetchAnswered(ctx, batch, false)
+		if err != nil {
+			return err
+		}
+		now := r.o.Now()
+		err = r.s.updateApp(r.appid, func(a *appTx) error {
+			st := &a.rec.Sync
+			for _, id := range batch {
+				if p, ok := got[id]; ok {
+					p.OpenID = id
+					if err := putAnswer(a, p, now.Unix(), r.runID); err != nil {
+						return err
+					}
+					st.Fetched++
+				}
+			}
+			for _, id := range bad {
+				if len(st.BadOpenIDs) < maxBadOpenIDs && !slices.Contains(st.BadOpenIDs, id) {
+					st.BadOpenIDs = append(st.BadOpenIDs, id)
+				}
+			}
+			st.Unanswered = slices.DeleteFunc(st.Unanswered, func(id string) bool {
+				_, ok := got[id]
+				return ok || slices.Contains(bad, id)
+			})
+			r.state = *st
+			r.state.BadOpenIDs = slices.Clone(st.BadOpenIDs)
+			r.state.Unanswered = slices.Clone(st.Unanswered)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("write profiles: %w", err)
+		}
+		r.fetched.Add(int64(len(got)))
+	}
+	if left := r.state.Unanswered; len(left) > 0 {
+		return fmt.Errorf("%w: batchget left out the profiles of %d listed followers (such as %q), even when asked again; the sync is not complete until they are answered",
+			ErrIncompleteAnswer, len(left), shortID(left[0]))
 	}
 	return nil
 }
@@ -522,6 +746,7 @@ func (r *syncRun) commit(g *group) error {
 	now := r.o.Now()
 	st := r.state
 	st.BadOpenIDs = slices.Clone(r.state.BadOpenIDs)
+	st.Unanswered = slices.Clone(r.state.Unanswered)
 	for _, p := range g.pages {
 		r.tracks[p.seq] = &pageTrack{next: p.next, listed: p.listed, remaining: p.batches, last: p.last}
 	}
@@ -533,9 +758,32 @@ func (r *syncRun) commit(g *group) error {
 				st.BadOpenIDs = append(st.BadOpenIDs, id)
 			}
 		}
+		for _, id := range b.unanswered {
+			if !slices.Contains(st.Unanswered, id) {
+				st.Unanswered = append(st.Unanswered, id)
+			}
+		}
+	}
+	if len(st.Unanswered) > 0 {
+		// A page listed again after a stop may have them answered now.
+		answered := map[string]bool{}
+		for _, b := range g.batches {
+			for i := range b.profiles {
+				answered[b.profiles[i].OpenID] = true
+			}
+		}
+		st.Unanswered = slices.DeleteFunc(st.Unanswered, func(id string) bool { return answered[id] })
+	}
+	if len(st.Unanswered) > maxBadOpenIDs {
+		return fmt.Errorf("%w: batchget left out the profiles of more than %d listed followers, even when asked again", ErrIncompleteAnswer, maxBadOpenIDs)
 	}
 	for _, p := range g.pages {
 		st.Skipped += int64(len(p.fresh))
+		for _, id := range p.bad {
+			if len(st.BadOpenIDs) < maxBadOpenIDs && !slices.Contains(st.BadOpenIDs, id) {
+				st.BadOpenIDs = append(st.BadOpenIDs, id)
+			}
+		}
 	}
 	// Advance the cursor over the pages now completely written, in order.
 	for t := r.tracks[r.nextSeq]; t != nil && t.remaining == 0; t = r.tracks[r.nextSeq] {
@@ -569,6 +817,7 @@ func (r *syncRun) commit(g *group) error {
 	slices.SortStableFunc(profiles, func(a, b *Profile) int { return strings.Compare(a.OpenID, b.OpenID) })
 	slices.Sort(stamps)
 	finished := false
+	var refused error
 	err := r.s.updateApp(r.appid, func(a *appTx) error {
 		for _, id := range stamps {
 			if _, err := a.stamp(id, r.runID); err != nil {
@@ -580,9 +829,9 @@ func (r *syncRun) commit(g *group) error {
 				return err
 			}
 		}
-		if st.ListingComplete {
+		if st.ListingComplete && len(st.Unanswered) == 0 {
 			var err error
-			if finished, err = r.finishIn(a, &st, now); err != nil {
+			if finished, refused, err = r.finishIn(a, &st, now); err != nil {
 				return fmt.Errorf("mark unfollowers: %w", err)
 			}
 		}
@@ -592,7 +841,7 @@ func (r *syncRun) commit(g *group) error {
 	if err != nil {
 		return fmt.Errorf("write profiles: %w", err)
 	}
-	r.finished = finished
+	r.finished, r.refused = finished, refused
 	r.state = st
 	r.pages.Store(st.Pages)
 	return nil
@@ -653,7 +902,19 @@ func (r *syncRun) finish() error {
 	if err := r.scanStamps(t.add); err != nil {
 		return err
 	}
-	missed, note := r.unfollows(&t, &r.state)
+	missed, refused := r.unfollows(&t, &r.state)
+	if refused != nil {
+		err := r.s.updateApp(r.appid, func(a *appTx) error {
+			r.closeRefused(&a.rec.Sync, now, refused)
+			r.state = a.rec.Sync
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("mark unfollowers: %w", err)
+		}
+		r.refused = refused
+		return nil
+	}
 	for {
 		chunk := missed[:min(len(missed), unfollowChunk)]
 		missed = missed[len(chunk):]
@@ -664,7 +925,7 @@ func (r *syncRun) finish() error {
 				return err
 			}
 			if lastChunk {
-				r.closeState(st, now, note)
+				r.closeState(st, now)
 			}
 			r.state = *st
 			return nil
@@ -682,25 +943,30 @@ func (r *syncRun) finish() error {
 // commit, saving a write (and in Shared mode its SharedWriteGap) at the end
 // of every sync. It reports false, having changed nothing, when more than
 // unfollowChunk followers are to be marked: finish marks them in chunks.
-func (r *syncRun) finishIn(a *appTx, st *SyncState, now time.Time) (bool, error) {
+// refused is unfollows' reason not to mark any.
+func (r *syncRun) finishIn(a *appTx, st *SyncState, now time.Time) (finished bool, refused, err error) {
 	t := tally{runID: r.runID}
 	var p Profile
 	c := a.profiles.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		run, err := decodeProfile(v, &p)
 		if err != nil {
-			return false, fmt.Errorf("openid %s: %w", k, err)
+			return false, nil, fmt.Errorf("openid %s: %w", k, err)
 		}
 		if t.add(k, &p, run); len(t.missed) > unfollowChunk {
-			return false, nil
+			return false, nil, nil
 		}
 	}
-	missed, note := r.unfollows(&t, st)
-	if err := r.markUnfollowed(a, st, missed, now); err != nil {
-		return false, err
+	missed, refused := r.unfollows(&t, st)
+	if refused != nil {
+		r.closeRefused(st, now, refused)
+		return true, refused, nil
 	}
-	r.closeState(st, now, note)
-	return true, nil
+	if err := r.markUnfollowed(a, st, missed, now); err != nil {
+		return false, nil, err
+	}
+	r.closeState(st, now)
+	return true, nil, nil
 }
 
 // tally is what the end of a run learns from the app's cached profiles:
@@ -719,16 +985,43 @@ func (t *tally) add(openid []byte, p *Profile, run uint64) {
 	}
 }
 
+// ErrListingSuspect marks a listing the engine does not trust to say who
+// unfollowed: a page that announced more openids than it delivered, a
+// listing that ended far short of the total the API reported, or one that
+// shrank far below the followers the cache holds.
+var ErrListingSuspect = errors.New("the follower listing is not to be trusted")
+
 // unfollows returns the followers the run is to mark unfollowed: those t
-// found missed, or none when the listing ended far short of the total the
-// API reported (a stale cursor answering with an empty page, say), which
-// must not mark the rest of the account unfollowed. note explains the
-// latter; it is "" for a listing that saw about everyone.
-func (r *syncRun) unfollows(t *tally, st *SyncState) (missed []string, note string) {
-	if total := r.total.Load(); total > 0 && t.seen+int64(len(st.BadOpenIDs))+total/50+10 < total {
-		return nil, fmt.Sprintf("the listing ended after %d of the %d followers the API reports; unfollows were not marked, sync again", t.seen, total)
+// found missed. It refuses to mark any (refused says why) when the listing
+// ended far short of the highest total the API reported during it (a stale
+// cursor answering with an empty page, an odd answer ending the listing
+// early), or when it would mark most of the cache's followers: an API
+// answering from stale data must not unfollow an account. A shrink that
+// the next run's listing confirms (about as many followers as the refused
+// run listed: st.Suspect) is real, and marked then.
+func (r *syncRun) unfollows(t *tally, st *SyncState) (missed []string, refused error) {
+	seen := t.seen + int64(len(st.BadOpenIDs))
+	if total := r.maxTotal.Load(); total > 0 && seen+total/50+10 < total {
+		return nil, fmt.Errorf("%w: the listing ended after %d of the %d followers the API reports; unfollows were not marked",
+			ErrListingSuspect, t.seen, total)
 	}
-	return t.missed, ""
+	gone := int64(len(t.missed))
+	if gone > 10 && gone > seen {
+		if confirmed := st.Suspect > 0 && abs(seen-st.Suspect) <= st.Suspect/50+2; !confirmed {
+			st.Suspect = seen
+			return nil, fmt.Errorf("%w: the listing has %d followers where the cache holds %d; unfollows were not marked in case the API answered from stale data, and if the next sync lists as few they are marked then",
+				ErrListingSuspect, seen, seen+gone)
+		}
+	}
+	st.Suspect = 0
+	return t.missed, nil
+}
+
+func abs(n int64) int64 {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
 
 // markUnfollowed marks the openids a complete listing missed as unfollowed,
@@ -753,13 +1046,25 @@ func (r *syncRun) markUnfollowed(a *appTx, st *SyncState, ids []string, now time
 	return nil
 }
 
-// closeState ends the run in st.
-func (r *syncRun) closeState(st *SyncState, now time.Time, note string) {
+// closeState ends the run in st, complete.
+func (r *syncRun) closeState(st *SyncState, now time.Time) {
 	st.InProgress = false
 	st.FinishedAt = now
 	st.LastCompleteAt = now
 	st.Cursor = ""
-	st.LastError = note
+	st.LastError = ""
+	st.QuotaResetAt = time.Time{}
+	st.Total = r.total.Load()
+}
+
+// closeRefused ends the run in st without marking unfollows and without
+// counting as complete: the next Sync starts a new run from the first page.
+func (r *syncRun) closeRefused(st *SyncState, now time.Time, why error) {
+	st.InProgress = false
+	st.ListingComplete = false
+	st.FinishedAt = now
+	st.Cursor = ""
+	st.LastError = why.Error()
 	st.QuotaResetAt = time.Time{}
 	st.Total = r.total.Load()
 }

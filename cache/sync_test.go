@@ -298,10 +298,15 @@ func TestAListingFarShortOfTheTotalMarksNobody(t *testing.T) {
 	src := newFakeSource(1000, 100)
 	must(t, Sync(context.Background(), s, "wxA", src, testSyncOptions()))
 	src.truncateListingAt = 400
-	must(t, Sync(context.Background(), s, "wxA", src, testSyncOptions()))
+	if err := Sync(context.Background(), s, "wxA", src, testSyncOptions()); !errors.Is(err, ErrListingSuspect) {
+		t.Fatalf("a listing ending at 400 of 1000: %v, want ErrListingSuspect", err)
+	}
 	a, _, _ := s.App("wxA")
 	if a.Counts.Unfollowed != 0 || !strings.Contains(a.Sync.LastError, "400 of the 1000") {
 		t.Fatalf("counts %+v, last error %q", a.Counts, a.Sync.LastError)
+	}
+	if a.Sync.InProgress || !a.Sync.LastCompleteAt.Equal(fixedNow) {
+		t.Fatalf("the refused run: state %+v, want it closed and the last complete sync the first one", a.Sync)
 	}
 }
 
@@ -474,17 +479,46 @@ func TestTwoSyncsOfOneAppInOneProcessAreRefused(t *testing.T) {
 // after the last commit, in chunks; fewer are marked in the last commit.
 func TestUnfollowersBeyondAChunkAreAllMarked(t *testing.T) {
 	for _, gone := range []int{10, unfollowChunk + 700} {
+		// Fewer leave than stay: a listing that shrank below half the
+		// cache's followers is not trusted at once (see
+		// TestAListingThatShrinksFarBelowTheCacheMarksOnlyOnceConfirmed).
+		stay := gone + 1000
 		s := openTestStore(t, Options{})
-		src := newFakeSource(gone+1000, 1000)
+		src := newFakeSource(gone+stay, 1000)
 		must(t, Sync(context.Background(), s, "wxA", src, testSyncOptions()))
 		src.followers = src.followers[gone:]
 		later := testSyncOptions()
 		later.Now = func() time.Time { return fixedNow.Add(time.Hour) }
 		must(t, Sync(context.Background(), s, "wxA", src, later))
 		a, _, _ := s.App("wxA")
-		if a.Counts.Unfollowed != int64(gone) || a.Counts.Subscribed != 1000 || a.Sync.Unfollowed != int64(gone) || a.Sync.InProgress || a.Sync.LastError != "" {
+		if a.Counts.Unfollowed != int64(gone) || a.Counts.Subscribed != int64(stay) || a.Sync.Unfollowed != int64(gone) || a.Sync.InProgress || a.Sync.LastError != "" {
 			t.Fatalf("%d gone: counts %+v, state %+v", gone, a.Counts, a.Sync)
 		}
 		checkConsistency(t, s)
 	}
+}
+
+// A listing that would mark most of the cache's followers unfollowed is
+// not trusted at once: the run ends without marking anyone and says so; the
+// next run that lists as few confirms the shrink and marks them.
+func TestAListingThatShrinksFarBelowTheCacheMarksOnlyOnceConfirmed(t *testing.T) {
+	s := openTestStore(t, Options{})
+	src := newFakeSource(1000, 100)
+	must(t, Sync(context.Background(), s, "wxA", src, testSyncOptions()))
+	src.followers = src.followers[:300]
+	later := testSyncOptions()
+	later.Now = func() time.Time { return fixedNow.Add(time.Hour) }
+	err := Sync(context.Background(), s, "wxA", src, later)
+	if !errors.Is(err, ErrListingSuspect) || !strings.Contains(err.Error(), "300 followers where the cache holds 1000") {
+		t.Fatalf("a listing of 300 where the cache holds 1000: %v", err)
+	}
+	if a, _, _ := s.App("wxA"); a.Counts.Unfollowed != 0 || a.Counts.Subscribed != 1000 || a.Sync.InProgress || a.Sync.Suspect != 300 {
+		t.Fatalf("after the refused run: counts %+v, state %+v", a.Counts, a.Sync)
+	}
+	must(t, Sync(context.Background(), s, "wxA", src, later))
+	a, _, _ := s.App("wxA")
+	if a.Counts.Unfollowed != 700 || a.Counts.Subscribed != 300 || a.Sync.Suspect != 0 || a.Sync.LastError != "" {
+		t.Fatalf("after the confirming run: counts %+v, state %+v", a.Counts, a.Sync)
+	}
+	checkConsistency(t, s)
 }

@@ -57,6 +57,7 @@ var commands = []command{
 	{"growth", "[--app NAME]... [--days N] [--format table|csv|jsonl] [--config FILE]", "the official daily follower figures of each official account (datacube), one row per app and day", runGrowth},
 	{"doctor", "[--json] [--config FILE]", "findings about bindings and the cache, with the evidence and what to do", runDoctor},
 	{"serve", "[--config FILE]", "serve the TUI and the read commands to the team over SSH ([serve] in the config)", runServe},
+	{"salvage", "[--config FILE]", "copy what a damaged cache still holds into a fresh one, keeping the damaged file beside it", runSalvage},
 	{"help", "[COMMAND]", "this help, or a command's flags", nil},
 	{"version", "", "the version of wxscope", nil},
 }

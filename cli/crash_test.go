@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"math/rand/v2"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -14,12 +15,16 @@ import (
 // A real `wxscope sync` process killed with SIGKILL at random moments, over
 // and over, leaves a cache that bbolt and wxscope both find consistent, never
 // loses what it wrote, and the sync that finally runs to its end leaves
-// exactly the simulator's world in the cache.
+// exactly the simulator's world in the cache. 24 kills; WXSCOPE_LONG=1
+// kills 96 times.
 func TestSyncSurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and kills it 24 times: not with -short")
 	}
-	const kills = 24
+	kills := 24
+	if os.Getenv("WXSCOPE_LONG") != "" {
+		kills = 96
+	}
 	world := wechattest.NewWorld(wechattest.WorldSpec{Seed: 21, Apps: []wechattest.AppSpec{
 		{Name: "news", Platform: "P1", Followers: 9000, Unfollowed: 300},
 		{Name: "shop", Platform: "P1", Followers: 7000, Unfollowed: 300},

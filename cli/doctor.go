@@ -3,12 +3,16 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"wxscope/cache"
+	"wxscope/config"
 	"wxscope/sanitize"
+	"wxscope/syncer"
 	"wxscope/wording"
 )
 
@@ -19,7 +23,10 @@ import (
 // doctor commands, findings are the output, not a failure; scripts read
 // --json); 1 only when the cache cannot be read; 2 for usage and
 // configuration errors. A missing cache file is not an error: every app is
-// then reported as never synced.
+// then reported as never synced. A damaged one is a finding (damaged) and
+// exits 1 as well, with the sentence that says what to do: doctor checks
+// every page and record of the file (cache.Store.Check) before it reads the
+// analysis from it.
 func runDoctor(ctx context.Context, env *Env, args []string) error {
 	c := newInvocation(env, "doctor")
 	asJSON := c.fs.Bool("json", false, "print one JSON object instead of text")
@@ -31,21 +38,77 @@ func runDoctor(ctx context.Context, env *Env, args []string) error {
 	}
 	cfg := c.cfg
 	store, err := c.openCache("")
-	if err != nil {
+	var damage error
+	switch {
+	case errors.Is(err, cache.ErrDamaged):
+		damage, store = err, nil
+	case err != nil:
 		return err
-	}
-	if store != nil {
+	case store != nil:
 		defer store.Close()
+		if err := store.Check(); errors.Is(err, cache.ErrDamaged) {
+			damage = err
+		} else if err != nil {
+			return err
+		}
 	}
-	l, err := cache.Analyze(store, cache.AnalyzeOptions{Apps: appRefs(cfg)})
+	opts := cache.AnalyzeOptions{Apps: appRefs(cfg), Syncing: syncingApps(cfg)}
+	l, err := cache.Analyze(store, opts)
+	if err != nil && damage == nil {
+		return err
+	}
+	if damage != nil {
+		if store == nil || err != nil {
+			// Nothing can be read: the finding is all there is to say,
+			// not that every app was never synced.
+			l, _ = cache.Analyze(nil, opts)
+			l.Findings = nil
+		}
+		l.Findings = append([]cache.Finding{damagedFinding(cfg.Cache, damage)}, l.Findings...)
+	}
+	err = nil
+	if *asJSON {
+		err = writeDoctorJSON(env.Stdout, l)
+	} else {
+		writeDoctorText(env.Stdout, l, cfg.Cache, store == nil && damage == nil)
+	}
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return writeDoctorJSON(env.Stdout, l)
+	return damage
+}
+
+// syncingApps are the apps of cfg another process is syncing now, by
+// appid, with who it is: their unfinished syncs are under way, not stopped.
+func syncingApps(cfg *config.Config) map[string]*cache.Holder {
+	h := syncer.Running(cfg.Cache)
+	if h == nil || h.PID == os.Getpid() {
+		return nil
 	}
-	writeDoctorText(env.Stdout, l, cfg.Cache, store == nil)
-	return nil
+	out := map[string]*cache.Holder{}
+	for _, a := range cfg.Apps {
+		if syncer.SyncsApp(h, a.Name) {
+			out[a.AppID] = h
+		}
+	}
+	return out
+}
+
+// damagedFinding is the finding of a cache file that cannot be read as
+// written.
+func damagedFinding(path string, err error) cache.Finding {
+	why := err.Error()
+	var de *cache.DamagedError
+	if errors.As(err, &de) {
+		why = de.Reason
+	}
+	return cache.Finding{
+		Kind:      cache.FindingDamaged,
+		Apps:      []string{},
+		Count:     1,
+		CachePath: path,
+		Damage:    why,
+	}
 }
 
 // doctorApp, doctorPair and doctorFinding are doctor's JSON contract
@@ -140,7 +203,7 @@ func writeDoctorText(w io.Writer, l *cache.Links, path string, noCache bool) {
 	if notes > 0 {
 		head += " · " + wording.Plural(notes, "note")
 	}
-	fmt.Fprintf(w, "doctor · %s · cache %s\n", head, path)
+	fmt.Fprintf(w, "doctor · %s · cache %s\n", head, sanitize.Text(path))
 	if noCache {
 		fmt.Fprintln(w, "no cache file yet: nothing has been synced")
 	}
@@ -224,12 +287,12 @@ func writeDoctorText(w io.Writer, l *cache.Links, path string, noCache bool) {
 		}
 		apps := sanitize.Text(strings.Join(f.Apps, " ↔ "))
 		// The apps column says the subject: the evidence goes on without it.
-		fmt.Fprintf(w, " %s %-*s  %-*s  %s\n", mark, kw, f.Kind, aw, apps, sanitize.Text(t.Seen))
+		fmt.Fprintf(w, " %s %-*s  %-*s  %s\n", mark, kw, sanitize.Text(string(f.Kind)), aw, apps, sanitize.Text(t.Seen))
 		if t.Action != "" {
-			fmt.Fprintf(w, "%s→ %s\n", indent, t.Action)
+			fmt.Fprintf(w, "%s→ %s\n", indent, sanitize.Text(t.Action))
 		}
 		if len(f.Examples) > 0 {
-			fmt.Fprintf(w, "%se.g. %s\n", indent, strings.Join(f.Examples, ", "))
+			fmt.Fprintf(w, "%se.g. %s\n", indent, sanitize.Text(strings.Join(f.Examples, ", ")))
 		}
 	}
 }

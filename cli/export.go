@@ -52,6 +52,11 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 		return errors.New("nothing synced yet; run wxscope sync")
 	}
 
+	// Damage met half-way would leave a partial export behind for a
+	// script to take as the whole: the file is read once first.
+	if err := store.Verify(); err != nil {
+		return err
+	}
 	var dest exportDest
 	switch {
 	case *format == "parquet":

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"wxscope/cache"
+	"wxscope/sanitize"
 	"wxscope/wording"
 )
 
@@ -58,13 +59,17 @@ func runLinks(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(env.Stderr, "wxscope: %s is not bound to an open platform (none of its cached followers carries a unionid), so no person can be missing there; see wxscope doctor\n", *missing)
 	}
 
+	// As export: damage is found before the first line, not half-way.
+	if err := store.Verify(); err != nil {
+		return err
+	}
 	out := bufio.NewWriterSize(env.Stdout, 64<<10)
 	var w groupWriter
 	switch *format {
 	case "jsonl":
 		w = &jsonlGroups{w: out, refs: refs}
 	case "csv":
-		w = &csvGroups{w: csv.NewWriter(out), refs: refs}
+		w = &csvGroups{w: csv.NewWriter(out), refs: refs, cell: csvCell(env.StdoutTTY)}
 	default:
 		var cols []cache.AppRef
 		var hidden []string
@@ -187,31 +192,43 @@ func appendJSONString(b []byte, s string) []byte {
 
 // csvGroups writes one row per unionid: the unionid, one column per
 // configured app with its openid (several, space separated, in a
-// conflict), and the apps the person is missing in.
+// conflict), and the apps the person is missing in. Every cell crosses
+// cell (csvCell).
 type csvGroups struct {
 	w    *csv.Writer
 	refs []cache.AppRef
 	row  []string
+	cell func(string) string
+}
+
+// csvCell is what a CSV text cell goes through: the formula defusing every
+// export does, and on a terminal the sanitiser too; in a file or a pipe
+// the bytes stay as the API sent them (export does the same).
+func csvCell(tty bool) func(string) string {
+	if tty {
+		return func(s string) string { return sanitize.CSVCell(sanitize.Text(s)) }
+	}
+	return sanitize.CSVCell
 }
 
 func (c *csvGroups) header() error {
 	h := []string{"unionid"}
 	for _, r := range c.refs {
-		h = append(h, r.Label())
+		h = append(h, c.cell(r.Label()))
 	}
 	return c.w.Write(append(h, "missing"))
 }
 
 func (c *csvGroups) group(g *cache.Group) error {
-	c.row = append(c.row[:0], g.UnionID)
+	c.row = append(c.row[:0], c.cell(g.UnionID))
 	for _, r := range c.refs {
-		c.row = append(c.row, openIDsIn(g, r.AppID))
+		c.row = append(c.row, c.cell(openIDsIn(g, r.AppID)))
 	}
 	var miss []string
 	for _, id := range g.Missing {
 		miss = append(miss, nameOf(c.refs, id))
 	}
-	return c.w.Write(append(c.row, strings.Join(miss, " ")))
+	return c.w.Write(append(c.row, c.cell(strings.Join(miss, " "))))
 }
 
 func (c *csvGroups) footer(int64, int64, string) error {
@@ -232,6 +249,8 @@ func openIDsIn(g *cache.Group, appid string) string {
 // tableGroups writes an aligned table for people: one column per bound app
 // holding the whole openid (support copies them) or · where the person is
 // missing. Columns have fixed widths, so rows stream without buffering.
+// Every id and name crosses sanitize.Text: they came from the API or the
+// cache, and are printed on a terminal.
 type tableGroups struct {
 	w      *bufio.Writer
 	refs   []cache.AppRef
@@ -244,16 +263,16 @@ func colWidth(r cache.AppRef) int { return max(idLen, len(r.Label())) }
 func (t *tableGroups) header() error {
 	fmt.Fprintf(t.w, "%-*s", idLen, "unionid")
 	for _, c := range t.cols {
-		fmt.Fprintf(t.w, "  %-*s", colWidth(c), c.Label())
+		fmt.Fprintf(t.w, "  %-*s", colWidth(c), sanitize.Text(c.Label()))
 	}
 	_, err := fmt.Fprintln(t.w, "  missing in")
 	return err
 }
 
 func (t *tableGroups) group(g *cache.Group) error {
-	fmt.Fprintf(t.w, "%-*s", idLen, g.UnionID)
+	fmt.Fprintf(t.w, "%-*s", idLen, sanitize.Text(g.UnionID))
 	for _, c := range t.cols {
-		cell := openIDsIn(g, c.AppID)
+		cell := sanitize.Text(openIDsIn(g, c.AppID))
 		if cell == "" {
 			cell = "·"
 		}
@@ -263,18 +282,18 @@ func (t *tableGroups) group(g *cache.Group) error {
 	for _, id := range g.Missing {
 		miss = append(miss, nameOf(t.refs, id))
 	}
-	_, err := fmt.Fprintln(t.w, "  "+strings.Join(miss, ", "))
+	_, err := fmt.Fprintln(t.w, "  "+sanitize.Text(strings.Join(miss, ", ")))
 	return err
 }
 
 func (t *tableGroups) footer(shown, total int64, missing string) error {
 	fmt.Fprintf(t.w, "\n%s persons with a unionid", wording.FormatCount(total))
 	if missing != "" {
-		fmt.Fprintf(t.w, " · %s missing in %s", wording.FormatCount(shown), missing)
+		fmt.Fprintf(t.w, " · %s missing in %s", wording.FormatCount(shown), sanitize.Text(missing))
 	}
 	fmt.Fprintln(t.w, " (· the app is bound, but this person is not there)")
 	if len(t.hidden) > 0 {
-		fmt.Fprintf(t.w, "not shown: %s (not bound or no followers: no unionid to link by; see wxscope doctor)\n", strings.Join(t.hidden, ", "))
+		fmt.Fprintf(t.w, "not shown: %s (not bound or no followers: no unionid to link by; see wxscope doctor)\n", sanitize.Text(strings.Join(t.hidden, ", ")))
 	}
 	return nil
 }

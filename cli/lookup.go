@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"wxscope/cache"
 	"wxscope/config"
@@ -308,57 +309,58 @@ func nameOfPerson(p *cache.Person, appid string) string {
 }
 
 // writeLookupText draws the person as the Person screen does: one line per
-// app, its openid or why there is none. Remarks and scenes came from the
-// API and are sanitised.
+// app, its openid or why there is none. Every id, name, remark and scene
+// came from the API or the cache and crosses sanitize.Text (t below).
 func writeLookupText(w io.Writer, p *cache.Person, live *liveResult, lists *memberLists) {
+	t := sanitize.Text
 	if live != nil {
 		var said []string
 		for _, a := range live.Answers {
-			said = append(said, a.App+": "+sanitize.Text(a.Result))
+			said = append(said, t(a.App)+": "+t(a.Result))
 		}
 		switch {
 		case live.Owner != "":
-			fmt.Fprintf(w, "live · %s answered for this id (%s); the answer is cached\n", live.Owner, strings.Join(said, ", "))
+			fmt.Fprintf(w, "live · %s answered for this id (%s); the answer is cached\n", t(live.Owner), strings.Join(said, ", "))
 		case len(said) > 0:
 			fmt.Fprintf(w, "live · no app owns this id (%s)\n", strings.Join(said, ", "))
 		}
 	}
 	switch p.Kind {
 	case cache.KindUnknown:
-		fmt.Fprintf(w, "%s is not in the cache\n", p.Query)
+		fmt.Fprintf(w, "%s is not in the cache\n", t(p.Query))
 		if g := p.Guess; g != nil && g.App != "" {
-			fmt.Fprintf(w, "  most likely an openid of %s: %s\n", g.App, wording.Guess(g))
+			fmt.Fprintf(w, "  most likely an openid of %s: %s\n", t(g.App), t(wording.Guess(g)))
 		} else if g != nil {
-			fmt.Fprintf(w, "  %s\n", wording.Guess(g))
+			fmt.Fprintf(w, "  %s\n", t(wording.Guess(g)))
 		}
 		return
 	case cache.KindUnionID:
-		fmt.Fprintf(w, "person · unionid %s\n", p.UnionID)
+		fmt.Fprintf(w, "person · unionid %s\n", t(p.UnionID))
 	default:
 		if p.UnionID != "" {
-			fmt.Fprintf(w, "person · openid %s · unionid %s\n", p.Query, p.UnionID)
+			fmt.Fprintf(w, "person · openid %s · unionid %s\n", t(p.Query), t(p.UnionID))
 		} else {
-			fmt.Fprintf(w, "person · openid %s · no unionid\n", p.Query)
+			fmt.Fprintf(w, "person · openid %s · no unionid\n", t(p.Query))
 		}
 	}
 	width := 0
 	for _, a := range p.Apps {
-		width = max(width, len(a.Label()))
+		width = max(width, utf8.RuneCountInString(t(a.Label())))
 	}
 	for i, a := range p.Apps {
-		name := sanitize.Text(a.Label())
-		pad := strings.Repeat(" ", width-len(a.Label()))
+		name := t(a.Label())
+		pad := strings.Repeat(" ", width-utf8.RuneCountInString(name))
 		for _, pr := range a.Profiles {
-			fmt.Fprintf(w, "  %s%s  %s  %s\n", name, pad, pr.OpenID, profileLine(&pr, lists))
+			fmt.Fprintf(w, "  %s%s  %s  %s\n", name, pad, t(pr.OpenID), profileLine(&pr, lists))
 		}
 		if len(a.Profiles) == 0 {
-			fmt.Fprintf(w, "  %s%s  %-*s  %s\n", name, pad, idLen, "—", wording.Absence(wording.CLI, p, i))
+			fmt.Fprintf(w, "  %s%s  %-*s  %s\n", name, pad, idLen, "—", t(wording.Absence(wording.CLI, p, i)))
 		}
 	}
 	if len(p.Missing) > 0 {
 		var names []string
 		for _, id := range p.Missing {
-			names = append(names, nameOfPerson(p, id))
+			names = append(names, t(nameOfPerson(p, id)))
 		}
 		fmt.Fprintf(w, "missing in %s\n", strings.Join(names, ", "))
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"wxscope/cache"
 	"wxscope/config"
 )
 
@@ -126,6 +127,18 @@ func report(ctx context.Context, env *Env, err error) int {
 		return exitOK
 	}
 	msg := err.Error()
+	var (
+		damaged *cache.DamagedError
+		full    *cache.DiskFullError
+	)
+	switch {
+	// Their sentences name the file and say what to do; what the command
+	// was doing when it met them adds nothing to that.
+	case errors.As(err, &damaged):
+		msg = damaged.Error()
+	case errors.As(err, &full):
+		msg = full.Error()
+	}
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil && msg == context.Canceled.Error() {
 		msg = "interrupted; run the same command again to go on"
 	}

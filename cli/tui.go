@@ -11,6 +11,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/term"
 
 	"wxscope/cache"
 	"wxscope/config"
@@ -109,6 +110,9 @@ type tui struct {
 	syncs  *ui.Syncs
 	shared bool // the store and syncs are the server's (tuiOptions.shared)
 	once   sync.Once
+	// stop ends the program with a sentence: the first damage a read of
+	// the cache meets, or a panic (see tuiguard.go).
+	stop stopper
 }
 
 // tuiCommand names the TUI in the cache's lock-info file.
@@ -129,10 +133,14 @@ func newTUI(env *Env, cfg *config.Config, opts tuiOptions) (*tui, error) {
 	if opts.readOnly {
 		mode = cache.SharedReadOnly
 	}
-	store, err := cache.Open(cfg.Cache, cache.Options{Mode: mode, Command: tuiCommand})
+	t := &tui{}
+	// A damaged cache ends the TUI with the sentence that says what to do,
+	// rather than leaving it on a screen of read errors.
+	store, err := cache.Open(cfg.Cache, cache.Options{Mode: mode, Command: tuiCommand, OnDamage: t.stop.stop})
 	if err != nil {
 		return nil, err
 	}
+	t.store = store
 	homeApps := make([]ui.App, len(cfg.Apps))
 	byID := map[string]config.App{}
 	names := map[string]string{}
@@ -149,10 +157,17 @@ func newTUI(env *Env, cfg *config.Config, opts tuiOptions) (*tui, error) {
 		}
 	}
 	src := ui.NewCacheReader(store, appRefs(cfg))
-	t := &tui{store: store}
 
 	syncs := syncer.New(cfg, store, syncer.Options{Command: tuiCommand, HTTPClient: opts.httpClient, Adjust: opts.syncOpts})
-	t.syncs = ui.NewSyncs(func(ctx context.Context, appID string, progress func(cache.Progress)) error {
+	t.syncs = ui.NewSyncs(func(ctx context.Context, appID string, progress func(cache.Progress)) (err error) {
+		// A sync runs in a goroutine of its own, where a panic would end
+		// the process with the terminal still raw.
+		defer func() {
+			if r := recover(); r != nil {
+				err = panicError(r)
+				t.stop.stop(err)
+			}
+		}()
 		return syncs.Sync(ctx, byID[appID], progress, tuiProgressEvery)
 	})
 
@@ -183,7 +198,7 @@ func newTUI(env *Env, cfg *config.Config, opts tuiOptions) (*tui, error) {
 		Syncs:       t.syncs,
 		SyncOnStart: opts.syncOnStart && !opts.readOnly,
 		Redraw:      20 * time.Second,
-		SyncHolder:  func() *cache.Holder { return syncer.OtherHolder(cfg.Cache) },
+		OtherSync:   otherSync(cfg),
 	}
 	if opts.readOnly {
 		home.Syncs = nil // no key, no start-up: nothing can start a sync
@@ -235,6 +250,35 @@ func newSharedTUI(env *Env, cfg *config.Config, opts tuiOptions) *tui {
 	return t
 }
 
+// otherSync is HomeSpec.OtherSync for cfg: the sync lock's holder when it
+// is another process and may be syncing the app, read at most once a
+// second (rows ask as they are drawn).
+func otherSync(cfg *config.Config) func(appID string) *cache.Holder {
+	var (
+		mu     sync.Mutex
+		at     time.Time
+		holder *cache.Holder
+	)
+	names := map[string]string{}
+	for _, a := range cfg.Apps {
+		names[a.AppID] = a.Name
+	}
+	return func(appID string) *cache.Holder {
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(at) > time.Second {
+			at, holder = time.Now(), syncer.Running(cfg.Cache)
+			if holder != nil && holder.PID == os.Getpid() {
+				holder = nil // this TUI's own sync shows its progress instead
+			}
+		}
+		if holder == nil || !syncer.SyncsApp(holder, names[appID]) {
+			return nil
+		}
+		return holder
+	}
+}
+
 // close stops every sync, waits until each has written what it fetched,
 // and closes the cache; a server's session leaves all that to the server.
 func (t *tui) close() {
@@ -250,15 +294,28 @@ func (t *tui) close() {
 
 // run runs the program on the terminal until the user quits (or ctx ends:
 // SIGTERM), then saves the syncs' progress.
+//
+// The terminal is put back as it was however the program ends: Bubble Tea
+// restores it, the guard (tuiguard.go) turns panics into a clean end, and
+// the state saved here is restored last whatever happened in between.
 func (t *tui) run(ctx context.Context, env *Env) error {
 	defer t.close()
-	p := tea.NewProgram(t.root, tea.WithContext(ctx), tea.WithInput(env.Stdin), tea.WithOutput(env.Stdout))
-	_, err := p.Run()
-	if err != nil && errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+	if f, ok := env.Stdin.(*os.File); ok && isTerminal(f) {
+		if state, err := term.GetState(f.Fd()); err == nil {
+			defer term.Restore(f.Fd(), state)
+		}
+	}
+	err := runGuarded(t.root, &t.stop, tea.WithContext(ctx), tea.WithInput(env.Stdin), tea.WithOutput(env.Stdout))
+	var damaged *cache.DamagedError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &damaged):
+		return err
+	case errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil:
 		return ctx.Err()
+	case t.stop.reason() != nil:
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("the terminal UI stopped: %w", err)
-	}
-	return nil
+	return fmt.Errorf("the terminal UI stopped: %w", err)
 }

@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -29,6 +30,17 @@ const (
 	DefaultMaxAge      = 24 * time.Hour
 	MaxConcurrency     = 32
 )
+
+// MaxApps is the most [[app]] tables a configuration holds: the link
+// analysis (cache.MaxLinkedApps) relates at most that many apps, and an
+// open platform binds at most 50 official accounts. A config with more is
+// refused at its first extra app, file and line named, rather than by the
+// first command that analyses links.
+const MaxApps = 64
+
+// maxFileSize bounds the config file read: a file of 60 000 apps is 6 MB,
+// and --config /dev/zero must not fill the memory.
+const maxFileSize = 32 << 20
 
 // TokenKind says how an app gets its access token.
 type TokenKind string
@@ -171,7 +183,11 @@ func Load(opts Options) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(file)
+	data, err := readFile(file)
+	if errors.Is(err, errTooLarge) {
+		return nil, &Error{File: file, Err: err,
+			Msg: fmt.Sprintf("the config file is larger than %d MiB, which no configuration is; check that --config names the right file", maxFileSize>>20)}
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		where, how := "at this path, given with --config", "create it"
 		switch from {
@@ -188,6 +204,22 @@ func Load(opts Options) (*Config, error) {
 			Msg: fmt.Sprintf("cannot read the config file (%v); check its permissions", unwrapPathError(err))}
 	}
 	return Parse(file, data, opts)
+}
+
+var errTooLarge = errors.New("file too large")
+
+// readFile reads file, at most maxFileSize bytes of it.
+func readFile(file string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err == nil && len(data) > maxFileSize {
+		err = errTooLarge
+	}
+	return data, err
 }
 
 func unwrapPathError(err error) error {
@@ -435,6 +467,10 @@ func (p *parser) apps(v any) []App {
 		return nil
 	}
 
+	if len(tables) > MaxApps {
+		p.fail([]string{"app"}, MaxApps, "the %s [[app]] is one too many: wxscope relates at most %d apps (an open platform binds at most 50 official accounts); keep the apps to link in this file and the others in a config of their own", ordinal(MaxApps+1), MaxApps)
+		tables = tables[:MaxApps]
+	}
 	apps := make([]App, 0, len(tables))
 	names := map[string]int{} // name → index of the first app with it
 	appids := map[string]int{}

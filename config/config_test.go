@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"wxscope/cache"
 )
 
 const theSecret = "0123456789abcdef0123456789abcdef"
@@ -411,5 +413,95 @@ func TestOrdinal(t *testing.T) {
 		if got := ordinal(n); got != want {
 			t.Errorf("ordinal(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// manyApps is a config of n apps, each with its three keys.
+func manyApps(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "[[app]]\nname = \"a%d\"\nappid = \"wx%016x\"\nsecret_env = \"WX_NEWS_SECRET\"\n\n", i, i+1)
+	}
+	return b.String()
+}
+
+// More apps than the link analysis relates is a config error naming the
+// file and the first extra app's line, not a failure of the first command
+// that analyses links.
+func TestMoreAppsThanTheLinksRelateIsAConfigErrorAtTheFirstExtraOne(t *testing.T) {
+	if _, err := parse(t, manyApps(MaxApps), Options{}); err != nil {
+		t.Fatalf("%d apps: %v", MaxApps, err)
+	}
+	_, err := parse(t, manyApps(MaxApps+1), Options{})
+	var ce *Error
+	if !errors.As(err, &ce) || ce.File != "/etc/wx/config.toml" || ce.Line != 5*MaxApps+1 || ce.Key != "app" || !strings.Contains(ce.Msg, "at most 64 apps") {
+		t.Fatalf("%d apps: %#v", MaxApps+1, err)
+	}
+	if MaxApps != cache.MaxLinkedApps {
+		t.Fatalf("config.MaxApps %d, but the link analysis relates %d apps", MaxApps, cache.MaxLinkedApps)
+	}
+	src := manyApps(60000)
+	start := time.Now()
+	_, err = parse(t, src, Options{})
+	if !errors.As(err, &ce) || ce.Line != 5*MaxApps+1 {
+		t.Fatalf("60 000 apps: %v", err)
+	}
+	t.Logf("60 000 apps (%d MB) refused at the 65th in %v", len(src)>>20, time.Since(start))
+}
+
+// Finding a key's line costs the same however large the file: a lookup
+// scanned every key, and a file of 60 000 apps took 27 s to load.
+func TestKeyLinesFindsEveryAppsLinesInLinearTime(t *testing.T) {
+	run := func(n int) time.Duration {
+		src := manyApps(n)
+		best := time.Duration(1<<63 - 1)
+		for range 3 {
+			start := time.Now()
+			kl := scanKeyLines(src)
+			for i := range n {
+				if kl.find([]string{"app", "appid"}, i) != 5*i+3 {
+					t.Fatalf("app %d: line %d", i, kl.find([]string{"app", "appid"}, i))
+				}
+			}
+			best = min(best, time.Since(start))
+		}
+		return best
+	}
+	small, large := run(6000), run(60000)
+	// Linear is a ratio of about 10; a scan per lookup made it 100.
+	if ratio := float64(large) / float64(small); ratio > 40 {
+		t.Fatalf("6 000 apps in %v, 60 000 in %v: %.0f times as long", small, large, ratio)
+	} else {
+		t.Logf("6 000 apps in %v, 60 000 in %v", small, large)
+	}
+}
+
+// A config file larger than any configuration is refused, not read into
+// memory whole (--config /dev/zero).
+func TestAHugeConfigFileIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "huge.toml")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(maxFileSize + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = Load(Options{Path: path, Getenv: env(baseEnv)})
+	var ce *Error
+	if !errors.As(err, &ce) || !strings.Contains(ce.Msg, "larger than 32 MiB") {
+		t.Fatalf("a %d-byte config: %v", maxFileSize+1, err)
+	}
+}
+
+func BenchmarkParseManyApps(b *testing.B) {
+	for _, n := range []int{6000, 60000} {
+		src := manyApps(n)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			for b.Loop() {
+				Parse("c.toml", []byte(src), Options{Getenv: env(baseEnv)})
+			}
+		})
 	}
 }

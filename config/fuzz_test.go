@@ -73,9 +73,11 @@ func FuzzScanKeyLines(f *testing.F) {
 	f.Add("[[\n\"\\")
 	f.Fuzz(func(t *testing.T, src string) {
 		n := strings.Count(src, "\n") + 1
-		for _, k := range scanKeyLines(src) {
-			if k.line < 1 || k.line > n {
-				t.Fatalf("key %v at line %d of %d", k.path, k.line, n)
+		for path, pl := range scanKeyLines(src).byPath {
+			for _, line := range pl.byElem {
+				if line < 1 || line > n {
+					t.Fatalf("key %q at line %d of %d", path, line, n)
+				}
 			}
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"regexp"
 	"strings"
 
@@ -66,11 +67,15 @@ func explain(a wording.Audience, cfg *config.Config, app config.App, err error) 
 		subject = ""
 	}
 	var (
-		qe     *cache.QuotaError
-		apiErr *wechat.APIError
-		stErr  *wechat.StatusError
-		inUse  *cache.InUseError
-		netErr net.Error
+		qe      *cache.QuotaError
+		apiErr  *wechat.APIError
+		stErr   *wechat.StatusError
+		inUse   *cache.InUseError
+		damaged *cache.DamagedError
+		bodyErr *wechat.BodyError
+		full    *cache.DiskFullError
+		urlErr  *url.Error
+		netErr  net.Error
 	)
 	switch {
 	case errors.As(err, &qe):
@@ -82,9 +87,21 @@ func explain(a wording.Audience, cfg *config.Config, app config.App, err error) 
 			subject, strings.TrimPrefix(qe.API, "cgi-bin/"), when, again)
 	case errors.As(err, &apiErr):
 		return apiFailure(cfg, app, apiErr, subject, again)
+	case errors.As(err, &bodyErr) && errors.Is(err, wechat.ErrBodyTooLarge):
+		return fmt.Sprintf("%sthe API at %s answered %s with more than %d bytes, more than any WeChat answer, so something between here and WeChat is failing; check api_base in %s, then %s again",
+			subject, cfg.APIBase, strings.TrimPrefix(bodyErr.Path, "cgi-bin/"), bodyErr.Limit, cfg.File, again)
+	case errors.As(err, &bodyErr):
+		return fmt.Sprintf("%sthe API at %s answered %s with something other than WeChat's JSON (it starts %q), even when asked again, so a proxy or gateway may be in the way; check api_base in %s, then %s again",
+			subject, cfg.APIBase, strings.TrimPrefix(bodyErr.Path, "cgi-bin/"), bodyErr.Start, cfg.File, again)
 	case errors.As(err, &stErr):
 		return fmt.Sprintf("%sthe API at %s answered %s with HTTP status %d, so something between here and WeChat is failing; check api_base in %s, then %s again",
 			subject, cfg.APIBase, strings.TrimPrefix(stErr.Path, "cgi-bin/"), stErr.StatusCode, cfg.File, again)
+	case errors.As(err, &damaged):
+		return damaged.Error()
+	case errors.As(err, &full):
+		return subject + full.Error()
+	case cache.IsDiskFull(err):
+		return subject + (&cache.DiskFullError{Path: cfg.Cache, Err: err}).Error()
 	case errors.As(err, &inUse):
 		return subject + inUse.Error()
 	case errors.Is(err, ErrRunning):
@@ -93,8 +110,19 @@ func explain(a wording.Audience, cfg *config.Config, app config.App, err error) 
 			return le.who() + " is syncing this cache; wait for it to finish, then " + again
 		}
 		return fmt.Sprintf("%s: %v", app.Name, err)
-	case errors.As(err, &netErr):
-		cause := any(netErr)
+	// Only an HTTP exchange's failure is the network's: a syscall.Errno is
+	// a net.Error too, and a full disk is no reason to check the network.
+	// The TUI names the innermost cause ("connection refused"), not the
+	// whole request.
+	case errors.As(err, &urlErr) && errors.As(err, &netErr) && netErr.Timeout():
+		cause := any(urlErr)
+		if a == wording.TUI {
+			cause = rootCause(err)
+		}
+		return fmt.Sprintf("%sthe API at %s did not answer in time, even when asked again (%v); check the network and api_base in %s, then %s again",
+			subject, cfg.APIBase, cause, cfg.File, again)
+	case errors.As(err, &urlErr):
+		cause := any(urlErr)
 		if a == wording.TUI {
 			cause = rootCause(err)
 		}

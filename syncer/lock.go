@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"wxscope/cache"
 	"wxscope/lockfile"
-	"wxscope/proc"
 )
 
 // A headless sync opens the cache in cache.Shared mode so that a lookup in
@@ -50,11 +50,11 @@ func (e *lockError) who() string {
 
 func (e *lockError) Unwrap() error { return ErrRunning }
 
-// lockSync takes the sync lock of the cache at path without waiting, and
-// records this process in it. unlock releases it.
+// lockSync takes the sync lock of the cache at path, trying for
+// lockProbeWait, and records this process in it. unlock releases it.
 func lockSync(path, command string) (unlock func(), err error) {
 	lp := LockPath(path)
-	l, err := lockfile.TryLock(lp)
+	l, err := lockSoon(lp)
 	if errors.Is(err, lockfile.ErrLocked) {
 		return nil, &lockError{path: path, holder: Holder(lp)}
 	}
@@ -65,6 +65,66 @@ func lockSync(path, command string) (unlock func(), err error) {
 	b, _ := json.Marshal(h)
 	_ = l.SetRecord(b) // the record is advice for messages: failing to write it is no error
 	return func() { _ = l.Unlock() }, nil
+}
+
+// lockProbeWait is how long lockSync tries before it takes the lock for
+// another sync's: Running takes it for a moment to see whether anyone
+// holds it, and a sync starting in that moment must not be refused.
+const lockProbeWait = 200 * time.Millisecond
+
+// lockSoon takes the lock at lp, trying for lockProbeWait.
+func lockSoon(lp string) (*lockfile.Lock, error) {
+	deadline := time.Now().Add(lockProbeWait)
+	for {
+		l, err := lockfile.TryLock(lp)
+		if err == nil || !errors.Is(err, lockfile.ErrLocked) || time.Now().After(deadline) {
+			return l, err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Running returns who is syncing the cache at path: the recorded holder of
+// its sync lock while a live process holds it (a record without a holder
+// when the record cannot be read), nil when nobody does. A killed sync's
+// record stays in the file, but not its lock: the system let that go.
+func Running(path string) *cache.Holder {
+	lp := LockPath(path)
+	if _, err := os.Stat(lp); err != nil {
+		return nil // no sync ever ran here
+	}
+	l, err := lockfile.TryLock(lp)
+	if err == nil {
+		_ = l.Unlock()
+		return nil
+	}
+	if !errors.Is(err, lockfile.ErrLocked) {
+		return nil
+	}
+	if h := Holder(lp); h != nil {
+		return h
+	}
+	return &cache.Holder{Command: "another wxscope sync"}
+}
+
+// SyncsApp reports whether holder h, syncing a cache, may be syncing the
+// app named app: a "wxscope sync" names its apps with --app (all of them
+// without); of another holder (the TUI) it cannot be told, so yes.
+func SyncsApp(h *cache.Holder, app string) bool {
+	words := strings.Fields(h.Command)
+	if len(words) < 2 || words[1] != "sync" {
+		return true
+	}
+	named := false
+	for i := 2; i+1 < len(words); i++ {
+		if words[i] == "--app" || words[i] == "-app" {
+			named = true
+			if words[i+1] == app {
+				return true
+			}
+		}
+	}
+	return !named
 }
 
 // Holder reads who holds the sync lock file lp, or nil when nobody has
@@ -79,16 +139,4 @@ func Holder(lp string) *cache.Holder {
 		return nil
 	}
 	return &h
-}
-
-// OtherHolder returns the process, other than this one, that holds the sync
-// lock of the cache at path, or nil when none does: the TUI shows who syncs
-// the cache beside it. The record is checked against the live processes,
-// since a holder killed with kill -9 leaves its record behind.
-func OtherHolder(path string) *cache.Holder {
-	h := Holder(LockPath(path))
-	if h == nil || h.PID == os.Getpid() || !proc.Alive(h.PID) {
-		return nil
-	}
-	return h
 }

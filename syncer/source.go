@@ -8,7 +8,6 @@ package syncer
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"sync/atomic"
 
@@ -45,6 +44,12 @@ const maxListingRestarts = 2
 // and the API itself says when to slow down (45011, which the client waits
 // out).
 func NewClient(cfg *config.Config, app config.App, hc *http.Client, onRetry func(string, int, error)) (*wechat.Client, error) {
+	return newClient(cfg, app, hc, onRetry, nil)
+}
+
+// newClient is NewClient, with adjust (when set) changing the client's
+// configuration last: for tests that shorten its waits.
+func newClient(cfg *config.Config, app config.App, hc *http.Client, onRetry func(string, int, error), adjust func(*wechat.Config)) (*wechat.Client, error) {
 	wc := wechat.Config{
 		AppID:       app.AppID,
 		APIBase:     cfg.APIBase,
@@ -63,11 +68,12 @@ func NewClient(cfg *config.Config, app config.App, hc *http.Client, onRetry func
 		wc.TokenMode = wechat.TokenStable
 		wc.Secret = app.Secret.Reveal()
 	}
-	c, err := wechat.New(wc)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", app.Name, err)
+	if adjust != nil {
+		adjust(&wc)
 	}
-	return c, nil
+	// wechat.New names the appid; the sentence built on this error names
+	// the app (failureSentence), so it is not named here too.
+	return wechat.New(wc)
 }
 
 // appClient is the API client of one app with its retry counter.
@@ -76,10 +82,11 @@ type appClient struct {
 	retries atomic.Int64
 }
 
-// newAppClient builds the API client of one configured app.
-func newAppClient(cfg *config.Config, app config.App, hc *http.Client) (*appClient, error) {
+// newAppClient builds the API client of one configured app; adjust, when
+// set, changes the client's configuration last (tests shorten its waits).
+func newAppClient(cfg *config.Config, app config.App, hc *http.Client, adjust func(*wechat.Config)) (*appClient, error) {
 	ac := &appClient{}
-	c, err := NewClient(cfg, app, hc, func(string, int, error) { ac.retries.Add(1) })
+	c, err := newClient(cfg, app, hc, func(string, int, error) { ac.retries.Add(1) }, adjust)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +123,7 @@ func (s *wechatSource) ListFollowers(ctx context.Context, next string) (cache.Fo
 	if err != nil {
 		return cache.FollowerPage{}, mapError(err)
 	}
-	return cache.FollowerPage{OpenIDs: p.OpenIDs, Next: p.NextOpenID, Total: p.Total, Last: p.Last}, nil
+	return cache.FollowerPage{OpenIDs: p.OpenIDs, Next: p.NextOpenID, Total: p.Total, Count: p.Count, Last: p.Last}, nil
 }
 
 // Profiles fetches 1..100 profiles with one batchget call.

@@ -44,6 +44,9 @@ type Options struct {
 	// source of each app: no sync fetches a token another already holds,
 	// and a classic token is not invalidated by a second fetch.
 	KeepClients bool
+	// AdjustClient changes the API client's configuration of every sync;
+	// for tests that shorten its timeouts and backoff.
+	AdjustClient func(*wechat.Config)
 }
 
 // New returns a Syncer of cfg's apps into store.
@@ -82,7 +85,7 @@ func (s *Syncer) Hold() (release func(), err error) {
 // NewSource returns the API source of one configured app: its client, with
 // the client's typed errors mapped to the cache's. hc may be nil.
 func NewSource(cfg *config.Config, app config.App, hc *http.Client) (cache.Source, error) {
-	ac, err := newAppClient(cfg, app, hc)
+	ac, err := newAppClient(cfg, app, hc, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -158,14 +161,14 @@ func (s *Syncer) Source(app config.App) (cache.Source, error) {
 
 func (s *Syncer) appClient(app config.App) (*appClient, error) {
 	if !s.opts.KeepClients {
-		return newAppClient(s.cfg, app, s.opts.HTTPClient)
+		return newAppClient(s.cfg, app, s.opts.HTTPClient, s.opts.AdjustClient)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if ac := s.clients[app.AppID]; ac != nil {
 		return ac, nil
 	}
-	ac, err := newAppClient(s.cfg, app, s.opts.HTTPClient)
+	ac, err := newAppClient(s.cfg, app, s.opts.HTTPClient, s.opts.AdjustClient)
 	if err != nil {
 		return nil, err
 	}

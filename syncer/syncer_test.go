@@ -3,11 +3,13 @@ package syncer
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
-
 	"wxscope/cache"
 	"wxscope/config"
 	"wxscope/wechat"
@@ -105,5 +107,110 @@ func TestKeepClientsFetchesOneTokenPerApp(t *testing.T) {
 		case !keep && fetched != 4:
 			t.Errorf("without KeepClients: %d token fetches for 3 syncs and a Client call, want 4", fetched)
 		}
+	}
+}
+
+// A client that cannot be built (here, a token_command of blanks) fails the
+// sync with one sentence that names the app once: "news: news: …" was the
+// client's error prefixed by the sentence again.
+func TestAClientThatCannotBeBuiltNamesTheAppOnce(t *testing.T) {
+	cfg := &config.Config{File: "config.toml", Cache: filepath.Join(t.TempDir(), "wxscope.db"), APIBase: "http://127.0.0.1:1", Concurrency: 1}
+	app := config.App{Name: "news", AppID: "wx1111111111111111", Token: config.TokenFromCommand, TokenCommand: "   "}
+	cfg.Apps = []config.App{app}
+	store, err := cache.Open(cfg.Cache, cache.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	err = New(cfg, store, Options{}).Sync(context.Background(), app, nil, time.Second)
+	var f *Failure
+	if !errors.As(err, &f) || strings.Contains(f.Error(), "news: news") || !strings.HasPrefix(f.Error(), "news: ") {
+		t.Fatalf("sync with an unbuildable client: %v", err)
+	}
+}
+
+// A full disk is said to be one, naming the cache, however the error
+// reached the sync: a syscall.Errno is a net.Error too, which made it
+// "cannot reach the API at … (no space left on device)".
+func TestAFullDiskIsSaidToBeOne(t *testing.T) {
+	cfg := &config.Config{File: "config.toml", Cache: "/data/wxscope.db", APIBase: "https://api.weixin.qq.com"}
+	app := config.App{Name: "news", AppID: "wx1111111111111111"}
+	for _, err := range []error{
+		&cache.DiskFullError{Path: cfg.Cache, Err: &os.PathError{Op: "write", Path: cfg.Cache, Err: syscall.ENOSPC}},
+		fmt.Errorf("sync of app news: write profiles: %w", &os.PathError{Op: "write", Path: cfg.Cache, Err: syscall.ENOSPC}),
+		fmt.Errorf("record the state: %w", syscall.EDQUOT),
+	} {
+		got := Explain(cfg, app, err)
+		if !strings.HasPrefix(got, "news: the disk holding the cache /data/wxscope.db is full") || strings.Contains(got, "reach") {
+			t.Errorf("Explain(%v) = %q", err, got)
+		}
+	}
+}
+
+// Running names the lock's holder only while it is held: a record left by
+// a killed sync (the kernel let its lock go) is nobody.
+func TestRunningNamesTheHolderOnlyWhileTheLockIsHeld(t *testing.T) {
+	cfg := &config.Config{Cache: filepath.Join(t.TempDir(), "wxscope.db")}
+	if h := Running(cfg.Cache); h != nil {
+		t.Fatalf("no lock file: %+v", h)
+	}
+	release, err := New(cfg, nil, Options{Command: "wxscope sync --app news"}).Hold()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := Running(cfg.Cache); h == nil || h.Command != "wxscope sync --app news" || h.PID != os.Getpid() {
+		t.Fatalf("while held: %+v", h)
+	}
+	release()
+	// What a kill -9 leaves: the record, no lock.
+	if err := os.WriteFile(LockPath(cfg.Cache), []byte(`{"pid":1,"command":"wxscope sync","since":"2026-01-02T03:04:05Z"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if h := Running(cfg.Cache); h != nil {
+		t.Fatalf("a record without its lock: %+v", h)
+	}
+}
+
+func TestSyncsAppReadsTheAppsOfASyncCommand(t *testing.T) {
+	for _, c := range []struct {
+		command, app string
+		want         bool
+	}{
+		{"wxscope sync", "news", true},
+		{"wxscope sync --app news --app shop", "shop", true},
+		{"wxscope sync --app news", "shop", false},
+		{"wxscope (TUI)", "shop", true},
+		{"", "news", true},
+	} {
+		if got := SyncsApp(&cache.Holder{Command: c.command}, c.app); got != c.want {
+			t.Errorf("SyncsApp(%q, %q) = %v", c.command, c.app, got)
+		}
+	}
+}
+
+// Running takes the lock for a moment to see whether anyone holds it: a
+// sync starting in that moment is not refused for it.
+func TestASyncIsNotRefusedForRunningsProbe(t *testing.T) {
+	cfg := &config.Config{Cache: filepath.Join(t.TempDir(), "wxscope.db")}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				Running(cfg.Cache)
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	for i := range 200 {
+		release, err := New(cfg, nil, Options{Command: "wxscope sync"}).Hold()
+		if err != nil {
+			t.Fatalf("hold %d while Running probes: %v", i, err)
+		}
+		release()
 	}
 }

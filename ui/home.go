@@ -47,12 +47,13 @@ type HomeSpec struct {
 	// "3 min ago" stays true, and looks for syncs started elsewhere; 0
 	// never (tests).
 	Redraw time.Duration
-	// SyncHolder says which other process holds the cache's sync lock (a
-	// headless wxscope sync), or nil when none does; nil never asks. The
-	// view asks with every read of the counters, off the UI goroutine, and
-	// while another process syncs it says so and holds back the findings
-	// about the apps it syncs.
-	SyncHolder func() *cache.Holder
+	// OtherSync, when set, says which other process is syncing an app
+	// right now (nil: none), so that its sync reads as under way there
+	// rather than stopped, the title says who, and the findings about the
+	// app wait for it to end. The view asks with every read of the
+	// counters, off the UI goroutine, and re-reads them every watchEvery
+	// while another process syncs.
+	OtherSync func(appID string) *cache.Holder
 }
 
 // watchEvery is how often the view re-reads the counters while another
@@ -82,7 +83,8 @@ type Home struct {
 	links    *cache.Links
 	readErr  error
 	linksErr error
-	holder   *cache.Holder // another process syncing the cache, from the last read
+	holder   *cache.Holder            // another process syncing the cache, from the last read
+	others   map[string]*cache.Holder // by appid: the apps it syncs
 	watching bool          // a watchEvery tick is out
 
 	// Every analysis asked for gets the next seq; linksSeq is the one
@@ -132,7 +134,8 @@ type (
 		owner  *Home
 		gen    int
 		apps   map[string]cache.App
-		holder *cache.Holder
+		holder *cache.Holder            // the first of others, for the title
+		others map[string]*cache.Holder // by appid
 		err    error
 	}
 	homeLinksMsg struct {
@@ -227,12 +230,22 @@ func (h *Home) readCounts() tea.Cmd {
 	}
 	h.countsInFlight = true
 	h.countsGen++
-	ctx, src, gen, holder := h.c.Ctx, h.spec.Reader, h.countsGen, h.spec.SyncHolder
+	ctx, src, gen, other, list := h.c.Ctx, h.spec.Reader, h.countsGen, h.spec.OtherSync, h.spec.Apps
 	return func() tea.Msg {
 		apps, err := src.Apps(ctx)
 		m := homeCountsMsg{owner: h, gen: gen, apps: apps, err: err}
-		if holder != nil {
-			m.holder = holder()
+		if other != nil {
+			for _, a := range list {
+				if who := other(a.AppID); who != nil {
+					if m.others == nil {
+						m.others = map[string]*cache.Holder{}
+					}
+					m.others[a.AppID] = who
+					if m.holder == nil {
+						m.holder = who
+					}
+				}
+			}
 		}
 		return m
 	}
@@ -288,11 +301,11 @@ func (h *Home) Update(msg tea.Msg) tea.Cmd {
 					h.rows[i].endedSeq = h.analysisSeq
 				}
 			}
-			h.cached, h.readErr, h.holder = msg.apps, nil, nil
+			h.cached, h.readErr, h.holder, h.others = msg.apps, nil, nil, nil
 			h.spec.Reader.Changed()
 			return tea.Batch(h.analyze(), cacheChanged)
 		}
-		h.cached, h.readErr, h.holder = msg.apps, nil, msg.holder
+		h.cached, h.readErr, h.holder, h.others = msg.apps, nil, msg.holder, msg.others
 		return tea.Batch(h.watch(), h.announceStops())
 	case homeWatchMsg:
 		h.watching = false
@@ -544,7 +557,7 @@ func (h *Home) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			return Flash(sanitize.Text(h.spec.Apps[h.cursor].Name) + " is already syncing")
 		}
 		if h.syncingElsewhere(h.cursor) {
-			return Flash(sanitize.Text(h.spec.Apps[h.cursor].Name+" is syncing in "+h.holder.String()) + "; wait for it to end")
+			return Flash(sanitize.Text(h.spec.Apps[h.cursor].Name+" is syncing in "+h.others[h.spec.Apps[h.cursor].AppID].String()) + "; wait for it to end")
 		}
 		return h.startSync(h.cursor)
 	case key.Matches(msg, k.SyncAll):
@@ -562,7 +575,7 @@ func (h *Home) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			h.spec.Syncs.Stop(h.spec.Apps[h.cursor].AppID)
 			return Flash("stopping the sync of " + name + "; it saves what it fetched…")
 		case h.syncingElsewhere(h.cursor):
-			return Flash(name + " syncs in " + sanitize.Text(h.holder.String()) + ": stop it there")
+			return Flash(name + " syncs in " + sanitize.Text(h.others[h.spec.Apps[h.cursor].AppID].String()) + ": stop it there")
 		}
 		return Flash(name + " is not syncing: nothing to stop")
 	case key.Matches(msg, k.Refresh):
@@ -930,9 +943,12 @@ func (h *Home) syncCell(i, w int) (string, cellKind) {
 	}
 	switch {
 	case h.syncingElsewhere(i):
-		text := "syncing in " + sanitize.Text(h.holder.String())
-		if c.Sync.Total > 0 {
-			text += " · " + wording.FormatCount(c.Sync.Listed) + " listed of " + wording.FormatCount(c.Sync.Total)
+		text := "syncing in " + sanitize.Text(h.others[app.AppID].String())
+		switch {
+		case c.Sync.InProgress && c.Sync.Total > 0:
+			text += ": " + wording.FormatCount(c.Sync.Listed) + " listed of " + wording.FormatCount(c.Sync.Total)
+		case c.Sync.InProgress:
+			text += ": " + wording.FormatCount(c.Sync.Listed) + " listed"
 		}
 		return fit(text), cellPlain
 	case c.Sync.InProgress && !c.Sync.QuotaResetAt.IsZero():
@@ -1094,10 +1110,10 @@ func (h *Home) below(n int) []string {
 	return out
 }
 
-// syncingElsewhere says whether another process syncs app i now: one holds
-// the sync lock and the cache has a run of that app in progress.
+// syncingElsewhere says whether another process syncs app i now: it holds
+// the sync lock and its command names the app (HomeSpec.OtherSync).
 func (h *Home) syncingElsewhere(i int) bool {
-	return h.holder != nil && !h.rows[i].running && h.cached[h.spec.Apps[i].AppID].Sync.InProgress
+	return !h.rows[i].running && h.others[h.spec.Apps[i].AppID] != nil
 }
 
 // findingWait is why a finding is held back: the data it rests on is not

@@ -125,8 +125,13 @@ func TestHomeSaysWhoSyncsTheCacheInAnotherProcess(t *testing.T) {
 	src := NewCacheReader(store, w.refs())
 	r := NewRoot(Options{Theme: ThemePlain, Persons: src, Loc: time.UTC, Now: func() time.Time { return testNow }})
 	r.Open(NewHome(r.Common(), HomeSpec{CachePath: store.Path(), Apps: w.apps, Reader: src,
-		Syncs:      NewSyncs(func(context.Context, string, func(cache.Progress)) error { return nil }),
-		SyncHolder: func() *cache.Holder { return holder.Load() }}))
+		Syncs: NewSyncs(func(context.Context, string, func(cache.Progress)) error { return nil }),
+		OtherSync: func(appID string) *cache.Holder {
+			if appID != shop {
+				return nil
+			}
+			return holder.Load()
+		}}))
 	p := uitest.Start(t, r, 170, 20)
 	p.WaitFor(t, "the other process named", func(s string) bool {
 		return strings.Contains(s, "wxscope sync --app shop (pid 4242") && strings.Contains(s, "is syncing") &&

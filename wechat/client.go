@@ -91,6 +91,15 @@ type Config struct {
 	// MaxRetries bounds the retries of transient failures (-1, HTTP 5xx or
 	// 429, transport errors, malformed bodies) per call (default 5).
 	MaxRetries int
+	// AttemptTimeout bounds one round trip, the answer's body included
+	// (default 30 s): a server that accepts and never answers, or trickles
+	// its answer, costs no more than this per try.
+	AttemptTimeout time.Duration
+	// CallTimeout bounds one call with its retries of transient failures
+	// (default 75 s; the minute waits after 45011 do not count): a retry
+	// whose backoff would end past it is not made. A call gives up within
+	// CallTimeout + AttemptTimeout, under two minutes by default.
+	CallTimeout time.Duration
 	// BackoffBase and BackoffMax shape the exponential backoff with jitter
 	// between those retries (default 500 ms doubling up to 30 s).
 	BackoffBase, BackoffMax time.Duration
@@ -193,6 +202,12 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxMinuteWaits <= 0 {
 		cfg.MaxMinuteWaits = 3
 	}
+	if cfg.AttemptTimeout <= 0 {
+		cfg.AttemptTimeout = 30 * time.Second
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = 75 * time.Second
+	}
 	if cfg.TokenCommandTimeout <= 0 {
 		cfg.TokenCommandTimeout = 15 * time.Second
 	}
@@ -286,6 +301,7 @@ func (e errTransient) Unwrap() error { return e.err }
 func (c *Client) call(ctx context.Context, req request) ([]byte, error) {
 	tokenRetried := false
 	transient, minuteWaits := 0, 0
+	deadline := c.now().Add(c.cfg.CallTimeout)
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, c.wrap(req.path, err)
@@ -315,6 +331,7 @@ func (c *Client) call(ctx context.Context, req request) ([]byte, error) {
 			c.notifyRetry(req.path, minuteWaits, err)
 			now := c.now()
 			wait := now.Truncate(time.Minute).Add(time.Minute).Sub(now)
+			deadline = deadline.Add(wait) // the API asked for this wait
 			if err := c.sleep(ctx, wait); err != nil {
 				return nil, c.wrap(req.path, err)
 			}
@@ -323,9 +340,13 @@ func (c *Client) call(ctx context.Context, req request) ([]byte, error) {
 			if transient >= c.cfg.MaxRetries {
 				return nil, tr.err
 			}
+			wait := c.backoff(transient + 1)
+			if now := c.now(); now.Add(wait).After(deadline) {
+				return nil, &gaveUpError{err: tr.err, after: now.Sub(deadline.Add(-c.cfg.CallTimeout)), tries: transient + 1}
+			}
 			transient++
 			c.notifyRetry(req.path, transient, tr.err)
-			if err := c.sleep(ctx, c.backoff(transient)); err != nil {
+			if err := c.sleep(ctx, wait); err != nil {
 				return nil, c.wrap(req.path, err)
 			}
 			continue
@@ -334,6 +355,21 @@ func (c *Client) call(ctx context.Context, req request) ([]byte, error) {
 		}
 	}
 }
+
+// gaveUpError is the last transient failure of a call that ran out of its
+// CallTimeout; errors.As still finds what failed (a net.Error, a
+// *StatusError).
+type gaveUpError struct {
+	err   error
+	after time.Duration
+	tries int
+}
+
+func (e *gaveUpError) Error() string {
+	return fmt.Sprintf("%v (given up after %d tries in %.1f s)", e.err, e.tries, e.after.Seconds())
+}
+
+func (e *gaveUpError) Unwrap() error { return e.err }
 
 // wrap says which app and API path err is about.
 func (c *Client) wrap(path string, err error) error {
@@ -409,7 +445,7 @@ func (c *Client) checkErrcode(path string, body []byte) error {
 	code, msg, err := decodeEnvelope(body)
 	if err != nil {
 		// A proxy's HTML page or a cut-off body: worth another try.
-		return errTransient{c.wrap(path, err)}
+		return errTransient{&BodyError{AppID: c.cfg.AppID, Path: path, Start: c.scrubber().scrub(bodyStart(body)), Err: err}}
 	}
 	return c.errcodeError(path, code, msg)
 }
@@ -442,7 +478,11 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, q url.Value
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	hr, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	// ctx says whether the caller gave up; actx bounds this try, body
+	// included, and its end is worth another try.
+	actx, cancel := context.WithTimeout(ctx, c.cfg.AttemptTimeout)
+	defer cancel()
+	hr, err := http.NewRequestWithContext(actx, method, u.String(), rd)
 	if err != nil {
 		return nil, newTransportError(c.cfg.AppID, path, err, c.scrubber())
 	}
@@ -468,7 +508,8 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, q url.Value
 		return nil, errTransient{terr}
 	}
 	if int64(len(data)) > c.cfg.MaxBodyBytes {
-		return nil, fmt.Errorf("wechat %s: %s: %w (over %d bytes)", c.cfg.AppID, path, ErrBodyTooLarge, c.cfg.MaxBodyBytes)
+		return nil, &BodyError{AppID: c.cfg.AppID, Path: path, Start: c.scrubber().scrub(bodyStart(data)), Limit: c.cfg.MaxBodyBytes,
+			Err: fmt.Errorf("%w (over %d bytes)", ErrBodyTooLarge, c.cfg.MaxBodyBytes)}
 	}
 	if resp.StatusCode != http.StatusOK {
 		serr := &StatusError{AppID: c.cfg.AppID, Path: path, StatusCode: resp.StatusCode}

@@ -137,6 +137,35 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("wechat %s: %s: HTTP status %d", e.AppID, e.Path, e.StatusCode)
 }
 
+// BodyError is an HTTP 200 answer that is not a WeChat answer: cut off, a
+// proxy's HTML page, or larger than MaxBodyBytes (then it wraps
+// ErrBodyTooLarge). Start is the answer's first bytes, for the message.
+type BodyError struct {
+	AppID string
+	Path  string
+	Start string
+	Limit int64 // the cap the answer exceeded; 0 when it is not too large
+	Err   error
+}
+
+func (e *BodyError) Error() string {
+	if errors.Is(e.Err, ErrBodyTooLarge) {
+		return fmt.Sprintf("wechat %s: %s: %v", e.AppID, e.Path, e.Err)
+	}
+	return fmt.Sprintf("wechat %s: %s: the answer is not WeChat's JSON (%v), it starts %q", e.AppID, e.Path, e.Err, e.Start)
+}
+
+func (e *BodyError) Unwrap() error { return e.Err }
+
+// bodyStart is the first bytes of a body for a BodyError, cut at a rune.
+func bodyStart(body []byte) string {
+	const n = 40
+	if len(body) <= n {
+		return strings.ToValidUTF8(string(body), "")
+	}
+	return strings.ToValidUTF8(string(body[:n]), "") + "…"
+}
+
 // chinaTime is the zone the daily quotas are believed to reset in.
 var chinaTime = time.FixedZone("UTC+8", 8*3600)
 

@@ -167,7 +167,7 @@ func (c *Client) tokenFrom(path string, body []byte, margin time.Duration) (stri
 	}
 	tok, expiresIn, err := decodeToken(body)
 	if err != nil {
-		return "", 0, errTransient{c.wrap(path, err)}
+		return "", 0, errTransient{&BodyError{AppID: c.cfg.AppID, Path: path, Start: "(a token answer)", Err: err}}
 	}
 	life := time.Duration(expiresIn) * time.Second
 	return tok, max(life-margin, life/2), nil

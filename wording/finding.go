@@ -23,7 +23,12 @@ type FindingText struct {
 
 // Evidence is what was seen, subject first: "events: none of 120 followers
 // carries a unionid".
-func (t FindingText) Evidence() string { return t.Subject + ": " + t.Seen }
+func (t FindingText) Evidence() string {
+	if t.Subject == "" {
+		return t.Seen // a finding about the cache file, not an app
+	}
+	return t.Subject + ": " + t.Seen
+}
 
 // Detail is the finding in one sentence: the evidence, then the action.
 func (t FindingText) Detail() string {
@@ -79,8 +84,17 @@ func Finding(a Audience, f *cache.Finding) FindingText {
 		}
 		t.Action = "one person should have one openid per account: look the unionids up (" + lookup +
 			") and check whether the cache holds another appid's followers under this app's name"
+	case cache.FindingDamaged:
+		t.Seen = fmt.Sprintf("the cache %s is damaged: %s", f.CachePath, f.Damage)
+		t.Action = "run wxscope salvage to copy what is still readable into a fresh cache (the damaged file is kept beside it), then wxscope sync to fetch the rest"
+		if a == TUI {
+			t.Action = "quit, " + t.Action
+		}
 	case cache.Incomplete:
 		switch {
+		case f.SyncedBy != nil:
+			t.Seen = fmt.Sprintf("being synced by %s, %s listed so far", f.SyncedBy, FormatCount(f.Listed))
+			t.Action = "wait for that sync to finish"
 		case f.Stopped:
 			t.Seen = "sync stopped at " + FormatCount(f.Listed) + " listed"
 			if f.Total > 0 {

@@ -67,8 +67,9 @@
 // 10,000 a minute, updateremark 10,000), reset at midnight UTC+8 on the
 // server's Clock; per-minute limits on demand; clear_quota up to 10 times a
 // month; openapi/quota/get reports them. Faults (-1 or any errcode, HTTP
-// 5xx), latency and token expiry can be injected; Calls counts requests per
-// path.
+// 5xx, a body in place of the answer, a rewrite of the real answer, a reset
+// connection, a call never answered, an answer trickled byte by byte),
+// latency and token expiry can be injected; Calls counts requests per path.
 //
 // # Choices where the fact sheet is silent (❓)
 //

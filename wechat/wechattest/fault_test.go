@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -260,5 +261,71 @@ func TestLatencyOfConcurrentCallsOverlaps(t *testing.T) {
 	}
 	if d := time.Since(t0); d < 100*time.Millisecond || d > 400*time.Millisecond {
 		t.Fatalf("8 concurrent calls with 100 ms latency took %v: want about 100 ms, not 800", d)
+	}
+}
+
+func TestInjectedBodyReplacesTheAnswer(t *testing.T) {
+	e := demo(t, 5)
+	tk := e.token("news")
+	e.s.Inject(wechattest.Fault{Path: "/cgi-bin/user/get", Body: []byte(`{"total":5,"cou`)})
+	if a := e.userGet(tk, ""); a.status != 200 || string(a.raw) != `{"total":5,"cou` || !strings.Contains(a.ctype, "json") {
+		t.Fatalf("cut-off body: HTTP %d %q %q", a.status, a.ctype, a.raw)
+	}
+	e.s.Inject(wechattest.Fault{Path: "/cgi-bin/user/get", Body: []byte("<html>login</html>"), ContentType: "text/html"})
+	if a := e.userGet(tk, ""); a.status != 200 || a.ctype != "text/html" {
+		t.Fatalf("HTML page: HTTP %d %q", a.status, a.ctype)
+	}
+	mustOK(t, "after the faults", e.userGet(tk, ""))
+}
+
+func TestInjectedRewriteSeesTheRequestAndTheRealAnswer(t *testing.T) {
+	e := demo(t, 5)
+	tk := e.token("news")
+	f := e.w.Followers(e.apps["news"].AppID)[:2]
+	var seen wechattest.Request
+	e.s.Inject(wechattest.Fault{Path: "/cgi-bin/user/info/batchget", Times: -1, Rewrite: func(r wechattest.Request, answer []byte) []byte {
+		seen = r
+		return []byte(strings.Replace(string(answer), `"subscribe":1`, `"subscribe":0`, 1))
+	}})
+	for range 3 {
+		a := mustOK(t, "rewritten batch", e.batch(tk, f...))
+		if users := userList(t, a); len(users) != 2 || fmt.Sprint(users[0]["subscribe"]) != "0" || fmt.Sprint(users[1]["subscribe"]) != "1" {
+			t.Fatalf("rewritten answer %s", a.raw)
+		}
+	}
+	if seen.Path != "/cgi-bin/user/info/batchget" || !strings.Contains(string(seen.Body), f[1]) || seen.Query.Get("access_token") != tk {
+		t.Fatalf("the rewrite saw %+v", seen)
+	}
+}
+
+func TestInjectedResetAndHangGiveNoAnswer(t *testing.T) {
+	e := demo(t, 5)
+	tk := e.token("news")
+	// net/http retries a GET once on a fresh connection when a reused one
+	// is reset: the fault outlasts that.
+	e.s.Inject(wechattest.Fault{Path: "/cgi-bin/user/get", Reset: true, Times: 3})
+	if _, err := http.Get(e.s.URL + "/cgi-bin/user/get?access_token=" + tk); err == nil {
+		t.Fatal("a reset connection answered")
+	}
+	e.s.ClearFaults()
+	e.s.Inject(wechattest.Fault{Path: "/cgi-bin/user/get", Hang: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.s.URL+"/cgi-bin/user/get?access_token="+tk, nil)
+	t0 := time.Now()
+	if _, err := http.DefaultClient.Do(req); !errors.Is(err, context.DeadlineExceeded) || time.Since(t0) < 150*time.Millisecond {
+		t.Fatalf("a hung call: %v after %v", err, time.Since(t0))
+	}
+	mustOK(t, "after the faults", e.userGet(tk, ""))
+}
+
+func TestInjectedTrickleSendsTheAnswerSlowly(t *testing.T) {
+	e := demo(t, 5)
+	tk := e.token("news")
+	e.s.Inject(wechattest.Fault{Path: "/cgi-bin/user/get", Trickle: time.Millisecond})
+	t0 := time.Now()
+	a := mustOK(t, "trickled", e.userGet(tk, ""))
+	if d := time.Since(t0); d < time.Duration(len(a.raw))*time.Millisecond/2 {
+		t.Fatalf("%d bytes trickled in %v", len(a.raw), d)
 	}
 }

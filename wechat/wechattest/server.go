@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
+	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -178,13 +182,42 @@ func (s *Server) SetIPWhitelist(appid string, ips ...string) {
 	s.whitelist[appid] = set
 }
 
-// Fault makes calls fail on purpose.
+// Fault makes calls fail on purpose. Exactly one of Errcode, HTTPStatus,
+// Body, Rewrite, Reset and Hang says how; Trickle may slow any answer down.
 type Fault struct {
 	Path       string // "/cgi-bin/user/get" etc.; "" = any API path
 	Errcode    int    // e.g. -1, 45009, 45011, 40001; 0 = none
 	HTTPStatus int    // e.g. 500 (a transport fault, no JSON); 0 = none
-	After      int    // skip this many matching calls first
-	Times      int    // fail this many calls (0 counts as 1)
+	// Body answers HTTP 200 with these bytes in place of the endpoint's
+	// answer: a cut-off body, an HTML page, a body of megabytes.
+	Body []byte
+	// ContentType goes with Body (default WeChat's JSON type), e.g.
+	// "text/html" for a proxy's page.
+	ContentType string
+	// Rewrite answers HTTP 200 with what it makes of the endpoint's real
+	// answer (success or errcode body) to req: a listing that does not
+	// advance, a batch that leaves profiles out or adds others.
+	Rewrite func(req Request, answer []byte) []byte
+	// Reset closes the connection without answering.
+	Reset bool
+	// Hang accepts the call and never answers, until the caller gives up
+	// or the server closes.
+	Hang bool
+	// Trickle writes the answer one byte at a time, this long apart.
+	Trickle time.Duration
+	After   int // skip this many matching calls first
+	Times   int // fail this many calls (0 counts as 1; -1 for ever)
+}
+
+// Request is a call as a Fault's Rewrite sees it.
+type Request struct {
+	Path  string
+	Query url.Values
+	Body  []byte // a POST's JSON
+}
+
+func (f *Fault) changes() bool {
+	return f.Errcode != 0 || f.HTTPStatus != 0 || f.Body != nil || f.Rewrite != nil || f.Reset || f.Hang || f.Trickle > 0
 }
 
 type faultState struct {
@@ -199,15 +232,25 @@ type faultState struct {
 // ignored). Faults strike before token checks and quotas, and do not use
 // quota.
 func (s *Server) Inject(f Fault) {
-	if f.Errcode == 0 && f.HTTPStatus == 0 {
+	if !f.changes() {
 		return // a fault that changes nothing
 	}
-	if f.Times <= 0 {
+	switch {
+	case f.Times < 0:
+		f.Times = math.MaxInt - f.After
+	case f.Times == 0:
 		f.Times = 1
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = append(s.faults, &faultState{Fault: f})
+}
+
+// ClearFaults removes every injected fault.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
 }
 
 // takeFault returns the fault that answers this call of path, if any.
@@ -295,13 +338,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if f := s.takeFault(path); f != nil {
-		if f.HTTPStatus != 0 {
-			rw.Header().Set("Content-Type", "text/html")
-			rw.WriteHeader(f.HTTPStatus)
-			rw.Write([]byte("<html><body>" + strconv.Itoa(f.HTTPStatus) + " " + http.StatusText(f.HTTPStatus) + "</body></html>"))
-			return
-		}
-		s.writeError(rw, &apiError{code: f.Errcode})
+		s.serveFault(rw, r, ep, path, f)
 		return
 	}
 
@@ -311,6 +348,88 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.write(rw, body)
+}
+
+// serveFault answers a call the way fault f says.
+func (s *Server) serveFault(rw http.ResponseWriter, r *http.Request, ep endpoint, path string, f *Fault) {
+	switch {
+	case f.Reset:
+		if hj, ok := rw.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				if tc, ok := conn.(*net.TCPConn); ok {
+					tc.SetLinger(0) // a reset, not an orderly close
+				}
+				conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler)
+	case f.Hang:
+		select {
+		case <-r.Context().Done():
+		case <-s.done:
+		}
+		return
+	case f.HTTPStatus != 0:
+		rw.Header().Set("Content-Type", "text/html")
+		rw.WriteHeader(f.HTTPStatus)
+		rw.Write([]byte("<html><body>" + strconv.Itoa(f.HTTPStatus) + " " + http.StatusText(f.HTTPStatus) + "</body></html>"))
+		return
+	case f.Errcode != 0:
+		s.writeError(rw, &apiError{code: f.Errcode})
+		return
+	}
+	var body []byte
+	switch {
+	case f.Body != nil:
+		body = f.Body
+	case f.Rewrite != nil:
+		req := Request{Path: path, Query: r.URL.Query()}
+		if r.Body != nil {
+			req.Body, _ = io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(req.Body))
+		}
+		answer, aerr := s.serve(ep, path, r)
+		if aerr != nil {
+			answer = s.errorBody(aerr)
+		}
+		body = f.Rewrite(req, answer)
+	default: // Trickle alone: the real answer, slowly
+		answer, aerr := s.serve(ep, path, r)
+		if aerr != nil {
+			answer = s.errorBody(aerr)
+		}
+		body = answer
+	}
+	ctype := f.ContentType
+	if ctype == "" {
+		ctype = "application/json; encoding=utf-8"
+	}
+	rw.Header().Set("Content-Type", ctype)
+	rw.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	rw.WriteHeader(http.StatusOK)
+	if f.Trickle <= 0 {
+		rw.Write(body)
+		return
+	}
+	flusher, _ := rw.(http.Flusher)
+	t := time.NewTicker(f.Trickle)
+	defer t.Stop()
+	for i := range body {
+		if _, err := rw.Write(body[i : i+1]); err != nil {
+			return
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return
+		case <-s.done:
+			return
+		}
+	}
 }
 
 func (s *Server) serve(ep endpoint, path string, r *http.Request) ([]byte, *apiError) {
@@ -386,6 +505,11 @@ var errTexts = map[int]string{
 }
 
 func (s *Server) writeError(rw http.ResponseWriter, e *apiError) {
+	s.write(rw, s.errorBody(e))
+}
+
+// errorBody is the body of error answer e.
+func (s *Server) errorBody(e *apiError) []byte {
 	text := e.text
 	if text == "" {
 		text = errTexts[e.code]
@@ -403,8 +527,7 @@ func (s *Server) writeError(rw http.ResponseWriter, e *apiError) {
 	}
 	msg += " rid: " + s.rid()
 	b = appendString(b, msg)
-	b = append(b, '}')
-	s.write(rw, b)
+	return append(b, '}')
 }
 
 // rid imitates WeChat's request ids: the unix time in hex, then two random
