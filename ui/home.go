@@ -85,7 +85,7 @@ type Home struct {
 	linksErr error
 	holder   *cache.Holder            // another process syncing the cache, from the last read
 	others   map[string]*cache.Holder // by appid: the apps it syncs
-	watching bool          // a watchEvery tick is out
+	watching bool                     // a watchEvery tick is out
 
 	// Every analysis asked for gets the next seq; linksSeq is the one
 	// shown. A finding about an app whose sync ended at endedSeq >= the
