@@ -17,7 +17,7 @@ import (
 )
 
 // damageApps are the apps of the damage fixture.
-var damageApps = []AppRef{{"wx0000000000000001", "news"}, {"wx0000000000000002", "shop"}, {"wx0000000000000003", "club"}}
+var damageApps = []AppRef{{AppID: "wx0000000000000001", Name: "news"}, {AppID: "wx0000000000000002", Name: "shop"}, {AppID: "wx0000000000000003", Name: "club"}}
 
 // writeDamageFixture writes a cache of n profiles per app (a tenth of them
 // unfollowed, every one with a unionid shared across the apps) to path, as

@@ -24,22 +24,40 @@ import (
 //     group never lists them and they do not count in overlaps. Person shows
 //     them beside the members with the status "unfollowed", so support still
 //     sees the history.
-//   - An app is bound when any of its subscribed followers carries a
-//     unionid (read from the counters kept at write time: no scan).
-//   - A person is missing in app X when X is bound and the person has no
-//     following member in X. This holds whatever platform X is on; Person
-//     says why (another platform, not following, unfollowed, not synced).
+//   - An app is bound when any of its subscribed followers (or current
+//     import rows) carries a unionid (read from the counters kept at write
+//     time: no scan). Every kind of app joins the links the same way: a mini
+//     program's, an app's or a website's imported members are members like
+//     an official account's followers.
 //   - Platform labels P1, P2 … name the groups of bound apps that share
-//     unionids, numbered in the order of the apps given. The API never says
-//     which open platform an app is bound to, so two bound apps that share no
-//     follower get different labels.
+//     unionids, largest first: by the members with a unionid of their apps
+//     (ties in the order of the apps given). The API never says which open
+//     platform an app is bound to, so two bound apps that share no follower
+//     get different labels.
+//   - A person is missing in app X when X is bound, X is on the person's
+//     platform (that of the apps it is a member of) and the person has no
+//     following member in X. A person of P2 is never missing in a P1 app:
+//     there the same human has another unionid, which nobody can see.
+//     Person says why an app has no member (another platform, not
+//     following, unfollowed, not synced).
 
-// AppRef names one app for the analysis: its appid and the short label
-// shown for it.
+// AppRef names one app for the analysis: its appid, the short label shown
+// for it and its kind.
 type AppRef struct {
 	AppID string
 	Name  string
+	// Kind is the app's kind as configured: "official" (or ""),
+	// "miniprogram", "mobile" or "web". Left empty, an app whose members
+	// were imported takes the kind of its last import.
+	Kind string
 }
+
+// Official kind: an AppRef's Kind for an official account.
+const KindOfficial = "official"
+
+// IsOfficial reports whether the app is an official account, whose
+// followers come from the API (an empty Kind is one).
+func (a AppRef) IsOfficial() bool { return a.Kind == "" || a.Kind == KindOfficial }
 
 // Label is the app's name, or its appid when it has none.
 func (a AppRef) Label() string {
@@ -67,11 +85,13 @@ type AppLinks struct {
 	Platform string
 	// Persons is how many distinct unionids have a member here.
 	Persons int64
-	// Missing is how many persons are missing here (bound apps only).
+	// Missing is how many persons of this app's platform have no member
+	// here (bound apps only): those who could be here under the same
+	// unionid.
 	Missing int64
-	// MissingSamePlatform counts only the missing persons of this app's own
-	// platform: those who could follow it under the same unionid.
-	MissingSamePlatform int64
+	// OtherPlatforms is how many persons of other platforms have no member
+	// here: not counted as missing, since there they have another unionid.
+	OtherPlatforms int64
 	// Conflicts is how many unionids have two or more openids here.
 	Conflicts int64
 }
@@ -141,9 +161,11 @@ const (
 // the sentences (what was seen, what to do) for the command line or the TUI.
 type Finding struct {
 	Kind FindingKind
-	// Apps are the labels of the apps concerned, AppIDs their appids.
-	Apps   []string
-	AppIDs []string
+	// Apps are the labels of the apps concerned, AppIDs their appids and
+	// AppKinds their kinds (AppRef.Kind: "official", "miniprogram" …).
+	Apps     []string
+	AppIDs   []string
+	AppKinds []string
 	// Count is the size of the evidence: followers without a unionid
 	// (unbound_app, no_unionid), persons of the smaller app that would link
 	// once it moves (separate_platform), unionids in conflict, or profiles
@@ -327,16 +349,17 @@ func Analyze(s *Store, opts AnalyzeOptions) (*Links, error) {
 	labelPlatforms(apps, func(i, j int) bool { return l.shared[i][j] > 0 })
 
 	// Missing counts, from the histogram: a person is missing in every
-	// bound app outside its set.
+	// bound app of its platform outside its set.
 	for m, c := range masks {
 		home := apps[bits.TrailingZeros64(m)].Platform
 		for i := range apps {
 			if !apps[i].Bound || m&(1<<i) != 0 {
 				continue
 			}
-			apps[i].Missing += c
 			if apps[i].Platform == home {
-				apps[i].MissingSamePlatform += c
+				apps[i].Missing += c
+			} else {
+				apps[i].OtherPlatforms += c
 			}
 		}
 	}
@@ -355,9 +378,13 @@ func Analyze(s *Store, opts AnalyzeOptions) (*Links, error) {
 // linkApps reads the counters and sync state of the apps to analyse.
 func (s *Store) linkApps(refs []AppRef) ([]AppLinks, error) {
 	var cached []App
+	var imported map[string]ImportInfo
 	if s != nil {
 		var err error
 		if cached, err = s.Apps(); err != nil {
+			return nil, err
+		}
+		if imported, err = s.Imports(); err != nil {
 			return nil, err
 		}
 	}
@@ -382,13 +409,22 @@ func (s *Store) linkApps(refs []AppRef) ([]AppLinks, error) {
 				}
 			}
 		}
+		if in, ok := imported[r.AppID]; ok && out[i].Kind == "" {
+			out[i].Kind = in.Kind
+		}
+		if out[i].Kind == "" {
+			out[i].Kind = KindOfficial
+		}
 		out[i].Bound = out[i].Counts.WithUnionID > 0
 	}
 	return out, nil
 }
 
 // labelPlatforms names the groups of bound apps that share persons (as told
-// by same) P1, P2 … in the order of apps.
+// by same) P1, P2 …, largest first by the members with a unionid of their
+// apps, ties in the order of apps. Analyze and Person (which only samples
+// whether two apps share persons) count size the same way, so they agree on
+// the labels.
 func labelPlatforms(apps []AppLinks, same func(i, j int) bool) {
 	parent := make([]int, len(apps))
 	for i := range parent {
@@ -410,16 +446,35 @@ func labelPlatforms(apps []AppLinks, same func(i, j int) bool) {
 			}
 		}
 	}
-	labels := map[int]string{}
+	size := map[int]int64{}
+	var roots []int // in the order of their first app
 	for i := range apps {
 		if !apps[i].Bound {
 			continue
 		}
 		r := find(i)
-		if labels[r] == "" {
-			labels[r] = fmt.Sprintf("P%d", len(labels)+1)
+		if _, ok := size[r]; !ok {
+			roots = append(roots, r)
 		}
-		apps[i].Platform = labels[r]
+		size[r] += apps[i].Counts.WithUnionID
+	}
+	slices.SortStableFunc(roots, func(a, b int) int {
+		switch {
+		case size[a] > size[b]:
+			return -1
+		case size[a] < size[b]:
+			return 1
+		}
+		return 0
+	})
+	labels := make(map[int]string, len(roots))
+	for k, r := range roots {
+		labels[r] = fmt.Sprintf("P%d", k+1)
+	}
+	for i := range apps {
+		if apps[i].Bound {
+			apps[i].Platform = labels[find(i)]
+		}
 	}
 }
 
@@ -445,7 +500,7 @@ func (s *Store) findings(l *Links, opts AnalyzeOptions, conflictExamples [][]str
 		}
 	}
 	one := func(kind FindingKind, a *AppLinks, count int64) Finding {
-		return Finding{Kind: kind, Apps: []string{a.Label()}, AppIDs: []string{a.AppID}, Count: count}
+		return Finding{Kind: kind, Apps: []string{a.Label()}, AppIDs: []string{a.AppID}, AppKinds: []string{a.Kind}, Count: count}
 	}
 
 	for i := range apps {
@@ -474,7 +529,7 @@ func (s *Store) findings(l *Links, opts AnalyzeOptions, conflictExamples [][]str
 			small, big = b, a
 		}
 		out = append(out, Finding{Kind: SeparatePlatform, Apps: []string{small.Label(), big.Label()},
-			AppIDs: []string{small.AppID, big.AppID}, Count: small.Persons, Of: big.Persons,
+			AppIDs: []string{small.AppID, big.AppID}, AppKinds: []string{small.Kind, big.Kind}, Count: small.Persons, Of: big.Persons,
 			Platforms: []string{small.Platform, big.Platform}})
 	}
 
@@ -567,18 +622,25 @@ type Group struct {
 	// Members are the following (app, openid) pairs of the person, in the
 	// order of the apps given; an app appears twice in a conflict.
 	Members []Member
-	// Missing are the appids of the bound apps without a member, in order.
+	// Platform is the person's platform: that of its members' apps.
+	Platform string
+	// Missing are the appids of the bound apps of the person's platform
+	// without a member, in order.
 	Missing []string
 }
 
 // EachGroup streams the persons of the unionid index in unionid order,
 // restricted to apps (nil: every cached app), with the apps each is missing
-// in. Bound states come from the counters; nothing is held in memory but
-// the current group. g and its slices are reused: copy what you keep. The
-// iteration runs between read transactions, as EachUnionKey's does.
+// in. Bound states come from the counters and platforms from sampled
+// overlaps, as Person has them; nothing is held in memory but the current
+// group. g and its slices are reused: copy what you keep. The iteration
+// runs between read transactions, as EachUnionKey's does.
 func EachGroup(s *Store, apps []AppRef, fn func(g *Group) error) error {
 	la, err := s.linkApps(apps)
 	if err != nil {
+		return err
+	}
+	if err := s.samplePlatforms(la); err != nil {
 		return err
 	}
 	pos := map[string]int{}
@@ -592,9 +654,26 @@ func EachGroup(s *Store, apps []AppRef, fn func(g *Group) error) error {
 			return nil
 		}
 		slices.SortStableFunc(g.Members, func(a, b Member) int { return pos[a.AppID] - pos[b.AppID] })
+		// The platforms of the member apps: one, unless a sample missed
+		// the overlap that joins two.
+		var home uint64
+		g.Platform = ""
+		for m := have; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros64(m)
+			if p := la[i].Platform; p != "" {
+				if g.Platform == "" {
+					g.Platform = p
+				}
+				for j := range la {
+					if la[j].Platform == p {
+						home |= 1 << j
+					}
+				}
+			}
+		}
 		g.Missing = g.Missing[:0]
 		for i := range la {
-			if la[i].Bound && have&(1<<i) == 0 {
+			if la[i].Bound && home&(1<<i) != 0 && have&(1<<i) == 0 {
 				g.Missing = append(g.Missing, la[i].AppID)
 			}
 		}
@@ -619,6 +698,26 @@ func EachGroup(s *Store, apps []AppRef, fn func(g *Group) error) error {
 		return err
 	}
 	return emit()
+}
+
+// samplePlatforms labels the platforms of la from sampled overlaps
+// (samePlatform), in one read transaction: what Person and EachGroup use,
+// where a full pass over the index (Analyze) would cost too much.
+func (s *Store) samplePlatforms(la []AppLinks) error {
+	if s == nil {
+		labelPlatforms(la, func(int, int) bool { return false })
+		return nil
+	}
+	return s.view(func(tx *bolt.Tx) error {
+		labelPlatforms(la, func(i, j int) bool {
+			a, b := la[i].AppID, la[j].AppID
+			if la[j].Counts.WithUnionID < la[i].Counts.WithUnionID {
+				a, b = b, a
+			}
+			return samePlatform(tx, a, b)
+		})
+		return nil
+	})
 }
 
 // samePlatformSample is how many followers with a unionid samePlatform

@@ -102,6 +102,23 @@ func (lw *linkWorld) sync(t *testing.T, appid string, at time.Time) {
 	}
 }
 
+// platformOf is the world's platform of each appid.
+func (lw *linkWorld) platformOf() map[string]string {
+	out := map[string]string{}
+	for _, a := range lw.w.Apps() {
+		out[a.AppID] = a.Platform
+	}
+	return out
+}
+
+// groupPlatform is the world's platform of a person: that of its apps.
+func groupPlatform(platform map[string]string, g map[string][]string) string {
+	for appid := range g {
+		return platform[appid]
+	}
+	return ""
+}
+
 // truth is the world's own answer: unionid → appid → openids of current
 // followers, and the apps that are bound (have a follower with a unionid).
 func (lw *linkWorld) truth() (groups map[string]map[string][]string, bound map[string]bool) {
@@ -134,6 +151,7 @@ func (lw *linkWorld) ref(name string) AppRef {
 func TestEveryGroupAndMissingMatchTheWorld(t *testing.T) {
 	lw := newLinkWorld(t)
 	groups, bound := lw.truth()
+	platform := lw.platformOf()
 	seen := 0
 	var prev string
 	err := EachGroup(lw.store, lw.refs, func(g *Group) error {
@@ -154,9 +172,11 @@ func TestEveryGroupAndMissingMatchTheWorld(t *testing.T) {
 		if !maps.EqualFunc(got, want, slices.Equal) {
 			t.Errorf("group %s: members %v, want %v", g.UnionID, got, want)
 		}
+		// Missing only where the person could be under this unionid: the
+		// bound apps of its own platform.
 		var wantMissing []string
 		for _, r := range lw.refs {
-			if bound[r.AppID] && want[r.AppID] == nil {
+			if bound[r.AppID] && want[r.AppID] == nil && platform[r.AppID] == groupPlatform(platform, want) {
 				wantMissing = append(wantMissing, r.AppID)
 			}
 		}
@@ -183,6 +203,7 @@ func TestEveryGroupAndMissingMatchTheWorld(t *testing.T) {
 func TestAnalyzeCountsPairsPlatformsAndMissingAsTheWorld(t *testing.T) {
 	lw := newLinkWorld(t)
 	groups, bound := lw.truth()
+	platform := lw.platformOf()
 	l, err := Analyze(lw.store, AnalyzeOptions{Apps: lw.refs, Now: linkNow})
 	if err != nil {
 		t.Fatal(err)
@@ -194,16 +215,20 @@ func TestAnalyzeCountsPairsPlatformsAndMissingAsTheWorld(t *testing.T) {
 		if a.Bound != bound[a.AppID] {
 			t.Errorf("%s bound %t, want %t", a.Name, a.Bound, bound[a.AppID])
 		}
-		var persons, missing int64
+		var persons, missing, other int64
 		for _, g := range groups {
-			if g[a.AppID] != nil {
+			switch {
+			case g[a.AppID] != nil:
 				persons++
-			} else if bound[a.AppID] {
+			case !bound[a.AppID]:
+			case platform[a.AppID] == groupPlatform(platform, g):
 				missing++
+			default:
+				other++
 			}
 		}
-		if a.Persons != persons || a.Missing != missing {
-			t.Errorf("%s: persons %d missing %d, want %d and %d", a.Name, a.Persons, a.Missing, persons, missing)
+		if a.Persons != persons || a.Missing != missing || a.OtherPlatforms != other {
+			t.Errorf("%s: persons %d missing %d other platforms %d, want %d, %d and %d", a.Name, a.Persons, a.Missing, a.OtherPlatforms, persons, missing, other)
 		}
 		for j := range l.Apps {
 			var shared int64
@@ -232,10 +257,11 @@ func TestAnalyzeCountsPairsPlatformsAndMissingAsTheWorld(t *testing.T) {
 	if news.Counts.Unfollowed != int64(len(lw.unfollowed)) || news.Counts.Subscribed != 295 {
 		t.Errorf("news counts %+v, want 295 following and 5 unfollowed", news.Counts)
 	}
-	// Legacy's persons are missing in news and shop, but not on their platform.
+	// Legacy's persons are not missing in news and shop, which are on
+	// another platform: there they have other unionids.
 	shop := l.Apps[l.Index("wxshop0000000002")]
-	if shop.MissingSamePlatform != shop.Missing-l.Apps[l.Index("wxlgcy0000000004")].Persons {
-		t.Errorf("shop missing %d, on P1 %d; legacy persons should make the difference", shop.Missing, shop.MissingSamePlatform)
+	if legacy := l.Apps[l.Index("wxlgcy0000000004")]; shop.OtherPlatforms != legacy.Persons || legacy.Missing != 0 {
+		t.Errorf("shop: %d persons of other platforms, legacy has %d; legacy missing %d, want 0", shop.OtherPlatforms, legacy.Persons, legacy.Missing)
 	}
 }
 
@@ -367,8 +393,10 @@ func TestPersonByOpenIDShowsEveryAppAndWhyOthersAreMissing(t *testing.T) {
 	if got := p.Apps[1].Profiles; len(got) != 1 || got[0].OpenID != shopID {
 		t.Errorf("shop profiles %+v, want %s", got, shopID)
 	}
-	if !slices.Equal(p.Missing, []string{"wxlgcy0000000004"}) {
-		t.Errorf("missing %v, want legacy (bound, no openid)", p.Missing)
+	// legacy is bound, but to another platform: the person is not missing
+	// there (it has another unionid there), and Person says so.
+	if len(p.Missing) != 0 || p.Platform != "P1" {
+		t.Errorf("missing %v, platform %q; want none (legacy is on P2), P1", p.Missing, p.Platform)
 	}
 
 	// The same person by unionid.
@@ -501,5 +529,61 @@ func TestEmptyCacheAndOneAppAnalyseWithoutFindingsOfLinks(t *testing.T) {
 	}
 	if err := EachGroup(s, refs, func(*Group) error { return errors.New("no group expected") }); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A person of news and events's platform who does not follow shop is
+// missing in shop, and one of legacy (P2) is missing nowhere on P1.
+func TestMissingOnlyOnThePersonsOwnPlatform(t *testing.T) {
+	lw := newLinkWorld(t)
+	groups, _ := lw.truth()
+	var onlyNews, onlyLegacy string
+	for u, g := range groups {
+		switch {
+		case len(g) == 1 && g["wxnews0000000001"] != nil:
+			onlyNews = u
+		case len(g) == 1 && g["wxlgcy0000000004"] != nil:
+			onlyLegacy = u
+		}
+	}
+	p, err := lw.store.Person(onlyNews, lw.refs)
+	if err != nil || !slices.Equal(p.Missing, []string{"wxshop0000000002"}) {
+		t.Errorf("a news-only person: missing %v (%v), want shop", p.Missing, err)
+	}
+	q, err := lw.store.Person(onlyLegacy, lw.refs)
+	if err != nil || len(q.Missing) != 0 || q.Platform != "P2" {
+		t.Fatalf("a legacy-only person: missing %v, platform %q (%v); want none, P2", q.Missing, q.Platform, err)
+	}
+	for _, a := range q.Apps {
+		if (a.Name == "news" || a.Name == "shop") && a.Reason != ReasonOtherPlatform {
+			t.Errorf("%s: reason %s, want other_platform", a.Name, a.Reason)
+		}
+	}
+}
+
+// Platforms are labelled by size: a small platform first in the config is
+// still P2.
+func TestPlatformsAreLabelledLargestFirst(t *testing.T) {
+	w := wechattest.NewWorld(wechattest.WorldSpec{Seed: 9, Apps: []wechattest.AppSpec{
+		{Name: "old", AppID: "wxold00000000001", Platform: "PX", Followers: 40},
+		{Name: "news", AppID: "wxnews0000000001", Platform: "PY", Followers: 300},
+		{Name: "shop", AppID: "wxshop0000000002", Platform: "PY", Followers: 200},
+	}})
+	lw := &linkWorld{w: w, store: openTestStore(t, Options{})}
+	for _, a := range w.Apps() {
+		lw.refs = append(lw.refs, AppRef{AppID: a.AppID, Name: a.Name})
+		lw.sync(t, a.AppID, linkNow)
+	}
+	l, err := Analyze(lw.store, AnalyzeOptions{Apps: lw.refs, Now: linkNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{l.Apps[0].Platform, l.Apps[1].Platform, l.Apps[2].Platform}
+	if !slices.Equal(got, []string{"P2", "P1", "P1"}) {
+		t.Errorf("platforms of old, news, shop: %v, want P2, P1, P1", got)
+	}
+	p, err := lw.store.Person(w.Followers("wxold00000000001")[0], lw.refs)
+	if err != nil || p.Platform != "P2" || p.Apps[1].Platform != "P1" {
+		t.Errorf("Person labels: %q, news %q (%v)", p.Platform, p.Apps[1].Platform, err)
 	}
 }

@@ -81,8 +81,13 @@ type Person struct {
 	UnionID string
 	// Apps has one entry per app asked about, in that order.
 	Apps []PersonApp
-	// Missing are the appids of the bound apps without a following member
-	// (empty without a unionid: nobody can tell).
+	// Platform is the person's platform: that of the apps it has a profile
+	// in with its unionid; "" without one.
+	Platform string
+	// Missing are the appids of the bound apps of the person's platform
+	// without a following member (empty without a unionid: nobody can
+	// tell). An app bound to another platform is not among them: there the
+	// person has another unionid (ReasonOtherPlatform).
 	Missing []string
 	// Guess is set for an id the cache does not know that looks like an
 	// openid of one of the apps.
@@ -109,6 +114,10 @@ type PersonApp struct {
 	// Profiles are the person's cached profiles here: its following member
 	// (two in a conflict), or the unfollowed profile that is its history.
 	Profiles []Profile
+	// LastSeen is, for an imported app, each profile's last_seen (unix
+	// seconds, 0 when its source gave none), parallel to Profiles; nil for
+	// an official account.
+	LastSeen []int64
 	// Reason says why there is no following member; ReasonNone when there
 	// is one. Package wording says it in words, from the facts it rests on:
 	// Bound, Platform, Profiles, Counts, and the app the person was found in
@@ -141,21 +150,14 @@ func (s *Store) Person(id string, apps []AppRef) (*Person, error) {
 		return nil, err
 	}
 	res := &Person{Query: id, Kind: KindUnknown}
+	// Platforms: sampled overlaps between bound apps.
+	if err := s.samplePlatforms(la); err != nil {
+		return nil, fmt.Errorf("look up %s: %w", id, err)
+	}
 	err = s.view(func(tx *bolt.Tx) error {
 		res.Apps = make([]PersonApp, len(la))
 		for i := range la {
-			res.Apps[i] = PersonApp{AppRef: la[i].AppRef, Bound: la[i].Bound}
-		}
-		// Platforms: sampled overlaps between bound apps.
-		labelPlatforms(la, func(i, j int) bool {
-			a, b := la[i].AppID, la[j].AppID
-			if la[j].Counts.WithUnionID < la[i].Counts.WithUnionID {
-				a, b = b, a
-			}
-			return samePlatform(tx, a, b)
-		})
-		for i := range la {
-			res.Apps[i].Platform = la[i].Platform
+			res.Apps[i] = PersonApp{AppRef: la[i].AppRef, Bound: la[i].Bound, Platform: la[i].Platform}
 		}
 
 		add := func(i int, p Profile) {
@@ -195,6 +197,20 @@ func (s *Store) Person(id string, apps []AppRef) (*Person, error) {
 		if res.Kind == KindUnknown {
 			res.Guess = guessApp(tx, la, id)
 			return nil
+		}
+		for i := range res.Apps {
+			a := &res.Apps[i]
+			if a.IsOfficial() || len(a.Profiles) == 0 {
+				continue
+			}
+			a.LastSeen = make([]int64, len(a.Profiles))
+			for j, p := range a.Profiles {
+				t, err := lastSeenIn(seenBucket(tx, a.AppID), []byte(p.OpenID))
+				if err != nil {
+					return err
+				}
+				a.LastSeen[j] = t
+			}
 		}
 		explain(res, la)
 		return nil
@@ -246,6 +262,9 @@ func explain(res *Person, la []AppLinks) {
 		for _, p := range res.Apps[i].Profiles {
 			if p.UnionID != "" && p.UnionID == res.UnionID && la[i].Platform != "" {
 				home[la[i].Platform] = true
+				if res.Platform == "" {
+					res.Platform = la[i].Platform
+				}
 			}
 		}
 	}
@@ -253,7 +272,7 @@ func explain(res *Person, la []AppLinks) {
 		a, l := &res.Apps[i], &la[i]
 		a.Counts = l.Counts
 		following := slices.ContainsFunc(a.Profiles, func(p Profile) bool { return active(&p) })
-		if res.UnionID != "" && l.Bound && !following {
+		if res.UnionID != "" && l.Bound && !following && (len(home) == 0 || home[l.Platform]) {
 			res.Missing = append(res.Missing, a.AppID)
 		}
 		switch {

@@ -12,6 +12,8 @@ const (
 	PhaseListing   Phase = "listing"   // pages are being listed and hydrated
 	PhaseHydrating Phase = "hydrating" // the listing is done, profiles are still being fetched
 	PhaseMarking   Phase = "marking"   // marking openids the complete listing missed as unfollowed
+	PhaseReading   Phase = "reading"   // an import's source is being read
+	PhaseWriting   Phase = "writing"   // an import's new member set is being written and swapped in
 	PhaseDone      Phase = "done"
 	PhasePaused    Phase = "paused" // the context was cancelled; the next Sync resumes
 	PhaseQuota     Phase = "quota"  // the daily quota is spent; resume after QuotaResetAt
@@ -45,6 +47,15 @@ type Progress struct {
 
 	Final bool  // the last report of this sync
 	Err   error // with Final: nil when the sync completed
+
+	// Of an import (an app that is not an official account); Source is ""
+	// for a sync from the API.
+	Source   string // the file or "import_command of NAME" being read
+	Rows     int64  // valid rows read so far
+	Rejected int64  // rows rejected so far
+	Members  int64  // openids in the import (when written), or in the previous one while reading
+	Joined   int64  // openids new in this import (when written)
+	Left     int64  // openids of the previous import missing from this one, marked left (when written)
 }
 
 // Fraction is how far the sync is, 0..1: openids processed (fetched, found
@@ -53,6 +64,17 @@ type Progress struct {
 func (p Progress) Fraction() float64 {
 	if p.Phase == PhaseDone {
 		return 1
+	}
+	if p.Source != "" {
+		// Reading is most of an import; the previous import's size is the
+		// best guess of this one's.
+		switch {
+		case p.Phase == PhaseWriting:
+			return 0.9
+		case p.Members > 0:
+			return min(0.9*float64(p.Rows+p.Rejected)/float64(p.Members), 0.9)
+		}
+		return 0
 	}
 	if p.Total <= 0 {
 		return 0

@@ -22,8 +22,15 @@ var (
 	binaryErr  error
 )
 
+// cleanups run after every test and benchmark of the package: fixtures
+// shared between benchmarks (a synced cache of millions) live that long.
+var cleanups []func()
+
 func TestMain(m *testing.M) {
 	code := m.Run()
+	for _, f := range cleanups {
+		f()
+	}
 	if binaryDir != "" {
 		os.RemoveAll(binaryDir)
 	}

@@ -100,10 +100,22 @@ func startDemo(seed int64, followers int, latency time.Duration) (*demo, error) 
 		cfg.Apps = append(cfg.Apps, config.App{
 			Name:      a.Name,
 			AppID:     a.AppID,
+			Kind:      config.KindOfficial,
 			Token:     config.TokenStable,
 			SecretEnv: "WXSCOPE_DEMO_" + strings.ToUpper(a.Name),
 			Secret:    config.NewSecret(a.Secret),
 		})
+	}
+	// The mini program and the app have no API: the world writes their
+	// login records as the company's backend would export them.
+	for _, im := range world.Imports() {
+		path := filepath.Join(dir, im.Name+"-users."+im.Format)
+		if err := writeDemoImport(world, im.Name, path); err != nil {
+			srv.Close()
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		cfg.Apps = append(cfg.Apps, config.App{Name: im.Name, AppID: im.AppID, Kind: config.Kind(im.Kind), Import: path})
 	}
 	if err := seedDemoCache(cfg.Cache, world, time.Now()); err != nil {
 		srv.Close()
@@ -158,6 +170,22 @@ func seedDemoCache(path string, world *wechattest.World, now time.Time) error {
 	return store.Close()
 }
 
+// writeDemoImport writes the export of the world's imported app name to
+// path.
+func writeDemoImport(world *wechattest.World, name, path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		err = world.WriteImport(name, f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("write the demo's import %s: %w", path, err)
+	}
+	return nil
+}
+
 // close stops the simulator and removes the temporary cache.
 func (d *demo) close() {
 	d.server.Close()
@@ -201,6 +229,14 @@ func demoConfigTOML(cfg *config.Config) []byte {
 		strconv.Quote(cfg.Cache), strconv.Quote(cfg.APIBase), cfg.Concurrency, strconv.Quote(cfg.MaxAge.String()))
 	for _, a := range cfg.Apps {
 		fmt.Fprintf(&b, "\n[[app]]\nname = %s\nappid = %s\n", strconv.Quote(a.Name), strconv.Quote(a.AppID))
+		if a.Imported() {
+			fmt.Fprintf(&b, "kind = %s\n", strconv.Quote(string(a.Kind)))
+			if a.Import != "" {
+				fmt.Fprintf(&b, "import = %s\n", strconv.Quote(a.Import))
+			} else {
+				fmt.Fprintf(&b, "import_command = %s\n", strconv.Quote(a.ImportCommand))
+			}
+		}
 		if a.SecretEnv != "" {
 			fmt.Fprintf(&b, "secret_env = %s\ntoken = \"stable\"\n", strconv.Quote(a.SecretEnv))
 		}

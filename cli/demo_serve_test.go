@@ -64,11 +64,16 @@ func TestDemoServeLetsEveryCommandRunWithoutCredentials(t *testing.T) {
 		}
 		return stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()
 	}
-	if _, stderr, code := wx("sync"); code != 0 {
-		t.Fatalf("sync: exit %d, stderr %q", code, stderr)
+	// The mini program and the mobile app are configured like a user's.
+	if toml, err := os.ReadFile(cfg); err != nil || !strings.Contains(string(toml), "name = \"mall\"\nappid = ") ||
+		!strings.Contains(string(toml), "kind = \"miniprogram\"\nimport = ") || !strings.Contains(string(toml), "kind = \"mobile\"\nimport = ") {
+		t.Errorf("the demo's config lacks its imported apps (%v):\n%s", err, toml)
+	}
+	if stdout, stderr, code := wx("sync"); code != 0 || !strings.Contains(stdout, "mall: 240 rows read from ") {
+		t.Fatalf("sync: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 	export, stderr, code := wx("export", "--format", "jsonl")
-	if code != 0 || strings.Count(export, "\n") < 400 {
+	if code != 0 || strings.Count(export, "\n") < 400 || !strings.Contains(export, `"app":"mall"`) {
 		t.Fatalf("export: exit %d, %d rows, stderr %q", code, strings.Count(export, "\n"), stderr)
 	}
 	var row struct{ OpenID string }

@@ -116,6 +116,7 @@ func damagedFinding(path string, err error) cache.Finding {
 type doctorApp struct {
 	App         string `json:"app"`
 	AppID       string `json:"appid"`
+	Kind        string `json:"kind"`
 	Followers   int64  `json:"followers"` // the API's last reported total, else the cached followers
 	Cached      int64  `json:"cached"`
 	Subscribed  int64  `json:"subscribed"`
@@ -163,7 +164,7 @@ func writeDoctorJSON(w io.Writer, l *cache.Links) error {
 	out := doctorJSON{Apps: []doctorApp{}, Pairs: []doctorPair{}, Findings: []doctorFinding{}, Persons: l.Persons}
 	for i := range l.Apps {
 		a := &l.Apps[i]
-		d := doctorApp{App: a.Label(), AppID: a.AppID, Followers: followersOf(a), Cached: a.Counts.Profiles,
+		d := doctorApp{App: a.Label(), AppID: a.AppID, Kind: a.Kind, Followers: followersOf(a), Cached: a.Counts.Profiles,
 			Subscribed: a.Counts.Subscribed, WithUnionID: a.Counts.WithUnionID, Bound: a.Bound, Platform: a.Platform,
 			Persons: a.Persons, Missing: a.Missing, SyncRunning: a.Sync.InProgress}
 		if a.Synced() {
@@ -208,11 +209,12 @@ func writeDoctorText(w io.Writer, l *cache.Links, path string, noCache bool) {
 		fmt.Fprintln(w, "no cache file yet: nothing has been synced")
 	}
 
-	width := len("app")
+	width, kindW := len("app"), len("kind")
 	for i := range l.Apps {
 		width = max(width, len(l.Apps[i].Label()))
+		kindW = max(kindW, len(wording.Kind(l.Apps[i].Kind)))
 	}
-	fmt.Fprintf(w, "\n %-*s  %10s  %10s  %8s  %8s  %-5s  %s\n", width, "app", "followers", "cached", "unionid", "persons", "bound", "last sync")
+	fmt.Fprintf(w, "\n %-*s  %-*s  %10s  %10s  %8s  %8s  %-5s  %s\n", width, "app", kindW, "kind", "followers", "cached", "unionid", "persons", "bound", "last sync")
 	for i := range l.Apps {
 		a := &l.Apps[i]
 		cov := "—"
@@ -233,7 +235,7 @@ func writeDoctorText(w io.Writer, l *cache.Links, path string, noCache bool) {
 		case a.Synced():
 			last = wording.FormatAge(l.At.Sub(a.Sync.LastCompleteAt)) + " ago"
 		}
-		fmt.Fprintf(w, " %-*s  %10s  %10s  %8s  %8s  %-5s  %s\n", width, sanitize.Text(a.Label()),
+		fmt.Fprintf(w, " %-*s  %-*s  %10s  %10s  %8s  %8s  %-5s  %s\n", width, sanitize.Text(a.Label()), kindW, wording.Kind(a.Kind),
 			wording.FormatCount(followersOf(a)), wording.FormatCount(a.Counts.Profiles), cov, wording.FormatCount(a.Persons), bound, last)
 	}
 
@@ -260,7 +262,8 @@ func writeDoctorText(w io.Writer, l *cache.Links, path string, noCache bool) {
 			switch a := &l.Apps[i]; {
 			case !a.Bound && a.InCache && a.Counts.Subscribed > 0:
 				fmt.Fprint(w, "   (not bound)")
-			case a.Bound && a.Platform != l.Apps[firstBound(l)].Platform:
+			case a.Bound && a.Platform != "P1": // P1 is the largest platform
+
 				fmt.Fprintf(w, "   (%s: another platform?)", a.Platform)
 			}
 			fmt.Fprintln(w)
@@ -295,13 +298,4 @@ func writeDoctorText(w io.Writer, l *cache.Links, path string, noCache bool) {
 			fmt.Fprintf(w, "%se.g. %s\n", indent, sanitize.Text(strings.Join(f.Examples, ", ")))
 		}
 	}
-}
-
-func firstBound(l *cache.Links) int {
-	for i := range l.Apps {
-		if l.Apps[i].Bound {
-			return i
-		}
-	}
-	return 0
 }

@@ -105,7 +105,7 @@ func writeExport(ctx context.Context, store *cache.Store, targets []exportTarget
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			r := export.NewRow(export.Input{App: t.name, Kind: export.KindOfficial, Profile: (*export.Follower)(&p),
+			r := export.NewRow(export.Input{App: t.name, Kind: t.kind, Profile: (*export.Follower)(&p),
 				TagNames: lists.names, Blacklisted: lists.blacklisted(p.OpenID)})
 			if screen {
 				r.ScreenSafe()
@@ -181,7 +181,7 @@ func newParquetDest(dir string, targets []exportTarget) (exportDest, error) {
 }
 
 // exportTarget is one app to export.
-type exportTarget struct{ name, appid string }
+type exportTarget struct{ name, appid, kind string }
 
 // exportTargets are the selected apps the cache has seen, in the order of
 // the config; with all, also the apps the cache holds that the config no
@@ -195,6 +195,12 @@ func exportTargets(store *cache.Store, cfg *config.Config, apps []config.App, al
 	for _, a := range cached {
 		byID[a.AppID] = a
 	}
+	// The kind is the config's; an app the config no longer names keeps
+	// the kind its last import was read as.
+	imported, err := store.Imports()
+	if err != nil {
+		return nil, err
+	}
 	// An app counts once a sync wrote a profile of it or completed (an
 	// account with no followers); a sync that failed at once leaves only
 	// its name behind.
@@ -202,7 +208,7 @@ func exportTargets(store *cache.Store, cfg *config.Config, apps []config.App, al
 	var out []exportTarget
 	for _, a := range apps {
 		if c, ok := byID[a.AppID]; ok && synced(c) {
-			out = append(out, exportTarget{a.Name, a.AppID})
+			out = append(out, exportTarget{a.Name, a.AppID, string(a.Kind)})
 		}
 	}
 	if all {
@@ -216,7 +222,11 @@ func exportTargets(store *cache.Store, cfg *config.Config, apps []config.App, al
 				if name == "" {
 					name = a.AppID
 				}
-				out = append(out, exportTarget{name, a.AppID})
+				kind := export.KindOfficial
+				if in, ok := imported[a.AppID]; ok && in.Kind != "" {
+					kind = in.Kind
+				}
+				out = append(out, exportTarget{name, a.AppID, kind})
 			}
 		}
 	}

@@ -47,6 +47,18 @@ func runGrowth(ctx context.Context, env *Env, args []string) error {
 	if err := c.load(); err != nil {
 		return err
 	}
+	// datacube has official accounts' figures only: an imported app named
+	// with --app is a usage error, and without --app they are left out.
+	var official []config.App
+	for _, a := range c.apps {
+		switch {
+		case !a.Imported():
+			official = append(official, a)
+		case len(c.appNames) > 0:
+			return usagef("growth", "%s is a %s; growth reads the official daily follower figures of official accounts only", a.Name, config.KindName(a.Kind))
+		}
+	}
+	c.apps = official
 	if err := requireSecrets(c.apps); err != nil {
 		return err
 	}

@@ -162,14 +162,19 @@ func lookupLive(ctx context.Context, cfg *config.Config, store *cache.Store, cli
 		openid string
 	}
 	var asks []ask
+	// Only official accounts have an API to ask: an imported app's import
+	// is its own answer.
 	if p.Found() {
 		for _, pr := range p.Profiles() {
-			a, _ := cfg.App(nameOf(refs, pr.AppID))
-			asks = append(asks, ask{a, pr.OpenID})
+			if a, ok := cfg.App(nameOf(refs, pr.AppID)); ok && !a.Imported() {
+				asks = append(asks, ask{a, pr.OpenID})
+			}
 		}
 	} else {
 		for _, a := range cfg.Apps {
-			asks = append(asks, ask{a, id})
+			if !a.Imported() {
+				asks = append(asks, ask{a, id})
+			}
 		}
 	}
 	res := &liveResult{Answers: make([]liveAnswer, len(asks))}
@@ -241,6 +246,10 @@ type lookupMember struct {
 	Blacklisted    bool     `json:"blacklisted"`
 	UnfollowedAt   int64    `json:"unfollowed_at"`
 	Status         string   `json:"status"`
+	// Additions to the contract: the app's kind, and an imported member's
+	// last_seen (0 when unknown, and for official accounts).
+	AppKind  string `json:"app_kind"`
+	LastSeen int64  `json:"last_seen"`
 }
 
 // lookupAbsent says why an app shows no following openid (an addition to
@@ -271,11 +280,14 @@ func writeLookupJSON(w io.Writer, p *cache.Person, live *liveResult, lists *memb
 	out := lookupJSON{Query: p.Query, Kind: string(p.Kind), UnionID: p.UnionID,
 		Members: []lookupMember{}, Missing: []string{}, Absent: []lookupAbsent{}, Live: live}
 	for i, a := range p.Apps {
-		for _, pr := range a.Profiles {
+		for j, pr := range a.Profiles {
 			m := lookupMember{App: a.Label(), OpenID: pr.OpenID, SubscribeTime: pr.SubscribeTime,
 				SubscribeScene: pr.SubscribeScene, Remark: pr.Remark, TagIDList: pr.TagIDs,
 				Tags: lists.names(&pr), Blacklisted: lists.blacklisted(&pr),
-				UnfollowedAt: pr.UnfollowedAt, Status: string(cache.StatusOf(&pr))}
+				UnfollowedAt: pr.UnfollowedAt, Status: string(cache.StatusOf(&pr)), AppKind: a.Kind}
+			if j < len(a.LastSeen) {
+				m.LastSeen = a.LastSeen[j]
+			}
 			if pr.Subscribed {
 				m.Subscribe = 1
 			}
@@ -350,8 +362,16 @@ func writeLookupText(w io.Writer, p *cache.Person, live *liveResult, lists *memb
 	for i, a := range p.Apps {
 		name := t(a.Label())
 		pad := strings.Repeat(" ", width-utf8.RuneCountInString(name))
-		for _, pr := range a.Profiles {
-			fmt.Fprintf(w, "  %s%s  %s  %s\n", name, pad, t(pr.OpenID), profileLine(&pr, lists))
+		for j, pr := range a.Profiles {
+			line := profileLine(&pr, lists)
+			if !a.IsOfficial() {
+				var seen int64
+				if j < len(a.LastSeen) {
+					seen = a.LastSeen[j]
+				}
+				line = memberLine(a.Kind, &pr, seen)
+			}
+			fmt.Fprintf(w, "  %s%s  %s  %s\n", name, pad, t(pr.OpenID), t(line))
 		}
 		if len(a.Profiles) == 0 {
 			fmt.Fprintf(w, "  %s%s  %-*s  %s\n", name, pad, idLen, "—", t(wording.Absence(wording.CLI, p, i)))
@@ -364,6 +384,25 @@ func writeLookupText(w io.Writer, p *cache.Person, live *liveResult, lists *memb
 		}
 		fmt.Fprintf(w, "missing in %s\n", strings.Join(names, ", "))
 	}
+}
+
+// memberLine is an imported app's member in words: the kind, since when,
+// or when it left the import, and when it was last seen.
+func memberLine(kind string, pr *cache.Profile, lastSeen int64) string {
+	s := wording.Kind(kind) + " member"
+	if pr.UnfollowedAt > 0 {
+		s = wording.Kind(kind) + ": left its import on " + time.Unix(pr.UnfollowedAt, 0).Format("2006-01-02")
+		if pr.SubscribeTime > 0 {
+			s += ", had been a member"
+		}
+	}
+	if pr.SubscribeTime > 0 {
+		s += " since " + time.Unix(pr.SubscribeTime, 0).Format("2006-01-02 15:04")
+	}
+	if lastSeen > 0 {
+		s += " · last seen " + time.Unix(lastSeen, 0).Format("2006-01-02 15:04")
+	}
+	return s
 }
 
 // profileLine is a profile in words: follow state, time and scene, tags

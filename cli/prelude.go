@@ -142,7 +142,7 @@ func openCacheReadOnly(path string) (*cache.Store, error) {
 func appRefs(cfg *config.Config) []cache.AppRef {
 	refs := make([]cache.AppRef, len(cfg.Apps))
 	for i, a := range cfg.Apps {
-		refs[i] = cache.AppRef{AppID: a.AppID, Name: a.Name}
+		refs[i] = cache.AppRef{AppID: a.AppID, Name: a.Name, Kind: string(a.Kind)}
 	}
 	return refs
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"wxscope/cache"
+	"wxscope/config"
 	"wxscope/resolve"
 	"wxscope/sanitize"
 	"wxscope/syncer"
@@ -41,6 +42,10 @@ func runResolve(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	app := c.apps[0]
+	if app.Imported() {
+		return usagef("resolve", "%s is a %s, and resolve asks the API of an official account; a %s's unionids come from its own records, so put them in its import (%s) and run `wxscope sync --app %s`, or look an openid up with `wxscope lookup ID`",
+			app.Name, config.KindName(app.Kind), config.KindName(app.Kind), app.ImportSource(), app.Name)
+	}
 	if !*offline {
 		if err := requireSecrets(c.apps); err != nil {
 			return err

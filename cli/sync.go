@@ -16,7 +16,9 @@ import (
 )
 
 // runSync fetches the followers of all apps, or of those named with --app,
-// into the cache. It exits 0 only when every named app synced completely.
+// into the cache: official accounts from the API, the other kinds by
+// reading their import. It exits 0 only when every named app synced
+// completely (an import with rejected rows is not complete).
 func runSync(ctx context.Context, env *Env, args []string) error {
 	c := newInvocation(env, "sync")
 	c.appFlag("sync only the app named `NAME`; repeat for several")
@@ -107,6 +109,14 @@ func showSyncs(ctx context.Context, env *Env, store *cache.Store, apps []config.
 	var sentences []string
 	interrupted := false
 	for _, err := range errs {
+		// An import's rejected rows go first, as SOURCE:LINE: reason, so
+		// that the sentence about them follows.
+		var rr *syncer.RejectedRows
+		if errors.As(err, &rr) {
+			if werr := rr.Stats.WriteRejections(env.Stderr); werr != nil {
+				return werr
+			}
+		}
 		switch {
 		case err == nil:
 		case ctx.Err() != nil && errors.Is(err, context.Canceled):

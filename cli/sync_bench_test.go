@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"wxscope/config"
+	"wxscope/wechat"
 	"wxscope/wechat/wechattest"
 )
 
@@ -87,4 +88,137 @@ func benchSync(b *testing.B, n int, latency time.Duration, concurrency int) {
 	b.ReportMetric(float64(bound.Milliseconds()), "bound-ms")
 	b.ReportMetric(float64(warm)/float64(b.N)/float64(warmBound), "warm-x-bound")
 	b.ReportMetric(float64(warmBatches)/float64(b.N), "warm-batch-calls")
+}
+
+// boundApps are the accounts of BenchmarkSyncAppsAgainstTheBound: two
+// bound to one open platform, one unbound.
+var boundApps = []wechattest.AppSpec{
+	{Name: "news", Platform: "P1", Followers: 100_000},
+	{Name: "shop", Platform: "P1", Followers: 40_000},
+	{Name: "events", Followers: 20_000},
+}
+
+// appBound is issue 12's bound of one app's sync: the listing and the
+// batches overlap, so whichever is longer,
+//
+//	max(pages × L, ceil(N/100)/concurrency × L)
+func appBound(n int, latency time.Duration, concurrency int) time.Duration {
+	pages := (n + 9999) / 10000
+	batches := (n + 99) / 100
+	return max(time.Duration(pages)*latency, time.Duration(float64(batches)/float64(concurrency)*float64(latency)))
+}
+
+// BenchmarkSyncAppsAgainstTheBound is goal 5 of issue 12: the cold sync of
+// several apps (boundApps) against the simulator at a fixed latency per
+// call, in-process like BenchmarkSyncAgainstTheBound.
+//
+//   - sequence: `wxscope sync --app X` for each app, one after another;
+//     x-bound is the total over the sum of each app's appBound (goal
+//     ≤ 1.15).
+//   - side_by_side: one `wxscope sync` of all of them; x-bound is over the
+//     slowest app's own bound (goal ≤ 1.2).
+//   - sdk_loop: what the SDK examples teach, built from our client: list
+//     every openid of an app, then one batchget after another, app after
+//     app, writing nothing; x-bound is over the same sum as sequence.
+//
+//	go test -run '^$' -bench SyncAppsAgainstTheBound -count 6 ./cli/ | tee new.txt
+func BenchmarkSyncAppsAgainstTheBound(b *testing.B) {
+	const concurrency = 4
+	for _, latency := range []time.Duration{5 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond} {
+		b.Run(fmt.Sprintf("latency=%s", latency), func(b *testing.B) {
+			world := wechattest.NewWorld(wechattest.WorldSpec{Seed: 5, Apps: boundApps})
+			s := newSimSetup(b, world, fmt.Sprintf("concurrency = %d", concurrency))
+			s.srv.SetLatency(latency)
+			var sum, slowest time.Duration
+			for _, a := range boundApps {
+				sum += appBound(a.Followers, latency, concurrency)
+				slowest = max(slowest, appBound(a.Followers, latency, concurrency))
+			}
+			raw, err := os.ReadFile(s.cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cfg, err := config.Parse(s.cfg, raw, config.Options{Getenv: func(k string) string { return s.vars[k] }})
+			if err != nil {
+				b.Fatal(err)
+			}
+			env := &Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return s.vars[k] }}
+			fresh := func(b *testing.B) {
+				b.StopTimer()
+				if err := os.RemoveAll(filepath.Dir(s.cache)); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+			b.Run("sequence", func(b *testing.B) {
+				var took time.Duration
+				for range b.N {
+					fresh(b)
+					start := time.Now()
+					for _, a := range cfg.Apps {
+						if err := syncApps(context.Background(), env, cfg, []config.App{a}, syncHooks{}); err != nil {
+							b.Fatal(err)
+						}
+					}
+					took += time.Since(start)
+				}
+				b.ReportMetric(float64(took)/float64(b.N)/float64(sum), "x-bound")
+				b.ReportMetric(float64(sum.Milliseconds()), "bound-ms")
+			})
+			b.Run("side_by_side", func(b *testing.B) {
+				var took time.Duration
+				for range b.N {
+					fresh(b)
+					start := time.Now()
+					if err := syncApps(context.Background(), env, cfg, cfg.Apps, syncHooks{}); err != nil {
+						b.Fatal(err)
+					}
+					took += time.Since(start)
+				}
+				b.ReportMetric(float64(took)/float64(b.N)/float64(slowest), "x-bound")
+				b.ReportMetric(float64(slowest.Milliseconds()), "bound-ms")
+			})
+			b.Run("sdk_loop", func(b *testing.B) {
+				var took time.Duration
+				for range b.N {
+					start := time.Now()
+					for _, a := range cfg.Apps {
+						sdkLoop(b, s.srv.URL, a.AppID, s.vars[a.SecretEnv])
+					}
+					took += time.Since(start)
+				}
+				b.ReportMetric(float64(took)/float64(b.N)/float64(sum), "x-bound")
+				b.ReportMetric(float64(sum.Milliseconds()), "bound-ms")
+			})
+		})
+	}
+}
+
+// sdkLoop fetches every follower of one app the way the SDK examples do:
+// every page of user/get first, then the openids 100 at a time, one
+// batchget after another.
+func sdkLoop(b *testing.B, base, appid, secret string) {
+	ctx := context.Background()
+	c, err := wechat.New(wechat.Config{AppID: appid, Secret: secret, APIBase: base})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ids []string
+	for page, err := range c.Followers(ctx, "") {
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, page.OpenIDs...)
+	}
+	got := 0
+	for i := 0; i < len(ids); i += wechat.MaxBatch {
+		users, err := c.BatchGet(ctx, ids[i:min(i+wechat.MaxBatch, len(ids))])
+		if err != nil {
+			b.Fatal(err)
+		}
+		got += len(users)
+	}
+	if got != len(ids) {
+		b.Fatalf("%d profiles for %d openids", got, len(ids))
+	}
 }

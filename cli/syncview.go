@@ -47,6 +47,9 @@ func newSyncView(env *Env, apps []config.App) syncView {
 // summary is the account of a finished (or stopped) sync of one app:
 // "20000/20000 followers, 20000 profiles fetched, 0 retries, 3.2 s".
 func summary(p cache.Progress) string {
+	if p.Source != "" {
+		return importSummary(p)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d/%d followers, %d profiles fetched", p.Listed, p.Total, p.Fetched)
 	if p.Skipped > 0 {
@@ -62,8 +65,40 @@ func summary(p cache.Progress) string {
 	return b.String()
 }
 
+// importSummary is the account of a finished import: "10002 rows read
+// from /srv/mall.csv (3 rejected): 9999 members, 12 new, 40 left, 1.2 s".
+func importSummary(p cache.Progress) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d rows read from %s", p.Rows, p.Source)
+	if p.Rejected > 0 {
+		fmt.Fprintf(&b, " (%d rejected)", p.Rejected)
+	}
+	if p.Phase == cache.PhaseDone {
+		fmt.Fprintf(&b, ": %d members, %d new, %d left", p.Members, p.Joined, p.Left)
+	}
+	fmt.Fprintf(&b, ", %.1f s", p.Elapsed.Seconds())
+	if p.Final && p.Phase != cache.PhaseDone {
+		fmt.Fprintf(&b, " (%s)", importStopWord(p.Phase))
+	}
+	return b.String()
+}
+
+func importStopWord(ph cache.Phase) string {
+	if ph == cache.PhasePaused {
+		return "interrupted, the previous import kept"
+	}
+	return "failed, the previous import kept"
+}
+
 // running is the account of a sync under way.
 func running(p cache.Progress) string {
+	if p.Source != "" {
+		s := fmt.Sprintf("%s %s: %d rows", p.Phase, p.Source, p.Rows)
+		if p.Rate > 0 {
+			s += fmt.Sprintf(", %.0f/s", p.Rate)
+		}
+		return s
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %d/%d followers, %d profiles fetched", p.Phase, p.Listed, p.Total, p.Fetched)
 	if p.Skipped > 0 {

@@ -145,7 +145,7 @@ func newTUI(env *Env, cfg *config.Config, opts tuiOptions) (*tui, error) {
 	byID := map[string]config.App{}
 	names := map[string]string{}
 	for i, a := range cfg.Apps {
-		homeApps[i] = ui.App{Name: a.Name, AppID: a.AppID}
+		homeApps[i] = ui.App{Name: a.Name, AppID: a.AppID, Kind: string(a.Kind)}
 		byID[a.AppID] = a
 		names[a.AppID] = a.Name
 	}
@@ -215,7 +215,7 @@ func newSharedTUI(env *Env, cfg *config.Config, opts tuiOptions) *tui {
 	t := &tui{store: sh.store, syncs: sh.syncs, shared: true}
 	homeApps := make([]ui.App, len(cfg.Apps))
 	for i, a := range cfg.Apps {
-		homeApps[i] = ui.App{Name: a.Name, AppID: a.AppID}
+		homeApps[i] = ui.App{Name: a.Name, AppID: a.AppID, Kind: string(a.Kind)}
 	}
 	var persons ui.PersonFinder = sh.source
 	if opts.persons != nil {

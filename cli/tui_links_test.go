@@ -121,7 +121,7 @@ func TestHomeLinksMissingGroupPersonAndBack(t *testing.T) {
 		return showing(s, "missing in shop") && strings.Contains(lineWith(s, "▸ "), unionid)
 	})
 	p.Send(uitest.Key("esc"))
-	p.WaitFor(t, "home", func(s string) bool { return strings.Contains(s, "wxscope · 4 apps") })
+	p.WaitFor(t, "home", func(s string) bool { return strings.Contains(s, "wxscope · 6 apps") })
 	p.Send(uitest.Key("q"))
 	p.WaitFinished(t)
 }
@@ -168,7 +168,7 @@ func TestHomeDoctorUnboundAppOpensItsFollowers(t *testing.T) {
 		return strings.Contains(lineWith(s, "▸ "), "unbound_app")
 	})
 	p.Send(uitest.Key("esc"))
-	p.WaitFor(t, "home", func(s string) bool { return strings.Contains(s, "wxscope · 4 apps") })
+	p.WaitFor(t, "home", func(s string) bool { return strings.Contains(s, "wxscope · 6 apps") })
 	p.Send(uitest.Key("q"))
 	p.WaitFinished(t)
 }

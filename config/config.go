@@ -58,6 +58,23 @@ const (
 	TokenFromCommand TokenKind = "command"
 )
 
+// Kind is what sort of app an [[app]] is. Official accounts list their
+// followers through the API; the other kinds have no such API, and their
+// members are read from the company's own login records (Import or
+// ImportCommand).
+type Kind string
+
+// The kinds of app.
+const (
+	KindOfficial    Kind = "official"    // 公众号, the default
+	KindMiniProgram Kind = "miniprogram" // 小程序
+	KindMobile      Kind = "mobile"      // 移动应用
+	KindWeb         Kind = "web"         // 网站应用
+)
+
+// Kinds lists every kind in the order the docs give them.
+var Kinds = []Kind{KindOfficial, KindMiniProgram, KindMobile, KindWeb}
+
 // Config is a loaded and checked configuration.
 type Config struct {
 	// File is the file it was read from, for messages.
@@ -76,10 +93,20 @@ type Config struct {
 	Serve Serve
 }
 
-// App is one Official Account.
+// App is one configured app: an official account, or a mini program,
+// mobile app or website whose members are imported.
 type App struct {
 	Name  string
 	AppID string
+	// Kind is KindOfficial unless the file says otherwise.
+	Kind Kind
+	// Import is the absolute path of the file an imported app's members are
+	// read from ("~" expanded, a relative path taken from the config file's
+	// folder); "" for an official account or an app with ImportCommand.
+	Import string
+	// ImportCommand is run by the system's shell; its standard output is the
+	// import. "" for an official account or an app with Import.
+	ImportCommand string
 	// Token is TokenStable or TokenClassic for an app with SecretEnv, and
 	// TokenFromCommand for an app with TokenCommand.
 	Token TokenKind
@@ -94,6 +121,23 @@ type App struct {
 	Line int
 
 	secretErr *Error
+}
+
+// Imported reports whether the app's members come from Import or
+// ImportCommand rather than from the API: every kind but KindOfficial.
+func (a App) Imported() bool { return a.Kind != "" && a.Kind != KindOfficial }
+
+// ImportSource names where an imported app's members are read from, as
+// errors and rejections say it: the file's path, or "import_command of
+// NAME". "" for an official account.
+func (a App) ImportSource() string {
+	switch {
+	case a.Import != "":
+		return a.Import
+	case a.ImportCommand != "":
+		return "import_command of " + a.Name
+	}
+	return ""
 }
 
 // SecretErr returns the error for an app whose secret variable is unset or
@@ -233,7 +277,7 @@ func unwrapPathError(err error) error {
 // The keys a config may hold, for the unknown-key message.
 var (
 	topKeys = []string{"cache", "api_base", "concurrency", "max_age", "app", "serve"}
-	appKeys = []string{"name", "appid", "secret_env", "token_command", "token"}
+	appKeys = []string{"name", "appid", "kind", "secret_env", "token_command", "token", "import", "import_command"}
 
 	appIDPattern   = regexp.MustCompile(`^wx[0-9a-f]{16}$`)
 	envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -389,29 +433,34 @@ func (p *parser) str(table map[string]any, key string, prefix []string, elem int
 }
 
 func (p *parser) cachePath(s string) string {
-	path := []string{"cache"}
 	if strings.TrimSpace(s) == "" {
-		p.fail(path, -1, "cache is empty; remove the line to use the default, or give the path of the cache file")
+		p.fail([]string{"cache"}, -1, "cache is empty; remove the line to use the default, or give the path of the cache file")
 		return ""
 	}
+	return p.filePath(s, []string{"cache"}, -1)
+}
+
+// filePath expands ~ in the path s of key path (in the elem-th [[app]], or
+// -1) and makes it absolute: a relative path is relative to the config
+// file, not to wherever the command happens to run.
+func (p *parser) filePath(s string, path []string, elem int) string {
+	key := path[len(path)-1]
 	d := p.opts.dirs()
 	if s == "~" || strings.HasPrefix(s, "~/") || (d.goos == "windows" && strings.HasPrefix(s, `~\`)) {
 		home, err := d.home()
 		if err != nil {
-			p.fail(path, -1, "cannot expand ~ because %v; give an absolute path", err)
+			p.fail(path, elem, "cannot expand ~ because %v; give an absolute path", err)
 			return ""
 		}
 		s = filepath.Join(home, s[1:])
 	} else if strings.HasPrefix(s, "~") {
-		p.fail(path, -1, "cache %q uses ~user, which wxscope does not expand; write the absolute path", s)
+		p.fail(path, elem, "%s %q uses ~user, which wxscope does not expand; write the absolute path", key, s)
 		return ""
 	}
 	if !filepath.IsAbs(s) {
-		// A relative path is relative to the config file, not to wherever
-		// the command happens to run.
 		dir, err := filepath.Abs(filepath.Dir(p.file))
 		if err != nil {
-			p.fail(path, -1, "cache %q is relative and the config file's directory is unknown (%v); give an absolute path", s, err)
+			p.fail(path, elem, "%s %q is relative and the config file's directory is unknown (%v); give an absolute path", key, s, err)
 			return ""
 		}
 		s = filepath.Join(dir, s)
@@ -485,7 +534,7 @@ func (p *parser) apps(v any) []App {
 		}
 		if a.AppID != "" {
 			if j, dup := appids[a.AppID]; dup {
-				p.fail([]string{"app", "appid"}, i, "appid %s is used twice (first by app %q at line %d); list each Official Account once", a.AppID, apps[j].Name, apps[j].Line)
+				p.fail([]string{"app", "appid"}, i, "appid %s is used twice (first by app %q at line %d); list each app once", a.AppID, apps[j].Name, apps[j].Line)
 			} else {
 				appids[a.AppID] = i
 			}
@@ -499,7 +548,7 @@ func (p *parser) app(t map[string]any, i int) App {
 	prefix := []string{"app"}
 	a := App{Line: p.lines.find(prefix, i)}
 	p.unknownKeys(t, appKeys, prefix, i,
-		"the keys of an [[app]] are name, appid, secret_env, token_command and token")
+		"the keys of an [[app]] are name, appid, kind, secret_env, token_command, token, import and import_command")
 	nth := ordinal(i + 1)
 
 	if s, ok := p.str(t, "name", prefix, i); ok {
@@ -524,6 +573,26 @@ func (p *parser) app(t map[string]any, i int) App {
 		}
 	} else if _, present := t["appid"]; !present {
 		p.fail(prefix, i, "app %q has no appid; add appid = \"wx...\" from the account's settings", label)
+	}
+
+	a.Kind = KindOfficial
+	if s, ok := p.str(t, "kind", prefix, i); ok {
+		if !slices.Contains(Kinds, Kind(s)) {
+			p.fail([]string{"app", "kind"}, i, "kind %q of app %q is not a kind of app; use \"official\" (the default), \"miniprogram\", \"mobile\" or \"web\"", s, label)
+			return a
+		}
+		a.Kind = Kind(s)
+	} else if _, present := t["kind"]; present {
+		return a // the type error is reported
+	}
+	if a.Imported() {
+		p.imported(&a, t, label, i)
+		return a
+	}
+	for _, key := range []string{"import", "import_command"} {
+		if _, present := t[key]; present {
+			p.fail([]string{"app", key}, i, "app %q is an official account, whose followers come from the API, so it takes no %s; set kind = \"miniprogram\", \"mobile\" or \"web\" for an app whose members are imported", label, key)
+		}
 	}
 
 	secretEnv, hasSecret := p.str(t, "secret_env", prefix, i)
@@ -558,6 +627,57 @@ func (p *parser) app(t map[string]any, i int) App {
 		p.secret(&a, secretEnv, label, i)
 	}
 	return a
+}
+
+// imported checks the keys of an app of another kind than official: exactly
+// one of import and import_command, and nothing about tokens.
+func (p *parser) imported(a *App, t map[string]any, label string, i int) {
+	for _, key := range []string{"secret_env", "token", "token_command"} {
+		if _, present := t[key]; present {
+			p.fail([]string{"app", key}, i, "app %q is a %s, which has no follower API, so it takes no %s; its members come from import or import_command: remove %s", label, KindName(a.Kind), key, key)
+		}
+	}
+	file, hasFile := p.str(t, "import", []string{"app"}, i)
+	cmd, hasCmd := p.str(t, "import_command", []string{"app"}, i)
+	_, filePresent := t["import"]
+	_, cmdPresent := t["import_command"]
+	switch {
+	case filePresent && cmdPresent:
+		p.fail([]string{"app", "import_command"}, i, "app %q has both import and import_command; keep the one its members come from", label)
+	case !filePresent && !cmdPresent:
+		for key := range t {
+			if !slices.Contains(appKeys, key) && Closest(key, []string{"import", "import_command"}) != "" {
+				return // a misspelt import key: its unknown-key error says more
+			}
+		}
+		p.fail([]string{"app"}, i, "app %q is a %s and has neither import nor import_command; set import to the file of its openids and unionids (CSV, TSV or JSON lines), or import_command to a command printing them", label, KindName(a.Kind))
+	case hasFile:
+		if strings.TrimSpace(file) == "" {
+			p.fail([]string{"app", "import"}, i, "import of app %q is empty; give the path of the file its members are read from", label)
+			return
+		}
+		a.Import = p.filePath(file, []string{"app", "import"}, i)
+	case hasCmd:
+		if strings.TrimSpace(cmd) == "" {
+			p.fail([]string{"app", "import_command"}, i, "import_command of app %q is empty; give the command that prints its members", label)
+			return
+		}
+		a.ImportCommand = cmd
+	}
+}
+
+// KindName is how a kind reads in a sentence: "official account", "mini
+// program", "mobile app", "website".
+func KindName(k Kind) string {
+	switch k {
+	case KindMiniProgram:
+		return "mini program"
+	case KindMobile:
+		return "mobile app"
+	case KindWeb:
+		return "website"
+	}
+	return "official account"
 }
 
 // secret checks the secret variable's name and reads it.

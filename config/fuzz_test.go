@@ -21,6 +21,8 @@ func FuzzParse(f *testing.F) {
 	f.Add("app = [{name = \"n\", appid = \"wx0123456789abcdef\", token_command = \"t\"}]\n")
 	f.Add("[app]\n[[app.x]]\n\"a.b\".c = [1,\n2]\n")
 	f.Add("concurrency = \n")
+	f.Add("[[app]]\nname='mall'\nkind='miniprogram'\nappid='wx0123456789abcdef'\nimport='~/m.csv'\n")
+	f.Add("[[app]]\nname='app'\nkind='mobile'\nappid='wx0123456789abcdef'\nimport_command='cat x'\nsecret_env='S'\n")
 	f.Add("[[app]]\nsecret = \"" + theSecret + "\"\nsecret_env = \"" + theSecret + "\"\n")
 	f.Fuzz(func(t *testing.T, src string) {
 		getenv := func(k string) string {
@@ -55,6 +57,15 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("accepted a bad or duplicate app: %+v", a)
 			}
 			names[a.Name], appids[a.AppID] = true, true
+			if a.Imported() {
+				if (a.Import == "") == (a.ImportCommand == "") || a.Token != "" || a.SecretEnv != "" || a.TokenCommand != "" {
+					t.Fatalf("accepted an imported app with a token, or without exactly one source: %+v", a)
+				}
+				continue
+			}
+			if a.Import != "" || a.ImportCommand != "" {
+				t.Fatalf("accepted an official account with an import: %+v", a)
+			}
 			if (a.Token == TokenFromCommand) == (a.TokenCommand == "") {
 				t.Fatalf("token kind %q disagrees with token_command", a.Token)
 			}

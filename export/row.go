@@ -11,8 +11,8 @@ import (
 	"wxscope/sanitize"
 )
 
-// KindOfficial is the kind of an official account, the only kind the cache
-// holds today; imported kinds (mini programs, apps, websites) come later.
+// KindOfficial is the kind of an official account; the other kinds are an
+// imported app's, as configured: "miniprogram", "mobile", "web".
 const KindOfficial = "official"
 
 // Follower is what the cache holds of one follower of one app. It has the
@@ -37,10 +37,11 @@ type Follower struct {
 	UnfollowedAt   int64
 }
 
-// Input is what one row is made of. TagNames and Blacklisted come from what
-// the last sync read of the account's tags and blacklist (cache.TagList,
-// cache.Store.EachBlacklisted); a caller without them leaves them zero, and
-// the row then shows tags as their ids and nobody blacklisted.
+// Input is what one row is made of. Kind is the app's as configured.
+// TagNames and Blacklisted come from what the last sync read of the
+// account's tags and blacklist (cache.TagList, cache.Store.EachBlacklisted);
+// a caller without them leaves them zero, and the row then shows tags as
+// their ids and nobody blacklisted.
 type Input struct {
 	App     string    // the app's short label
 	Kind    string    // "" means KindOfficial

@@ -55,6 +55,10 @@ func settled(d cache.GrowthDay, date time.Time) bool {
 // *Failure saying in one sentence why and what to do: an account without
 // verification (48001) or a refused range (61500, 61501) among them.
 func (s *Syncer) Growth(ctx context.Context, app config.App, first, last, now time.Time) ([]cache.GrowthDay, error) {
+	if app.Imported() {
+		return nil, &Failure{App: app.Name, Err: ErrNotOfficial, Sentence: fmt.Sprintf(
+			"%s is a %s: the official daily follower figures (datacube) are an official account's only", app.Name, config.KindName(app.Kind))}
+	}
 	first, last = first.In(chinaTime), last.In(chinaTime)
 	b, e := wechat.FormatDate(first), wechat.FormatDate(last)
 	cached, err := s.store.Growth(app.AppID, b, e)

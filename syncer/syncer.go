@@ -92,9 +92,12 @@ func NewSource(cfg *config.Config, app config.App, hc *http.Client) (cache.Sourc
 	return ac.source(), nil
 }
 
-// Sync syncs app into the store, reporting progress every so often. An
-// error other than the context's is a *Failure: the one sentence that says
-// why the app did not finish and what to do.
+// Sync syncs app into the store, reporting progress every so often: an
+// official account from the API, an app of another kind by reading its
+// import (cache.Import). An error other than the context's is a *Failure:
+// the one sentence that says why the app did not finish and what to do. An
+// import with rejected rows is a *Failure too, wrapping *RejectedRows: its
+// valid rows are imported.
 func (s *Syncer) Sync(ctx context.Context, app config.App, progress func(cache.Progress), every time.Duration) error {
 	err := s.sync(ctx, app, progress, every)
 	if err == nil || errors.Is(err, context.Canceled) {
@@ -124,6 +127,9 @@ func (s *Syncer) sync(ctx context.Context, app config.App, progress func(cache.P
 		return fail(err)
 	}
 	defer release()
+	if app.Imported() {
+		return s.importApp(ctx, app, progress, every)
+	}
 	ac, err := s.appClient(app)
 	if err != nil {
 		return fail(err)

@@ -79,6 +79,7 @@ func NewCacheReader(store *cache.Store, apps []cache.AppRef) *CacheReader {
 var (
 	_ Reader       = (*CacheReader)(nil)
 	_ PersonFinder = (*CacheReader)(nil)
+	_ ImportReader = (*CacheReader)(nil)
 )
 
 // EachFollower implements FollowerReader with cache.Store.EachProfile, which
@@ -109,6 +110,31 @@ func (s *CacheReader) Apps(ctx context.Context) (map[string]cache.App, error) {
 		out[a.AppID] = a
 	}
 	return out, nil
+}
+
+// EachLastSeen implements LastSeenReader with cache.Store.EachLastSeen.
+func (s *CacheReader) EachLastSeen(ctx context.Context, appID string, fn func(openid string, lastSeen int64) error) error {
+	n := 0
+	return s.store.EachLastSeen(appID, func(openid string, t int64) error {
+		if n++; n&0x3ff == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		return fn(openid, t)
+	})
+}
+
+// Imports implements ImportReader: the latest import of every imported app.
+func (s *CacheReader) Imports(ctx context.Context) (map[string]cache.ImportInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	in, err := s.store.Imports()
+	if err != nil {
+		return nil, fmt.Errorf("read the cache %s: %w", s.store.Path(), err)
+	}
+	return in, nil
 }
 
 // Links implements Reader with cache.Analyze. A caller that asks while

@@ -166,9 +166,9 @@ func (d *Doctor) open(f cache.Finding) tea.Cmd {
 	}
 	switch f.Kind {
 	case cache.SeparatePlatform:
-		// The persons of the other platform are all missing in the smaller
-		// app (listed first): those who would link once it moves.
-		return links(GroupFilter{Kind: GroupsMissingIn, App: app})
+		// The persons of the other platforms than the smaller app's (listed
+		// first): those who would link once it moves.
+		return links(GroupFilter{Kind: GroupsOtherPlatform, App: app})
 	case cache.Conflict:
 		return links(GroupFilter{Kind: GroupsConflict, App: app})
 	case cache.NoUnionID:

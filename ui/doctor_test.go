@@ -92,11 +92,11 @@ func TestDoctorEnterOpensWhatIsBehindEachFinding(t *testing.T) {
 	if !ok {
 		t.Fatalf("separate_platform opened %T, want the Links view", top)
 	}
-	if f := l.Filter(); f.Kind != GroupsMissingIn || f.App != "wxlegacy" {
-		t.Fatalf("Links filter %+v, want missing in legacy", f)
+	if f := l.Filter(); f.Kind != GroupsOtherPlatform || f.App != "wxlegacy" {
+		t.Fatalf("Links filter %+v, want the persons of other platforms than legacy's", f)
 	}
-	if !strings.Contains(d.Screen(), "▸ "+uid("P1", 0)) {
-		t.Errorf("the persons missing in legacy should be listed:\n%s", d.Screen())
+	if !strings.Contains(d.Screen(), "▸ "+uid("P1", 0)) || !strings.Contains(d.Screen(), "[other platforms than legacy 12]") {
+		t.Errorf("the persons of other platforms than legacy's should be listed:\n%s", d.Screen())
 	}
 }
 

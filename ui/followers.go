@@ -25,6 +25,12 @@ import (
 type FollowersSpec struct {
 	App   string // short label
 	AppID string
+	// Kind is the app's kind: "official" (or "") lists followers; the
+	// other kinds list the members of their import, first and last seen.
+	Kind string
+	// Platform is the app's platform label ("" when unknown or not bound):
+	// a presence column of an app on another platform cannot tell.
+	Platform string
 	// Bound is whether this app's followers carry unionids; rows without
 	// one are then flagged.
 	Bound bool
@@ -50,6 +56,8 @@ type OtherApp struct {
 	Name  string // short label, the column header
 	AppID string
 	Bound bool // any of its subscribed followers carries a unionid
+	// Platform is its platform label, "" when unknown or not bound.
+	Platform string
 }
 
 // PresenceState is what a presence column says about one row.
@@ -57,7 +65,7 @@ type PresenceState uint8
 
 // The three presence states, in ascending sort order.
 const (
-	PresenceUnknown PresenceState = iota // – app not bound, or no unionid: nobody can tell
+	PresenceUnknown PresenceState = iota // – app not bound or on another platform, or no unionid: nobody can tell
 	PresenceMissing                      // · app bound, person not there
 	PresencePresent                      // ✓ person is there
 )
@@ -156,8 +164,16 @@ func NewFollowersFromIndex(c *Common, spec FollowersSpec, idx *FollowerIndex) *F
 	return f
 }
 
+// LastSeenReader streams the last_seen times of an imported app's members
+// in ascending openid order, the order in which it streams the members
+// themselves. CacheReader implements it.
+type LastSeenReader interface {
+	EachLastSeen(ctx context.Context, appID string, fn func(openid string, lastSeen int64) error) error
+}
+
 // LoadFollowerIndex reads every follower of appID from src into an index,
-// marking those on blacklist (nil: nobody).
+// marking those on blacklist (nil: nobody), and the last_seen times of an
+// imported app's members when src has them.
 func LoadFollowerIndex(ctx context.Context, src FollowerReader, appID string, sizeHint int, blacklist *cache.Blacklist) (*FollowerIndex, error) {
 	b := NewFollowerIndexBuilder(sizeHint)
 	b.MarkBlacklisted(blacklist)
@@ -168,7 +184,14 @@ func LoadFollowerIndex(ctx context.Context, src FollowerReader, appID string, si
 	if err != nil {
 		return nil, fmt.Errorf("load followers of %s: %w", appID, err)
 	}
-	return b.Build(), nil
+	idx := b.Build()
+	if ls, ok := src.(LastSeenReader); ok {
+		err := idx.addLastSeen(func(fn func(string, int64) error) error { return ls.EachLastSeen(ctx, appID, fn) })
+		if err != nil {
+			return nil, fmt.Errorf("load the last_seen times of %s: %w", appID, err)
+		}
+	}
+	return idx, nil
 }
 
 // Init implements Page: it starts loading the index if there is none.
@@ -504,12 +527,17 @@ func (f *Followers) stateFunc(sk SortKey) func(int) PresenceState {
 		return nil
 	}
 	app, pres, x := f.spec.Others[sk-SortApp], f.spec.Presence, f.idx
-	return func(r int) PresenceState { return presenceOf(app, pres, x.UnionID(r)) }
+	return func(r int) PresenceState { return presenceOf(f.spec.Platform, app, pres, x.UnionID(r)) }
 }
 
-func presenceOf(app OtherApp, pres Presence, unionid string) PresenceState {
+// presenceOf is a presence cell of a follower of an app on platform: an
+// app on another platform cannot tell (the person has another unionid
+// there), nor can one that is not bound.
+func presenceOf(platform string, app OtherApp, pres Presence, unionid string) PresenceState {
 	switch {
 	case !app.Bound || unionid == "" || pres == nil:
+		return PresenceUnknown
+	case platform != "" && app.Platform != "" && app.Platform != platform:
 		return PresenceUnknown
 	case pres.Has(app.AppID, unionid):
 		return PresencePresent
@@ -526,9 +554,9 @@ func (f *Followers) View() string {
 	app := sanitize.Text(f.spec.App)
 	switch {
 	case f.loadErr != nil:
-		return s.Title.Render(app+" › followers") + "\n" + s.Error.Render(sanitize.Text(wording.Error(wording.TUI, "", f.loadErr)))
+		return s.Title.Render(app+" › "+f.people()) + "\n" + s.Error.Render(sanitize.Text(wording.Error(wording.TUI, "", f.loadErr)))
 	case f.idx == nil:
-		return s.Title.Render(app+" › followers") + "\n" + s.Dim.Render("loading followers…")
+		return s.Title.Render(app+" › "+f.people()) + "\n" + s.Dim.Render("loading "+f.people()+"…")
 	}
 	if f.picking {
 		return f.titleLine(app) + "\n" + f.pickerView(f.height-1)
@@ -546,12 +574,14 @@ func (f *Followers) View() string {
 	if len(f.rows) == 0 {
 		b.WriteByte('\n')
 		switch {
+		case f.idx.Len() == 0 && f.imported():
+			b.WriteString(s.Dim.Render("  no members: its import has not been read, or holds nobody"))
 		case f.idx.Len() == 0:
 			b.WriteString(s.Dim.Render("  no followers cached yet"))
 		case f.query != "" || f.base != nil:
-			b.WriteString(s.Dim.Render("  no followers match"))
+			b.WriteString(s.Dim.Render("  no " + f.people() + " match"))
 		default:
-			b.WriteString(s.Dim.Render("  everyone unfollowed: u shows them"))
+			b.WriteString(s.Dim.Render("  everyone " + f.gone() + ": u shows them"))
 		}
 	}
 	if f.editing || f.exporting {
@@ -571,7 +601,7 @@ func (f *Followers) View() string {
 func (f *Followers) titleLine(app string) string {
 	s, x := f.c.Styles, f.idx
 	following := x.Len() - x.Unfollowed()
-	left := s.Title.Render(app+" › followers") + s.Dim.Render(" · "+formatCount(following))
+	left := s.Title.Render(app+" › "+f.people()) + s.Dim.Render(" · "+formatCount(following))
 	if l := f.spec.Subset.label(); l != "" {
 		left += s.Dim.Render(" · only ") + s.Accent.Render(l)
 	}
@@ -584,9 +614,9 @@ func (f *Followers) titleLine(app string) string {
 	}
 	if x.Unfollowed() > 0 {
 		if f.showUnfollowed {
-			left += s.Dim.Render(" + " + formatCount(x.Unfollowed()) + " unfollowed")
+			left += s.Dim.Render(" + " + formatCount(x.Unfollowed()) + " " + f.gone())
 		} else {
-			left += s.Dim.Render(" · " + formatCount(x.Unfollowed()) + " unfollowed hidden")
+			left += s.Dim.Render(" · " + formatCount(x.Unfollowed()) + " " + f.gone() + " hidden")
 		}
 	}
 	if f.query != "" {
@@ -629,7 +659,37 @@ func arrow(desc bool) string {
 	return "↑"
 }
 
+// imported reports whether the view lists an imported app's members.
+func (f *Followers) imported() bool { return f.spec.Kind != "" && f.spec.Kind != cache.KindOfficial }
+
+// people is what the view lists: followers, or an imported app's members.
+func (f *Followers) people() string {
+	if f.imported() {
+		return "members"
+	}
+	return "followers"
+}
+
+// gone is what the rows the view hides did: unfollowed, or left the
+// import.
+func (f *Followers) gone() string {
+	if f.imported() {
+		return "left"
+	}
+	return "unfollowed"
+}
+
+// lastSeenColumn reports whether the scene column shows last_seen: an
+// imported app's members have no scene.
+func (f *Followers) lastSeenColumn() bool { return f.idx != nil && f.idx.HasLastSeen() }
+
 func (f *Followers) sortName(k SortKey) string {
+	switch {
+	case k == SortFollowed && f.imported():
+		return "first seen"
+	case k == SortScene && f.lastSeenColumn():
+		return "last seen"
+	}
 	switch k {
 	case SortFollowed:
 		return "follow time"
@@ -705,9 +765,15 @@ func (f *Followers) layout() layout {
 	}
 	if on(1) {
 		l.followed = 10
+		if f.imported() {
+			l.followed = 10 + arrowW(SortFollowed) // "first seen ↓"
+		}
 	}
 	sceneW := 0
-	if on(2) {
+	switch {
+	case on(2) && f.lastSeenColumn():
+		sceneW = max(10, 9+arrowW(SortScene)) // a date; "last seen ↓"
+	case on(2):
 		sceneW = 5 + arrowW(SortScene)
 		for _, name := range x.scenes {
 			sceneW = max(sceneW, ansi.StringWidth(sceneLabel(name)))
@@ -842,10 +908,17 @@ func (f *Followers) headerLine(l layout) string {
 			b.WriteString(cell(text, w))
 		}
 	}
+	followed, scene := "followed", "scene"
+	if f.imported() {
+		followed = "first seen"
+	}
+	if f.lastSeenColumn() {
+		scene = "last seen"
+	}
 	col(l.open, name(SortOpenID, "openid", l.open))
 	col(l.union, name(SortUnionID, "unionid", l.union))
-	col(l.followed, name(SortFollowed, "followed", l.followed))
-	col(l.scene, name(SortScene, "scene", l.scene))
+	col(l.followed, name(SortFollowed, followed, l.followed))
+	col(l.scene, name(SortScene, scene, l.scene))
 	for i, o := range f.spec.Others {
 		col(l.apps[i], name(SortApp+SortKey(i), sanitize.Text(o.Name), l.apps[i]))
 	}
@@ -923,12 +996,16 @@ func (f *Followers) rowLine(l layout, i int) string {
 		text(l.union, idCut(sanitize.Text(row.UnionID), f.idx.sharedUnion, l.union), true, 0)
 	}
 	other(l.followed, cell(f.date(row.FollowedAt), l.followed))
-	other(l.scene, cell(sceneLabel(row.Scene), l.scene))
+	if f.lastSeenColumn() {
+		other(l.scene, cell(f.date(row.LastSeen), l.scene))
+	} else {
+		other(l.scene, cell(sceneLabel(row.Scene), l.scene))
+	}
 	for j, o := range f.spec.Others {
 		if l.apps[j] <= 0 {
 			continue
 		}
-		st, m := presenceOf(o, f.spec.Presence, row.UnionID), &l.marks[j]
+		st, m := presenceOf(f.spec.Platform, o, f.spec.Presence, row.UnionID), &l.marks[j]
 		if plain {
 			other(l.apps[j], m.plain[st])
 		} else {
@@ -941,7 +1018,7 @@ func (f *Followers) rowLine(l layout, i int) string {
 		remark := sanitize.Text(row.Remark)
 		switch {
 		case gone:
-			lead := "unfollowed " + f.date(row.UnfollowedAt) + " · "
+			lead := f.gone() + " " + f.date(row.UnfollowedAt) + " · "
 			text(l.remark, strings.TrimSuffix(lead+remark, " · "), false, ansi.StringWidth(lead))
 		case remark == "" && row.UnionID == "" && f.spec.Bound:
 			other(l.remark, paint(s.Warn, cell("⚠ no unionid", l.remark)))

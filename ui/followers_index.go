@@ -36,6 +36,9 @@ type FollowerIndex struct {
 	unfol  []uint32 // unfollowed_at, 0 while following
 	scene  []uint16 // index into scenes
 	scenes []string
+	// last is each row's last_seen (unix seconds) for an imported app's
+	// members, nil for an official account's followers.
+	last []uint32
 	// tagSet is each row's tagid_list as an index into tagSets: followers
 	// share a handful of combinations, so a row costs 4 bytes, not a slice.
 	// tagSets[0] is the empty list.
@@ -61,8 +64,9 @@ type FollowerIndex struct {
 type FollowerRow struct {
 	OpenID, UnionID, Remark string
 	Scene                   string
-	FollowedAt              int64
+	FollowedAt              int64 // subscribe_time; an imported member's first_seen
 	UnfollowedAt            int64
+	LastSeen                int64   // an imported member's last_seen, 0 when unknown
 	TagIDs                  []int64 // in tagid_list order; shared with the index: do not change
 	Blacklisted             bool
 }
@@ -295,9 +299,47 @@ func (x *FollowerIndex) Row(r int) FollowerRow {
 		Scene:        x.scenes[x.scene[r]],
 		FollowedAt:   int64(x.follow[r]),
 		UnfollowedAt: int64(x.unfol[r]),
+		LastSeen:     x.lastSeen(r),
 		TagIDs:       x.tagSets[x.tagSet[r]],
 		Blacklisted:  x.IsBlacklisted(r),
 	}
+}
+
+func (x *FollowerIndex) lastSeen(r int) int64 {
+	if x.last == nil {
+		return 0
+	}
+	return int64(x.last[r])
+}
+
+// HasLastSeen reports whether the rows carry last_seen times: the members
+// of an imported app whose source gives them.
+func (x *FollowerIndex) HasLastSeen() bool { return x.last != nil }
+
+// addLastSeen fills in last_seen from each, which gives (openid, time) in
+// ascending openid order, as the rows were added (the cache's order):
+// one pass beside the rows, no map. An entry whose openid no row has is
+// skipped.
+func (x *FollowerIndex) addLastSeen(each func(fn func(openid string, t int64) error) error) error {
+	r, n := 0, x.Len()
+	cur := ""
+	if n > 0 {
+		cur = x.OpenID(0)
+	}
+	return each(func(openid string, t int64) error {
+		for r < n && cur < openid {
+			if r++; r < n {
+				cur = x.OpenID(r)
+			}
+		}
+		if r < n && cur == openid && t > 0 {
+			if x.last == nil {
+				x.last = make([]uint32, n)
+			}
+			x.last[r] = clampU32(t)
+		}
+		return nil
+	})
 }
 
 // OpenID returns row r's openid.
@@ -497,6 +539,10 @@ func (x *FollowerIndex) Order(key SortKey, state func(r int) PresenceState) []ui
 	case SortFollowed:
 		return x.byFollow
 	case SortScene:
+		if x.last != nil {
+			// An imported app's scene column is its last seen.
+			return radixOrder(x.Len(), func(r int) uint32 { return x.last[r] })
+		}
 		rank := make([]uint32, len(x.scenes))
 		names := slices.Clone(x.scenes)
 		slices.Sort(names)
@@ -666,5 +712,5 @@ func (x *FollowerIndex) Visible(order []uint32, desc bool, match []uint64, showU
 func (x *FollowerIndex) memBytes() int {
 	return cap(x.hay) + 8*cap(x.upper) + 4*cap(x.start) + 2*cap(x.oLen) + 2*cap(x.uLen) +
 		4*cap(x.follow) + 4*cap(x.unfol) + 2*cap(x.scene) + 4*cap(x.byFollow) + 8*cap(x.following) +
-		4*cap(x.tagSet) + 8*cap(x.black)
+		4*cap(x.tagSet) + 8*cap(x.black) + 4*cap(x.last)
 }

@@ -26,6 +26,39 @@ import (
 type App struct {
 	Name  string // short label
 	AppID string
+	// Kind is "official" (or "") for an official account, "miniprogram",
+	// "mobile" or "web" for an app whose members are imported.
+	Kind string
+}
+
+// Imported reports whether the app's members come from an import.
+func (a App) Imported() bool { return a.Kind != "" && a.Kind != cache.KindOfficial }
+
+// ImportReader is what the home view reads of imported apps when its Reader
+// has it: each one's latest import (cache.Store.Imports). CacheReader
+// implements it.
+type ImportReader interface {
+	Imports(ctx context.Context) (map[string]cache.ImportInfo, error)
+}
+
+// kindLabel is how the home view names a kind, in its kind column; short,
+// in four cells, where an official account (the usual kind) is left blank.
+func kindLabel(kind string, short bool) string {
+	switch {
+	case kind == "miniprogram" && short:
+		return "mini"
+	case kind == "miniprogram":
+		return "mini program"
+	case kind == "mobile":
+		return "app"
+	case kind == "web" && short:
+		return "web"
+	case kind == "web":
+		return "website"
+	case short:
+		return ""
+	}
+	return "official"
 }
 
 // HomeSpec is what the home view shows and where its data comes from.
@@ -80,6 +113,7 @@ type Home struct {
 	cursor int
 
 	cached   map[string]cache.App // by appid; nil until the first read
+	imports  map[string]cache.ImportInfo
 	links    *cache.Links
 	readErr  error
 	linksErr error
@@ -131,12 +165,13 @@ type appState struct {
 // the root delivers each to its owner only.
 type (
 	homeCountsMsg struct {
-		owner  *Home
-		gen    int
-		apps   map[string]cache.App
-		holder *cache.Holder            // the first of others, for the title
-		others map[string]*cache.Holder // by appid
-		err    error
+		owner   *Home
+		gen     int
+		apps    map[string]cache.App
+		imports map[string]cache.ImportInfo
+		holder  *cache.Holder            // the first of others, for the title
+		others  map[string]*cache.Holder // by appid
+		err     error
 	}
 	homeLinksMsg struct {
 		owner *Home
@@ -233,7 +268,11 @@ func (h *Home) readCounts() tea.Cmd {
 	ctx, src, gen, other, list := h.c.Ctx, h.spec.Reader, h.countsGen, h.spec.OtherSync, h.spec.Apps
 	return func() tea.Msg {
 		apps, err := src.Apps(ctx)
-		m := homeCountsMsg{owner: h, gen: gen, apps: apps, err: err}
+		var imports map[string]cache.ImportInfo
+		if ir, ok := src.(ImportReader); ok && err == nil {
+			imports, err = ir.Imports(ctx)
+		}
+		m := homeCountsMsg{owner: h, gen: gen, apps: apps, imports: imports, err: err}
 		if other != nil {
 			for _, a := range list {
 				if who := other(a.AppID); who != nil {
@@ -293,6 +332,7 @@ func (h *Home) Update(msg tea.Msg) tea.Cmd {
 			}
 			return nil
 		}
+		h.imports = msg.imports
 		if h.holder != nil && msg.holder == nil {
 			// The other process's sync ended: what it wrote is news, and
 			// the findings about its apps wait for an analysis of it.
@@ -615,8 +655,9 @@ func (h *Home) followersPage(appID string, subset FollowerSubset) Page {
 		app = h.spec.Apps[i]
 	}
 	spec := FollowersSpec{
-		App: app.Name, AppID: app.AppID, Bound: h.bound(app.AppID),
-		Reader: h.spec.Reader, LoadPresence: h.spec.Reader.Presence,
+		App: app.Name, AppID: app.AppID, Kind: app.Kind, Bound: h.bound(app.AppID),
+		Platform: h.platform(app.AppID),
+		Reader:   h.spec.Reader, LoadPresence: h.spec.Reader.Presence,
 		Subset: subset,
 	}
 	if c, ok := h.cached[app.AppID]; ok {
@@ -624,7 +665,7 @@ func (h *Home) followersPage(appID string, subset FollowerSubset) Page {
 	}
 	for _, o := range h.spec.Apps {
 		if o.AppID != app.AppID {
-			spec.Others = append(spec.Others, OtherApp{Name: o.Name, AppID: o.AppID, Bound: h.bound(o.AppID)})
+			spec.Others = append(spec.Others, OtherApp{Name: o.Name, AppID: o.AppID, Bound: h.bound(o.AppID), Platform: h.platform(o.AppID)})
 		}
 	}
 	return NewFollowers(h.c, spec)
@@ -649,6 +690,26 @@ func (h *Home) appLinks(appID string) *cache.AppLinks {
 		return &h.links.Apps[i]
 	}
 	return nil
+}
+
+// platform is appID's platform label, "" before the analysis is in or when
+// it is not bound.
+func (h *Home) platform(appID string) string {
+	if l := h.appLinks(appID); l != nil {
+		return l.Platform
+	}
+	return ""
+}
+
+// mixed reports whether the apps are of more than one kind: then the view
+// shows a kind column and says members rather than followers.
+func (h *Home) mixed() bool {
+	for _, a := range h.spec.Apps {
+		if a.Imported() {
+			return true
+		}
+	}
+	return false
 }
 
 // bound says whether appID's followers carry unionids. Before the analysis
@@ -749,9 +810,11 @@ func tildePath(p string) string {
 	return p
 }
 
-// homeLayout is the width of each column; appid 0 hides it.
+// homeLayout is the width of each column; 0 hides appid, kind, cached and
+// last.
 type homeLayout struct {
-	name, appid, followers, cached, bound, union, last, sync int
+	name, appid, kind, followers, cached, bound, union, last, sync int
+	shortKind                                                      bool // the kind column in four cells
 }
 
 func (h *Home) layout() homeLayout {
@@ -759,27 +822,37 @@ func (h *Home) layout() homeLayout {
 	for _, app := range h.spec.Apps {
 		l.name = max(l.name, ansi.StringWidth(sanitize.Text(app.Name)))
 		l.appid = max(l.appid, ansi.StringWidth(sanitize.Text(app.AppID)))
+		if h.mixed() {
+			l.kind = max(l.kind, len("kind"), len(kindLabel(app.Kind, false)))
+		}
 	}
 	l.name = min(l.name, 16)
 	fixed := func() int {
-		w := markerW + l.name + l.followers + l.cached + l.bound + l.union + 6*len(gap)
-		for _, c := range []int{l.appid, l.last} {
+		w := markerW + l.name + l.followers + l.bound + l.union + 4*len(gap)
+		for _, c := range []int{l.appid, l.kind, l.cached, l.last} {
 			if c > 0 {
 				w += c + len(gap)
 			}
 		}
 		return w
 	}
-	// The sync column needs room for its bar and numbers; the appid goes
-	// first on a narrow terminal (it is in the Followers title too), then
-	// the last sync's age (the sync column says how it ended, and the
-	// title when the last one did): at 60 columns a row still says that
-	// its app syncs, or why it stopped.
+	// The sync column needs room for its bar and numbers: on a narrow
+	// terminal the appid goes first (it is in the Followers title too),
+	// then what other columns and the sync cell say again: the cached
+	// count (the followers' once a sync is done), the last sync's time
+	// (the sync cell and the title tell it). At 60 columns a row still
+	// says that its app syncs, or why it stopped.
 	if h.width-fixed() < 40 {
 		l.appid = 0
 	}
-	if h.width-fixed() < 20 {
+	if h.width-fixed() < 24 {
+		l.cached = 0
+	}
+	if h.width-fixed() < 24 {
 		l.last = 0
+	}
+	if l.kind > 0 && h.width-fixed() < 24 {
+		l.kind, l.shortKind = len("kind"), true
 	}
 	l.sync = max(h.width-fixed(), 0)
 	return l
@@ -792,8 +865,17 @@ func (h *Home) headerLine(l homeLayout) string {
 	if l.appid > 0 {
 		b.WriteString(gap + cell("appid", l.appid))
 	}
-	b.WriteString(gap + right("followers", l.followers))
-	b.WriteString(gap + right("cached", l.cached))
+	if l.kind > 0 {
+		b.WriteString(gap + cell("kind", l.kind))
+	}
+	people := "followers"
+	if h.mixed() {
+		people = "members" // an imported app has no followers
+	}
+	b.WriteString(gap + right(people, l.followers))
+	if l.cached > 0 {
+		b.WriteString(gap + right("cached", l.cached))
+	}
 	b.WriteString(gap + cell("bound", l.bound))
 	b.WriteString(gap + right("unionid", l.union))
 	if l.last > 0 {
@@ -828,6 +910,9 @@ func (h *Home) rowLine(l homeLayout, i int) string {
 	if l.appid > 0 {
 		b.WriteString(gap + cell(sanitize.Text(app.AppID), l.appid))
 	}
+	if l.kind > 0 {
+		b.WriteString(gap + cell(kindLabel(app.Kind, l.shortKind), l.kind))
+	}
 
 	total := c.Sync.Total
 	if r.hasProg && r.prog.Total > 0 {
@@ -842,7 +927,9 @@ func (h *Home) rowLine(l homeLayout, i int) string {
 	if inCache {
 		cached = wording.FormatCount(c.Counts.Subscribed)
 	}
-	b.WriteString(gap + right(cached, l.cached))
+	if l.cached > 0 {
+		b.WriteString(gap + right(cached, l.cached))
+	}
 	b.WriteString(gap + cell(h.boundLabel(i, c, inCache), l.bound))
 	union := "—"
 	if c.Counts.Subscribed > 0 {
@@ -922,6 +1009,9 @@ func (h *Home) syncCell(i, w int) (string, cellKind) {
 	if r.running {
 		return fit(h.runningCell(r.prog, r.hasProg, w)), cellPlain
 	}
+	if app.Imported() {
+		return h.importCell(i, w)
+	}
 	if r.ended && errors.Is(r.err, context.Canceled) {
 		if h.countsSeen < r.endCounts {
 			return fit(h.barText(r.prog.Fraction(), w) + " stopping — saving what it fetched…"), cellDim
@@ -966,6 +1056,69 @@ func (h *Home) syncCell(i, w int) (string, cellKind) {
 	return fit(h.barText(1, w) + " done"), cellPlain
 }
 
+// importCell is the sync column of an imported app that is not being read:
+// what its import holds and when it was read, or how this session's read
+// ended, as much of it as w cells hold.
+func (h *Home) importCell(i, w int) (string, cellKind) {
+	app, r := h.spec.Apps[i], h.rows[i]
+	c := h.cached[app.AppID]
+	in, read := h.imports[app.AppID]
+	fit := func(s string) string { return ansi.Truncate(s, w, "…") }
+	// The longest variant that fits: what the import holds, then where it
+	// came from, then what to press.
+	first := func(variants ...string) string {
+		for _, v := range variants {
+			if ansi.StringWidth(v) <= w {
+				return v
+			}
+		}
+		return fit(variants[len(variants)-1])
+	}
+	from := sanitize.Text(filepath.Base(in.Source))
+	if strings.HasPrefix(in.Source, "import_command of ") {
+		from = "its import_command"
+	}
+	rows := wording.FormatCount(in.Members) + " rows"
+	when := "read " + h.ago(in.ReadAt)
+	rejected := ""
+	if in.Rejected > 0 {
+		rejected = " · " + wording.FormatCount(in.Rejected) + " rejected"
+	}
+	holds := func(lead string) string {
+		return first(
+			lead+rows+" of "+from+", "+when+rejected+" · s re-reads",
+			lead+rows+" of "+from+", "+when+rejected,
+			lead+rows+", "+when+rejected,
+			lead+rows+", "+when,
+			lead+when,
+			lead+rows,
+			strings.TrimSuffix(lead, " · "),
+		)
+	}
+	if r.ended && r.err != nil {
+		if r.prog.Phase == cache.PhaseDone && r.prog.Rejected > 0 {
+			// The valid rows are in; the sentence below lists the others.
+			n := wording.FormatCount(r.prog.Rejected)
+			return first("⚠ "+n+" rows rejected (see below) · "+rows+" of "+from+" read", "⚠ "+n+" rows rejected (see below)", "⚠ "+n+" rejected"), cellWarn
+		}
+		if errors.Is(r.err, context.Canceled) {
+			return first("stopped: the previous import is kept · s reads it again", "stopped: the previous import is kept"), cellDim
+		}
+		text, kind := h.stopText(app.Name, r.err, r.prog.Rows, 0, time.Time{})
+		return fit(text), kind
+	}
+	switch {
+	case !read:
+		return fit("s to read its import"), cellDim
+	case h.unbound(app.AppID, c):
+		return holds("⚠ not bound · "), cellWarn
+	case r.ended && (r.prog.Joined > 0 || r.prog.Left > 0):
+		changes := wording.FormatCount(r.prog.Joined) + " new, " + wording.FormatCount(r.prog.Left) + " left"
+		return first("done · "+rows+" of "+from+", "+changes+" · s re-reads", "done · "+rows+", "+changes, "done · "+rows, rows), cellPlain
+	}
+	return holds(""), cellPlain
+}
+
 // unbound says the analysis found none of appID's followers with a unionid.
 func (h *Home) unbound(appID string, c cache.App) bool {
 	l := h.appLinks(appID)
@@ -984,6 +1137,10 @@ func (h *Home) runningCell(p cache.Progress, has bool, w int) string {
 		parts = append(parts, "starting")
 	case cache.PhaseMarking:
 		parts = append(parts, "marking unfollows")
+	case cache.PhaseReading:
+		parts = append(parts, "reading "+wording.FormatCount(p.Rows)+" rows")
+	case cache.PhaseWriting:
+		parts = append(parts, "writing "+wording.FormatCount(p.Rows)+" rows")
 	}
 	if p.Rate > 0 {
 		parts = append(parts, wording.FormatCount(int64(p.Rate))+"/s")

@@ -78,10 +78,17 @@ func cacheFixture1M(b *testing.B) string {
 	return filepath.Join(cacheFixtureDir, "wxscope.db")
 }
 
+// extraCleanups run after every test and benchmark (fixtures shared by
+// several benchmarks).
+var extraCleanups []func()
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if cacheFixtureDir != "" {
 		os.RemoveAll(cacheFixtureDir)
+	}
+	for _, f := range extraCleanups {
+		f()
 	}
 	os.Exit(code)
 }

@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"charm.land/bubbles/v2/help"
@@ -362,7 +363,45 @@ func (l *Links) listTop() int {
 	if l.links == nil {
 		return 2
 	}
-	return 1 + 1 + len(l.links.Apps) + len(l.chipLines()) + 1
+	return 1 + 1 + len(l.links.Apps) + len(l.chipLines()) + len(l.platformNote()) + 1
+}
+
+// platformNote says, under the chips of "missing in X", who that count
+// leaves out and why: the persons of other platforms, who have other
+// unionids in X. Empty for other filters, or when nobody is left out.
+func (l *Links) platformNote() []string {
+	f := l.current()
+	if l.groups == nil || f.Kind != GroupsMissingIn {
+		return nil
+	}
+	n := l.groups.otherPlatforms(f.App)
+	i := l.links.Index(f.App)
+	if n == 0 || i < 0 {
+		return nil
+	}
+	a := &l.links.Apps[i]
+	var others []string
+	for j := range l.links.Apps {
+		if o := &l.links.Apps[j]; o.Bound && o.Platform != a.Platform && !slices.Contains(others, o.Platform) {
+			others = append(others, o.Platform)
+		}
+	}
+	text := fmt.Sprintf("not counted: %s %s of %s, on another open platform than %s (%s): there they have other unionids, so nobody can tell whether they use %s",
+		formatCount(n), plural(n, "person", "persons"), strings.Join(others, ", "), sanitize.Text(a.Label()), sanitize.Text(a.Platform), sanitize.Text(a.Label()))
+	s := l.c.Styles
+	var out []string
+	for _, w := range strings.Split(ansi.Wrap(text, max(l.width-2, 10), ""), "\n") {
+		out = append(out, s.Dim.Render("  "+w))
+	}
+	return out
+}
+
+// plural is word for n, as a count says it: "1 person", "2 persons".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func (l *Links) pageRows() int { return max(l.height-l.listTop(), 0) }
@@ -410,6 +449,7 @@ func (l *Links) View() string {
 		for _, c := range l.chipLines() {
 			out = append(out, c.text)
 		}
+		out = append(out, l.platformNote()...)
 		out = append(out, l.list()...)
 	}
 	return strings.Join(out, "\n")
@@ -444,23 +484,15 @@ func shade(shared, smaller int64) (glyph string, level int) {
 
 const heatLegend = "shade: share of the smaller app  ░ none  ▒ some  ▓ most  █ all"
 
-// mainPlatform is the platform label most bound apps share (ties: the one
-// with more persons); an app bound to another one is flagged.
+// mainPlatform is the largest platform, P1 (platforms are labelled by
+// size); an app bound to another one is flagged. "" when no app is bound.
 func mainPlatform(apps []cache.AppLinks) string {
-	n, persons := map[string]int{}, map[string]int64{}
-	best := ""
 	for _, a := range apps {
-		if !a.Bound || a.Platform == "" {
-			continue
-		}
-		n[a.Platform]++
-		persons[a.Platform] += a.Persons
-		p := a.Platform
-		if best == "" || n[p] > n[best] || n[p] == n[best] && persons[p] > persons[best] {
-			best = p
+		if a.Bound && a.Platform == "P1" {
+			return "P1"
 		}
 	}
-	return best
+	return ""
 }
 
 // heatMap draws the app-by-app matrix: a header and one row per app.
@@ -542,7 +574,11 @@ func (l *Links) appNote(a *cache.AppLinks, main string) (note string, warn bool)
 		// Part of a first listing proves little: wait for the verdict.
 		return "(no unionid so far; sync not finished)", false
 	case !a.Bound:
-		return "⚠ not bound to an open platform: " + formatCount(int(a.Counts.Subscribed)) + " followers, no unionids", true
+		people := "followers"
+		if !a.IsOfficial() {
+			people = "members"
+		}
+		return "⚠ not bound to an open platform: " + formatCount(int(a.Counts.Subscribed)) + " " + people + ", no unionids", true
 	case main != "" && a.Platform != main:
 		return "⚠ another open platform? (" + sanitize.Text(a.Platform) + ": shares nobody with " + sanitize.Text(main) + ")", true
 	}
@@ -576,6 +612,8 @@ func (l *Links) filterLabel(f GroupFilter) string {
 		return "conflict in " + name(f.App)
 	case GroupsNoUnionID:
 		return "no unionid"
+	case GroupsOtherPlatform:
+		return "other platforms than " + name(f.App)
 	}
 	return "all"
 }
@@ -655,8 +693,8 @@ func (l *Links) list() []string {
 				mark = "✓✓ conflict"
 			case ok && in&(1<<bit) != 0:
 				mark = "✓"
-			case ok && x.bound&(1<<bit) != 0:
-				mark = "·"
+			case ok && x.missingMask(g)&(1<<bit) != 0:
+				mark = "·" // bound and on the person's platform
 			}
 			b.WriteString(sanitize.Text(apps[j].Label()) + " " + mark)
 		}

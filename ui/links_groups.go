@@ -15,9 +15,9 @@ import (
 type FollowersOpener func(appID string, subset FollowerSubset) Page
 
 // groupIndex is the unionid groups of one load, compact: every unionid in
-// one byte arena and each person reduced to a bit mask of the apps it is in,
-// so a million persons cost about 36 MB and no string is built until its row
-// is drawn.
+// one byte arena and each person reduced to a bit mask of the apps it is in
+// and the number of its platform, so a million persons cost about 37 MB and
+// no string is built until its row is drawn.
 type groupIndex struct {
 	appBit map[string]int // appid → bit
 	ids    []byte         // the unionids, back to back
@@ -25,10 +25,15 @@ type groupIndex struct {
 	in     []uint64       // bit b: a member in the app of bit b
 	// conflict holds the few groups with two openids in one app.
 	conflict map[uint32]uint64
-	// bound are the bits of the bound apps: a person without a member there
-	// is missing in it.
-	bound  uint64
-	maxLen int
+	// bound are the bits of the bound apps.
+	bound uint64
+	// plat is each group's platform, an index into platforms; platApps are
+	// the bits of each platform's apps. A person is missing in the bound
+	// apps of its own platform only: elsewhere it has another unionid.
+	plat      []uint8
+	platforms []string
+	platApps  []uint64
+	maxLen    int
 
 	missing   []int // per bit: groups missing in that app
 	inN       []int // per n: groups with members in n apps
@@ -67,12 +72,24 @@ func (x *groupIndex) add(g *cache.Group) {
 		}
 		in |= 1 << b
 	}
+	var missing uint64
 	for _, a := range g.Missing {
 		if b := x.bit(a); b >= 0 {
-			x.bound |= 1 << b
+			missing |= 1 << b
 		}
 	}
-	x.bound |= in // an app with a member carries unionids: it is bound
+	x.bound |= missing | in // an app with a member carries unionids: it is bound
+	p := slices.Index(x.platforms, g.Platform)
+	if p < 0 && len(x.platforms) < 255 {
+		p = len(x.platforms)
+		x.platforms = append(x.platforms, g.Platform)
+		x.platApps = append(x.platApps, 0)
+	}
+	if p < 0 {
+		p = len(x.platforms) - 1
+	}
+	x.platApps[p] |= missing | in
+	x.plat = append(x.plat, uint8(p))
 	id := clip(g.UnionID)
 	x.ids = append(x.ids, id...)
 	x.start = append(x.start, uint32(len(x.ids)))
@@ -90,11 +107,33 @@ func (x *groupIndex) add(g *cache.Group) {
 // finish counts the persons missing in each app, once the bound apps are
 // all known.
 func (x *groupIndex) finish() {
-	for _, in := range x.in {
-		for m := x.bound &^ in; m != 0; m &= m - 1 {
+	for g, in := range x.in {
+		for m := x.missingMask(g) &^ in; m != 0; m &= m - 1 {
 			x.missing[bits.TrailingZeros64(m)]++
 		}
 	}
+}
+
+// missingMask are the apps group g would be missing in without a member:
+// the bound apps of its platform.
+func (x *groupIndex) missingMask(g int) uint64 {
+	return x.bound & x.platApps[x.plat[g]]
+}
+
+// otherPlatforms counts the groups of other platforms than app's: those not
+// counted as missing in it.
+func (x *groupIndex) otherPlatforms(appid string) int {
+	b, ok := x.appBit[appid]
+	if !ok {
+		return 0
+	}
+	n := 0
+	for g := range x.in {
+		if x.platApps[x.plat[g]]&(1<<b) == 0 {
+			n++
+		}
+	}
+	return n
 }
 
 func (x *groupIndex) len() int { return len(x.in) }
@@ -129,6 +168,10 @@ const (
 	GroupsInApps                           // persons with members in exactly N apps
 	GroupsConflict                         // persons with two or more openids in App
 	GroupsNoUnionID                        // not persons: the followers of bound apps without a unionid, per app
+	// GroupsOtherPlatform: the persons of other platforms than App's, who
+	// are not counted as missing in App (there they have other unionids):
+	// those who would link if App were bound to their platform.
+	GroupsOtherPlatform
 )
 
 // GroupFilter is one filter of the Links view.
@@ -144,12 +187,15 @@ func (x *groupIndex) keeps(f GroupFilter, g int) bool {
 	switch f.Kind {
 	case GroupsMissingIn:
 		b, ok := x.appBit[f.App]
-		return ok && x.bound&^x.in[g]&(1<<b) != 0
+		return ok && x.missingMask(g)&^x.in[g]&(1<<b) != 0
 	case GroupsInApps:
 		return bits.OnesCount64(x.in[g]) == f.N
 	case GroupsConflict:
 		b, ok := x.appBit[f.App]
 		return ok && x.conflict[uint32(g)]&(1<<b) != 0
+	case GroupsOtherPlatform:
+		b, ok := x.appBit[f.App]
+		return ok && x.platApps[x.plat[g]]&(1<<b) == 0
 	}
 	return true
 }
@@ -180,7 +226,7 @@ func (x *groupIndex) rows(f GroupFilter) []uint32 {
 		}
 		want := x.bound & (1 << b)
 		for g, in := range x.in {
-			if want&^in != 0 {
+			if want&x.platApps[x.plat[g]]&^in != 0 {
 				out = append(out, uint32(g))
 			}
 		}
@@ -212,6 +258,8 @@ func (x *groupIndex) count(f GroupFilter) int {
 			return x.conflicts[b]
 		}
 		return 0
+	case GroupsOtherPlatform:
+		return x.otherPlatforms(f.App)
 	}
 	return x.len()
 }

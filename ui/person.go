@@ -46,8 +46,9 @@ func (m personListsMsg) Owner() Page { return m.owner }
 // personRow is one line of the view: a profile of the person in an app (two
 // in a conflict), or an app without one.
 type personRow struct {
-	app     int            // in Person.Apps
-	profile *cache.Profile // nil: the app has none, and its Reason says why
+	app      int            // in Person.Apps
+	profile  *cache.Profile // nil: the app has none, and its Reason says why
+	lastSeen int64          // an imported member's last_seen, 0 when unknown
 }
 
 // NewPerson returns the Person view over what the cache knows of p: one row
@@ -57,7 +58,11 @@ func NewPerson(c *Common, p *cache.Person) *Person {
 	for i := range p.Apps {
 		a := &p.Apps[i]
 		for j := range a.Profiles {
-			v.rows = append(v.rows, personRow{app: i, profile: &a.Profiles[j]})
+			row := personRow{app: i, profile: &a.Profiles[j]}
+			if j < len(a.LastSeen) {
+				row.lastSeen = a.LastSeen[j]
+			}
+			v.rows = append(v.rows, row)
 		}
 		if len(a.Profiles) == 0 {
 			v.rows = append(v.rows, personRow{app: i})
@@ -247,6 +252,9 @@ func (p *Person) detail(m personRow) string {
 	if m.profile == nil {
 		return sanitize.Text(wording.Absence(wording.TUI, p.person, m.app))
 	}
+	if app := &p.person.Apps[m.app]; !app.IsOfficial() {
+		return p.memberDetail(app, m)
+	}
 	pr := m.profile
 	var parts []string
 	since := p.when(pr.SubscribeTime) + sceneDetail(pr)
@@ -294,6 +302,37 @@ func (p *Person) detail(m personRow) string {
 	}
 	if pr.FetchedAt != 0 {
 		parts = append(parts, "as of "+p.when(pr.FetchedAt))
+	}
+	return strings.Join(parts, " · ")
+}
+
+// memberDetail is the detail of an imported app's member: its kind, since
+// when it is a member (first_seen) or when it left the import, and when it
+// was last seen.
+func (p *Person) memberDetail(app *cache.PersonApp, m personRow) string {
+	pr := m.profile
+	parts := []string{wording.Kind(app.Kind)}
+	since := ""
+	if pr.SubscribeTime != 0 {
+		since = " since " + p.when(pr.SubscribeTime)
+	}
+	if pr.UnfollowedAt != 0 {
+		s := "left its import " + p.when(pr.UnfollowedAt)
+		if since != "" {
+			s += " · had been a member" + since
+		}
+		parts = append(parts, s)
+	} else {
+		parts = append(parts, "member"+since)
+	}
+	if m.lastSeen != 0 {
+		parts = append(parts, "last seen "+p.when(m.lastSeen))
+	}
+	if pr.UnionID == "" && p.person.UnionID == "" {
+		parts = append(parts, "no unionid")
+	}
+	if pr.UnionID != "" && pr.UnionID != p.person.UnionID {
+		parts = append(parts, "unionid "+sanitize.Text(pr.UnionID))
 	}
 	return strings.Join(parts, " · ")
 }

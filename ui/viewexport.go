@@ -36,7 +36,7 @@ var exportKeys = JumpKeys{
 
 // viewTitle says what the view shows: app, subset and filter.
 func (f *Followers) viewTitle() string {
-	t := f.spec.App + " › followers"
+	t := f.spec.App + " › " + f.people()
 	if l := f.spec.Subset.label(); l != "" {
 		t += " · only " + l
 	}
@@ -149,7 +149,7 @@ func (f *Followers) exportLine() string {
 // reports the result, success or failure, as one FlashMsg.
 func (f *Followers) export(path string) tea.Cmd {
 	w := viewExport{
-		ctx: f.c.Ctx, app: f.spec.App, appID: f.spec.AppID,
+		ctx: f.c.Ctx, app: f.spec.App, appID: f.spec.AppID, kind: f.spec.Kind,
 		src: f.spec.Reader, idx: f.idx, rows: f.rows, tagNames: f.tags.NameMap(),
 	}
 	return func() tea.Msg {
@@ -169,12 +169,12 @@ func (f *Followers) export(path string) tea.Cmd {
 // run while the view changes: the index and the row slice are never
 // modified in place.
 type viewExport struct {
-	ctx        context.Context
-	app, appID string
-	src        FollowerReader
-	idx        *FollowerIndex
-	rows       []uint32
-	tagNames   map[int64]string // the view's tag names; the blacklist marks are the index's
+	ctx              context.Context
+	app, appID, kind string
+	src              FollowerReader
+	idx              *FollowerIndex
+	rows             []uint32
+	tagNames         map[int64]string // the view's tag names; the blacklist marks are the index's
 }
 
 // writeFile writes the rows to the new file path in the format its
@@ -204,7 +204,7 @@ func (w viewExport) writeFile(path string) (int, error) {
 		if !ok || refs[pos].Valid() {
 			return nil
 		}
-		r := export.NewRow(export.Input{App: w.app, Kind: export.KindOfficial, Profile: (*export.Follower)(p),
+		r := export.NewRow(export.Input{App: w.app, Kind: w.kind, Profile: (*export.Follower)(p),
 			TagNames: w.tagNames, Blacklisted: w.idx.IsBlacklisted(int(w.rows[pos]))})
 		ref, err := spool.Add(&r)
 		refs[pos] = ref

@@ -42,39 +42,63 @@ func (t FindingText) Detail() string {
 // evidence is the same facts for everyone.
 func Finding(a Audience, f *cache.Finding) FindingText {
 	t := FindingText{Subject: strings.Join(f.Apps, " ↔ ")}
-	app := ""
+	app, kind := "", ""
 	if len(f.Apps) > 0 {
 		app = f.Apps[0]
+	}
+	if len(f.AppKinds) > 0 {
+		kind = f.AppKinds[0]
 	}
 	switch f.Kind {
 	case cache.UnboundApp:
 		so := ""
-		if !f.Synced {
+		switch {
+		case imported(kind):
+			so = " of its import"
+		case !f.Synced:
 			so = " cached so far"
 		}
-		t.Seen = fmt.Sprintf("none of %s followers%s carries a unionid", FormatCount(f.Count), so)
+		t.Seen = fmt.Sprintf("none of %s %s%s carries a unionid", FormatCount(f.Count), members(kind), so)
+		where := fmt.Sprintf("(%s)", console(kind))
 		switch {
 		case len(f.BindTo) == 1:
-			t.Action = fmt.Sprintf("bind %s to the open platform account that %s uses", app, f.BindTo[0])
+			t.Action = fmt.Sprintf("bind %s to the open platform account that %s uses %s", app, f.BindTo[0], where)
 		case len(f.BindTo) > 1:
-			t.Action = fmt.Sprintf("bind %s to the open platform account that %s use", app, JoinAnd(f.BindTo))
-		case a == TUI:
-			t.Action = fmt.Sprintf("bind %s to your open platform account (open.weixin.qq.com → account center), then %s to sync it again", app, a.syncApp(app))
+			t.Action = fmt.Sprintf("bind %s to the open platform account that %s use %s", app, JoinAnd(f.BindTo), where)
 		default:
-			t.Action = fmt.Sprintf("bind %s to your open platform account (open.weixin.qq.com → account center), then sync it again", app)
+			t.Action = fmt.Sprintf("bind %s to your open platform account %s", app, where)
+		}
+		switch {
+		case imported(kind):
+			t.Action += fmt.Sprintf("; each member's next login then returns its unionid (%s): record it, and the next sync reads it", loginAnswer(kind))
+		case len(f.BindTo) == 0 && a == TUI:
+			t.Action += fmt.Sprintf(", then %s to sync it again", a.syncApp(app))
+		case len(f.BindTo) == 0:
+			t.Action += ", then sync it again"
 		}
 	case cache.SeparatePlatform:
 		small, big := f.Apps[0], f.Apps[1]
-		t.Seen = fmt.Sprintf("0 shared persons among %s and %s followers with a unionid", FormatCount(f.Count), FormatCount(f.Of))
+		smallKind, bigKind := kind, ""
+		if len(f.AppKinds) > 1 {
+			bigKind = f.AppKinds[1]
+		}
+		if members(smallKind) == members(bigKind) {
+			t.Seen = fmt.Sprintf("0 shared persons among %s and %s %s with a unionid", FormatCount(f.Count), FormatCount(f.Of), members(smallKind))
+		} else {
+			t.Seen = fmt.Sprintf("0 shared persons among %s %s and %s %s with a unionid", FormatCount(f.Count), members(smallKind), FormatCount(f.Of), members(bigKind))
+		}
 		t.Action = fmt.Sprintf("%s (%s) and %s (%s) are likely bound to different open platform accounts; rebind %s to the one %s uses if they should link",
 			small, f.Platforms[0], big, f.Platforms[1], small, big)
 	case cache.NoUnionID:
-		t.Seen = fmt.Sprintf("%s of %s followers carry no unionid although %s is bound", FormatCount(f.Count), FormatCount(f.Of), app)
-		refetch := "their profiles were probably cached before the binding: refetch them with max_age = \"0s\" in the config"
-		if a == TUI {
-			t.Action = refetch + ", then " + a.syncApp(app)
-		} else {
-			t.Action = refetch + " and wxscope sync --app " + app
+		t.Seen = fmt.Sprintf("%s of %s %s carry no unionid although %s is bound", FormatCount(f.Count), FormatCount(f.Of), members(kind), app)
+		switch {
+		case imported(kind):
+			t.Action = fmt.Sprintf("these are probably records kept from before %s was bound: a unionid comes with the member's next login (%s); record it then, and the next sync reads it", app, loginAnswer(kind))
+		case a == TUI:
+			t.Action = "their profiles were probably cached before the binding: refetch them with max_age = \"0s\" in the config, then " + a.syncApp(app)
+		default:
+			t.Action = "their profiles were probably cached before the binding: refetch them with max_age = \"0s\" in the config and wxscope sync --app " + app +
+				"; for such openids in your own records, wxscope resolve --app " + app + " gives their unionids"
 		}
 	case cache.Conflict:
 		t.Seen = fmt.Sprintf("%s unionids have two or more openids in %s", FormatCount(f.Count), app)
@@ -130,4 +154,13 @@ func Finding(a Audience, f *cache.Finding) FindingText {
 		t.Seen = fmt.Sprintf("%s (%s)", f.Kind, FormatCount(f.Count))
 	}
 	return t
+}
+
+// loginAnswer is the API answer that carries an imported app's unionid at
+// a login.
+func loginAnswer(kind string) string {
+	if kind == "miniprogram" {
+		return "code2Session answers with it once the mini program is bound"
+	}
+	return "the OAuth answer carries it once the " + Kind(kind) + " is bound"
 }

@@ -16,32 +16,51 @@ import (
 func Absence(a Audience, p *cache.Person, i int) string {
 	app := &p.Apps[i]
 	name := app.Label()
+	kind := app.Kind
 	switch app.Reason {
 	case cache.ReasonNone:
 		return ""
 	case cache.ReasonNotFollowing:
+		if imported(kind) {
+			return "not a member of " + name + ": not in its import"
+		}
 		if len(app.Profiles) > 0 {
 			return fmt.Sprintf("does not follow %s (the API said so on %s)", name, day(app.Profiles[0].FetchedAt))
 		}
 		return "does not follow " + name
 	case cache.ReasonUnfollowed:
 		s := "unfollowed " + name
+		if imported(kind) {
+			s = "left " + name
+		}
 		if len(app.Profiles) > 0 && app.Profiles[0].UnfollowedAt > 0 {
 			s += " on " + day(app.Profiles[0].UnfollowedAt)
+		}
+		if imported(kind) {
+			s += " (gone from its import)"
 		}
 		return s
 	case cache.ReasonNoUnionID:
 		why := "carries no unionid"
-		if src := foundIn(p); src != nil && !src.Bound {
+		who := "this follower"
+		src := foundIn(p)
+		if src != nil && imported(src.Kind) {
+			who = "this member"
+		}
+		if src != nil && !src.Bound {
 			why = fmt.Sprintf("carries no unionid (%s is not bound to an open platform)", src.Label())
 		}
-		s := fmt.Sprintf("this follower %s, so its openid in %s cannot be found", why, name)
+		s := fmt.Sprintf("%s %s, so its openid in %s cannot be found", who, why, name)
 		if a == TUI {
 			return "cannot tell: " + s
 		}
 		return s
 	case cache.ReasonNotSynced:
 		switch {
+		case imported(kind) && a == TUI:
+			return "not known yet: " + name + "'s import has not been read"
+		case imported(kind):
+			return fmt.Sprintf("the import of %s has not been read yet: %s", name, a.syncApp(name))
 		case a == TUI:
 			return "not known yet: " + name + " is not fully synced"
 		case app.Counts.Profiles == 0:
@@ -55,13 +74,13 @@ func Absence(a Audience, p *cache.Person, i int) string {
 		if app.Counts.Subscribed == 0 && a == CLI {
 			return name + " has no followers"
 		}
-		return name + " is not bound: its followers carry no unionid, so this person cannot be found there by unionid"
+		return name + " is not bound: its " + members(kind) + " carry no unionid, so this person cannot be found there by unionid"
 	case cache.ReasonOtherPlatform:
 		platform := "another open platform"
 		if app.Platform != "" {
 			platform += " (" + app.Platform + ")"
 		}
-		return "not there under this unionid; " + name + " is bound to " + platform + ", where this person would have another unionid"
+		return "not there under this unionid; " + name + " is bound to " + platform + ", where this person would have another unionid, so it is not counted as missing there"
 	}
 	return "no openid in " + name
 }

@@ -96,8 +96,8 @@ func TestFindingsOfARealCacheInWords(t *testing.T) {
 		got[f.Kind] = [2]string{Finding(CLI, f).Detail(), Finding(TUI, f).Detail()}
 	}
 	for kind, want := range map[cache.FindingKind][2]string{
-		cache.UnboundApp: {"events: none of 3 followers carries a unionid — bind events to the open platform account that news and shop use",
-			"events: none of 3 followers carries a unionid — bind events to the open platform account that news and shop use"},
+		cache.UnboundApp: {"events: none of 3 followers carries a unionid — bind events to the open platform account that news and shop use (开放平台 open.weixin.qq.com → 管理中心 → 公众号)",
+			"events: none of 3 followers carries a unionid — bind events to the open platform account that news and shop use (开放平台 open.weixin.qq.com → 管理中心 → 公众号)"},
 		cache.Incomplete: {"ghost: never synced — run wxscope sync --app ghost", "ghost: never synced — press s on ghost's row"},
 	} {
 		if got[kind] != want {
@@ -128,8 +128,8 @@ func TestAbsenceSaysWhyEachAppHasNoOpenID(t *testing.T) {
 	}{
 		// A news follower: legacy is another platform, events not bound,
 		// ghost never synced.
-		{id("oNews", 3), 3, "not there under this unionid; legacy is bound to another open platform (P2), where this person would have another unionid",
-			"not there under this unionid; legacy is bound to another open platform (P2), where this person would have another unionid"},
+		{id("oNews", 3), 3, "not there under this unionid; legacy is bound to another open platform (P2), where this person would have another unionid, so it is not counted as missing there",
+			"not there under this unionid; legacy is bound to another open platform (P2), where this person would have another unionid, so it is not counted as missing there"},
 		{id("oNews", 3), 2, "events is not bound: its followers carry no unionid, so this person cannot be found there by unionid",
 			"events is not bound: its followers carry no unionid, so this person cannot be found there by unionid"},
 		{id("oNews", 3), 1, "does not follow shop", "does not follow shop"},

@@ -93,3 +93,45 @@ func JoinAnd(names []string) string {
 		return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 	}
 }
+
+// Kind is how an app's kind reads in a sentence: "official account", "mini
+// program", "mobile app", "website".
+func Kind(kind string) string {
+	switch kind {
+	case "miniprogram":
+		return "mini program"
+	case "mobile":
+		return "mobile app"
+	case "web":
+		return "website"
+	}
+	return "official account"
+}
+
+// imported reports whether an app of kind has its members imported rather
+// than listed by the API.
+func imported(kind string) bool { return kind != "" && kind != "official" }
+
+// members is what an app of kind calls the people in it: an official
+// account's followers, an imported app's members.
+func members(kind string) string {
+	if imported(kind) {
+		return "members"
+	}
+	return "followers"
+}
+
+// console is where an app of kind is bound, in the open platform's
+// console (open.weixin.qq.com).
+func console(kind string) string {
+	page := "公众号"
+	switch kind {
+	case "miniprogram":
+		page = "小程序"
+	case "mobile":
+		page = "移动应用"
+	case "web":
+		page = "网站应用"
+	}
+	return "开放平台 open.weixin.qq.com → 管理中心 → " + page
+}

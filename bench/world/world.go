@@ -43,3 +43,53 @@ func Followers(n int, fn func(p *cache.Profile)) {
 		fn(&p)
 	}
 }
+
+// sortedAlphabet is base64's 64 characters in byte order, so that ids built
+// from increasing numbers sort as those numbers do.
+const sortedAlphabet = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+
+// SortedFollowers is Followers for cache files of tens of millions: the n
+// followers come in openid order, and their unionids in the same order, so
+// that a fixture written with Store.PutProfiles fills both B-trees from
+// left to right in minutes instead of rewriting pages all over them for
+// hours. Each openid is the app's prefix, ten characters that grow with the
+// follower's number and thirteen random ones; the unionid is "oP1a", the
+// same ten and fourteen random ones, so person i of one app and person i of
+// another (SortedFollowers with the same n and a different prefix) share a
+// unionid. Remarks, scenes, times and unfollows are distributed as in
+// Followers. fn may not keep p.
+func SortedFollowers(prefix string, n int, fn func(person int, p *cache.Profile)) {
+	rng := rand.New(rand.NewPCG(11, 11))
+	step := uint64(1<<60) / uint64(max(n, 1))
+	var buf [28]byte
+	id := func(head string, ordered uint64, salt uint64) string {
+		b := append(buf[:0], head...)
+		for shift := 54; shift >= 0; shift -= 6 {
+			b = append(b, sortedAlphabet[(ordered>>uint(shift))&63])
+		}
+		for h := salt; len(b) < 28; h = h>>6 | h<<58 {
+			b = append(b, sortedAlphabet[h&63])
+		}
+		return string(b)
+	}
+	remarks := []string{"VIP 客户 🎁", "vip (old)", "老客户", "wholesale buyer", "回头客 ⭐"}
+	scenes := []string{"ADD_SCENE_QR_CODE", "ADD_SCENE_SEARCH", "ADD_SCENE_PROFILE_CARD", "ADD_SCENE_ACCOUNT_MIGRATION", "ADD_SCENE_OTHERS"}
+	for i := range n {
+		ordered := uint64(i) * step
+		p := cache.Profile{OpenID: id(prefix, ordered, rng.Uint64()), Subscribed: true,
+			SubscribeTime: 1_500_000_000 + rng.Int64N(250_000_000), SubscribeScene: scenes[rng.IntN(len(scenes))]}
+		// The unionid's random part depends on the person only, so that
+		// every app gives person i the same one.
+		p.UnionID = id("oP1a", ordered, uint64(i)*0x9e3779b97f4a7c15)
+		if rng.IntN(10) == 0 {
+			p.UnionID = ""
+		}
+		if rng.IntN(20) == 0 {
+			p.Remark = fmt.Sprintf("%s %d", remarks[rng.IntN(len(remarks))], i)
+		}
+		if rng.IntN(15) == 0 {
+			p.Subscribed, p.UnfollowedAt = false, p.SubscribeTime+86400
+		}
+		fn(i, &p)
+	}
+}

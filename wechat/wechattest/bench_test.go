@@ -31,6 +31,18 @@ func BenchmarkNewWorldMillionFollowers(b *testing.B) {
 	runtime.KeepAlive(w)
 }
 
+// BenchmarkNewWorldTenMillion builds one app of 10 M followers: what a scale
+// benchmark pays before its sync starts.
+func BenchmarkNewWorldTenMillion(b *testing.B) {
+	spec := wechattest.WorldSpec{Seed: 1, Apps: []wechattest.AppSpec{{Name: "big", Followers: 10_000_000, Unfollowed: 500_000}}}
+	for b.Loop() {
+		w := wechattest.NewWorld(spec)
+		if n := w.FollowerCount(w.Apps()[0].AppID); n != 10_000_000 {
+			b.Fatal(n)
+		}
+	}
+}
+
 // BenchmarkDemoWorldMillion builds the four-app demo world at 1 M per app.
 func BenchmarkDemoWorldMillion(b *testing.B) {
 	for b.Loop() {

@@ -16,9 +16,10 @@
 // Ids are 28 characters like real ones: "o", a 5-character prefix shared by
 // every id of the app (or platform), 22 url-safe base64 characters. They
 // are AES blocks holding the person's index, so an id decodes back to its
-// person and an id of another app fails to decode; a million followers cost
-// one sorted []uint64 (8 MB), and every profile field is derived from a
-// hash of (app, person) on demand.
+// person and an id of another app fails to decode. Who follows an app, in
+// which order, comes from a keyed permutation of the population, and every
+// profile field from a hash of (app, person), on demand: ten million
+// followers cost no memory and no time up front.
 //
 // Profiles: subscribe_time spread over the nine years before 2025-06-01
 // (more recent follows than old ones); remarks mostly empty, some CJK,
@@ -73,9 +74,10 @@
 //
 // # Choices where the fact sheet is silent (❓)
 //
-//   - user/get order: by 32 pseudo-random bits of the openid's block, so
-//     fixed, unrelated to follow time and to the openid's spelling; new
-//     followers land anywhere.
+//   - user/get order: the app's pseudo-random permutation of its members,
+//     so fixed, unrelated to follow time and to the openid's spelling; new
+//     followers land anywhere (at a random place between two others). The
+//     blacklist comes in the same order.
 //   - user/get with a next_openid that is not a current follower of the app
 //     (malformed, another app's, unfollowed since): 40003. A zero-follower
 //     account answers {"total":0,"count":0,"next_openid":""}, like the call

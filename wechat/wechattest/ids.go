@@ -15,8 +15,8 @@ import (
 // and 22 url-safe base64 characters carrying an AES block. The block holds
 // the person's index and a 12-byte tag of the app, so an id decodes back to
 // its person without any lookup table, and an id of another app (or a
-// garbled one) fails the tag check. That keeps a million-follower world
-// down to a sorted slice of integers.
+// garbled one) fails the tag check. So no table of ids is kept, however
+// large the world.
 const idLen = 28
 
 const b64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -56,15 +56,6 @@ func (c *idCodec) seal(p uint32) (ct [16]byte) {
 	copy(plain[4:], c.tag[:])
 	c.block.Encrypt(ct[:], plain[:])
 	return ct
-}
-
-// orderKey is where p sits in user/get order: 32 bits from the middle of
-// its sealed block (pseudo-random, so the order is fixed but has nothing to
-// do with follow time, nor with the openid's spelling) with p itself below
-// them to break ties.
-func (c *idCodec) orderKey(p uint32) uint64 {
-	ct := c.seal(p)
-	return uint64(binary.BigEndian.Uint32(ct[8:12]))<<32 | uint64(p)
 }
 
 // checkBits fills the 4 bits that 16 bytes leave unused in the last of 22
@@ -150,12 +141,29 @@ func newPerm(n uint64, key uint64) *perm {
 	return q
 }
 
+// at is the element at position i of the permutation.
 func (q *perm) at(i uint64) uint64 {
 	x := i
 	for {
 		l, r := x>>q.half, x&q.mask
 		for _, k := range q.keys {
 			l, r = r, l^(mix(r^k)&q.mask)
+		}
+		x = l<<q.half | r
+		if x < q.n {
+			return x
+		}
+	}
+}
+
+// index is the inverse of at: the position of x. Cycle walking backwards
+// (the rounds undone in reverse order until the value falls inside [0, n))
+// retraces exactly the walk at took.
+func (q *perm) index(x uint64) uint64 {
+	for {
+		l, r := x>>q.half, x&q.mask
+		for i := len(q.keys) - 1; i >= 0; i-- {
+			l, r = r^(mix(l^q.keys[i])&q.mask), l
 		}
 		x = l<<q.half | r
 		if x < q.n {

@@ -3,7 +3,6 @@ package wechattest
 import (
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 )
 
@@ -29,12 +28,7 @@ func (w *World) Tags(appid string) []Tag {
 
 // tags counts on demand; the caller holds w.mu.
 func (w *World) tags(a *app) []Tag {
-	counts := map[int64]int64{}
-	for _, k := range a.followers {
-		for _, t := range deriveProfile(a.salt, uint32(k), w.today).tags {
-			counts[t]++
-		}
-	}
+	counts := a.roster.tagCounts(func(p uint32) []int64 { return deriveProfile(a.salt, p, w.today).tags })
 	out := make([]Tag, len(tagNames))
 	for i, t := range tagNames {
 		out[i] = Tag{ID: t.id, Name: t.name, Count: counts[t.id]}
@@ -50,7 +44,7 @@ func (w *World) Blacklist(appid string) []string {
 	if a == nil {
 		return nil
 	}
-	return a.openIDs(a.blacklist)
+	return a.openIDs(a.roster.blackList())
 }
 
 // SetBlacklisted puts a follower of appid on the blacklist or takes it off,
@@ -66,17 +60,11 @@ func (w *World) SetBlacklisted(appid, openid string, on bool) error {
 	if !ok {
 		return fmt.Errorf("wechattest: blacklist: %q is not an openid of app %s", openid, a.info.Name)
 	}
-	if _, ok := a.isFollower(p); !ok {
+	key, ok := a.roster.key(p)
+	if !ok {
 		return fmt.Errorf("wechattest: blacklist: %s does not follow app %s", openid, a.info.Name)
 	}
-	key := a.ids.orderKey(p)
-	j, listed := slices.BinarySearch(a.blacklist, key)
-	switch {
-	case on && !listed:
-		a.blacklist = slices.Insert(a.blacklist, j, key)
-	case !on && listed:
-		a.blacklist = slices.Delete(a.blacklist, j, j+1)
-	}
+	a.roster.setBlacklisted(p, key, on)
 	return nil
 }
 
@@ -144,7 +132,6 @@ func (s *Server) handleBlacklist(r *http.Request, appid string) ([]byte, *apiErr
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	a := w.byID[appid]
-	start := 0
 	if req.BeginOpenID != "" {
 		p, ok := w.lookup(a, req.BeginOpenID)
 		if !ok {
@@ -155,11 +142,11 @@ func (s *Server) handleBlacklist(r *http.Request, appid string) ([]byte, *apiErr
 			}
 			return nil, &apiError{code: 40003, hint: true}
 		}
-		i, ok := slices.BinarySearch(a.blacklist, a.ids.orderKey(p))
-		if !ok {
+		key, ok := a.roster.key(p)
+		if !ok || !a.roster.blacklisted(p, key) {
 			return nil, &apiError{code: 40003, hint: true}
 		}
-		start = i + 1
+		return appendListPage(nil, a, a.roster.blackList(), key, false, s.cfg.blacklistPageSize), nil
 	}
-	return appendListPage(nil, a, a.blacklist, start, s.cfg.blacklistPageSize), nil
+	return appendListPage(nil, a, a.roster.blackList(), 0, true, s.cfg.blacklistPageSize), nil
 }

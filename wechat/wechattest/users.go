@@ -6,8 +6,8 @@ import (
 	"strconv"
 )
 
-// handleUserGet serves GET /cgi-bin/user/get. Followers come in orderKey
-// order, which is fixed but unrelated to follow time. next_openid is the
+// handleUserGet serves GET /cgi-bin/user/get. Followers come in listing-key
+// order (members.go), which is fixed but unrelated to follow time. next_openid is the
 // last openid of every non-empty page, the final one included; the call
 // after the final page answers count 0, next_openid "" and no data key, as
 // does an account without followers. A next_openid that is not a current
@@ -18,48 +18,53 @@ func (s *Server) handleUserGet(r *http.Request, appid string) ([]byte, *apiError
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	a := w.byID[appid]
-	start := 0
-	if next != "" {
-		p, ok := w.lookup(a, next)
-		if !ok {
-			return nil, &apiError{code: 40003, hint: true}
-		}
-		i, ok := a.isFollower(p)
-		if !ok {
-			return nil, &apiError{code: 40003, hint: true}
-		}
-		start = i + 1
+	if next == "" {
+		return appendListPage(nil, a, a.roster.followerList(), 0, true, s.cfg.pageSize), nil
 	}
-	return appendListPage(nil, a, a.followers, start, s.cfg.pageSize), nil
+	p, ok := w.lookup(a, next)
+	if !ok {
+		return nil, &apiError{code: 40003, hint: true}
+	}
+	key, ok := a.roster.key(p)
+	if !ok {
+		return nil, &apiError{code: 40003, hint: true}
+	}
+	return appendListPage(nil, a, a.roster.followerList(), key, false, s.cfg.pageSize), nil
 }
 
 // appendListPage writes the answer of user/get and getblacklist: up to size
-// of keys from start, total len(keys), next_openid the page's last openid;
-// past the end count 0, next_openid "" and no data key.
-func appendListPage(b []byte, a *app, keys []uint64, start, size int) []byte {
-	page := keys[start:min(start+size, len(keys))]
+// members of l after the key after (from its start when first), total its
+// size, next_openid the page's last openid; past the end count 0,
+// next_openid "" and no data key.
+func appendListPage(b []byte, a *app, l list, after uint64, first bool, size int) []byte {
+	var ids []byte
+	count := 0
+	if size > 0 {
+		ids = make([]byte, 0, min(size, l.size)*(idLen+3))
+		l.each(after, first, func(p uint32, _ uint64) bool {
+			if count > 0 {
+				ids = append(ids, ',')
+			}
+			ids = append(ids, '"')
+			ids = append(ids, a.ids.encode(p)...)
+			ids = append(ids, '"')
+			count++
+			return count < size
+		})
+	}
 	b = append(b, `{"total":`...)
-	b = strconv.AppendInt(b, int64(len(keys)), 10)
+	b = strconv.AppendInt(b, int64(l.size), 10)
 	b = append(b, `,"count":`...)
-	b = strconv.AppendInt(b, int64(len(page)), 10)
-	if len(page) == 0 {
+	b = strconv.AppendInt(b, int64(count), 10)
+	if count == 0 {
 		return append(b, `,"next_openid":""}`...)
 	}
-	b = slices.Grow(b, len(page)*(idLen+3)+64)
+	b = slices.Grow(b, len(ids)+64)
 	b = append(b, `,"data":{"openid":[`...)
-	last := ""
-	for i, k := range page {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		last = a.ids.encode(uint32(k))
-		b = append(b, '"')
-		b = append(b, last...)
-		b = append(b, '"')
-	}
-	b = append(b, `]},"next_openid":"`...)
-	b = append(b, last...)
-	return append(b, `"}`...)
+	b = append(b, ids...)
+	b = append(b, `]},"next_openid":`...)
+	b = append(b, ids[len(ids)-idLen-2:]...) // the last openid, quoted
+	return append(b, '}')
 }
 
 // handleUserInfo serves GET /cgi-bin/user/info?openid=….

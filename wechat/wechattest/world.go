@@ -36,8 +36,12 @@ type AppSpec struct {
 
 // WorldSpec describes a whole World.
 type WorldSpec struct {
-	Seed    int64
-	Apps    []AppSpec
+	Seed int64
+	Apps []AppSpec
+	// Imports are the apps that are not official accounts (mini programs,
+	// mobile apps, websites): the API knows nothing of them, and the world
+	// writes their members' records as exports (WriteImport).
+	Imports []ImportSpec
 	Persons int // population size; 0 → derived so that apps overlap realistically
 	// Today anchors the generated subscribe times: follows spread over the
 	// nine years before it. Zero means a fixed day, so tests are
@@ -70,15 +74,16 @@ type User struct {
 // It is deterministic from its seed, and safe for concurrent use: servers
 // read it while tests mutate it.
 //
-// Nothing per follower is stored but one uint64 in a sorted slice (its
-// user/get position and person index); openids, unionids and profiles are
-// derived from (app, person) on demand.
+// Nothing per follower is stored: who follows which app, in which order,
+// is derived from the seed (members.go), and openids, unionids and profiles
+// from (app, person), on demand. Only what tests change afterwards is kept.
 type World struct {
 	mu      sync.RWMutex
 	seed    int64
 	persons uint32
 	apps    []*app
 	byID    map[string]*app
+	imports []*importApp
 	now     func() time.Time // for the subscribe_time of Follow; set by the first server
 	today   int64            // unix seconds that generated subscribe times lead up to
 }
@@ -88,9 +93,7 @@ type app struct {
 	ids       *idCodec
 	unionIDs  *idCodec // nil when the app is not bound to an open platform
 	salt      uint64
-	followers []uint64          // orderKey of each current follower, sorted: user/get order
-	former    []uint64          // orderKey of each former follower, sorted
-	blacklist []uint64          // orderKey of each blacklisted follower, sorted (a subset of followers)
+	roster    *roster           // who follows, who left, who is blacklisted
 	initial   int               // Followers of the spec: the growth history ends there
 	followed  map[uint32]int64  // subscribe_time of those who followed through Follow
 	remarks   map[uint32]string // remarks set through updateremark
@@ -122,6 +125,9 @@ func NewWorld(spec WorldSpec) *World {
 			panic(fmt.Sprintf("wechattest: app %q: %d conflicts of %d followers (at most half, and only when bound)", as.Name, as.Conflicts, as.Followers))
 		}
 		largest = max(largest, as.Followers+as.Unfollowed)
+	}
+	for _, is := range spec.Imports {
+		largest = max(largest, is.Members)
 	}
 	persons := spec.Persons
 	if persons == 0 {
@@ -169,29 +175,18 @@ func NewWorld(spec WorldSpec) *World {
 			}
 			a.unionIDs = platforms[as.Platform]
 		}
-		q := newPerm(uint64(persons), salt(spec.Seed, "members/"+info.AppID))
-		a.followers = make([]uint64, as.Followers)
-		for j := range a.followers {
-			a.followers[j] = a.ids.orderKey(uint32(q.at(uint64(j))))
-		}
-		a.former = make([]uint64, as.Unfollowed)
-		for j := range a.former {
-			a.former[j] = a.ids.orderKey(uint32(q.at(uint64(as.Followers + j))))
-		}
-		// The first followers of the permutation: as random a subset as any.
-		a.blacklist = slices.Clone(a.followers[:as.Blacklisted])
-		// The conflicts pair followers from the permutation's other end.
+		a.roster = newRoster(uint64(persons), salt(spec.Seed, "members/"+info.AppID), as.Followers, as.Unfollowed, as.Blacklisted)
+		// The conflicts pair followers from the end of the member order
+		// (the blacklist is spread evenly over all of it).
 		a.twins = make(map[uint32]uint32, as.Conflicts)
 		for j := range as.Conflicts {
-			p, twin := uint32(q.at(uint64(as.Followers-1-2*j))), uint32(q.at(uint64(as.Followers-2-2*j)))
-			a.twins[p] = twin
+			p := uint32(a.roster.members.at(uint64(as.Followers - 1 - 2*j)))
+			a.twins[p] = uint32(a.roster.members.at(uint64(as.Followers - 2 - 2*j)))
 		}
-		slices.Sort(a.followers)
-		slices.Sort(a.former)
-		slices.Sort(a.blacklist)
 		w.apps = append(w.apps, a)
 		w.byID[info.AppID] = a
 	}
+	w.addImports(spec, platforms)
 	return w
 }
 
@@ -199,7 +194,10 @@ func NewWorld(spec WorldSpec) *World {
 // bound to open platform P1 (overlapping followers, same unionids), events
 // not bound (no unionids), legacy bound to another platform P2 (different
 // unionids for the same persons), each with some former followers and 2% of
-// its followers blacklisted. All four are verified.
+// its followers blacklisted. All four are verified. Beside them, two apps
+// whose members are imported: the mini program mall, bound to P1 (a tenth
+// of its rows recorded before the binding, without unionid), exported as a
+// CSV, and the mobile app app, not bound, exported by mysql -B.
 func DemoWorld(seed int64, followersPerApp int) *World {
 	return NewWorld(DemoSpec(seed, followersPerApp))
 }
@@ -217,6 +215,9 @@ func DemoSpec(seed int64, followersPerApp int) WorldSpec {
 		spec("shop", "P1", 0.8),
 		spec("events", "", 0.4),
 		spec("legacy", "P2", 0.3),
+	}, Imports: []ImportSpec{
+		{Name: "mall", Kind: "miniprogram", Platform: "P1", Members: f * 6 / 10, BeforeBinding: f * 6 / 100, Format: FormatCSV},
+		{Name: "app", Kind: "mobile", Members: f * 3 / 10, Format: FormatTSV},
 	}}
 }
 
@@ -239,7 +240,32 @@ func (w *World) Followers(appid string) []string {
 	if a == nil {
 		return nil
 	}
-	return a.openIDs(a.followers)
+	return a.openIDs(a.roster.followerList())
+}
+
+// EachFollower calls fn with each current follower of appid in user/get
+// order until fn returns false: Followers without holding them all, for
+// worlds of millions.
+func (w *World) EachFollower(appid string, fn func(openid string) bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	a := w.byID[appid]
+	if a == nil {
+		return
+	}
+	a.roster.followerList().each(0, true, func(p uint32, _ uint64) bool { return fn(a.ids.encode(p)) })
+}
+
+// FollowerCount returns how many current followers appid has, without
+// listing them.
+func (w *World) FollowerCount(appid string) int {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	a := w.byID[appid]
+	if a == nil {
+		return 0
+	}
+	return a.roster.followerCount()
 }
 
 // FormerFollowers returns the openids of persons who followed appid and left.
@@ -250,14 +276,17 @@ func (w *World) FormerFollowers(appid string) []string {
 	if a == nil {
 		return nil
 	}
-	return a.openIDs(a.former)
+	var out []string
+	a.roster.eachFormer(func(p uint32) { out = append(out, a.ids.encode(p)) })
+	return out
 }
 
-func (a *app) openIDs(keys []uint64) []string {
-	out := make([]string, len(keys))
-	for i, k := range keys {
-		out[i] = a.ids.encode(uint32(k))
-	}
+func (a *app) openIDs(l list) []string {
+	out := make([]string, 0, l.size)
+	l.each(0, true, func(p uint32, _ uint64) bool {
+		out = append(out, a.ids.encode(p))
+		return true
+	})
 	return out
 }
 
@@ -268,9 +297,7 @@ func (w *World) lookup(a *app, openid string) (uint32, bool) {
 	return p, ok && p < w.persons
 }
 
-func (a *app) isFollower(p uint32) (int, bool) {
-	return slices.BinarySearch(a.followers, a.ids.orderKey(p))
-}
+func (a *app) isFollower(p uint32) bool { return a.roster.following(p) }
 
 // User returns what user/info would answer for openid of appid: the full
 // profile for a follower (unionid only when the app is bound), only
@@ -293,7 +320,7 @@ func (w *World) User(appid, openid string) (User, bool) {
 
 // user builds the answer for person p of app a; the caller holds w.mu.
 func (w *World) user(a *app, p uint32, openid string) User {
-	if _, ok := a.isFollower(p); !ok {
+	if !a.isFollower(p) {
 		return User{Subscribe: 0, OpenID: openid}
 	}
 	pr := deriveProfile(a.salt, p, w.today)
@@ -338,7 +365,7 @@ func (w *World) FormerUser(appid, openid string) (User, bool) {
 	if !ok {
 		return User{}, false
 	}
-	if _, former := slices.BinarySearch(a.former, a.ids.orderKey(p)); !former {
+	if !a.roster.former(p) {
 		return User{}, false
 	}
 	pr := deriveProfile(a.salt, p, w.today)
@@ -362,18 +389,12 @@ func (w *World) Unfollow(appid, openid string) error {
 	if !ok {
 		return fmt.Errorf("wechattest: unfollow: %q is not an openid of app %s", openid, a.info.Name)
 	}
-	i, ok := a.isFollower(p)
-	if !ok {
+	if !a.isFollower(p) {
 		return fmt.Errorf("wechattest: unfollow: %s does not follow app %s", openid, a.info.Name)
 	}
-	key := a.followers[i]
-	a.followers = slices.Delete(a.followers, i, i+1)
-	// The blacklist is of followers (❓ the real one may outlive a follow).
-	if j, ok := slices.BinarySearch(a.blacklist, key); ok {
-		a.blacklist = slices.Delete(a.blacklist, j, j+1)
-	}
-	j, _ := slices.BinarySearch(a.former, key)
-	a.former = slices.Insert(a.former, j, key)
+	// The blacklist is of followers (❓ the real one may outlive a follow):
+	// unfollow takes p off it too.
+	a.roster.unfollow(p)
 	delete(a.followed, p)
 	return nil
 }
@@ -399,15 +420,12 @@ func (w *World) Follow(appid string, n int) []string {
 		a.followSeq++
 		var p uint32
 		picked := false
-		if len(a.former) > 0 && h%5 == 0 {
-			i := int((h >> 8) % uint64(len(a.former)))
-			p = uint32(a.former[i])
-			picked = true
+		if h%5 == 0 {
+			p, picked = a.roster.pickFormer(h >> 8)
 		}
 		for try := uint64(0); !picked && try < 16; try++ {
 			p = uint32(mix(h+try) % uint64(w.persons))
-			_, following := a.isFollower(p)
-			picked = !following
+			picked = !a.isFollower(p)
 		}
 		if !picked {
 			if w.persons == 1<<32-2 {
@@ -416,12 +434,9 @@ func (w *World) Follow(appid string, n int) []string {
 			p = w.persons
 			w.persons++
 		}
-		key := a.ids.orderKey(p)
-		if j, ok := slices.BinarySearch(a.former, key); ok {
-			a.former = slices.Delete(a.former, j, j+1)
-		}
-		i, _ := slices.BinarySearch(a.followers, key)
-		a.followers = slices.Insert(a.followers, i, key)
+		// Anywhere in the listing: a place from the hash, between two
+		// generated followers.
+		a.roster.join(p, mix(h^0x2545f4914f6cdd1d))
 		a.followed[p] = now().Unix()
 		out = append(out, a.ids.encode(p))
 	}
@@ -440,7 +455,7 @@ func (w *World) SetRemark(appid, openid, remark string) error {
 	if !ok {
 		return fmt.Errorf("wechattest: set remark: %q is not an openid of app %s", openid, a.info.Name)
 	}
-	if _, ok := a.isFollower(p); !ok {
+	if !a.isFollower(p) {
 		return fmt.Errorf("wechattest: set remark: %s does not follow app %s", openid, a.info.Name)
 	}
 	a.remarks[p] = remark
