@@ -115,13 +115,15 @@ func appBound(n int, latency time.Duration, concurrency int) time.Duration {
 //   - sequence: `wxscope sync --app X` for each app, one after another;
 //     x-bound is the total over the sum of each app's appBound (goal
 //     ≤ 1.15).
+//
 //   - side_by_side: one `wxscope sync` of all of them; x-bound is over the
 //     slowest app's own bound (goal ≤ 1.2).
+//
 //   - sdk_loop: what the SDK examples teach, built from our client: list
 //     every openid of an app, then one batchget after another, app after
 //     app, writing nothing; x-bound is over the same sum as sequence.
 //
-//	go test -run '^$' -bench SyncAppsAgainstTheBound -count 6 ./cli/ | tee new.txt
+//     go test -run '^$' -bench SyncAppsAgainstTheBound -count 6 ./cli/ | tee new.txt
 func BenchmarkSyncAppsAgainstTheBound(b *testing.B) {
 	const concurrency = 4
 	for _, latency := range []time.Duration{5 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond} {

@@ -144,7 +144,7 @@ func DefaultFollowersKeys() FollowersKeys {
 		Open:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "person")),
 		Copy:       key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy openid")),
 		Insights:   key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "insights: months, scenes, growth")),
-		Export:     key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "export the view (csv/jsonl)")),
+		Export:     key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "export the view (csv, jsonl, parquet)")),
 		Back:       key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter / back")),
 		Left:       key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "scroll the columns left")),
 		Right:      key.NewBinding(key.WithKeys("right", "l"), key.WithHelp("→/l", "scroll the columns right (what is cut off)")),
