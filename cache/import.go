@@ -1053,21 +1053,7 @@ func (r *importRun) startReports() (stop func()) {
 	if r.o.Progress == nil {
 		return func() {}
 	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(r.o.ProgressEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				r.report(false, nil)
-			}
-		}
-	})
-	return func() { close(done); wg.Wait() }
+	return everyTick(r.o.ProgressEvery, func() { r.report(false, nil) })
 }
 
 func (r *importRun) report(final bool, err error) {

@@ -1,6 +1,9 @@
 package cache
 
-import "time"
+import (
+	"sync"
+	"time"
+)
 
 // Phase is where a sync of one app stands.
 type Phase string
@@ -87,4 +90,25 @@ func (p Progress) Fraction() float64 {
 // failures itself, so progress reports can show its retries.
 type RetryCounter interface {
 	Retries() int64
+}
+
+// everyTick calls fn every d in a goroutine of its own until stop is
+// called; stop returns once fn has returned for the last time. The sync and
+// the import report their progress with it.
+func everyTick(d time.Duration, fn func()) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				fn()
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
 }

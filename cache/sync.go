@@ -1200,23 +1200,7 @@ func (r *syncRun) startReports() (stop func()) {
 	if r.o.Progress == nil {
 		return func() {}
 	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(r.o.ProgressEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				r.report(false, nil)
-			}
-		}
-	}()
-	return func() { close(done); wg.Wait() }
+	return everyTick(r.o.ProgressEvery, func() { r.report(false, nil) })
 }
 
 func (r *syncRun) report(final bool, err error) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"wxscope/cache"
 	"wxscope/config"
 	"wxscope/ui"
 	"wxscope/wechat/wechattest"
@@ -78,6 +79,13 @@ func startDemo(seed int64, followers int, latency time.Duration) (*demo, error) 
 	}
 	spec := wechattest.DemoSpec(seed, followers)
 	spec.Today = time.Now() // follow dates lead up to today, so the charts look current
+	for i := range spec.Apps {
+		if spec.Apps[i].Name == "shop" {
+			// A few of shop's followers carry another one's unionid: the
+			// doctor's conflict finding, which support should know.
+			spec.Apps[i].Conflicts = min(max(spec.Apps[i].Followers/4000, 2), spec.Apps[i].Followers/2)
+		}
+	}
 	world := wechattest.NewWorld(spec)
 	srv := wechattest.NewServer(world)
 	srv.SetLatency(latency)
@@ -109,7 +117,57 @@ func startDemo(seed int64, followers int, latency time.Duration) (*demo, error) 
 		}
 		cfg.Apps = append(cfg.Apps, config.App{Name: im.Name, AppID: im.AppID, Kind: config.Kind(im.Kind), Import: path})
 	}
+	if err := seedDemoCache(cfg.Cache, world, time.Now()); err != nil {
+		srv.Close()
+		os.RemoveAll(dir)
+		return nil, err
+	}
 	return &demo{server: srv, dir: dir, cfg: cfg}, nil
+}
+
+// seedDemoCache fills the demo's new cache as an earlier sync would have
+// left it, so that the first sync shows what the product is for, not only
+// the happy path:
+//   - every former follower's profile as that sync cached it, a week ago:
+//     the first complete listing misses them and marks them unfollowed, so
+//     u in the Followers view has someone to show;
+//   - one in a hundred of news's followers cached before news was bound to
+//     the open platform, without unionid, an hour ago (fresh, so the sync
+//     keeps them): the no_unionid finding and the Links "no unionid" group.
+//
+// It is deterministic from the world, as the world is from its seed.
+func seedDemoCache(path string, world *wechattest.World, now time.Time) error {
+	store, err := cache.Open(path, cache.Options{})
+	if err != nil {
+		return err
+	}
+	profile := func(u wechattest.User, fetched time.Time) cache.Profile {
+		return cache.Profile{OpenID: u.OpenID, UnionID: u.UnionID, Subscribed: u.Subscribe == 1,
+			SubscribeTime: u.SubscribeTime, SubscribeScene: u.SubscribeScene, QRScene: u.QRScene,
+			QRSceneStr: u.QRSceneStr, Remark: u.Remark, TagIDs: u.TagIDList, GroupID: u.GroupID,
+			FetchedAt: fetched.Unix()}
+	}
+	for _, a := range world.Apps() {
+		var ps []cache.Profile
+		for _, o := range world.FormerFollowers(a.AppID) {
+			if u, ok := world.FormerUser(a.AppID, o); ok {
+				ps = append(ps, profile(u, now.AddDate(0, 0, -7)))
+			}
+		}
+		if a.Name == "news" {
+			for i, o := range world.Followers(a.AppID) {
+				if u, ok := world.User(a.AppID, o); ok && i%100 == 0 {
+					u.UnionID = ""
+					ps = append(ps, profile(u, now.Add(-time.Hour)))
+				}
+			}
+		}
+		if err := store.PutProfiles(a.AppID, ps); err != nil {
+			store.Close()
+			return fmt.Errorf("prepare the demo's cache: %w", err)
+		}
+	}
+	return store.Close()
 }
 
 // writeDemoImport writes the export of the world's imported app name to

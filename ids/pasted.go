@@ -25,6 +25,25 @@ var (
 // are Len characters of letters, digits, '-' and '_'; anything else
 // separates words.
 func Pasted(s string) (string, error) {
+	ids := All(s)
+	switch len(ids) {
+	case 1:
+		return ids[0], nil
+	case 0:
+		shown := strings.TrimSpace(s)
+		if len(shown) > 80 {
+			shown = shown[:80] + "…"
+		}
+		return "", fmt.Errorf("%w in %q: an id is %d letters, digits, - or _ (like oNw3kT0c1kP4xQ9w2E5r7T1y3U6i)", ErrNoID, shown, Len)
+	default:
+		return "", fmt.Errorf("%w in %q (%s); look up one at a time", ErrSeveralIDs, s, strings.Join(ids, ", "))
+	}
+}
+
+// All returns the distinct ids in what support pasted, in the order they
+// come, as Pasted reads them: when some of the 28-character words start
+// with "o", as real ids do, only those.
+func All(s string) []string {
 	words := strings.FieldsFunc(s, func(r rune) bool { return !IsChar(r) })
 	var ids []string
 	for _, w := range words {
@@ -45,18 +64,7 @@ func Pasted(s string) (string, error) {
 			ids = os
 		}
 	}
-	switch len(ids) {
-	case 1:
-		return ids[0], nil
-	case 0:
-		shown := strings.TrimSpace(s)
-		if len(shown) > 80 {
-			shown = shown[:80] + "…"
-		}
-		return "", fmt.Errorf("%w in %q: an id is %d letters, digits, - or _ (like oNw3kT0c1kP4xQ9w2E5r7T1y3U6i)", ErrNoID, shown, Len)
-	default:
-		return "", fmt.Errorf("%w in %q (%s); look up one at a time", ErrSeveralIDs, s, strings.Join(ids, ", "))
-	}
+	return ids
 }
 
 // IsChar reports whether r may stand in an openid or unionid.

@@ -2,6 +2,7 @@ package ids
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -31,7 +32,16 @@ func FuzzPasted(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		all := All(s)
+		for i, a := range all {
+			if len(a) != Len || !strings.Contains(s, a) || slices.Contains(all[:i], a) {
+				t.Fatalf("All(%q) = %q", s, all)
+			}
+		}
 		id, err := Pasted(s)
+		if (len(all) == 1) != (err == nil) || err == nil && id != all[0] {
+			t.Fatalf("Pasted(%q) = %q, %v but All = %q", s, id, err, all)
+		}
 		if err != nil {
 			return
 		}

@@ -33,15 +33,19 @@ type lockError struct {
 }
 
 func (e *lockError) Error() string {
-	who := "another wxscope sync"
-	if e.holder != nil {
-		h := *e.holder
-		if h.Command == "" {
-			h.Command = "wxscope sync"
-		}
-		who = h.String()
+	return fmt.Sprintf("%s is already syncing the cache %s; wait for it to finish, or stop it and run this again", e.who(), e.path)
+}
+
+// who names the holder: "wxscope sync --app news (pid 4242, since 14:05)".
+func (e *lockError) who() string {
+	if e.holder == nil {
+		return "another wxscope sync"
 	}
-	return fmt.Sprintf("%s is already syncing the cache %s; wait for it to finish, or stop it and run this again", who, e.path)
+	h := *e.holder
+	if h.Command == "" {
+		h.Command = "wxscope sync"
+	}
+	return h.String()
 }
 
 func (e *lockError) Unwrap() error { return ErrRunning }

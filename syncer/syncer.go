@@ -11,6 +11,7 @@ import (
 	"wxscope/cache"
 	"wxscope/config"
 	"wxscope/wechat"
+	"wxscope/wording"
 )
 
 // Syncer syncs the configured apps into one store. Every sync, headless or
@@ -106,7 +107,7 @@ func (s *Syncer) Sync(ctx context.Context, app config.App, progress func(cache.P
 	if errors.As(err, &f) {
 		return err
 	}
-	return &Failure{App: app.Name, Sentence: Explain(s.cfg, app, err), Err: err}
+	return &Failure{App: app.Name, Sentence: Explain(s.cfg, app, err), TUI: explain(wording.TUI, s.cfg, app, err), Err: err}
 }
 
 func (s *Syncer) sync(ctx context.Context, app config.App, progress func(cache.Progress), every time.Duration) error {
@@ -118,7 +119,8 @@ func (s *Syncer) sync(ctx context.Context, app config.App, progress func(cache.P
 	}
 	if err := app.SecretErr(); err != nil {
 		return fail(&Failure{App: app.Name, Err: err, Sentence: fmt.Sprintf(
-			"%s cannot sync: $%s is not set; set it to the app's AppSecret and start wxscope again", app.Name, app.SecretEnv)})
+			"%s cannot sync: $%s is not set; set it to the app's AppSecret and start wxscope again", app.Name, app.SecretEnv),
+			TUI: fmt.Sprintf("cannot sync: $%s is not set; set it to the app's AppSecret and start wxscope again", app.SecretEnv)})
 	}
 	release, err := s.Hold()
 	if err != nil {

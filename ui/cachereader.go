@@ -224,9 +224,13 @@ func (s *CacheReader) Person(ctx context.Context, id string) (*cache.Person, err
 		return nil, err
 	}
 	// A line pasted from a ticket is read down to its id, as wxscope lookup
-	// does; anything else is looked up as typed.
-	if pasted, err := ids.Pasted(id); err == nil {
+	// does, and a line with two ids is refused as there; text without an
+	// id is looked up as typed.
+	switch pasted, err := ids.Pasted(id); {
+	case err == nil:
 		id = pasted
+	case errors.Is(err, ids.ErrSeveralIDs):
+		return nil, err
 	}
 	p, err := s.store.Person(id, s.apps)
 	if err != nil {

@@ -55,3 +55,12 @@ func scrollInto(offset, first, last, page, n int) int {
 	}
 	return min(max(offset, 0), max(n-page, 0))
 }
+
+// wrapWords wraps s to lines of at most w cells at its spaces, never at a
+// hyphen (ansi.Wrap breaks at both, and ids and dates hold hyphens); a word
+// wider than w is cut where it must be.
+func wrapWords(s string, w int) []string {
+	const keep = "\u2011" // a non-breaking hyphen while wrapping
+	wrapped := ansi.Wrap(strings.ReplaceAll(s, "-", keep), w, "")
+	return strings.Split(strings.ReplaceAll(wrapped, keep, "-"), "\n")
+}

@@ -138,6 +138,9 @@ func (d *Doctor) Update(msg tea.Msg) tea.Cmd {
 			if d.cursor < n {
 				return d.open(d.findings()[d.cursor])
 			}
+			return Flash("no finding here to open")
+		default:
+			return noKey(msg)
 		}
 	}
 	return nil
@@ -182,7 +185,7 @@ func (d *Doctor) View() string {
 	s := d.c.Styles
 	switch {
 	case d.err != nil:
-		return s.Title.Render("doctor") + "\n" + s.Error.Render(sanitize.Text(d.err.Error()))
+		return s.Title.Render("doctor") + "\n" + s.Error.Render(sanitize.Text(wording.Error(wording.TUI, "", d.err)))
 	case d.links == nil:
 		return s.Title.Render("doctor") + "\n" + s.Dim.Render("examining the cache…")
 	}

@@ -16,7 +16,7 @@ import (
 func TestFlowFilterOpenPersonBackAndQuit(t *testing.T) {
 	ps := fakeProfiles(500)
 	target := ps[95] // "remark 95", still following, the only match
-	persons := slicePersons{target.UnionID: {Query: target.UnionID, Kind: cache.KindUnionID, UnionID: target.UnionID,
+	persons := slicePersons{target.OpenID: {Query: target.OpenID, Kind: cache.KindOpenID, UnionID: target.UnionID,
 		Apps: []cache.PersonApp{
 			{AppRef: cache.AppRef{AppID: "wxnews", Name: "news"}, Bound: true, Platform: "P1", Profiles: []cache.Profile{target}},
 			{AppRef: cache.AppRef{AppID: "wxshop", Name: "shop"}, Bound: true, Platform: "P1", Reason: cache.ReasonNotFollowing},

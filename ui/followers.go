@@ -114,6 +114,8 @@ type Followers struct {
 	picking   bool
 	picker    tagPicker // the tag picker has the input (followers_tagpicker.go)
 
+	colOffset int // columns after the openid scrolled off to the left (← →)
+
 	exporting bool // the export prompt has the input (viewexport.go)
 	exportIn  lineInput
 }
@@ -290,7 +292,10 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 			if key.Matches(msg, f.keys.Back) {
 				return Pop()
 			}
-			return nil
+			if f.loadErr != nil {
+				return Flash("the followers could not be read: esc goes back")
+			}
+			return Flash("still reading the followers…")
 		}
 		if f.exporting {
 			return f.handleExportKey(msg)
@@ -349,16 +354,17 @@ func (f *Followers) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		f.desc = !f.desc
 		return f.refresh()
 	case key.Matches(msg, k.Unfollowed):
+		if f.idx.Unfollowed() == 0 {
+			return Flash("nobody has unfollowed " + sanitize.Text(f.spec.App) + " as far as the cache knows: a complete sync marks who left")
+		}
 		f.showUnfollowed = !f.showUnfollowed
 		return f.refresh()
 	case key.Matches(msg, k.Open):
 		if r, ok := f.current(); ok {
-			id := f.idx.UnionID(r)
-			if id == "" {
-				id = f.idx.OpenID(r)
-			}
-			return LoadPerson(f.c, id)
+			// By openid: the person across apps, opened on this app's row.
+			return LoadPerson(f.c, f.idx.OpenID(r))
 		}
+		return Flash("no follower here to open")
 	case key.Matches(msg, k.Insights):
 		return Push(NewInsights(f.c, f.viewTitle(), f.idx, f.rows).WithGrowth(f.spec.AppID))
 	case key.Matches(msg, k.Export):
@@ -368,6 +374,7 @@ func (f *Followers) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		if r, ok := f.current(); ok {
 			return copyID(f.c, "openid", f.idx.OpenID(r))
 		}
+		return Flash("no follower here to copy")
 	case key.Matches(msg, k.Back):
 		if f.query != "" {
 			f.query = ""
@@ -377,8 +384,23 @@ func (f *Followers) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			return f.setTagFilter(TagFilter{})
 		}
 		return Pop()
+	case key.Matches(msg, k.Left):
+		if f.colOffset == 0 {
+			return Flash("the first columns show: → scrolls them")
+		}
+		f.colOffset--
+		return nil
+	case key.Matches(msg, k.Right):
+		if f.colOffset >= f.scrollable()-1 {
+			return Flash("only the openid and the remark are left: ← scrolls back")
+		}
+		if !f.layout().more && f.colOffset == 0 {
+			return Flash("every column shows already")
+		}
+		f.colOffset++
+		return nil
 	}
-	return nil
+	return noKey(msg)
 }
 
 // current returns the row under the cursor.
@@ -441,9 +463,10 @@ func (f *Followers) refresh() tea.Cmd {
 	}
 	var within []uint64
 	prev := f.match
-	if !sameQuery && f.matchQuery != "" && f.match != nil &&
-		strings.Contains(asciiLower(q), asciiLower(f.matchQuery)) {
-		within = f.match // the new query can only match a subset
+	if !sameQuery && f.matchQuery != "" && f.match != nil && strings.Contains(q, f.matchQuery) {
+		// The new query can only match a subset. (Containing the old one
+		// only up to case is not enough: ids match case-sensitively.)
+		within = f.match
 	}
 	f.pending = "sorting…"
 	if !sameQuery {
@@ -530,7 +553,7 @@ func (f *Followers) View() string {
 	app := sanitize.Text(f.spec.App)
 	switch {
 	case f.loadErr != nil:
-		return s.Title.Render(app+" › "+f.people()) + "\n" + s.Error.Render(sanitize.Text(f.loadErr.Error()))
+		return s.Title.Render(app+" › "+f.people()) + "\n" + s.Error.Render(sanitize.Text(wording.Error(wording.TUI, "", f.loadErr)))
 	case f.idx == nil:
 		return s.Title.Render(app+" › "+f.people()) + "\n" + s.Dim.Render("loading "+f.people()+"…")
 	}
@@ -623,9 +646,9 @@ func (f *Followers) filterLine() string {
 		status = "filtering…"
 	}
 	if f.query == "" {
-		status = "type to filter openid, unionid, remark"
+		status = "type to filter: ids exactly, remarks in any case · ← → move"
 	}
-	return f.input.view(s.Prompt) + "  " + s.Dim.Render(status)
+	return f.input.view(s.Prompt, s.Cursor) + "  " + s.Dim.Render(status)
 }
 
 func arrow(desc bool) string {
@@ -681,7 +704,8 @@ func (f *Followers) sortName(k SortKey) string {
 	return "in " + sanitize.Text(f.spec.Others[k-SortApp].Name)
 }
 
-// layout is the width of each column for the current width.
+// layout is the width of each column for the current width; 0 leaves a
+// column out.
 type layout struct {
 	open, union, followed, scene, tags, remark int
 	// tagsInRemark: too narrow for a tags column, the tags lead the
@@ -689,6 +713,10 @@ type layout struct {
 	tagsInRemark bool
 	apps         []int
 	marks        []presenceMarks // per app column
+	// skip is how many columns after the openid are scrolled off to the
+	// left (← →); more says a column is left out at the right for width.
+	skip int
+	more bool
 }
 
 // presenceMarks are one presence column's three cells, by PresenceState,
@@ -698,66 +726,139 @@ type presenceMarks struct{ plain, styled [3]string }
 const (
 	colGap    = 2
 	remarkMin = 12
+	// sceneCap is the scene column's width while the remark is short of
+	// room; with room to spare the scene shows whole.
+	sceneCap = 16
+	// appNarrow is a presence column's width when room is short: its mark
+	// needs one cell, its header a few letters.
+	appNarrow = 3
 	// tagsMax and tagsNarrow bound the tags column: wide enough for two or
 	// three names, and for one on a narrow terminal.
 	tagsMax    = 24
 	tagsNarrow = 10
 )
 
+// scrollable is the number of columns after the openid that ← and → move
+// through: unionid, followed, scene, one per other app, tags, remark.
+func (f *Followers) scrollable() int { return 3 + len(f.spec.Others) + 2 }
+
+// layout fits the columns to the width. What goes first on a narrow
+// terminal: the scene (not while the list is sorted by it), then the
+// presence columns' width (their marks need one cell), then the tags (to
+// one name, then into the remark's cell), then the ids' width, down to idMin (without the prefix every id of the app shares,
+// which tells no follower from another). The column the list is sorted by always
+// shows; ← → scroll the others into view.
 func (f *Followers) layout() layout {
 	x := f.idx
-	l := layout{followed: 10, scene: 5}
-	for _, name := range x.scenes {
-		l.scene = max(l.scene, min(ansi.StringWidth(sceneLabel(name)), 16))
+	l := layout{skip: min(f.colOffset, f.scrollable()-1)}
+	on := func(c int) bool { return c >= l.skip }
+	arrowW := func(k SortKey) int {
+		if f.sortKey == k {
+			return 2 // " ↓" after the header
+		}
+		return 0
 	}
-	if f.lastSeenColumn() {
-		l.scene = 11 // a date, and room for the sort arrow of "last seen"
+	openW, unionW := max(x.maxOpen, 6+arrowW(SortOpenID)), 0
+	if on(0) {
+		unionW = max(x.maxUnion, 7+arrowW(SortUnionID))
 	}
-	if f.imported() {
-		l.followed = 12 // "first seen ↓"
-	}
-	for _, o := range f.spec.Others {
-		// One cell more than the name leaves room for the sort arrow.
-		l.apps = append(l.apps, ansi.StringWidth(sanitize.Text(o.Name))+1)
-	}
-	for _, t := range f.tagLabels {
-		if t != "" {
-			l.tags = max(l.tags, min(ansi.StringWidth(t), tagsMax), len("tags"))
+	if on(1) {
+		l.followed = 10
+		if f.imported() {
+			l.followed = 10 + arrowW(SortFollowed) // "first seen ↓"
 		}
 	}
-	fixed := func() int {
-		n := markerW + l.followed + colGap*3 // open, union, followed, remark gaps
-		if l.scene > 0 {
-			n += l.scene + colGap
-		}
-		if l.tags > 0 {
-			n += l.tags + colGap
-		}
-		for _, w := range l.apps {
-			n += w + colGap
-		}
-		return n
-	}
-	openW, unionW := max(x.maxOpen, 6), max(x.maxUnion, 7)
-	avail := f.width - fixed()
-	if avail-openW-unionW < remarkMin {
-		l.scene = 0 // the scene goes first: ids matter more to support
-		avail = f.width - fixed()
-	}
-	if avail-openW-unionW < remarkMin && l.tags > 0 {
-		l.tags = min(l.tags, tagsNarrow) // then the tags narrow, and go when even that is too wide
-		if avail = f.width - fixed(); avail-max(openW/2, idMin)-max(unionW/2, idMin) < remarkMin {
-			l.tags, l.tagsInRemark = 0, true
-			avail = f.width - fixed()
+	sceneW := 0
+	switch {
+	case on(2) && f.lastSeenColumn():
+		sceneW = max(10, 9+arrowW(SortScene)) // a date; "last seen ↓"
+	case on(2):
+		sceneW = 5 + arrowW(SortScene)
+		for _, name := range x.scenes {
+			sceneW = max(sceneW, ansi.StringWidth(sceneLabel(name)))
 		}
 	}
-	if avail-openW-unionW >= remarkMin {
-		l.open, l.union = openW, unionW
-	} else {
-		w := max((avail-remarkMin)/2, idMin)
-		l.open, l.union = min(w, openW), min(w, unionW)
+	names := make([]int, len(f.spec.Others))
+	l.apps = make([]int, len(f.spec.Others))
+	for i, o := range f.spec.Others {
+		if on(3 + i) {
+			names[i] = max(ansi.StringWidth(sanitize.Text(o.Name)), 1) + arrowW(SortApp+SortKey(i))
+			l.apps[i] = names[i]
+		}
 	}
-	l.remark = max(avail-l.open-l.union, 0)
+	tagsCol, remarkCol := 3+len(f.spec.Others), 4+len(f.spec.Others)
+	if on(tagsCol) {
+		for _, t := range f.tagLabels {
+			if t != "" {
+				l.tags = max(l.tags, min(ansi.StringWidth(t), tagsMax), len("tags"))
+			}
+		}
+	}
+	l.scene = min(sceneW, sceneCap)
+	// used is the width of every column but the remark, with the gaps.
+	used := func() int {
+		n := markerW + l.open
+		for _, w := range append([]int{l.union, l.followed, l.scene, l.tags}, l.apps...) {
+			if w > 0 {
+				n += colGap + w
+			}
+		}
+		return n + colGap // before the remark
+	}
+	l.open, l.union = openW, unionW
+	// The scene goes first (ids matter more to support), unless the list
+	// is sorted by it or the user scrolled the columns to see more.
+	if f.width-used() < remarkMin && f.sortKey != SortScene && l.skip == 0 && l.scene > 0 {
+		l.scene, l.more = 0, true
+	}
+	if f.width-used() < remarkMin {
+		for i, w := range l.apps {
+			if w > 0 {
+				l.apps[i] = min(w, appNarrow+arrowW(SortApp+SortKey(i)))
+			}
+		}
+	}
+	if f.width-used() < remarkMin && l.tags > 0 {
+		// The tags narrow to one name, and go into the remark's cell
+		// when even that leaves the ids less than two thirds of theirs.
+		l.tags = min(l.tags, tagsNarrow)
+		if f.width-used()+l.open+l.union-2*openW/3-2*unionW/3 < remarkMin {
+			l.tags, l.tagsInRemark = 0, on(remarkCol)
+		}
+	}
+	if f.width-used() < remarkMin && l.scene > 0 {
+		l.scene = min(l.scene, 10+arrowW(SortScene)) // kept, but narrow
+	}
+	if f.width-used() < remarkMin {
+		// The ids share what is left, down to idMin each.
+		l.open, l.union = 0, 0
+		need := remarkMin
+		if l.tagsInRemark {
+			need += tagsNarrow - 2 // the cell holds a tag before the remark
+		}
+		rest := f.width - used() - need
+		if unionW == 0 {
+			l.open = min(max(rest, idMin), openW)
+		} else {
+			// The openid first: it is what support pastes and copies; →
+			// scrolls the unionid off for the rest of it.
+			l.open = min(max(rest-idMin, rest/2, idMin), openW)
+			l.union = min(max(rest-l.open, idMin), unionW)
+		}
+	}
+	l.remark = max(f.width-used(), 0)
+	if l.scene > 0 && sceneW > l.scene && l.remark-(sceneW-l.scene) >= remarkMin {
+		// Room to spare: the scene whole (WECHAT_ADVERTISEMENT), the remark
+		// still wide enough for most.
+		l.remark -= sceneW - l.scene
+		l.scene = sceneW
+	}
+	if on(remarkCol) && l.remark == 0 || used() > f.width {
+		l.more = true
+	}
+	if !on(remarkCol) {
+		l.remark = 0
+	}
 	s := f.c.Styles
 	marks := [3]struct {
 		sym   string
@@ -778,20 +879,34 @@ func sceneLabel(s string) string {
 	return sanitize.Text(strings.TrimPrefix(s, "ADD_SCENE_"))
 }
 
+// headerLine names the columns, the sorted one with its arrow after the
+// name ("openid ↑", "shop ↓"), and says when columns are off to the left
+// (‹) or the right (›).
 func (f *Followers) headerLine(l layout) string {
 	s := f.c.Styles
-	name := func(k SortKey, label string) string {
+	name := func(k SortKey, label string, w int) string {
 		if f.sortKey == k {
-			return label + " " + arrow(f.desc)
+			// The arrow stays when the name is cut: it says the order.
+			return ansi.Truncate(label, max(w-2, 1), "…") + " " + arrow(f.desc)
 		}
 		return label
 	}
 	var b strings.Builder
-	b.WriteString(strings.Repeat(" ", markerW))
-	b.WriteString(cell(name(SortOpenID, "openid"), l.open))
-	b.WriteString(gap)
-	b.WriteString(cell(name(SortUnionID, "unionid"), l.union))
-	b.WriteString(gap)
+	if l.skip > 0 {
+		b.WriteString("‹ ")
+	} else {
+		b.WriteString(strings.Repeat(" ", markerW))
+	}
+	first := true
+	col := func(w int, text string) {
+		if w > 0 {
+			if !first {
+				b.WriteString(gap)
+			}
+			first = false
+			b.WriteString(cell(text, w))
+		}
+	}
 	followed, scene := "followed", "scene"
 	if f.imported() {
 		followed = "first seen"
@@ -799,33 +914,27 @@ func (f *Followers) headerLine(l layout) string {
 	if f.lastSeenColumn() {
 		scene = "last seen"
 	}
-	b.WriteString(cell(name(SortFollowed, followed), l.followed))
-	if l.scene > 0 {
-		b.WriteString(gap)
-		b.WriteString(cell(name(SortScene, scene), l.scene))
-	}
+	col(l.open, name(SortOpenID, "openid", l.open))
+	col(l.union, name(SortUnionID, "unionid", l.union))
+	col(l.followed, name(SortFollowed, followed, l.followed))
+	col(l.scene, name(SortScene, scene, l.scene))
 	for i, o := range f.spec.Others {
-		b.WriteString(gap)
-		label := sanitize.Text(o.Name)
-		if f.sortKey == SortApp+SortKey(i) {
-			label = arrow(f.desc) + label
-		}
-		b.WriteString(cell(label, l.apps[i]))
+		col(l.apps[i], name(SortApp+SortKey(i), sanitize.Text(o.Name), l.apps[i]))
 	}
-	if l.tags > 0 {
-		b.WriteString(gap)
-		b.WriteString(cell("tags", l.tags))
-	}
-	b.WriteString(gap)
+	col(l.tags, "tags")
 	remark := "remark"
 	if l.tagsInRemark {
 		remark = "tags, remark"
 	}
-	b.WriteString(cell(name(SortRemark, remark), l.remark))
-	return s.Header.Render(ansi.Truncate(b.String(), f.width, ""))
+	col(l.remark, name(SortRemark, remark, l.remark))
+	line := b.String()
+	if l.more {
+		line = ansi.Truncate(line, max(f.width-2, 0), "…") + " ›"
+	}
+	return s.Header.Render(ansi.Truncate(line, f.width, ""))
 }
 
-// rowLine draws the i-th visible row.
+// rowLine draws the i-th visible row, the filter's matches highlighted.
 func (f *Followers) rowLine(l layout, i int) string {
 	s := f.c.Styles
 	r := int(f.rows[i])
@@ -840,6 +949,8 @@ func (f *Followers) rowLine(l layout, i int) string {
 		return st.Render(text)
 	}
 	var b strings.Builder
+	var spans []span // the filter's matches, in cells of the line
+	x := markerW
 	if selected {
 		b.WriteString("▸")
 	} else {
@@ -850,59 +961,81 @@ func (f *Followers) rowLine(l layout, i int) string {
 	} else {
 		b.WriteString(" ")
 	}
-	b.WriteString(cell(sanitize.Text(row.OpenID), l.open))
-	b.WriteString(gap)
-	if row.UnionID == "" {
-		b.WriteString(paint(s.Dim, cell("—", l.union)))
-	} else {
-		b.WriteString(cell(sanitize.Text(row.UnionID), l.union))
-	}
-	b.WriteString(gap)
-	b.WriteString(cell(f.date(row.FollowedAt), l.followed))
-	if l.scene > 0 {
-		b.WriteString(gap)
-		if f.lastSeenColumn() {
-			b.WriteString(cell(f.date(row.LastSeen), l.scene))
-		} else {
-			b.WriteString(cell(sceneLabel(row.Scene), l.scene))
+	// text writes one column (w > 0) and notes where the query matches.
+	text := func(w int, shown string, exact bool, from int) {
+		if w <= 0 {
+			return
 		}
+		if x > markerW {
+			b.WriteString(gap)
+			x += len(gap)
+		}
+		c := cell(shown, w)
+		for _, sp := range matchSpans(ansi.Strip(c), f.matchQuery, exact, from) {
+			spans = append(spans, span{x + sp.from, x + sp.to})
+		}
+		b.WriteString(c)
+		x += w
+	}
+	other := func(w int, c string) { // a column the filter does not search
+		if w <= 0 {
+			return
+		}
+		if x > markerW {
+			b.WriteString(gap)
+			x += len(gap)
+		}
+		b.WriteString(c)
+		x += w
+	}
+	text(l.open, idCut(sanitize.Text(row.OpenID), f.idx.sharedOpen, l.open), true, 0)
+	if row.UnionID == "" {
+		other(l.union, paint(s.Dim, cell("—", l.union)))
+	} else {
+		text(l.union, idCut(sanitize.Text(row.UnionID), f.idx.sharedUnion, l.union), true, 0)
+	}
+	other(l.followed, cell(f.date(row.FollowedAt), l.followed))
+	if f.lastSeenColumn() {
+		other(l.scene, cell(f.date(row.LastSeen), l.scene))
+	} else {
+		other(l.scene, cell(sceneLabel(row.Scene), l.scene))
 	}
 	for j, o := range f.spec.Others {
-		b.WriteString(gap)
+		if l.apps[j] <= 0 {
+			continue
+		}
 		st, m := presenceOf(f.spec.Platform, o, f.spec.Presence, row.UnionID), &l.marks[j]
 		if plain {
-			b.WriteString(m.plain[st])
+			other(l.apps[j], m.plain[st])
 		} else {
-			b.WriteString(m.styled[st])
+			other(l.apps[j], m.styled[st])
 		}
 	}
-	if l.tags > 0 {
-		b.WriteString(gap)
-		b.WriteString(cell(f.tagLabels[f.idx.tagSet[r]], l.tags))
-	}
+	tags := f.tagLabels[f.idx.tagSet[r]]
+	other(l.tags, cell(tags, l.tags))
 	if l.remark > 0 {
-		b.WriteString(gap)
 		remark := sanitize.Text(row.Remark)
 		switch {
 		case gone:
-			remark = strings.TrimSuffix(f.gone()+" "+f.date(row.UnfollowedAt)+" · "+remark, " · ")
-			b.WriteString(cell(remark, l.remark))
+			lead := f.gone() + " " + f.date(row.UnfollowedAt) + " · "
+			text(l.remark, strings.TrimSuffix(lead+remark, " · "), false, ansi.StringWidth(lead))
 		case remark == "" && row.UnionID == "" && f.spec.Bound:
-			b.WriteString(paint(s.Warn, cell("⚠ no unionid", l.remark)))
-		case l.tagsInRemark && f.tagLabels[f.idx.tagSet[r]] != "":
-			b.WriteString(cell(strings.TrimSuffix(f.tagLabels[f.idx.tagSet[r]]+" · "+remark, " · "), l.remark))
+			other(l.remark, paint(s.Warn, cell("⚠ no unionid", l.remark)))
+		case l.tagsInRemark && tags != "":
+			lead := tags + " · "
+			text(l.remark, strings.TrimSuffix(lead+remark, " · "), false, ansi.StringWidth(lead))
 		default:
-			b.WriteString(cell(remark, l.remark))
+			text(l.remark, remark, false, 0)
 		}
 	}
 	line := b.String()
 	switch {
 	case selected:
-		return s.Selected.Render(line)
+		return highlight(line, spans, &s.Selected, s.Match.Inherit(s.Selected))
 	case gone:
-		return s.Unfollowed.Render(line)
+		return highlight(line, spans, &s.Unfollowed, s.Match.Inherit(s.Unfollowed))
 	}
-	return line
+	return highlight(line, spans, nil, s.Match)
 }
 
 func (f *Followers) date(unix int64) string {

@@ -19,11 +19,13 @@ import (
 // cost about 90 bytes each (≈ 90 MB), with one contiguous haystack that a
 // filter scans with bytes.Index at memory speed.
 //
-// The haystack holds, per row, openid \x00 unionid \x00 remark \x00 with ASCII
-// letters lowercased; a separate bit per haystack byte remembers which were
-// capitals, so the original strings are rebuilt for the few visible rows
-// instead of being stored twice. Case folding is ASCII only (ids are ASCII;
-// CJK has no case), which keeps the haystack the same length as the text.
+// The haystack holds, per row, openid \x00 unionid \x00 remark \x00: the ids
+// as they are (they are case-sensitive, and a filter matches them exactly),
+// the remark with ASCII letters lowercased (a filter matches text in any
+// case); a separate bit per haystack byte remembers which were capitals, so
+// the original remark is rebuilt for the few visible rows instead of being
+// stored twice. Case folding is ASCII only (CJK has no case), which keeps
+// the haystack the same length as the text.
 type FollowerIndex struct {
 	hay    []byte
 	upper  []uint64 // bit i: hay[i] was an ASCII capital
@@ -48,6 +50,10 @@ type FollowerIndex struct {
 	maxOpen, maxUnion int
 	withUnion         int
 	unfollowed        int
+	// sharedOpen and sharedUnion are how many leading bytes every openid
+	// (every non-empty unionid) of the index shares: real ones share a
+	// per-app (per-platform) prefix, which a narrow column leaves out.
+	sharedOpen, sharedUnion int
 
 	byFollow  []uint32 // rows by follow time ascending, built with the index
 	following []uint64 // bit r: row r still follows, built with the index
@@ -72,6 +78,20 @@ type FollowerIndexBuilder struct {
 	tagIdx    map[string]uint32 // a tag list's ids, varint-packed → its index in tagSets
 	key       []byte
 	blacklist *cache.Blacklist
+	// firstOpen and firstUnion are the first ids added, against which
+	// the shared prefixes are measured.
+	firstOpen, firstUnion string
+}
+
+// sharedPrefix is how many leading bytes a and b share, at most n.
+func sharedPrefix(a, b string, n int) int {
+	n = min(n, len(a), len(b))
+	for i := 0; i < n; i++ {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return n
 }
 
 // NewFollowerIndexBuilder returns a builder; sizeHint is the expected number
@@ -112,8 +132,8 @@ func (b *FollowerIndexBuilder) Add(p *cache.Profile) {
 	open, union, remark := clip(p.OpenID), clip(p.UnionID), clip(p.Remark)
 	x.oLen = append(x.oLen, uint16(len(open)))
 	x.uLen = append(x.uLen, uint16(len(union)))
-	b.appendLower(open)
-	b.appendLower(union)
+	b.appendRaw(open)
+	b.appendRaw(union)
 	b.appendLower(remark)
 	x.start = append(x.start, uint32(len(x.hay)))
 	x.follow = append(x.follow, clampU32(p.SubscribeTime))
@@ -146,6 +166,18 @@ func (b *FollowerIndexBuilder) Add(p *cache.Profile) {
 	}
 	x.maxOpen = max(x.maxOpen, len(open))
 	x.maxUnion = max(x.maxUnion, len(union))
+	if len(x.oLen) == 1 {
+		b.firstOpen, x.sharedOpen = strings.Clone(open), len(open)
+	} else {
+		x.sharedOpen = sharedPrefix(b.firstOpen, open, x.sharedOpen)
+	}
+	if union != "" {
+		if b.firstUnion == "" {
+			b.firstUnion, x.sharedUnion = strings.Clone(union), len(union)
+		} else {
+			x.sharedUnion = sharedPrefix(b.firstUnion, union, x.sharedUnion)
+		}
+	}
 	if union != "" {
 		x.withUnion++
 	}
@@ -169,6 +201,16 @@ func clampU32(v int64) uint32 {
 		return 1<<32 - 1
 	}
 	return uint32(v)
+}
+
+// appendRaw appends s and a \x00 to the haystack as it is.
+func (b *FollowerIndexBuilder) appendRaw(s string) {
+	x := b.x
+	x.hay = append(x.hay, s...)
+	x.hay = append(x.hay, 0)
+	for need := (len(x.hay) + 63) / 64; len(x.upper) < need; {
+		x.upper = append(x.upper, 0)
+	}
 }
 
 // appendLower appends s and a \x00 to the haystack, lowering ASCII capitals
@@ -324,18 +366,20 @@ func (x *FollowerIndex) UnionID(r int) string {
 // IsUnfollowed reports whether row r's person unfollowed.
 func (x *FollowerIndex) IsUnfollowed(r int) bool { return x.unfol[r] != 0 }
 
-// Match returns a bitset of the rows whose openid, unionid or remark
-// contains query, ignoring ASCII case, and how many there are. When within
+// Match returns a bitset of the rows whose openid or unionid contains query
+// exactly, or whose remark contains it ignoring ASCII case, and how many
+// there are. Ids are case-sensitive (oVIPx and ovipx are two people), so
+// VIP finds a remark "vip" but not an openid with "vIp". When within
 // is not nil only its rows are tried: a query that extends the previous one
 // narrows its result instead of rescanning everything. stop is polled now
 // and then; when it returns true Match gives up and returns ok false, so a
 // keystroke's stale scan does not hold a core. Large indexes are scanned in
 // one chunk per CPU.
 func (x *FollowerIndex) Match(query string, within []uint64, stop func() bool) (set []uint64, n int, ok bool) {
-	q := []byte(asciiLower(query))
+	m := newMatcher(x, query)
 	rows := x.Len()
 	set = make([]uint64, (rows+63)/64)
-	if len(q) == 0 {
+	if len(m.q) == 0 {
 		for r := 0; r < rows; r++ {
 			set[r>>6] |= 1 << (r & 63)
 		}
@@ -350,7 +394,7 @@ func (x *FollowerIndex) Match(query string, within []uint64, stop func() bool) (
 		if c == chunks-1 {
 			hi = rows
 		}
-		wg.Go(func() { counts[c] = x.matchRange(q, lo, hi, within, set, stop) })
+		wg.Go(func() { counts[c] = m.matchRange(lo, hi, within, set, stop) })
 	}
 	wg.Wait()
 	for _, c := range counts {
@@ -365,9 +409,55 @@ func (x *FollowerIndex) Match(query string, within []uint64, stop func() bool) (
 // matchChunkMin is the fewest rows worth a goroutine of their own.
 const matchChunkMin = 1 << 16
 
+// matcher is one query of Match. The ids in the haystack are as they came
+// and the remarks lowercased, so a query in lower case (or without
+// letters) is one scan whose every hit is a match; a query with capitals
+// is a scan for it as typed, whose hits can only be in ids, and one for it
+// lowered, whose hits count only in remarks.
+type matcher struct {
+	x        *FollowerIndex
+	exact, q []byte // as typed; lowered
+}
+
+func newMatcher(x *FollowerIndex, query string) *matcher {
+	return &matcher{x: x, exact: []byte(query), q: []byte(asciiLower(query))}
+}
+
+// twoScans says whether the query has capitals.
+func (m *matcher) twoScans() bool { return !bytes.Equal(m.exact, m.q) }
+
+// inRemark reports whether haystack position abs of row r is in its remark.
+func (x *FollowerIndex) inRemark(r, abs int) bool {
+	return abs >= int(x.start[r])+int(x.oLen[r])+1+int(x.uLen[r])+1
+}
+
+// row reports whether row r matches.
+func (m *matcher) row(r int) bool {
+	x := m.x
+	h := x.hay[x.start[r]:x.start[r+1]]
+	if !m.twoScans() {
+		return bytes.Contains(h, m.q)
+	}
+	if bytes.Contains(h, m.exact) {
+		return true // only an id can hold capitals
+	}
+	for pos := 0; pos < len(h); {
+		k := bytes.Index(h[pos:], m.q)
+		if k < 0 {
+			return false
+		}
+		if x.inRemark(r, int(x.start[r])+pos+k) {
+			return true
+		}
+		pos += k + 1
+	}
+	return false
+}
+
 // matchRange sets the bits of the matching rows in [lo, hi) and returns how
 // many, or -1 when stop said to give up. lo is a multiple of 64.
-func (x *FollowerIndex) matchRange(q []byte, lo, hi int, within, set []uint64, stop func() bool) int {
+func (m *matcher) matchRange(lo, hi int, within, set []uint64, stop func() bool) int {
+	x := m.x
 	n := 0
 	if within != nil {
 		for w := lo >> 6; w < (hi+63)>>6; w++ {
@@ -376,7 +466,7 @@ func (x *FollowerIndex) matchRange(q []byte, lo, hi int, within, set []uint64, s
 			}
 			for word := within[w]; word != 0; word &= word - 1 {
 				r := w<<6 | bits.TrailingZeros64(word)
-				if r < hi && bytes.Contains(x.hay[x.start[r]:x.start[r+1]], q) {
+				if r < hi && m.row(r) {
 					set[r>>6] |= 1 << (r & 63)
 					n++
 				}
@@ -384,6 +474,25 @@ func (x *FollowerIndex) matchRange(q []byte, lo, hi int, within, set []uint64, s
 		}
 		return n
 	}
+	if !m.twoScans() {
+		return m.scan(m.q, lo, hi, set, stop, nil)
+	}
+	// As typed: the hits are in ids. Lowered: the hits in remarks count.
+	a := m.scan(m.exact, lo, hi, set, stop, nil)
+	if a < 0 {
+		return -1
+	}
+	b := m.scan(m.q, lo, hi, set, stop, x.inRemark)
+	if b < 0 {
+		return -1
+	}
+	return a + b
+}
+
+// scan sets the bit of every row in [lo, hi) where q occurs (at a position
+// keep accepts, when keep is not nil) and counts the rows it newly set.
+func (m *matcher) scan(q []byte, lo, hi int, set []uint64, stop func() bool, keep func(r, abs int) bool) int {
+	x, n := m.x, 0
 	pos, end, r := int(x.start[lo]), int(x.start[hi]), lo
 	for step := 0; ; step++ {
 		if step&4095 == 0 && stop != nil && stop() {
@@ -393,12 +502,18 @@ func (x *FollowerIndex) matchRange(q []byte, lo, hi int, within, set []uint64, s
 		if k < 0 {
 			return n
 		}
-		abs := uint32(pos + k)
-		for x.start[r+1] <= abs { // rows only move forward: O(rows) in all
+		abs := pos + k
+		for int(x.start[r+1]) <= abs { // rows only move forward: O(rows) in all
 			r++
 		}
-		set[r>>6] |= 1 << (r & 63)
-		n++
+		if keep != nil && !keep(r, abs) {
+			pos = abs + 1 // the lowered query in an id: not a match, look on
+			continue
+		}
+		if set[r>>6]&(1<<(r&63)) == 0 {
+			set[r>>6] |= 1 << (r & 63)
+			n++
+		}
 		pos = int(x.start[r+1])
 	}
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -62,8 +63,10 @@ func TestFollowersShowsWholeIdsWhenWideAndTruncatesWhenNarrow(t *testing.T) {
 	d.Send(tea.WindowSizeMsg{Width: 70, Height: 8})
 	s := d.Screen()
 	lines(t, s, 70, 8)
-	if strings.Contains(s, ps[4].OpenID) || !strings.Contains(s, ps[4].OpenID[:6]) || !strings.Contains(s, "…") {
-		t.Fatalf("narrow screen should cut ids with …:\n%s", s)
+	// Cut without the prefix every openid of the app shares (oNw3kT00000):
+	// what tells one from another shows.
+	if strings.Contains(s, ps[4].OpenID) || !strings.Contains(s, "…4AbCd") || strings.Contains(s, "oNw3kT") {
+		t.Fatalf("narrow screen should cut ids to …and what tells them apart:\n%s", s)
 	}
 }
 
@@ -150,19 +153,70 @@ func TestFollowersStaleFilterResultIsDropped(t *testing.T) {
 	}
 }
 
-func TestFollowersFilterMatchesOpenidUnionidAndRemarkIgnoringCase(t *testing.T) {
+// TestFollowersFilterMatchesIdsExactlyAndRemarksInAnyCase: ids are
+// case-sensitive (two openids that differ in case are two people), so the
+// filter matches them as typed; remarks are text, matched in any case.
+func TestFollowersFilterMatchesIdsExactlyAndRemarksInAnyCase(t *testing.T) {
 	ps := fakeProfiles(50)
-	for _, tc := range []struct{ q, want string }{
-		{strings.ToLower(ps[3].OpenID[6:14]), ps[3].OpenID},
-		{strings.ToUpper(ps[4].UnionID[:14]), ps[4].OpenID},
-		{"REMARK 45", ps[45].OpenID},
+	ps[7].OpenID = "oNw3kTvIp007AbCdEfGhIjKlMnOp"
+	ps[10].Remark = "vip guest"
+	for _, tc := range []struct {
+		q    string
+		want []string
+	}{
+		{ps[3].OpenID[6:14], []string{ps[3].OpenID}},
+		{strings.ToLower(ps[3].OpenID[6:14]), nil},
+		{ps[4].UnionID[:14], []string{ps[4].OpenID}},
+		{strings.ToUpper(ps[4].UnionID[:14]), nil},
+		{"REMARK 45", []string{ps[45].OpenID}},
+		{"VIP", []string{ps[10].OpenID}},
+		{"vIp", []string{ps[10].OpenID, ps[7].OpenID}},
 	} {
-		d, f := followersRoot(t, 160, 12, ps, nil, nil)
+		d, f := followersRoot(t, 160, 60, ps, nil, nil)
 		d.Send(uitest.Key("/"))
 		d.Send(uitest.Type(tc.q)...)
-		if f.Rows() != 1 || f.Selected() != tc.want {
-			t.Errorf("filter %q: rows %d selected %q, want only %s", tc.q, f.Rows(), f.Selected(), tc.want)
+		var got []string
+		for i := range f.Rows() {
+			got = append(got, f.idx.OpenID(int(f.rows[i])))
 		}
+		slices.Sort(got)
+		slices.Sort(tc.want)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("filter %q: rows %v, want %v", tc.q, got, tc.want)
+		}
+	}
+}
+
+// TestFilterBoxMovesItsCursor: ← and → move through the text a character
+// at a time (CJK included), typing goes in at the cursor, and backspace
+// and delete take the character before and under it.
+func TestFilterBoxMovesItsCursor(t *testing.T) {
+	ps := fakeProfiles(20)
+	ps[3].Remark = "上北京"
+	d, f := followersRoot(t, 160, 12, ps, nil, nil)
+	d.Send(uitest.Key("/"))
+	d.Send(uitest.Type("北")...)
+	d.Send(tea.KeyPressMsg{Code: tea.KeyLeft})
+	d.Send(uitest.Type("上")...)
+	if f.query != "上北" || f.Rows() != 1 || f.Selected() != ps[3].OpenID {
+		t.Fatalf("北 ← 上: query %q, %d rows", f.query, f.Rows())
+	}
+	d.Send(tea.KeyPressMsg{Code: tea.KeyRight}, uitest.Key("backspace"))
+	if f.query != "上" {
+		t.Errorf("→ backspace: query %q, want 上", f.query)
+	}
+	d.Send(tea.KeyPressMsg{Code: tea.KeyHome}, tea.KeyPressMsg{Code: tea.KeyDelete})
+	if f.query != "" {
+		t.Errorf("home delete: query %q, want empty", f.query)
+	}
+	d.Send(uitest.Type("京")...)
+	d.Send(tea.KeyPressMsg{Code: tea.KeyLeft}, tea.KeyPressMsg{Code: tea.KeyLeft})
+	d.Send(uitest.Type("北")...)
+	if f.query != "北京" {
+		t.Errorf("← past the start then typing: query %q, want 北京", f.query)
+	}
+	if s := d.Screen(); !strings.Contains(s, "\n/ 北京  ") {
+		t.Errorf("the box does not show the text:\n%s", s)
 	}
 }
 
@@ -201,7 +255,7 @@ func TestFollowersSortCyclesColumnsAndReverses(t *testing.T) {
 		t.Errorf("reversed top = %s, want %s", f.Selected(), ps[39].OpenID)
 	}
 	d.Send(uitest.Keys("s", "s", "s", "s")...) // unionid, scene, remark, shop
-	if s := d.Screen(); !strings.Contains(s, "by in shop ↓") || !strings.Contains(s, "↓shop") {
+	if s := d.Screen(); !strings.Contains(s, "by in shop ↓") || !strings.Contains(s, "shop ↓") {
 		t.Fatalf("want the shop column sorted:\n%s", s)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -80,11 +81,17 @@ type HomeSpec struct {
 	// never (tests).
 	Redraw time.Duration
 	// OtherSync, when set, says which other process is syncing an app
-	// right now (nil: none), so that its unfinished sync reads as under
-	// way there rather than stopped. It must be cheap: rows call it as
-	// they are drawn.
+	// right now (nil: none), so that its sync reads as under way there
+	// rather than stopped, the title says who, and the findings about the
+	// app wait for it to end. The view asks with every read of the
+	// counters, off the UI goroutine, and re-reads them every watchEvery
+	// while another process syncs.
 	OtherSync func(appID string) *cache.Holder
 }
+
+// watchEvery is how often the view re-reads the counters while another
+// process syncs the cache: its own syncs' ticks do not run then.
+const watchEvery = time.Second
 
 // How the home view paces itself while syncs run: it redraws from the
 // buffered progress every syncTick, and re-reads the cache's counters every
@@ -110,6 +117,14 @@ type Home struct {
 	links    *cache.Links
 	readErr  error
 	linksErr error
+	holder   *cache.Holder            // another process syncing the cache, from the last read
+	others   map[string]*cache.Holder // by appid: the apps it syncs
+	watching bool                     // a watchEvery tick is out
+
+	// Every analysis asked for gets the next seq; linksSeq is the one
+	// shown. A finding about an app whose sync ended at endedSeq >= the
+	// shown one was judged on what that sync had not finished writing.
+	analysisSeq, linksSeq int
 
 	rows []appState // parallel to spec.Apps
 
@@ -120,6 +135,7 @@ type Home struct {
 	countsSeen     int // the read whose answer is shown: older answers are stale
 	linksInFlight  bool
 	linksStale     bool // a sync ended while an analysis ran: run another
+	refreshing     bool // r: the footer says when the analysis is in
 	seenEnds       int  // Syncs.endCount when the view last refreshed
 	bar            progress.Model
 }
@@ -131,6 +147,18 @@ type appState struct {
 	hasProg bool
 	err     error // how the last run in this session ended; nil when it completed
 	ended   bool  // a run ended in this session
+	// endedSeq is Home.analysisSeq when the last run ended: only an
+	// analysis asked for after it saw everything the run wrote.
+	endedSeq int
+	// stopping: x asked the run to stop; it is saving what it fetched.
+	stopping bool
+	// endCounts is the read of the counters asked for when the run ended:
+	// a stopped run's row says where it stopped from that read on, in the
+	// numbers the cache saved (the finding's), not the last report's.
+	endCounts int
+	// announce: the footer says where the stopped run stopped once the
+	// counters of endCounts are in.
+	announce bool
 }
 
 // Messages of the home view, addressed to the Home that asked for them:
@@ -141,13 +169,17 @@ type (
 		gen     int
 		apps    map[string]cache.App
 		imports map[string]cache.ImportInfo
+		holder  *cache.Holder            // the first of others, for the title
+		others  map[string]*cache.Holder // by appid
 		err     error
 	}
 	homeLinksMsg struct {
 		owner *Home
+		seq   int
 		links *cache.Links
 		err   error
 	}
+	homeWatchMsg  struct{ owner *Home }
 	homeTickMsg   struct{ owner *Home }
 	homeRedrawMsg struct{ owner *Home }
 	syncEndedMsg  struct {
@@ -159,6 +191,7 @@ type (
 func (m homeCountsMsg) Owner() Page { return m.owner }
 func (m homeLinksMsg) Owner() Page  { return m.owner }
 func (m homeTickMsg) Owner() Page   { return m.owner }
+func (m homeWatchMsg) Owner() Page  { return m.owner }
 func (m homeRedrawMsg) Owner() Page { return m.owner }
 func (m syncEndedMsg) Owner() Page  { return m.owner }
 
@@ -232,15 +265,40 @@ func (h *Home) readCounts() tea.Cmd {
 	}
 	h.countsInFlight = true
 	h.countsGen++
-	ctx, src, gen := h.c.Ctx, h.spec.Reader, h.countsGen
+	ctx, src, gen, other, list := h.c.Ctx, h.spec.Reader, h.countsGen, h.spec.OtherSync, h.spec.Apps
 	return func() tea.Msg {
 		apps, err := src.Apps(ctx)
 		var imports map[string]cache.ImportInfo
 		if ir, ok := src.(ImportReader); ok && err == nil {
 			imports, err = ir.Imports(ctx)
 		}
-		return homeCountsMsg{owner: h, gen: gen, apps: apps, imports: imports, err: err}
+		m := homeCountsMsg{owner: h, gen: gen, apps: apps, imports: imports, err: err}
+		if other != nil {
+			for _, a := range list {
+				if who := other(a.AppID); who != nil {
+					if m.others == nil {
+						m.others = map[string]*cache.Holder{}
+					}
+					m.others[a.AppID] = who
+					if m.holder == nil {
+						m.holder = who
+					}
+				}
+			}
+		}
+		return m
 	}
+}
+
+// watch re-reads the counters every watchEvery while another process
+// syncs, so that its progress shows and its end is noticed.
+func (h *Home) watch() tea.Cmd {
+	if h.holder == nil || h.watching {
+		return nil
+	}
+	h.watching = true
+	owner := h
+	return tea.Tick(watchEvery, func(time.Time) tea.Msg { return homeWatchMsg{owner: owner} })
 }
 
 func (h *Home) analyze() tea.Cmd {
@@ -249,10 +307,11 @@ func (h *Home) analyze() tea.Cmd {
 		return nil
 	}
 	h.linksInFlight, h.linksStale = true, false
-	ctx, src, now := h.c.Ctx, h.spec.Reader, h.c.Now()
+	h.analysisSeq++
+	ctx, src, now, seq := h.c.Ctx, h.spec.Reader, h.c.Now(), h.analysisSeq
 	return func() tea.Msg {
 		l, err := src.Links(ctx, now)
-		return homeLinksMsg{owner: h, links: l, err: err}
+		return homeLinksMsg{owner: h, seq: seq, links: l, err: err}
 	}
 }
 
@@ -273,8 +332,27 @@ func (h *Home) Update(msg tea.Msg) tea.Cmd {
 			}
 			return nil
 		}
-		h.cached, h.imports, h.readErr = msg.apps, msg.imports, nil
-		return nil
+		h.imports = msg.imports
+		if h.holder != nil && msg.holder == nil {
+			// The other process's sync ended: what it wrote is news, and
+			// the findings about its apps wait for an analysis of it.
+			for i := range h.spec.Apps {
+				if h.syncingElsewhere(i) {
+					h.rows[i].endedSeq = h.analysisSeq
+				}
+			}
+			h.cached, h.readErr, h.holder, h.others = msg.apps, nil, nil, nil
+			h.spec.Reader.Changed()
+			return tea.Batch(h.analyze(), cacheChanged)
+		}
+		h.cached, h.readErr, h.holder, h.others = msg.apps, nil, msg.holder, msg.others
+		return tea.Batch(h.watch(), h.announceStops())
+	case homeWatchMsg:
+		h.watching = false
+		if h.holder == nil {
+			return nil
+		}
+		return tea.Batch(h.readCounts(), h.watch())
 	case homeLinksMsg:
 		h.linksInFlight = false
 		if msg.err != nil {
@@ -282,10 +360,14 @@ func (h *Home) Update(msg tea.Msg) tea.Cmd {
 				h.linksErr = msg.err
 			}
 		} else {
-			h.links, h.linksErr = msg.links, nil
+			h.links, h.linksErr, h.linksSeq = msg.links, nil, msg.seq
 		}
 		if h.linksStale {
 			return h.analyze()
+		}
+		if h.refreshing {
+			h.refreshing = false
+			return Flash("re-read the cache and analysed the links again")
 		}
 		return nil
 	case homeRedrawMsg:
@@ -345,14 +427,65 @@ func (h *Home) ended(appID string) tea.Cmd {
 	}
 	r := &h.rows[i]
 	r.running, r.ended = false, true
+	r.endedSeq = h.analysisSeq
 	r.err = h.spec.Syncs.result(appID)
 	if p, ok := h.spec.Syncs.Latest(appID); ok {
 		r.prog, r.hasProg = p, true
 	}
+	r.announce = r.stopping && errors.Is(r.err, context.Canceled)
+	r.stopping = false
 	h.seenEnds = h.spec.Syncs.endCount() // what follows refreshes everything
 	h.spec.Reader.Changed()
 	h.countsInFlight = false // a read started before the sync's last write is stale
-	return tea.Batch(h.readCounts(), h.analyze(), cacheChanged)
+	read := h.readCounts()
+	r.endCounts = h.countsGen
+	return tea.Batch(read, h.analyze(), cacheChanged, h.logResult(i))
+}
+
+// logResult puts how app i's run ended in the message log, in full: the
+// row can show only what fits. A stopped run is logged with where it
+// stopped, once the counters say (announceStops).
+func (h *Home) logResult(i int) tea.Cmd {
+	app, r := h.spec.Apps[i], h.rows[i]
+	var qe *cache.QuotaError
+	switch {
+	case r.err == nil:
+		return Log(app.Name+" synced: "+h.summary(r.prog), false)
+	case errors.Is(r.err, context.Canceled):
+		return nil
+	case errors.As(r.err, &qe):
+		text, _ := h.stopText(app.Name, r.err, r.prog.Listed, r.prog.Total, r.prog.QuotaResetAt)
+		return Log(app.Name+": "+text, true)
+	}
+	return Log(app.Name+": "+wording.Error(wording.TUI, app.Name, r.err), true)
+}
+
+// announceStops replaces the footer's "stopping the sync of news" with
+// where it stopped, once the counters read after its end are in.
+func (h *Home) announceStops() tea.Cmd {
+	var cmds []tea.Cmd
+	for i := range h.rows {
+		r := &h.rows[i]
+		if !r.announce || h.countsSeen < r.endCounts {
+			continue
+		}
+		r.announce = false
+		c := h.cached[h.spec.Apps[i].AppID]
+		text := sanitize.Text(h.spec.Apps[i].Name) + " " + stoppedAt(c.Sync.Listed, c.Sync.Total) + "; s resumes there"
+		cmds = append(cmds, func() tea.Msg { return FlashMsg{Text: text, Log: true} })
+	}
+	return tea.Batch(cmds...)
+}
+
+// stoppedAt is where a stopped run stopped, in the numbers the cache saved
+// with its data (those the doctor finding gives): "stopped at 150 000 listed
+// of 400 000".
+func stoppedAt(listed, total int64) string {
+	s := "stopped at " + wording.FormatCount(listed) + " listed"
+	if total > 0 {
+		s += " of " + wording.FormatCount(total)
+	}
+	return s
 }
 
 // CacheChangedMsg says a sync of this session wrote to the cache. The root
@@ -393,6 +526,11 @@ func (h *Home) adopt() tea.Cmd {
 	var cmds []tea.Cmd
 	if n := h.spec.Syncs.endCount(); n != h.seenEnds {
 		h.seenEnds = n
+		for i := range h.rows {
+			// Which app's sync ended is not known: every finding waits
+			// for the analysis of what it wrote.
+			h.rows[i].endedSeq = h.analysisSeq
+		}
 		h.spec.Reader.Changed()
 		h.countsInFlight = false
 		cmds = append(cmds, h.readCounts(), h.analyze(), cacheChanged)
@@ -437,6 +575,9 @@ func (h *Home) syncAll() tea.Cmd {
 
 func (h *Home) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	k := h.keys
+	if h.c.ReadOnly && key.Matches(msg, readOnlyKeys) {
+		return readOnlyNote()
+	}
 	switch {
 	case key.Matches(msg, k.Up):
 		h.cursor = max(h.cursor-1, 0)
@@ -455,22 +596,41 @@ func (h *Home) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		if h.rows[h.cursor].running {
 			return Flash(sanitize.Text(h.spec.Apps[h.cursor].Name) + " is already syncing")
 		}
+		if h.syncingElsewhere(h.cursor) {
+			return Flash(sanitize.Text(h.spec.Apps[h.cursor].Name+" is syncing in "+h.others[h.spec.Apps[h.cursor].AppID].String()) + "; wait for it to end")
+		}
 		return h.startSync(h.cursor)
 	case key.Matches(msg, k.SyncAll):
 		return h.syncAll()
 	case key.Matches(msg, k.Stop):
-		if len(h.spec.Apps) > 0 && h.rows[h.cursor].running {
-			h.spec.Syncs.Stop(h.spec.Apps[h.cursor].AppID)
-			return Flash("stopping the sync of " + sanitize.Text(h.spec.Apps[h.cursor].Name) + "; what it fetched is kept")
+		if len(h.spec.Apps) == 0 {
+			return Flash("no app to stop")
 		}
+		name := sanitize.Text(h.spec.Apps[h.cursor].Name)
+		switch r := &h.rows[h.cursor]; {
+		case r.stopping:
+			return Flash(name + " is stopping already; it saves what it fetched…")
+		case r.running:
+			r.stopping = true
+			h.spec.Syncs.Stop(h.spec.Apps[h.cursor].AppID)
+			return Flash("stopping the sync of " + name + "; it saves what it fetched…")
+		case h.syncingElsewhere(h.cursor):
+			return Flash(name + " syncs in " + sanitize.Text(h.others[h.spec.Apps[h.cursor].AppID].String()) + ": stop it there")
+		}
+		return Flash(name + " is not syncing: nothing to stop")
 	case key.Matches(msg, k.Refresh):
 		h.spec.Reader.Changed()
 		h.countsInFlight = false
-		return tea.Batch(h.readCounts(), h.analyze())
+		h.refreshing = true
+		return tea.Batch(Flash("re-reading the cache…"), h.readCounts(), h.analyze())
 	case key.Matches(msg, k.Links):
 		return Push(NewLinks(h.c, h.linksSpec()))
 	case key.Matches(msg, k.Doctor):
 		return Push(NewDoctor(h.c, h.linksSpec()))
+	case key.Matches(msg, readOnlyKeys):
+		return Flash("syncing is off here: no sync was wired to this view")
+	default:
+		return noKey(msg)
 	}
 	return nil
 }
@@ -572,7 +732,7 @@ func (h *Home) View() string {
 	b.WriteString(h.titleLine())
 	switch {
 	case h.cached == nil && h.readErr != nil:
-		b.WriteString("\n" + s.Error.Render(ansi.Wrap(sanitize.Text(h.readErr.Error()), h.width, "")))
+		b.WriteString("\n" + s.Error.Render(ansi.Wrap(sanitize.Text(wording.Error(wording.TUI, "", h.readErr)), h.width, "")))
 		return b.String()
 	case h.cached == nil:
 		b.WriteString("\n" + s.Dim.Render("reading the cache…"))
@@ -603,9 +763,12 @@ func (h *Home) titleLine() string {
 			syncing++
 		}
 	}
+	if h.holder != nil {
+		parts = append(parts, sanitize.Text(h.holder.String())+" is syncing")
+	}
 	if syncing > 0 {
 		parts = append(parts, fmt.Sprintf("syncing %d of %d", syncing, len(h.spec.Apps)))
-	} else if name, at := h.lastSynced(); !at.IsZero() {
+	} else if name, at := h.lastSynced(); !at.IsZero() && h.holder == nil {
 		parts = append(parts, sanitize.Text(name)+" synced "+h.ago(at))
 	}
 	if h.c.ReadOnly {
@@ -677,7 +840,8 @@ func (h *Home) layout() homeLayout {
 	// terminal the appid goes first (it is in the Followers title too),
 	// then what other columns and the sync cell say again: the cached
 	// count (the followers' once a sync is done), the last sync's time
-	// (the sync cell and the title tell it).
+	// (the sync cell and the title tell it). At 60 columns a row still
+	// says that its app syncs, or why it stopped.
 	if h.width-fixed() < 40 {
 		l.appid = 0
 	}
@@ -766,7 +930,7 @@ func (h *Home) rowLine(l homeLayout, i int) string {
 	if l.cached > 0 {
 		b.WriteString(gap + right(cached, l.cached))
 	}
-	b.WriteString(gap + cell(h.boundLabel(app.AppID, c, inCache), l.bound))
+	b.WriteString(gap + cell(h.boundLabel(i, c, inCache), l.bound))
 	union := "—"
 	if c.Counts.Subscribed > 0 {
 		pct := math.Floor(100 * float64(c.Counts.WithUnionID) / float64(c.Counts.Subscribed))
@@ -775,7 +939,9 @@ func (h *Home) rowLine(l homeLayout, i int) string {
 	b.WriteString(gap + right(union, l.union))
 	last := "never"
 	switch {
-	case r.running:
+	case r.running && r.stopping:
+		last = "stopping"
+	case r.running, h.syncingElsewhere(i):
 		last = "running"
 	case !c.Sync.LastCompleteAt.IsZero():
 		last = h.ago(c.Sync.LastCompleteAt)
@@ -800,18 +966,23 @@ func (h *Home) rowLine(l homeLayout, i int) string {
 	return line
 }
 
-func (h *Home) boundLabel(appID string, c cache.App, inCache bool) string {
-	if l := h.appLinks(appID); l != nil && l.Bound {
-		if l.Platform != "" {
+func (h *Home) boundLabel(i int, c cache.App, inCache bool) string {
+	appID := h.spec.Apps[i].AppID
+	l := h.appLinks(appID)
+	// The counters are read more often than the links are analysed: a
+	// unionid among them settles it, whatever an older analysis said
+	// ("bound no" beside "unionid 100 %" early in a sync).
+	if c.Counts.WithUnionID > 0 {
+		if l != nil && l.Bound && l.Platform != "" {
 			return l.Platform
 		}
 		return "yes"
 	}
-	if inCache && !c.Sync.LastCompleteAt.IsZero() {
+	switch {
+	case !inCache || c.Counts.Subscribed == 0, h.rows[i].running, h.syncingElsewhere(i):
+		return "?" // none so far proves nothing yet
+	case l != nil && !l.Bound, !c.Sync.LastCompleteAt.IsZero():
 		return "no"
-	}
-	if c.Counts.WithUnionID > 0 {
-		return "yes"
 	}
 	return "?"
 }
@@ -832,11 +1003,22 @@ func (h *Home) syncCell(i, w int) (string, cellKind) {
 	app, r := h.spec.Apps[i], h.rows[i]
 	c := h.cached[app.AppID]
 	fit := func(s string) string { return ansi.Truncate(s, w, "…") }
+	if r.running && r.stopping {
+		return fit(h.barText(r.prog.Fraction(), w) + " stopping — saving what it fetched…"), cellDim
+	}
 	if r.running {
 		return fit(h.runningCell(r.prog, r.hasProg, w)), cellPlain
 	}
 	if app.Imported() {
 		return h.importCell(i, w)
+	}
+	if r.ended && errors.Is(r.err, context.Canceled) {
+		if h.countsSeen < r.endCounts {
+			return fit(h.barText(r.prog.Fraction(), w) + " stopping — saving what it fetched…"), cellDim
+		}
+		if c.Sync.InProgress {
+			return fit(stoppedAt(c.Sync.Listed, c.Sync.Total) + " — s resumes"), cellDim
+		}
 	}
 	if r.ended {
 		switch {
@@ -845,22 +1027,26 @@ func (h *Home) syncCell(i, w int) (string, cellKind) {
 		case r.err == nil:
 			return fit(h.barText(1, w) + " done " + h.summary(r.prog)), cellPlain
 		default:
-			text, kind := h.stopText(r.err, r.prog.Listed, r.prog.Total, r.prog.QuotaResetAt)
+			text, kind := h.stopText(app.Name, r.err, r.prog.Listed, r.prog.Total, r.prog.QuotaResetAt)
 			return fit(text), kind
 		}
 	}
-	if c.Sync.InProgress && h.spec.OtherSync != nil {
-		if who := h.spec.OtherSync(app.AppID); who != nil {
-			return fit(fmt.Sprintf("syncing in %s: %s listed", sanitize.Text(who.String()), wording.FormatCount(c.Sync.Listed))), cellDim
-		}
-	}
 	switch {
+	case h.syncingElsewhere(i):
+		text := "syncing in " + sanitize.Text(h.others[app.AppID].String())
+		switch {
+		case c.Sync.InProgress && c.Sync.Total > 0:
+			text += ": " + wording.FormatCount(c.Sync.Listed) + " listed of " + wording.FormatCount(c.Sync.Total)
+		case c.Sync.InProgress:
+			text += ": " + wording.FormatCount(c.Sync.Listed) + " listed"
+		}
+		return fit(text), cellPlain
 	case c.Sync.InProgress && !c.Sync.QuotaResetAt.IsZero():
 		return fit(quotaText("user/get", c.Sync.QuotaResetAt)), cellWarn
-	case c.Sync.InProgress && c.Sync.LastError != "":
-		return fit("⚠ stopped: " + sanitize.Text(c.Sync.LastError) + " — s resumes"), cellError
+	case c.Sync.InProgress && c.Sync.LastError != "" && !strings.HasPrefix(wording.Bare(c.Sync.LastError), "interrupted"):
+		return fit("⚠ stopped: " + sanitize.Text(wording.Bare(c.Sync.LastError)) + " — s resumes"), cellError
 	case c.Sync.InProgress:
-		return fit(fmt.Sprintf("paused at %s of %s — s resumes", wording.FormatCount(c.Sync.Listed), wording.FormatCount(c.Sync.Total))), cellDim
+		return fit(stoppedAt(c.Sync.Listed, c.Sync.Total) + " — s resumes"), cellDim
 	case c.Sync.LastCompleteAt.IsZero():
 		return fit("s to sync"), cellDim
 	}
@@ -918,7 +1104,7 @@ func (h *Home) importCell(i, w int) (string, cellKind) {
 		if errors.Is(r.err, context.Canceled) {
 			return first("stopped: the previous import is kept · s reads it again", "stopped: the previous import is kept"), cellDim
 		}
-		text, kind := h.stopText(r.err, r.prog.Rows, 0, time.Time{})
+		text, kind := h.stopText(app.Name, r.err, r.prog.Rows, 0, time.Time{})
 		return fit(text), kind
 	}
 	switch {
@@ -990,7 +1176,7 @@ func (h *Home) summary(p cache.Progress) string {
 }
 
 // stopText says why a run ended early and what happens next.
-func (h *Home) stopText(err error, listed, total int64, resetAt time.Time) (string, cellKind) {
+func (h *Home) stopText(app string, err error, listed, total int64, resetAt time.Time) (string, cellKind) {
 	var qe *cache.QuotaError
 	switch {
 	case errors.As(err, &qe):
@@ -999,9 +1185,9 @@ func (h *Home) stopText(err error, listed, total int64, resetAt time.Time) (stri
 		}
 		return quotaText(strings.TrimPrefix(qe.API, "cgi-bin/"), resetAt), cellWarn
 	case errors.Is(err, context.Canceled):
-		return fmt.Sprintf("stopped at %s of %s — s resumes", wording.FormatCount(listed), wording.FormatCount(total)), cellDim
+		return stoppedAt(listed, total) + " — s resumes", cellDim
 	}
-	return "⚠ " + sanitize.Text(err.Error()), cellError
+	return "⚠ " + sanitize.Text(wording.Error(wording.TUI, app, err)), cellError
 }
 
 // quotaText is "user/get quota spent for today — resumes after 00:00 +08:00".
@@ -1019,7 +1205,10 @@ func quotaText(api string, resetAt time.Time) string {
 // barText draws the progress bar, narrower on narrow terminals.
 func (h *Home) barText(f float64, w int) string {
 	bw := 16
-	if w < 50 {
+	switch {
+	case w < 24:
+		bw = 4 // room for "done" or a percentage beside it
+	case w < 50:
 		bw = 8
 	}
 	bar := h.bar
@@ -1054,7 +1243,8 @@ func (h *Home) below(n int) []string {
 	if len(h.spec.Apps) > 0 {
 		r := h.rows[h.cursor]
 		if r.ended && r.err != nil && !errors.Is(r.err, context.Canceled) {
-			msg := sanitize.Text(h.spec.Apps[h.cursor].Name) + ": " + sanitize.Text(r.err.Error())
+			name := h.spec.Apps[h.cursor].Name
+			msg := sanitize.Text(name + ": " + wording.Error(wording.TUI, name, r.err))
 			for _, l := range strings.Split(ansi.Wrap(msg, h.width, ""), "\n") {
 				out = append(out, s.Error.Render(l))
 			}
@@ -1062,32 +1252,117 @@ func (h *Home) below(n int) []string {
 	}
 	switch {
 	case h.linksErr != nil:
-		out = append(out, s.Error.Render(ansi.Truncate(sanitize.Text(h.linksErr.Error()), h.width, "…")))
+		out = append(out, s.Error.Render(ansi.Truncate(sanitize.Text(wording.Error(wording.TUI, "", h.linksErr)), h.width, "…")))
 	case h.links == nil:
 		out = append(out, s.Dim.Render("analysing the links…"))
 	default:
 		out = append(out, h.findingLines()...)
 	}
 	if len(out) > n {
-		out = out[:n]
+		// What does not fit is one key away, in the Doctor view, which
+		// scrolls: say so rather than cut the list without a word.
+		out = append(out[:n-1], s.Dim.Render(ansi.Truncate(
+			"… "+wording.Plural(len(out)-n+1, "more line")+" of findings: d shows them all", h.width, "…")))
 	}
 	return out
 }
 
-// findingLines lists the findings of the last analysis, the incomplete
-// ones of apps syncing right now left out (their bar says it better).
+// syncingElsewhere says whether another process syncs app i now: it holds
+// the sync lock and its command names the app (HomeSpec.OtherSync).
+func (h *Home) syncingElsewhere(i int) bool {
+	return !h.rows[i].running && h.others[h.spec.Apps[i].AppID] != nil
+}
+
+// findingWait is why a finding is held back: the data it rests on is not
+// complete yet.
+type findingWait int
+
+const (
+	waitNone      findingWait = iota
+	waitSyncing               // one of its apps syncs in this process
+	waitElsewhere             // one of its apps syncs in another process
+	waitAnalysis              // a sync of one of its apps ended after the analysis shown began
+)
+
+// wait says whether finding f rests only on complete data. It rests on its
+// own apps and, for an unbound app, on every app (which platform it should
+// join depends on which apps are bound): while
+// one of them syncs, or the analysis shown began before one's sync ended,
+// its evidence and advice may be wrong ("bind events to the platform legacy
+// uses" in the first second of a demo, "never synced" beside a row that
+// says done). apps gets the names of the apps it waits for.
+func (h *Home) wait(f *cache.Finding, apps map[findingWait][]string) findingWait {
+	idx := make([]int, 0, len(f.AppIDs)+len(f.BindTo))
+	for _, id := range f.AppIDs {
+		if i := h.index(id); i >= 0 {
+			idx = append(idx, i)
+		}
+	}
+	if f.Kind == cache.UnboundApp {
+		// Which platform to bind it to depends on every app: until all
+		// are complete the advice may name none, or the wrong one.
+		idx = idx[:0]
+		for i := range h.spec.Apps {
+			idx = append(idx, i)
+		}
+	}
+	worst := waitNone
+	for _, i := range idx {
+		w := waitNone
+		switch r := h.rows[i]; {
+		case r.running:
+			w = waitSyncing
+		case h.syncingElsewhere(i):
+			w = waitElsewhere
+		case r.endedSeq >= h.linksSeq && (r.ended || r.endedSeq > 0):
+			w = waitAnalysis
+		}
+		if w != waitNone {
+			name := h.spec.Apps[i].Name
+			if !slices.Contains(apps[w], name) {
+				apps[w] = append(apps[w], name)
+			}
+			worst = max(worst, w)
+		}
+	}
+	return worst
+}
+
+// findingLines lists the findings of the last analysis that rest on
+// complete data, and says which wait for a sync or an analysis. An app's
+// incomplete finding is left out while its row shows how its run of this
+// session failed: the row and the sentence under the table say it better.
 func (h *Home) findingLines() []string {
 	s := h.c.Styles
 	var fs []cache.Finding
+	held := map[findingWait][]string{}
 	for _, f := range h.links.Findings {
 		if f.Kind == cache.Incomplete && len(f.AppIDs) == 1 {
-			if i := h.index(f.AppIDs[0]); i >= 0 && h.rows[i].running {
+			if i := h.index(f.AppIDs[0]); i >= 0 && !h.rows[i].running && h.rows[i].ended && h.rows[i].err != nil &&
+				!errors.Is(h.rows[i].err, context.Canceled) {
 				continue
 			}
 		}
+		if h.wait(&f, held) != waitNone {
+			continue
+		}
 		fs = append(fs, f)
 	}
+	var waits []string
+	if names := held[waitSyncing]; len(names) > 0 {
+		waits = append(waits, s.Dim.Render(ansi.Truncate("syncing "+sanitize.Text(wording.JoinAnd(names))+": findings about "+them(names)+" come when the syncs end", h.width, "…")))
+	}
+	if names := held[waitElsewhere]; len(names) > 0 {
+		waits = append(waits, s.Dim.Render(ansi.Truncate(sanitize.Text(h.holder.String())+" is syncing "+sanitize.Text(wording.JoinAnd(names))+
+			": findings about "+them(names)+" come when it ends", h.width, "…")))
+	}
+	if names := held[waitAnalysis]; len(names) > 0 {
+		waits = append(waits, s.Dim.Render(ansi.Truncate("analysing what the sync of "+sanitize.Text(wording.JoinAnd(names))+" wrote…", h.width, "…")))
+	}
 	if len(fs) == 0 {
+		if len(waits) > 0 {
+			return waits
+		}
 		if h.Syncing() {
 			return []string{s.Dim.Render("findings come when the syncs end")}
 		}
@@ -1117,5 +1392,13 @@ func (h *Home) findingLines() []string {
 			}
 		}
 	}
-	return out
+	return append(out, waits...)
+}
+
+// them is "it" for one app, "them" for several.
+func them(names []string) string {
+	if len(names) == 1 {
+		return "it"
+	}
+	return "them"
 }

@@ -111,6 +111,17 @@ func RenderInsights(s Styles, in Insights, width, height int) string {
 	if width <= 0 || height <= 0 {
 		return ""
 	}
+	out := insightsLines(s, in, width, height)
+	if len(out) > height {
+		out = out[:height]
+	}
+	return strings.Join(out, "\n")
+}
+
+// insightsLines lays the insights out for width × height (the chart's
+// height depends on it), every line, even those below the height: the
+// Insights view scrolls what is taller than the screen.
+func insightsLines(s Styles, in Insights, width, height int) []string {
 	var out []string
 	peak := 0
 	for _, m := range in.Months {
@@ -189,10 +200,7 @@ func RenderInsights(s Styles, in Insights, width, height int) string {
 	for i, l := range out {
 		out[i] = ansi.Truncate(l, width, "")
 	}
-	if len(out) > height {
-		out = out[:height]
-	}
-	return strings.Join(out, "\n")
+	return out
 }
 
 // sceneName is the scene as shown: known prefixes trimmed, an unknown value
@@ -223,8 +231,10 @@ type InsightsView struct {
 	title  string
 	in     Insights
 	keys   InsightsKeys
+	list   ListKeys // scroll what is taller than the screen
 	width  int
 	height int
+	offset int // the first line shown of a tab taller than the screen
 
 	x      *FollowerIndex
 	growth *growthTab // nil without WithGrowth
@@ -235,7 +245,8 @@ type InsightsView struct {
 // who still follows); title says whose they are, e.g. `news › followers ·
 // filter "vip"`.
 func NewInsights(c *Common, title string, x *FollowerIndex, rows []uint32) *InsightsView {
-	v := &InsightsView{c: c, title: title, in: ComputeInsights(x, rows, c.Now(), c.Loc), keys: DefaultInsightsKeys(), x: x}
+	v := &InsightsView{c: c, title: title, in: ComputeInsights(x, rows, c.Now(), c.Loc), keys: DefaultInsightsKeys(),
+		list: DefaultListKeys(), x: x}
 	v.setKeys()
 	return v
 }
@@ -287,6 +298,12 @@ func (v *InsightsView) Update(msg tea.Msg) tea.Cmd {
 			return v.growth.span(v, 1)
 		case key.Matches(msg, v.keys.Refresh):
 			return v.growth.refresh(v)
+		default:
+			if d, ok := v.list.step(msg, v.height-1, 1<<20); ok && v.tab == 0 {
+				v.offset += d // View clamps it
+				return nil
+			}
+			return noKey(msg)
 		}
 	}
 	return nil
@@ -308,5 +325,16 @@ func (v *InsightsView) View() string {
 	if v.tab == 1 {
 		return title + "\n" + v.growth.view(v, v.height-1)
 	}
-	return title + "\n" + RenderInsights(s, v.in, v.width, v.height-1)
+	body := max(v.height-1, 1)
+	ls := insightsLines(s, v.in, v.width, body)
+	if len(ls) > body {
+		// Taller than the screen: a window over it, and where it is.
+		page := max(body-1, 1)
+		v.offset = min(max(v.offset, 0), len(ls)-page)
+		more := s.Dim.Render(ansi.Truncate(fmt.Sprintf("↑/↓ scroll · line %d–%d of %d", v.offset+1, v.offset+page, len(ls)), v.width, "…"))
+		ls = append(ls[v.offset:v.offset+page:v.offset+page], more)
+	} else {
+		v.offset = 0
+	}
+	return title + "\n" + strings.Join(ls, "\n")
 }

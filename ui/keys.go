@@ -3,6 +3,8 @@ package ui
 import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+
+	"wxscope/sanitize"
 )
 
 // Key conventions, decided once for every view:
@@ -14,7 +16,8 @@ import (
 //     key for support staff, and a two-key gg would make g wait for a second
 //     key. The help says so.
 //   - / filters, enter opens, esc goes back (or clears the filter first),
-//     ? shows every key, q quits (ctrl+c quits even while typing).
+//     ? shows every key, L the message log, q quits (ctrl+c quits even
+//     while typing).
 //
 // Each view has its own KeyMap whose ShortHelp and FullHelp are built from
 // the very bindings Update matches on, so the help cannot drift from the keys.
@@ -26,6 +29,7 @@ type GlobalKeys struct {
 	ForceQuit key.Binding
 	Help      key.Binding
 	Jump      key.Binding
+	Log       key.Binding
 }
 
 // DefaultGlobalKeys returns the keys every view shares.
@@ -33,17 +37,25 @@ func DefaultGlobalKeys() GlobalKeys {
 	return GlobalKeys{
 		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit now")),
-		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "all keys")),
+		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Jump:      key.NewBinding(key.WithKeys(":", "g"), key.WithHelp(":/g", "jump to an openid or unionid")),
+		Log:       key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "log: every error and sync result, in full")),
 	}
 }
 
-// ShortHelp implements help.KeyMap.
-func (k GlobalKeys) ShortHelp() []key.Binding { return []key.Binding{k.Jump, k.Help, k.Quit} }
+// ShortHelp implements help.KeyMap. The footer says the jump in fewer
+// words than the full help: the same keys, so the two cannot drift.
+func (k GlobalKeys) ShortHelp() []key.Binding {
+	jump := k.Jump
+	jump.SetHelp(k.Jump.Help().Key, "jump to id")
+	log := k.Log
+	log.SetHelp(k.Log.Help().Key, "log")
+	return []key.Binding{jump, log, k.Help, k.Quit}
+}
 
 // FullHelp implements help.KeyMap.
 func (k GlobalKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Jump, k.Help, k.Quit, k.ForceQuit}}
+	return [][]key.Binding{{k.Jump, k.Log, k.Help, k.Quit, k.ForceQuit}}
 }
 
 // ListKeys move a cursor through a list; every list view embeds them.
@@ -114,6 +126,10 @@ type FollowersKeys struct {
 	Insights   key.Binding
 	Export     key.Binding
 	Back       key.Binding
+	// Left and Right scroll the columns after the openid, for what a
+	// narrow terminal leaves out.
+	Left  key.Binding
+	Right key.Binding
 }
 
 // DefaultFollowersKeys returns the Followers view's keys.
@@ -128,14 +144,18 @@ func DefaultFollowersKeys() FollowersKeys {
 		Open:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "person")),
 		Copy:       key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy openid")),
 		Insights:   key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "insights: months, scenes, growth")),
-		Export:     key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "export the view (csv/jsonl)")),
+		Export:     key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "export the view (csv, jsonl, parquet)")),
 		Back:       key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter / back")),
+		Left:       key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "scroll the columns left")),
+		Right:      key.NewBinding(key.WithKeys("right", "l"), key.WithHelp("→/l", "scroll the columns right (what is cut off)")),
 	}
 }
 
 // ShortHelp implements help.KeyMap.
 func (k FollowersKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Filter, k.Tags, k.Sort, k.Open, k.Copy, k.Insights, k.Export, k.Back}
+	cols := key.NewBinding(key.WithKeys("left", "right"), key.WithHelp("←/→", "columns"))
+	// In the order they give way in a narrow footer: the last go first.
+	return []key.Binding{k.Filter, k.Open, k.Copy, k.Sort, k.Tags, k.Unfollowed, cols, k.Insights, k.Export, k.Back}
 }
 
 // FullHelp implements help.KeyMap.
@@ -143,6 +163,7 @@ func (k FollowersKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		k.column(),
 		{k.Filter, k.Tags, k.Sort, k.Reverse, k.Unfollowed, k.Open, k.Copy, k.Insights, k.Export, k.Back},
+		{k.Left, k.Right},
 	}
 }
 
@@ -245,7 +266,7 @@ func DefaultHomeKeys() HomeKeys {
 
 // ShortHelp implements help.KeyMap.
 func (k HomeKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Open, k.Sync, k.SyncAll, k.Stop, k.Links, k.Doctor}
+	return []key.Binding{k.Open, k.Sync, k.Links, k.Doctor, k.Stop, k.SyncAll}
 }
 
 // FullHelp implements help.KeyMap.
@@ -255,4 +276,20 @@ func (k HomeKeys) FullHelp() [][]key.Binding {
 		{k.Open, k.Sync, k.SyncAll, k.Stop, k.Refresh},
 		{k.Links, k.Doctor},
 	}
+}
+
+// noKey is the answer to a key the page has no use for: every key gets
+// one, so that a newcomer pressing r or enter in the wrong place learns it
+// did nothing rather than wondering whether it is working.
+func noKey(msg tea.KeyPressMsg) tea.Cmd {
+	return Flash(sanitize.Text(msg.String()) + " does nothing here · ? shows the keys")
+}
+
+// readOnlyKeys are the keys that would write the cache: under --readonly
+// they are disabled (Common.WriteKey) and say why when pressed.
+var readOnlyKeys = key.NewBinding(key.WithKeys("s", "S", "x"))
+
+// readOnlyNote is what a key that would sync says under --readonly.
+func readOnlyNote() tea.Cmd {
+	return Flash("read-only (--readonly): nothing syncs from here; start wxscope without --readonly to sync")
 }

@@ -63,9 +63,14 @@ func DefaultDoctorKeys() DoctorKeys {
 	}
 }
 
-// ShortHelp implements help.KeyMap.
+// ShortHelp implements help.KeyMap: the footer says the keys in fewer
+// words than the full help (the same keys, so the two cannot drift).
 func (k DoctorKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Open, k.Copy, k.Refresh, k.Back}
+	short := func(b key.Binding, desc string) key.Binding {
+		b.SetHelp(b.Help().Key, desc)
+		return b
+	}
+	return []key.Binding{short(k.Open, "open"), short(k.Copy, "copy id"), k.Refresh, k.Back}
 }
 
 // FullHelp implements help.KeyMap.
@@ -98,9 +103,10 @@ func (k InsightsKeys) ShortHelp() []key.Binding {
 	return []key.Binding{k.Tab, k.Shorter, k.Longer, k.Refresh, k.Back}
 }
 
-// FullHelp implements help.KeyMap.
+// FullHelp implements help.KeyMap: the movement keys scroll insights taller
+// than the screen.
 func (k InsightsKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Tab, k.Shorter, k.Longer, k.Refresh, k.Back}}
+	return [][]key.Binding{DefaultListKeys().column(), {k.Tab, k.Shorter, k.Longer, k.Refresh, k.Back}}
 }
 
 // TagPickerKeys are the keys of the Followers view's tag picker.

@@ -14,6 +14,7 @@ import (
 
 	"wxscope/cache"
 	"wxscope/sanitize"
+	"wxscope/wording"
 )
 
 // LinksSpec says where the Links and Doctor views read and what they open.
@@ -213,6 +214,8 @@ func (l *Links) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			return copyID(l.c, "unionid", l.groups.unionID(g))
 		}
 		return Flash("no unionid here")
+	default:
+		return noKey(msg)
 	}
 	return nil
 }
@@ -233,7 +236,7 @@ func (l *Links) open() tea.Cmd {
 	if g, ok := l.currentGroup(); ok {
 		return LoadPerson(l.c, l.groups.unionID(g))
 	}
-	return nil
+	return Flash("nobody here to open")
 }
 
 // swapIn takes the answers of a reload after a sync once both are in. A
@@ -431,7 +434,7 @@ func (l *Links) View() string {
 	s := l.c.Styles
 	switch {
 	case l.err != nil:
-		return s.Title.Render("links") + "\n" + s.Error.Render(sanitize.Text(l.err.Error()))
+		return s.Title.Render("links") + "\n" + s.Error.Render(sanitize.Text(wording.Error(wording.TUI, "", l.err)))
 	case l.links == nil:
 		return s.Title.Render("links") + "\n" + s.Dim.Render("analysing the links…")
 	}
@@ -439,7 +442,7 @@ func (l *Links) View() string {
 	out = append(out, l.heatMap()...)
 	switch {
 	case l.gErr != nil:
-		out = append(out, s.Error.Render(sanitize.Text(l.gErr.Error())))
+		out = append(out, s.Error.Render(sanitize.Text(wording.Error(wording.TUI, "", l.gErr))))
 	case l.groups == nil:
 		out = append(out, s.Dim.Render("reading the groups…"))
 	default:
@@ -513,7 +516,9 @@ func (l *Links) heatMap() []string {
 		hb.WriteString(lipgloss.NewStyle().Width(cw).Align(lipgloss.Right).Render(ansi.Truncate(names[i], cw, "…")))
 	}
 	header := s.Header.Render(hb.String())
-	out := []string{header + gap + s.Dim.Render(heatLegend)}
+	// The legend takes what the header leaves, and says when it is cut.
+	legend := ansi.Truncate(heatLegend, max(l.width-ansi.StringWidth(header)-len(gap), 0), "…")
+	out := []string{header + gap + s.Dim.Render(legend)}
 
 	// No overlap between two bound apps is the alarm (another platform);
 	// some is ordinary; most and all are the healthy case.
@@ -531,10 +536,9 @@ func (l *Links) heatMap() []string {
 			switch {
 			case i == j && a.Bound:
 				text = formatCount(int(a.Persons))
-			case i == j:
-				text = formatCount(int(a.Counts.Subscribed))
-				st = s.Dim
 			case !a.Bound || !o.Bound:
+				// Persons are unionids: an unbound app has none, on its
+				// diagonal too, as wxscope doctor shows it.
 				text = "—"
 				st = s.Dim
 			default:
@@ -545,12 +549,17 @@ func (l *Links) heatMap() []string {
 			}
 			b.WriteString(st.Render(fmt.Sprintf("%*s", cw, text)))
 		}
-		if note, warn := l.appNote(a, main); warn {
-			b.WriteString(gap + s.Warn.Render(note))
-		} else if note != "" {
-			b.WriteString(gap + s.Dim.Render(note))
+		// The note takes what the row leaves and says it is cut.
+		room := l.width - ansi.StringWidth(b.String()) - len(gap)
+		if note, warn := l.appNote(a, main); note != "" && room > 1 {
+			note = ansi.Truncate(note, room, "…")
+			if warn {
+				b.WriteString(gap + s.Warn.Render(note))
+			} else {
+				b.WriteString(gap + s.Dim.Render(note))
+			}
 		}
-		out = append(out, b.String())
+		out = append(out, ansi.Truncate(b.String(), l.width, "…"))
 	}
 	return out
 }
@@ -565,7 +574,11 @@ func (l *Links) appNote(a *cache.AppLinks, main string) (note string, warn bool)
 		// Part of a first listing proves little: wait for the verdict.
 		return "(no unionid so far; sync not finished)", false
 	case !a.Bound:
-		return "⚠ not bound to an open platform: no unionids", true
+		people := "followers"
+		if !a.IsOfficial() {
+			people = "members"
+		}
+		return "⚠ not bound to an open platform: " + formatCount(int(a.Counts.Subscribed)) + " " + people + ", no unionids", true
 	case main != "" && a.Platform != main:
 		return "⚠ another open platform? (" + sanitize.Text(a.Platform) + ": shares nobody with " + sanitize.Text(main) + ")", true
 	}
@@ -655,7 +668,7 @@ func (l *Links) list() []string {
 	x := l.groups
 	idW := min(max(x.maxLen, 7), max(l.width/2, idMin))
 	header := "  " + cell("unionid", idW) + gap + "apps  (✓ there · missing – cannot tell)"
-	out := []string{s.Header.Render(ansi.Truncate(header, l.width, ""))}
+	out := []string{s.Header.Render(ansi.Truncate(header, l.width, "…"))}
 	if len(l.rows) == 0 {
 		return append(out, s.Dim.Render("  nobody here"))
 	}

@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"wxscope/cache"
+	"wxscope/wording"
 )
 
 // Page is one screen behind the root model: Home, Followers, Person, Links,
@@ -90,10 +91,13 @@ type PushMsg struct{ Page Page }
 // does nothing.
 type PopMsg struct{}
 
-// FlashMsg shows a one-line note in the footer until the next key.
+// FlashMsg shows a one-line note in the footer until the next key. An
+// error, or a note with Log set (an export's result), also goes to the
+// message log (L) with its whole text.
 type FlashMsg struct {
 	Text  string
 	Error bool
+	Log   bool
 }
 
 // Push returns a command that pushes p.
@@ -105,9 +109,11 @@ func Pop() tea.Cmd { return func() tea.Msg { return PopMsg{} } }
 // Flash returns a command that shows text in the footer.
 func Flash(text string) tea.Cmd { return func() tea.Msg { return FlashMsg{Text: text} } }
 
-// FlashError returns a command that shows err in the footer.
+// FlashError returns a command that shows err in the footer, in the TUI's
+// words (wording.Error).
 func FlashError(err error) tea.Cmd {
-	return func() tea.Msg { return FlashMsg{Text: err.Error(), Error: true} }
+	text := wording.Error(wording.TUI, "", err)
+	return func() tea.Msg { return FlashMsg{Text: text, Error: true} }
 }
 
 // PersonLoadedMsg carries the result of a person lookup; the root opens the

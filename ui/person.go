@@ -68,6 +68,14 @@ func NewPerson(c *Common, p *cache.Person) *Person {
 			v.rows = append(v.rows, personRow{app: i})
 		}
 	}
+	// Opened on an openid (a jump, a follower's row), the cursor starts on
+	// that openid's app: the one support asked about.
+	for i, r := range v.rows {
+		if r.profile != nil && r.profile.OpenID == p.Query {
+			v.cursor = i
+			break
+		}
+	}
 	return v
 }
 
@@ -146,6 +154,10 @@ func (p *Person) Update(msg tea.Msg) tea.Cmd {
 		return copyID(p.c, "unionid", p.person.UnionID)
 	case key.Matches(k, p.keys.Back):
 		return Pop()
+	case k.String() == "enter":
+		return Flash("enter: nothing opens from here · y copies the openid, Y the unionid, esc goes back")
+	default:
+		return noKey(k)
 	}
 	return nil
 }
@@ -172,7 +184,11 @@ func (p *Person) View() string {
 			idW = max(idW, ansi.StringWidth(sanitize.Text(m.profile.OpenID)))
 		}
 	}
-	idW = min(idW, max(p.width/3, idMin))
+	if markerW+appW+len(gap)+idW+len(gap)+30 > p.width {
+		// The details go under the head: the openid, what support came
+		// for, may take the line.
+		idW = min(idW, max(p.width-markerW-appW-len(gap), idMin))
+	}
 
 	type block struct{ first, last int }
 	blocks := make([]block, len(p.rows))
@@ -189,12 +205,12 @@ func (p *Person) View() string {
 		detail := p.detail(m)
 		indent := strings.Repeat(" ", markerW+appW+len(gap))
 		var rows []string
-		if hw := ansi.StringWidth(head); hw+ansi.StringWidth(detail) <= p.width {
-			rows = []string{head + detail}
+		if hw := ansi.StringWidth(head); hw+ansi.StringWidth(unbreak(detail)) <= p.width {
+			rows = []string{head + unbreak(detail)}
 		} else if p.width-hw >= 30 {
 			// The detail wraps in its own column, beside the openid.
 			pad := strings.Repeat(" ", hw)
-			for j, w := range strings.Split(ansi.Wrap(detail, p.width-hw, ""), "\n") {
+			for j, w := range wrapDetail(detail, p.width-hw) {
 				if j == 0 {
 					rows = append(rows, head+w)
 				} else {
@@ -203,8 +219,7 @@ func (p *Person) View() string {
 			}
 		} else {
 			rows = []string{head}
-			wrapped := ansi.Wrap(detail, max(p.width-len(indent), 10), "")
-			for _, w := range strings.Split(wrapped, "\n") {
+			for _, w := range wrapDetail(detail, max(p.width-len(indent), 10)) {
 				rows = append(rows, indent+w)
 			}
 		}
@@ -274,8 +289,10 @@ func (p *Person) detail(m personRow) string {
 	if pr.GroupID != 0 {
 		parts = append(parts, fmt.Sprintf("group %d", pr.GroupID))
 	}
-	if pr.Remark != "" {
-		parts = append(parts, `remark "`+sanitize.Text(pr.Remark)+`"`)
+	// A remark that was only control characters or escape sequences has
+	// nothing left to show once sanitised: no `remark ""`.
+	if r := sanitize.Text(pr.Remark); strings.TrimSpace(r) != "" {
+		parts = append(parts, `remark "`+r+`"`)
 	}
 	if pr.UnionID == "" && p.person.UnionID == "" {
 		parts = append(parts, "no unionid")
@@ -338,9 +355,53 @@ func sceneDetail(pr *cache.Profile) string {
 	return " (" + strings.Join(in, ", ") + ")"
 }
 
+// when is a time as the view shows it; its hyphens and the space between
+// the date and the time do not break until the line is laid out
+// (wrapDetail, unbreak), so a narrow screen never splits them.
 func (p *Person) when(unix int64) string {
 	if unix == 0 {
 		return "an unknown time"
 	}
-	return time.Unix(unix, 0).In(p.c.Loc).Format("2006-01-02 15:04")
+	return strings.ReplaceAll(time.Unix(unix, 0).In(p.c.Loc).Format("2006-01-02"), "-", nbhyphen) + nbsp +
+		time.Unix(unix, 0).In(p.c.Loc).Format("15:04")
+}
+
+// nbsp and nbhyphen keep a date and its time in one piece through
+// ansi.Wrap, which breaks lines at spaces and hyphens.
+const (
+	nbsp     = "\u00a0"
+	nbhyphen = "\u2011"
+)
+
+// unbreak turns the no-break spaces and hyphens of a laid-out line back
+// into plain ones.
+func unbreak(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, nbsp, " "), nbhyphen, "-")
+}
+
+// wrapDetail lays a detail out in lines of width cells, breaking between
+// its " · " parts where it can and inside a part only when the part alone
+// is wider than the line; a date and its time stay together.
+func wrapDetail(detail string, width int) []string {
+	var out []string
+	line := ""
+	for i, part := range strings.Split(detail, " · ") {
+		switch {
+		case i == 0:
+			line = part
+		case ansi.StringWidth(line)+3+ansi.StringWidth(part) <= width:
+			line += " · " + part
+		default:
+			out = append(out, line+" ·")
+			line = part
+		}
+	}
+	out = append(out, line)
+	var lines []string
+	for _, l := range out {
+		for _, w := range wrapWords(l, width) {
+			lines = append(lines, unbreak(w))
+		}
+	}
+	return lines
 }

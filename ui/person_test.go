@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -92,5 +93,59 @@ func TestPersonMemberTallerThanTheScreenShowsItsHeadWhenTheCursorComesBack(t *te
 	d.Send(uitest.Keys("j", "j", "k", "k")...)
 	if s := d.Screen(); !strings.Contains(s, "▸ news") {
 		t.Fatalf("back on news, its first line (the cursor) should show:\n%s", s)
+	}
+}
+
+// TestPersonOpensOnTheAppOfTheOpenidAskedFor: looked up by an openid (a
+// jump, a follower's row), the cursor starts on that openid's app, not on
+// the first app.
+func TestPersonOpensOnTheAppOfTheOpenidAskedFor(t *testing.T) {
+	p := samplePerson()
+	p.Query, p.Kind = p.Apps[1].Profiles[0].OpenID, cache.KindOpenID
+	d := newTestRoot(160, 12, nil, func(c *Common) Page { return NewPerson(c, p) })
+	if s := d.Screen(); !strings.Contains(s, "▸ shop    oSp7vQ7hJ2kL9mN4bV6cX8zA1sD3") {
+		t.Errorf("the cursor is not on shop's openid:\n%s", s)
+	}
+}
+
+// TestPersonKeepsADateAndItsTimeOnOneLine: at 80 columns the details wrap
+// between their parts, and never between a date and its time.
+func TestPersonKeepsADateAndItsTimeOnOneLine(t *testing.T) {
+	p := samplePerson()
+	p.Apps[0].Profiles[0].FetchedAt = day(150)
+	for width := 60; width <= 100; width++ {
+		d := newTestRoot(width, 20, nil, func(c *Common) Page { return NewPerson(c, p) })
+		for _, l := range lines(t, d.Screen(), width, 20) {
+			if strings.HasSuffix(strings.TrimRight(l, " "), "-") || regexp.MustCompile(`\d{4}-\d\d-\d\d$`).MatchString(strings.TrimRight(l, " ")) {
+				t.Errorf("at %d columns a date is split: %q", width, l)
+			}
+			if strings.ContainsAny(l, "\u00a0\u2011") {
+				t.Errorf("a no-break space or hyphen reached the screen: %q", l)
+			}
+		}
+	}
+}
+
+// TestPersonLeavesOutARemarkThatWasOnlyEscapes: a remark that sanitises to
+// nothing is not shown as remark "".
+func TestPersonLeavesOutARemarkThatWasOnlyEscapes(t *testing.T) {
+	p := samplePerson()
+	p.Apps[0].Profiles[0].Remark = "\x1b]0;pwned\x07\x1b[2J"
+	d := newTestRoot(220, 12, nil, func(c *Common) Page { return NewPerson(c, p) })
+	if s := d.Screen(); strings.Contains(s, "remark") {
+		t.Errorf("an empty remark shows:\n%s", s)
+	}
+}
+
+// TestPersonShowsTheWholeOpenidOnANarrowScreen: at 60 and 80 columns the
+// openid, what support came for, shows whole; the details wrap beside or
+// under it.
+func TestPersonShowsTheWholeOpenidOnANarrowScreen(t *testing.T) {
+	p := samplePerson()
+	for _, width := range []int{60, 80} {
+		d := newTestRoot(width, 20, nil, func(c *Common) Page { return NewPerson(c, p) })
+		if s := d.Screen(); !strings.Contains(s, p.Apps[0].Profiles[0].OpenID) || !strings.Contains(s, p.Apps[1].Profiles[0].OpenID) {
+			t.Errorf("at %d columns an openid is cut:\n%s", width, s)
+		}
 	}
 }

@@ -2,17 +2,19 @@ package ui
 
 import (
 	"context"
-	"fmt"
+	"errors"
+	"slices"
 	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"wxscope/ids"
 	"wxscope/sanitize"
+	"wxscope/wording"
 )
 
 // Theme chooses how the root styles the views.
@@ -70,10 +72,12 @@ type Root struct {
 	width  int
 	height int
 
-	keys     GlobalKeys
-	jumpKeys JumpKeys
-	help     help.Model
-	showHelp bool
+	keys       GlobalKeys
+	jumpKeys   JumpKeys
+	listKeys   ListKeys // scroll the full help
+	help       help.Model
+	showHelp   bool
+	helpOffset int // the first line of the help shown, when it scrolls
 
 	jumping bool
 	jump    lineInput
@@ -81,6 +85,8 @@ type Root struct {
 	flash    string
 	flashErr bool
 	quitting bool
+
+	log messageLog // every error and sync result of the session (L)
 }
 
 // cleanupDoneMsg reports that Options.Cleanup has returned.
@@ -103,7 +109,7 @@ func NewRoot(opts Options) *Root {
 	}
 	r := &Root{
 		c: c, cancel: cancel, theme: opts.Theme, cleanup: opts.Cleanup,
-		keys: DefaultGlobalKeys(), jumpKeys: DefaultJumpKeys(),
+		keys: DefaultGlobalKeys(), jumpKeys: DefaultJumpKeys(), listKeys: DefaultListKeys(),
 		help: help.New(), jump: lineInput{prompt: ": ", limit: 128},
 	}
 	r.applyStyles(true)
@@ -201,10 +207,20 @@ func (r *Root) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return r, nil
 	case FlashMsg:
 		r.flash, r.flashErr = msg.Text, msg.Error
+		if msg.Error || msg.Log || ansi.StringWidth(msg.Text) > r.width {
+			r.log.add(r.c.Now(), msg.Text, msg.Error)
+		}
+		return r, nil
+	case LogMsg:
+		r.log.add(r.c.Now(), msg.Text, msg.Error)
 		return r, nil
 	case PersonLoadedMsg:
+		if r.flash == lookingUp(msg.Query) {
+			r.flash = "" // the answer is in: the note is stale
+		}
 		if msg.Err != nil {
-			r.flash, r.flashErr = fmt.Sprintf("%s: %v", sanitize.Text(msg.Query), msg.Err), true
+			r.flash, r.flashErr = sanitize.Text(msg.Query+": "+wording.Error(wording.TUI, msg.Query, msg.Err)), true
+			r.log.add(r.c.Now(), r.flash, true)
 			return r, nil
 		}
 		return r, Push(NewPerson(r.c, msg.Person))
@@ -249,7 +265,12 @@ func (r *Root) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	r.flash = ""
 	if r.showHelp {
-		// Any key closes the overlay; q still quits.
+		// The movement keys scroll a help taller than the screen; any
+		// other key closes it, and q still quits.
+		if d, ok := r.listKeys.step(msg, max(r.bodyHeight()-4, 1), 1<<20); ok {
+			r.helpOffset += d
+			return nil
+		}
 		r.showHelp = false
 		if key.Matches(msg, r.keys.Quit) {
 			return r.quit()
@@ -265,12 +286,17 @@ func (r *Root) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(msg, r.keys.Quit):
 			return r.quit()
 		case key.Matches(msg, r.keys.Help):
-			r.showHelp = true
+			r.showHelp, r.helpOffset = true, 0
 			return nil
 		case key.Matches(msg, r.keys.Jump) && r.c.Persons != nil:
 			r.jumping = true
 			r.jump.set("")
 			return nil
+		case key.Matches(msg, r.keys.Log):
+			if _, open := p.(*LogView); open {
+				return Pop()
+			}
+			return Push(newLogView(r.c, &r.log))
 		}
 	}
 	if p == nil {
@@ -290,12 +316,27 @@ func (r *Root) handleJumpKey(msg tea.KeyPressMsg) tea.Cmd {
 		if id == "" {
 			return nil
 		}
-		r.flash = "looking up " + sanitize.Text(id) + "…"
+		// A line pasted from a ticket is read down to its one id, as
+		// wxscope lookup reads it; text with no id is looked up as typed.
+		switch pasted, err := ids.Pasted(id); {
+		case err == nil:
+			id = pasted
+		case errors.Is(err, ids.ErrSeveralIDs):
+			// The footer names the ids, not the whole pasted line; the log
+			// keeps the line too.
+			r.log.add(r.c.Now(), sanitize.Text(err.Error()), true)
+			r.flash, r.flashErr = sanitize.Text("more than one id pasted ("+strings.Join(ids.All(id), ", ")+"): look up one at a time"), true
+			return nil
+		}
+		r.flash = lookingUp(id)
 		return LoadPerson(r.c, id)
 	}
 	r.jump.update(msg)
 	return nil
 }
+
+// lookingUp is the footer's note while id is looked up.
+func lookingUp(id string) string { return "looking up " + sanitize.Text(id) + "…" }
 
 // quit cancels Common.Ctx, runs the cleanup off the UI goroutine and quits
 // when it reports back, so syncs can save their progress first.
@@ -350,26 +391,43 @@ func (r *Root) footer() string {
 	case r.quitting:
 		line = s.Dim.Render("quitting — saving sync progress… (ctrl+c again to quit now)")
 	case r.jumping:
-		line = r.jump.view(s.Prompt) + s.Dim.Render("  openid or unionid · enter look up · esc cancel")
+		line = r.jump.view(s.Prompt, s.Cursor) + s.Dim.Render("  openid or unionid · enter look up · esc cancel")
 	case r.flash != "":
-		if r.flashErr {
-			line = s.Error.Render(r.flash)
-		} else {
-			line = s.Dim.Render(r.flash)
+		text := r.flash
+		if ansi.StringWidth(text) > r.width {
+			// Cut to the width; the log has the whole of it.
+			const more = " · L: in full"
+			text = ansi.Truncate(text, max(r.width-len(more), 1), "…") + more
 		}
+		if r.flashErr {
+			line = s.Error.Render(text)
+		} else {
+			line = s.Dim.Render(text)
+		}
+	case r.showHelp:
+		line = s.Dim.Render("↑/↓ pgup/pgdn scroll · any other key closes · q quit")
 	default:
-		var b []key.Binding
+		var page, global []key.Binding
 		if p := r.top(); p != nil {
-			b = append(b, p.KeyMap().ShortHelp()...)
+			page = p.KeyMap().ShortHelp()
 		}
 		if p := r.top(); p == nil || !p.CapturesInput() {
-			b = append(b, r.keys.ShortHelp()...)
+			global = r.keys.ShortHelp()
 		}
-		line = r.help.ShortHelpView(b)
+		// ? and q show whatever the width: the page's keys give way first.
+		must := func(b key.Binding) bool {
+			return sameKeys(b, r.keys.Help) || sameKeys(b, r.keys.Quit)
+		}
+		line = shortHelp(s, page, global, must, r.width)
 	}
 	return ansi.Truncate(line, r.width, "…")
 }
 
+// sameKeys reports whether a and b are bound to the same keys.
+func sameKeys(a, b key.Binding) bool { return slices.Equal(a.Keys(), b.Keys()) }
+
+// helpOverlay is every key of the page on top and the global ones, laid
+// out for the width, scrolling when taller than the screen.
 func (r *Root) helpOverlay() string {
 	s := r.c.Styles
 	var groups [][]key.Binding
@@ -377,10 +435,16 @@ func (r *Root) helpOverlay() string {
 		groups = append(groups, p.KeyMap().FullHelp()...)
 	}
 	groups = append(groups, r.keys.FullHelp()...)
-	content := s.Title.Render("keys") + "\n\n" + r.help.FullHelpView(groups) +
-		"\n\n" + s.Dim.Render("g jumps to an id (it is not vim's top: use home). any key closes.")
-	box := s.Box.Render(content)
-	return lipgloss.Place(r.width, r.bodyHeight(), lipgloss.Center, lipgloss.Center, box)
+	innerW := max(r.width-4, 1)
+	lines := append([]string{s.Title.Render("keys"), ""}, helpLines(s, groups, innerW)...)
+	lines = append(lines, "")
+	note := "g jumps to an openid or unionid (it is not vim's top: use home). ↑/↓ scroll; any other key closes."
+	for _, l := range strings.Split(ansi.Wrap(note, innerW, ""), "\n") {
+		lines = append(lines, s.Dim.Render(l))
+	}
+	box, off := helpBox(s, lines, r.width, r.bodyHeight(), r.helpOffset)
+	r.helpOffset = off
+	return box
 }
 
 // fitLines cuts or pads s to exactly height lines, each at most width cells.

@@ -1,6 +1,9 @@
 package ui
 
 import (
+	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,7 +18,7 @@ import (
 
 func TestRootOpensPersonOnEnterAndEscGoesBack(t *testing.T) {
 	ps := fakeProfiles(10)
-	persons := slicePersons{ps[8].UnionID: {Query: ps[8].UnionID, Kind: cache.KindUnionID, UnionID: ps[8].UnionID,
+	persons := slicePersons{ps[8].OpenID: {Query: ps[8].OpenID, Kind: cache.KindOpenID, UnionID: ps[8].UnionID,
 		Apps: []cache.PersonApp{{AppRef: cache.AppRef{Name: "news"}, Profiles: []cache.Profile{ps[8]}}}}}
 	d, _ := followersRoot(t, 120, 10, ps, nil, persons)
 	r := d.Model.(*Root)
@@ -67,9 +70,66 @@ func TestRootHelpOverlayListsEveryKeyAndAnyKeyClosesIt(t *testing.T) {
 			t.Errorf("full help lacks %q:\n%s", want, s)
 		}
 	}
-	d.Send(uitest.Key("j"))
+	d.Send(uitest.Key("x"))
 	if strings.Contains(d.Screen(), "jump to an openid or unionid") {
 		t.Fatal("a key should close the help")
+	}
+}
+
+// TestFooterAndHelpFitNarrowTerminals: at 80×24 and 60×15 the footer still
+// says ? help and q quit, and the help box keeps its borders, lists every
+// key (none cut to "…") and scrolls to the last one.
+func TestFooterAndHelpFitNarrowTerminals(t *testing.T) {
+	w := newHomeWorld()
+	store := openHomeCache(t, w, "news")
+	for _, sz := range [][2]int{{80, 24}, {60, 15}, {40, 10}} {
+		width, height := sz[0], sz[1]
+		t.Run(fmt.Sprintf("%dx%d", width, height), func(t *testing.T) {
+			d := &uitest.Driver{Model: newHomeRoot(w, store, NewSyncs(nil), Options{})}
+			d.Send(tea.WindowSizeMsg{Width: width, Height: height})
+			d.Run(d.Model.Init())
+			for _, page := range []string{"home", "followers"} {
+				if page == "followers" {
+					d.Send(uitest.Key("enter"))
+				}
+				ls := lines(t, d.Screen(), width, height)
+				footer := ls[height-1]
+				if !strings.Contains(footer, "? help") || !strings.Contains(footer, "q quit") || strings.Contains(footer, "…") {
+					t.Errorf("%s footer at %d: %q", page, width, footer)
+				}
+				d.Send(uitest.Key("?"))
+				seen := map[string]bool{}
+				for range 20 {
+					ls := lines(t, d.Screen(), width, height)
+					for _, l := range ls[:height-1] {
+						t := strings.TrimSpace(l)
+						if t == "" {
+							continue
+						}
+						seen[squash(t)] = true
+					}
+					d.Send(uitest.Key("pgdown"))
+				}
+				all := strings.Join(slices.Collect(maps.Keys(seen)), "\n")
+				for _, want := range []string{"ctrl+c quit now", "home top (g is jump, not top)", "end/G bottom"} {
+					if !strings.Contains(all, want) {
+						t.Errorf("%s help at %dx%d never shows %q:\n%s", page, width, height, want, all)
+					}
+				}
+				if page == "followers" && !strings.Contains(all, "e export the view") {
+					t.Errorf("followers help at %dx%d lacks export:\n%s", width, height, all)
+				}
+				for l := range seen {
+					if strings.HasPrefix(l, "│") && !strings.HasSuffix(l, "│") {
+						t.Errorf("help at %dx%d lost its right border: %q", width, height, l)
+					}
+					if strings.Contains(l, "…") {
+						t.Errorf("help at %dx%d cut a line: %q", width, height, l)
+					}
+				}
+				d.Send(uitest.Key("x"))
+			}
+		})
 	}
 }
 
@@ -173,5 +233,22 @@ func TestRootDeliversAResultOnlyToThePageThatAskedForIt(t *testing.T) {
 	}
 	if s := d.Screen(); !strings.Contains(s, "news › followers") {
 		t.Fatalf("the lower view should show its followers:\n%s", s)
+	}
+}
+
+// TestJumpNoteGoesOnceThePersonOpens: "looking up …" is a note for while
+// the lookup runs; once the Person view opens the footer has its keys back.
+func TestJumpNoteGoesOnceThePersonOpens(t *testing.T) {
+	ps := fakeProfiles(3)
+	persons := slicePersons{ps[1].OpenID: {Query: ps[1].OpenID, Kind: cache.KindOpenID, UnionID: ps[1].UnionID,
+		Apps: []cache.PersonApp{{AppRef: cache.AppRef{Name: "news"}, Profiles: []cache.Profile{ps[1]}}}}}
+	d, _ := followersRoot(t, 120, 10, ps, nil, persons)
+	d.Send(uitest.Key(":"), tea.PasteMsg{Content: ps[1].OpenID}, uitest.Key("enter"))
+	s := d.Screen()
+	if !strings.Contains(s, "person · unionid "+ps[1].UnionID) {
+		t.Fatalf("the jump did not open the person:\n%s", s)
+	}
+	if footer := s[strings.LastIndex(s, "\n")+1:]; strings.Contains(footer, "looking up") || !strings.Contains(footer, "esc back") {
+		t.Errorf("footer after the person opened: %q", footer)
 	}
 }

@@ -22,7 +22,9 @@ type Styles struct {
 	Warn       lipgloss.Style // ⚠ findings, missing unionid
 	Error      lipgloss.Style // failures shown in the footer
 	Accent     lipgloss.Style // the sort indicator, the filter text
+	Match      lipgloss.Style // what the filter matched, in the rows
 	Prompt     lipgloss.Style // "/" and ":" prompts
+	Cursor     lipgloss.Style // the character under a text box's cursor
 	Box        lipgloss.Style // the full-help overlay frame
 	Help       help.Styles    // footer and overlay key help
 	// BarFull and BarEmpty colour the sync progress bar; NoColor in the
@@ -60,7 +62,9 @@ func NewStyles(isDark bool) Styles {
 		Warn:       s().Foreground(p.yellow),
 		Error:      s().Foreground(p.red).Bold(true),
 		Accent:     s().Foreground(p.accent).Bold(true),
+		Match:      s().Foreground(p.yellow).Bold(true).Underline(true),
 		Prompt:     s().Foreground(p.accent).Bold(true),
+		Cursor:     s().Reverse(true),
 		Box:        s().Border(lipgloss.RoundedBorder()).BorderForeground(p.accent).Padding(0, 1),
 		Help:       help.DefaultStyles(isDark),
 		BarFull:    p.accent,
@@ -84,7 +88,9 @@ func NoColorStyles() Styles {
 		Warn:       s().Bold(true),
 		Error:      s().Bold(true),
 		Accent:     s().Bold(true),
+		Match:      s().Bold(true).Underline(true),
 		Prompt:     s().Bold(true),
+		Cursor:     s().Reverse(true),
 		Box:        s().Border(lipgloss.RoundedBorder()).Padding(0, 1),
 		BarFull:    lipgloss.NoColor{},
 		BarEmpty:   lipgloss.NoColor{},
@@ -108,7 +114,7 @@ func PlainStyles() Styles {
 	return Styles{
 		Title: s(), Header: s(), Selected: s(), Dim: s(), Unfollowed: s(),
 		Present: s(), Missing: s(), Unknown: s(), Warn: s(), Error: s(),
-		Accent: s(), Prompt: s(),
+		Accent: s(), Match: s(), Prompt: s(), Cursor: s(),
 		Box:     s().Border(lipgloss.RoundedBorder()).Padding(0, 1),
 		BarFull: lipgloss.NoColor{}, BarEmpty: lipgloss.NoColor{},
 		Help: help.Styles{

@@ -18,6 +18,7 @@ import (
 	"wxscope/cache"
 	"wxscope/export"
 	"wxscope/sanitize"
+	"wxscope/wording"
 )
 
 // The Followers view's export (e) and title helper. The export
@@ -140,7 +141,7 @@ func (f *Followers) handleExportKey(msg tea.KeyPressMsg) tea.Cmd {
 
 func (f *Followers) exportLine() string {
 	s := f.c.Styles
-	return f.exportIn.view(s.Prompt) + "  " +
+	return f.exportIn.view(s.Prompt, s.Cursor) + "  " +
 		s.Dim.Render(formatCount(len(f.rows))+" rows as shown · .csv, .jsonl or .parquet · enter write · esc cancel")
 }
 
@@ -158,9 +159,9 @@ func (f *Followers) export(path string) tea.Cmd {
 		case errors.Is(err, export.ErrExists):
 			return FlashMsg{Text: shown + " exists already; nothing was written: choose another name", Error: true}
 		case err != nil:
-			return FlashMsg{Text: "export to " + shown + " failed: " + sanitize.Text(err.Error()) + "; nothing was written", Error: true}
+			return FlashMsg{Text: "export to " + shown + " failed: " + sanitize.Text(wording.Error(wording.TUI, "", err)) + "; nothing was written", Error: true}
 		}
-		return FlashMsg{Text: "exported " + formatCount(n) + " rows to " + shown}
+		return FlashMsg{Text: "exported " + formatCount(n) + " rows to " + shown, Log: true}
 	}
 }
 

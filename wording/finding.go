@@ -64,7 +64,7 @@ func Finding(a Audience, f *cache.Finding) FindingText {
 		case len(f.BindTo) == 1:
 			t.Action = fmt.Sprintf("bind %s to the open platform account that %s uses %s", app, f.BindTo[0], where)
 		case len(f.BindTo) > 1:
-			t.Action = fmt.Sprintf("bind %s to the open platform account that %s use %s", app, joinAnd(f.BindTo), where)
+			t.Action = fmt.Sprintf("bind %s to the open platform account that %s use %s", app, JoinAnd(f.BindTo), where)
 		default:
 			t.Action = fmt.Sprintf("bind %s to your open platform account %s", app, where)
 		}
@@ -124,8 +124,16 @@ func Finding(a Audience, f *cache.Finding) FindingText {
 			if f.Total > 0 {
 				t.Seen += " of " + FormatCount(f.Total)
 			}
-			if f.LastError != "" {
-				t.Seen += " (" + f.LastError + ")"
+			why := f.LastError
+			if a == TUI {
+				// The TUI says what went wrong, not which layer said it;
+				// "stopped" already says it was interrupted.
+				if why = Bare(why); strings.HasPrefix(why, "interrupted") {
+					why = ""
+				}
+			}
+			if why != "" {
+				t.Seen += " (" + why + ")"
 			}
 			if !f.QuotaResetAt.IsZero() {
 				t.Action = fmt.Sprintf("the daily user/get quota is spent; %s after %s to resume", a.syncApp(app), f.QuotaResetAt.Format("2006-01-02 15:04 -07:00"))

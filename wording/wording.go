@@ -81,9 +81,9 @@ func FormatAge(d time.Duration) string {
 	}
 }
 
-// joinAnd lists names as a sentence does: "news", "news and shop", "news,
+// JoinAnd lists names as a sentence does: "news", "news and shop", "news,
 // shop and mall".
-func joinAnd(names []string) string {
+func JoinAnd(names []string) string {
 	switch len(names) {
 	case 0:
 		return ""

@@ -213,6 +213,17 @@ func (r *roster) eachFormer(fn func(p uint32)) {
 	}
 }
 
+// former reports whether p is one of eachFormer's former followers.
+func (r *roster) former(p uint32) bool {
+	if r.following(p) {
+		return false
+	}
+	if j, ok := r.index(p); ok && j >= r.base && j < r.formerEnd {
+		return true
+	}
+	return slices.Contains(r.formers, p)
+}
+
 // unfollow takes the follower p off the app (the caller checked it follows).
 func (r *roster) unfollow(p uint32) {
 	k, _ := r.key(p)

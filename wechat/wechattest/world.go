@@ -24,6 +24,14 @@ type AppSpec struct {
 	// the APIs the fact sheet marks "verified accounts only" answer 48001
 	// (see the package doc). Default false: a verified account.
 	Unverified bool
+	// Conflicts is a data fault for the doctor's conflict finding: that
+	// many followers of a bound account answer user/info with the unionid
+	// of another of its followers, so one unionid has two openids in one
+	// account. The real API gives a person one openid per account; a cache
+	// meets this when it holds another account's followers under this one
+	// (a token_command that printed the wrong app's token, say). At most
+	// Followers/2.
+	Conflicts int
 }
 
 // WorldSpec describes a whole World.
@@ -89,6 +97,7 @@ type app struct {
 	initial   int               // Followers of the spec: the growth history ends there
 	followed  map[uint32]int64  // subscribe_time of those who followed through Follow
 	remarks   map[uint32]string // remarks set through updateremark
+	twins     map[uint32]uint32 // AppSpec.Conflicts: a follower whose answer carries another's unionid
 	followSeq uint64
 
 	growthOnce sync.Once
@@ -111,6 +120,9 @@ func NewWorld(spec WorldSpec) *World {
 		}
 		if as.Blacklisted > as.Followers {
 			panic(fmt.Sprintf("wechattest: app %q: %d blacklisted of %d followers", as.Name, as.Blacklisted, as.Followers))
+		}
+		if as.Conflicts < 0 || 2*as.Conflicts > as.Followers || as.Conflicts > 0 && as.Platform == "" {
+			panic(fmt.Sprintf("wechattest: app %q: %d conflicts of %d followers (at most half, and only when bound)", as.Name, as.Conflicts, as.Followers))
 		}
 		largest = max(largest, as.Followers+as.Unfollowed)
 	}
@@ -164,6 +176,13 @@ func NewWorld(spec WorldSpec) *World {
 			a.unionIDs = platforms[as.Platform]
 		}
 		a.roster = newRoster(uint64(persons), salt(spec.Seed, "members/"+info.AppID), as.Followers, as.Unfollowed, as.Blacklisted)
+		// The conflicts pair followers from the end of the member order
+		// (the blacklist is spread evenly over all of it).
+		a.twins = make(map[uint32]uint32, as.Conflicts)
+		for j := range as.Conflicts {
+			p := uint32(a.roster.members.at(uint64(as.Followers - 1 - 2*j)))
+			a.twins[p] = uint32(a.roster.members.at(uint64(as.Followers - 2 - 2*j)))
+		}
 		w.apps = append(w.apps, a)
 		w.byID[info.AppID] = a
 	}
@@ -324,8 +343,38 @@ func (w *World) user(a *app, p uint32, openid string) User {
 	}
 	if a.unionIDs != nil {
 		u.UnionID = a.unionIDs.encode(p)
+		if twin, ok := a.twins[p]; ok {
+			u.UnionID = a.unionIDs.encode(twin)
+		}
 	}
 	return u
+}
+
+// FormerUser returns what user/info answered for openid of appid while
+// that former follower still followed: the profile an earlier sync cached
+// (the demo's cache starts with some, as a cache synced last week would).
+// It reports false for an openid that is not a former follower of appid.
+func (w *World) FormerUser(appid, openid string) (User, bool) {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	a := w.byID[appid]
+	if a == nil {
+		return User{}, false
+	}
+	p, ok := w.lookup(a, openid)
+	if !ok {
+		return User{}, false
+	}
+	if !a.roster.former(p) {
+		return User{}, false
+	}
+	pr := deriveProfile(a.salt, p, w.today)
+	u := User{Subscribe: 1, OpenID: openid, SubscribeTime: pr.subscribeTime, Remark: pr.remark, GroupID: pr.groupID,
+		TagIDList: slices.Clone(pr.tags), SubscribeScene: pr.scene, QRScene: pr.qrScene, QRSceneStr: pr.qrSceneStr}
+	if a.unionIDs != nil {
+		u.UnionID = a.unionIDs.encode(p)
+	}
+	return u, true
 }
 
 // Unfollow makes openid a former follower of appid.

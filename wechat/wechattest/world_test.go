@@ -247,3 +247,58 @@ func TestTodayAnchorsSubscribeTimes(t *testing.T) {
 		t.Errorf("a world without Today follows after the fixed day: %s", time.Unix(fixedNewest, 0))
 	}
 }
+
+// TestConflictsGiveOneUnionidTwoOpenidsInOneApp: AppSpec.Conflicts is a
+// data fault: that many followers answer with another follower's unionid,
+// the same every time and from the same seed; the other followers keep
+// their own.
+func TestConflictsGiveOneUnionidTwoOpenidsInOneApp(t *testing.T) {
+	spec := wechattest.WorldSpec{Seed: 4, Apps: []wechattest.AppSpec{
+		{Name: "shop", AppID: "wxshopshopshop0001", Platform: "P1", Followers: 500, Conflicts: 3},
+	}}
+	unionOf := func(w *wechattest.World) map[string][]string {
+		by := map[string][]string{}
+		for _, o := range w.Followers("wxshopshopshop0001") {
+			u, ok := w.User("wxshopshopshop0001", o)
+			if !ok || u.UnionID == "" {
+				t.Fatalf("follower %s answers %+v", o, u)
+			}
+			by[u.UnionID] = append(by[u.UnionID], o)
+		}
+		return by
+	}
+	by := unionOf(wechattest.NewWorld(spec))
+	var twins [][]string
+	for _, os := range by {
+		if len(os) > 1 {
+			twins = append(twins, os)
+		}
+	}
+	if len(twins) != 3 || len(by) != 497 {
+		t.Fatalf("%d unionids with two openids among %d unionids, want 3 among 497", len(twins), len(by))
+	}
+	again := unionOf(wechattest.NewWorld(spec))
+	for u, os := range by {
+		if !slices.Equal(again[u], os) {
+			t.Fatalf("the same seed gave unionid %s to %v, then to %v", u, os, again[u])
+		}
+	}
+}
+
+// TestFormerUserIsTheProfileAFormerFollowerHad: a former follower's profile
+// as an earlier sync cached it, unionid included; nobody else has one.
+func TestFormerUserIsTheProfileAFormerFollowerHad(t *testing.T) {
+	w := wechattest.DemoWorld(3, 200)
+	news := w.Apps()[0].AppID
+	former := w.FormerFollowers(news)
+	u, ok := w.FormerUser(news, former[0])
+	if !ok || u.Subscribe != 1 || u.OpenID != former[0] || !idRE.MatchString(u.UnionID) || u.SubscribeTime == 0 {
+		t.Fatalf("FormerUser of a former follower: %+v, %v", u, ok)
+	}
+	if now, _ := w.User(news, former[0]); now.Subscribe != 0 || now.UnionID != "" {
+		t.Fatalf("User of the same former follower: %+v", now)
+	}
+	if _, ok := w.FormerUser(news, w.Followers(news)[0]); ok {
+		t.Fatal("a current follower has a former profile")
+	}
+}
