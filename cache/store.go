@@ -366,6 +366,21 @@ func (s *Store) migrate(tx *bolt.Tx) error {
 	if v >= 2 {
 		return nil // migrateRows goes on from 2; 3 is current
 	}
+	if v == 0 {
+		// A new file is made at the current schema at once: one write.
+		for _, name := range [][]byte{bucketMeta, bucketApps} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		if err := createRowBuckets(tx); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketMeta).Put(keyKind, kindValue); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint32(nil, SchemaVersion))
+	}
 	for ; v < 2; v++ {
 		if err := migrations[v](tx); err != nil {
 			return fmt.Errorf("migrate the cache %s from schema %d to %d: %w", s.path, v, v+1, err)
