@@ -9,7 +9,7 @@ import (
 
 // migrateChunk is how many profiles one transaction of the schema 3
 // migration moves.
-const migrateChunk = 20000
+var migrateChunk = 20000 // a variable so that tests can take many chunks
 
 // createRowBuckets (within schema 2 → 3) makes the buckets of the row
 // layout; the profiles move into them in migrateRows.
