@@ -351,7 +351,14 @@ func (s *Store) noCache(why string) error {
 }
 
 // newerSchema is the ErrNewerSchema of a file at schema v.
+// A schema number this far beyond the current one no wxscope will write
+// for years: a damaged meta bucket, not a newer program.
+const implausibleSchema = 1000
+
 func (s *Store) newerSchema(v uint32) error {
+	if v >= implausibleSchema {
+		return s.damaged(fmt.Sprintf("its schema number %d is not one any wxscope writes", v), nil)
+	}
 	return fmt.Errorf("the cache %s has schema %d, %w (this one reads up to %d); upgrade wxscope or use another cache path", s.path, v, ErrNewerSchema, SchemaVersion)
 }
 
