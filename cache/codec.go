@@ -106,19 +106,6 @@ func decodeProfile(v []byte, p *Profile) (seenRun uint64, err error) {
 	return decodeProfileFrom(v, string(v), p, false)
 }
 
-// validProfile reports whether v decodes as a profile, without keeping
-// anything of it: p is scratch, whose strings alias v and whose tag slice
-// is reused. For checks that read millions of values.
-func validProfile(v []byte, p *Profile) error {
-	tags := p.TagIDs[:0]
-	p.TagIDs = tags
-	_, err := decodeProfileFrom(v, unsafe.String(unsafe.SliceData(v), len(v)), p, true)
-	if err == nil && cap(p.TagIDs) > cap(tags) {
-		tags = p.TagIDs
-	}
-	*p = Profile{TagIDs: tags}
-	return err
-}
 
 // decodeProfileFrom is decodeProfile over s, the text of v: a copy of it,
 // or v itself for validProfile, which also has p's tag slice reused.
