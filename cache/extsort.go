@@ -42,8 +42,14 @@ type sorter struct {
 }
 
 // sortRec locates a record's key in the buffer, so that comparing two
-// records decodes nothing.
-type sortRec struct{ key, klen uint32 }
+// records decodes nothing; pre is eight bytes of the key after the prefix
+// all the run's keys share, as a number (sortBuf), so that most comparisons
+// compare two integers: an app's openids share six bytes, and a unionid
+// index key starts with the platform's.
+type sortRec struct {
+	pre       uint64
+	key, klen uint32
+}
 
 // start is where the record begins in the buffer.
 func (r sortRec) start() int { return int(r.key) - uvarintLen(uint64(r.klen)) }
@@ -85,8 +91,35 @@ func record(b []byte) (key, val, rest []byte) {
 // sortBuf sorts the records of the current run by key.
 func (s *sorter) sortBuf() {
 	buf := s.buf
+	if len(s.recs) == 0 {
+		return
+	}
+	keyOf := func(r sortRec) []byte { return buf[r.key : r.key+r.klen] }
+	first := keyOf(s.recs[0])
+	common := len(first)
+	for _, r := range s.recs[1:] {
+		k := keyOf(r)
+		n := 0
+		for n < common && n < len(k) && k[n] == first[n] {
+			n++
+		}
+		common = n
+	}
+	for i := range s.recs {
+		var b [8]byte
+		if k := keyOf(s.recs[i]); common < len(k) {
+			copy(b[:], k[common:])
+		}
+		s.recs[i].pre = binary.BigEndian.Uint64(b[:])
+	}
 	slices.SortFunc(s.recs, func(a, b sortRec) int {
-		return bytes.Compare(buf[a.key:a.key+a.klen], buf[b.key:b.key+b.klen])
+		if a.pre != b.pre {
+			if a.pre < b.pre {
+				return -1
+			}
+			return 1
+		}
+		return bytes.Compare(keyOf(a), keyOf(b))
 	})
 }
 

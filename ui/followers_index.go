@@ -580,9 +580,10 @@ func (x *FollowerIndex) Order(key SortKey, state func(r int) PresenceState) []ui
 }
 
 // sortByBytes orders rows by field(r) ascending, ties by row. A comparison
-// sort of a million ids takes seconds, so it first radix-sorts on the four
+// sort of a million ids takes seconds, so it first radix-sorts on the eight
 // bytes after the prefix every row shares (openids of one app share one),
-// which leaves only short runs of equal keys for the comparison sort.
+// which leaves only short runs of equal keys for the comparison sort, and
+// none among fields that end within those bytes (the empty remarks).
 func sortByBytes(n int, field func(r int) []byte) []uint32 {
 	if n == 0 {
 		return nil
@@ -596,21 +597,53 @@ func sortByBytes(n int, field func(r int) []byte) []uint32 {
 		}
 		cp = k
 	}
-	keyOf := func(r int) uint32 {
-		var k uint32
+	// Eight bytes after the common prefix, as a number: random ids differ
+	// there (48 bits of base64), and a field that ends within them is
+	// ordered by them alone (no field holds a NUL to pad it with).
+	type entry struct {
+		key uint64
+		row uint32
+		fits bool // the field ends within the key
+	}
+	es := make([]entry, n)
+	var and, or uint64 = ^uint64(0), 0
+	for r := range n {
 		f := field(r)
-		for i := cp; i < cp+4; i++ {
+		var k uint64
+		for i := cp; i < cp+8; i++ {
 			k <<= 8
 			if i < len(f) {
-				k |= uint32(f[i])
+				k |= uint64(f[i])
 			}
 		}
-		return k
+		es[r] = entry{key: k, row: uint32(r), fits: len(f) <= cp+8}
+		and &= k
+		or |= k
 	}
-	pairs := radixPairs(n, keyOf)
+	// LSD radix sort, a byte a pass, skipping the bytes every key shares:
+	// stable, so equal keys stay in row order.
+	tmp := make([]entry, n)
+	for shift := uint(0); shift < 64; shift += 8 {
+		if (and>>shift)&0xff == (or>>shift)&0xff {
+			continue
+		}
+		var count [257]int
+		for _, e := range es {
+			count[(e.key>>shift)&0xff+1]++
+		}
+		for i := 1; i < len(count); i++ {
+			count[i] += count[i-1]
+		}
+		for _, e := range es {
+			d := (e.key >> shift) & 0xff
+			tmp[count[d]] = e
+			count[d]++
+		}
+		es, tmp = tmp, es
+	}
 	perm := make([]uint32, n)
-	for i, p := range pairs {
-		perm[i] = uint32(p)
+	for i, e := range es {
+		perm[i] = e.row
 	}
 	less := func(a, b uint32) int {
 		if c := bytes.Compare(field(int(a)), field(int(b))); c != 0 {
@@ -619,11 +652,12 @@ func sortByBytes(n int, field func(r int) []byte) []uint32 {
 		return cmp.Compare(a, b)
 	}
 	for i := 0; i < n; {
-		j := i + 1
-		for j < n && pairs[j]>>32 == pairs[i]>>32 {
+		j, fit := i+1, es[i].fits
+		for j < n && es[j].key == es[i].key {
+			fit = fit && es[j].fits
 			j++
 		}
-		if j-i > 1 {
+		if j-i > 1 && !fit {
 			slices.SortFunc(perm[i:j], less)
 		}
 		i = j
