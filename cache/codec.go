@@ -105,9 +105,8 @@ func decodeProfile(v []byte, p *Profile) (seenRun uint64, err error) {
 	return decodeProfileFrom(v, string(v), p, false)
 }
 
-
 // decodeProfileFrom is decodeProfile over s, the text of v: a copy of it,
-// or v itself for validProfile, which also has p's tag slice reused.
+// or v itself, which also has p.s tag slice reused.
 func decodeProfileFrom(v []byte, s string, p *Profile, reuseTags bool) (seenRun uint64, err error) {
 	if len(v) == 0 {
 		return 0, fmt.Errorf("profile: empty value: %w", errCorrupt)

@@ -601,8 +601,8 @@ func sortByBytes(n int, field func(r int) []byte) []uint32 {
 	// there (48 bits of base64), and a field that ends within them is
 	// ordered by them alone (no field holds a NUL to pad it with).
 	type entry struct {
-		key uint64
-		row uint32
+		key  uint64
+		row  uint32
 		fits bool // the field ends within the key
 	}
 	es := make([]entry, n)
