@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"os"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -24,13 +25,15 @@ const FindingDamaged FindingKind = "damaged"
 // It costs a read of the file (a fraction of a second for a million
 // profiles).
 func (s *Store) Verify() error {
-	return s.view(func(tx *bolt.Tx) error { return s.verifyPages(true) })
+	return s.view(func(tx *bolt.Tx) error { return s.verifyPages(true, nil) })
 }
 
 // verifyPages walks the file's pages, strictly; with values, it also
-// decodes what the buckets hold. It runs inside a read transaction, so no
-// writer changes the file meanwhile.
-func (s *Store) verifyPages(values bool) error {
+// decodes what the buckets hold, and with sums (values only), it adds up
+// what Check compares (checkSums). It runs inside a read transaction, so
+// no writer changes the file meanwhile. It reads the file with ReadAt, not
+// through bbolt's map: a walk of every page maps none of them in.
+func (s *Store) verifyPages(values bool, sums *checkSums) error {
 	f, err := os.Open(s.path)
 	if err != nil {
 		return fmt.Errorf("verify the cache %s: %w", s.path, err)
@@ -68,6 +71,7 @@ func (s *Store) verifyPages(values bool) error {
 				if err := decodeApp(v, &rec); err != nil {
 					return problemf("the record of app %q: %v", k, err)
 				}
+				sums.record(k, &rec)
 				return nil
 			}))
 		case bytes.Equal(name, bucketRows):
@@ -75,13 +79,17 @@ func (s *Store) verifyPages(values bool) error {
 				if app == nil {
 					return problemf("the rows bucket holds a value %q where app buckets belong", appid)
 				}
+				a := sums.app(appid, bucketRows)
 				return w.each(*app, check("the rows of an app", func(k, v []byte) error {
-					if _, ok := rowOf(k); !ok {
+					n, ok := rowOf(k)
+					if !ok {
 						return problemf("app %q has a malformed row key %x", appid, k)
 					}
-					if err := validRecord(v, &p); err != nil {
+					if err := scanRecord(v, &p); err != nil {
 						return problemf("app %q row %x: %v", appid, k, err)
 					}
+					a.row(sums, n, &p) // p aliases the page: nothing keeps it
+
 					return nil
 				}))
 			})
@@ -90,10 +98,12 @@ func (s *Store) verifyPages(values bool) error {
 				if app == nil {
 					return problemf("the %s bucket holds a value %q where app buckets belong", name, appid)
 				}
+				a := sums.app(appid, name)
 				return w.each(*app, check("an index", func(k, v []byte) error {
 					if err := validBlock(name, k, v); err != nil {
 						return problemf("the %s index of app %q: %v", name, appid, err)
 					}
+					a.block(sums, name, v)
 					return nil
 				}))
 			})
@@ -102,6 +112,7 @@ func (s *Store) verifyPages(values bool) error {
 				if app == nil {
 					return problemf("the seen bucket holds a value %q where app buckets belong", appid)
 				}
+				sums.app(appid, bucketSeen)
 				return w.each(*app, check("the seen rows of an app", func(k, v []byte) error {
 					if _, ok := rowOf(k); !ok || len(v) != seenChunkRows/8 {
 						return problemf("app %q has a malformed seen chunk %x", appid, k)
@@ -120,18 +131,23 @@ func (s *Store) verifyPages(values bool) error {
 		}
 		return err
 	}
+	if sums != nil {
+		sums.pagesAccounted = pagesAccounted(pf, w)
+	}
 	return nil
 }
 
 // Check verifies the whole file in one read transaction: the pages (as
-// Verify does), bbolt's own check (tx.Check), that every row decodes, that
-// the openid index names every row below the app's indexed mark (and only
-// rows with that openid), that the unionid index holds exactly the indexed
-// following profiles with a unionid and the former-members index exactly
-// the other indexed profiles with a unionid, and that every app's counters
-// match its rows. It returns nil or a *DamagedError listing the first
-// problems found. It reads everything: for tests, crash tests and doctor,
-// not for every start.
+// Verify does, and that every page is reached once or free, as bbolt's
+// tx.Check does), that every value decodes, that the openid index names
+// every row below the app's indexed mark (and only rows with that openid),
+// that the unionid index holds exactly the indexed following profiles with
+// a unionid and the former-members index exactly the other indexed
+// profiles with a unionid, and that every app's counters match its rows.
+// It returns nil or a *DamagedError listing the first problems found. It
+// reads everything, with ReadAt (a sound file costs a sequential read and
+// memory for nothing per profile): for tests, crash tests and doctor, not
+// for every start.
 func (s *Store) Check() error {
 	var problems []error
 	add := func(format string, args ...any) bool {
@@ -139,22 +155,34 @@ func (s *Store) Check() error {
 		return len(problems) < 20
 	}
 	err := s.view(func(tx *bolt.Tx) error {
-		// bbolt's check trusts the pages as much as every other read, in a
-		// goroutine of its own where a fault cannot be caught: the pages
-		// are walked first, and only a file whose pages are sound is
-		// handed to it.
-		if err := s.verifyPages(false); err != nil {
+		// The cheap proof first, in one sequential read of the file that
+		// maps none of it in (doctor on a 2 M-profile cache held 400 MB
+		// of it otherwise): the pages are sound and all accounted for,
+		// every value decodes, and the indexes hold, per app, exactly the
+		// entries the rows call for (fingerprints). bbolt's check, which
+		// trusts the pages as much as every other read, in a goroutine of
+		// its own where a fault cannot be caught, runs only on a file whose
+		// pages the walk found sound.
+		sums := newCheckSums()
+		if err := s.verifyPages(true, sums); err != nil {
 			add("%w", err)
 			return nil
-		}
-		for err := range tx.Check() {
-			if !add("bbolt: %w", err) {
-				return nil
-			}
 		}
 		if err := s.checkSchema(tx); err != nil {
 			add("%w", err)
 			return nil
+		}
+		fast, agree := sums.compare()
+		if agree {
+			problems = append(problems, fast...)
+			return nil
+		}
+		// Only when they do not agree are the pages checked by bbolt and
+		// the entries and rows looked up one by one, to say which.
+		for err := range tx.Check() {
+			if !add("bbolt: %w", err) {
+				return nil
+			}
 		}
 		apps := tx.Bucket(bucketApps)
 		for _, name := range [][]byte{bucketRows, bucketIDs, bucketSeen, bucketMembers, bucketFormerMembers} {
@@ -168,15 +196,6 @@ func (s *Store) Check() error {
 				return err
 			}
 		}
-		// The cheap proof first: the indexes hold, per app, exactly the
-		// entries the rows call for, in one sequential pass over each
-		// (fingerprints). Only when they do not are the entries and the
-		// rows looked up one by one, to say which.
-		if fast, agree := quickCheck(tx); agree {
-			problems = append(problems, fast...)
-			return nil
-		}
-		problems = problems[:0]
 		return apps.ForEach(func(appid, v []byte) error {
 			s.checkApp(tx, appid, v, add)
 			return nil
@@ -349,89 +368,184 @@ func (f *fingerprint) add(seed maphash.Seed, key, val []byte) {
 	f.mix += x * x
 }
 
-// quickCheck compares each app's indexes with its rows by fingerprints and
-// checks every app's counters, in sequential passes (the rows of the tail,
-// which a sync appended and has not indexed, are looked up in the openid
-// index; a sync leaves none when it ends). agree is false when an entry is
-// malformed or an index disagrees with the rows: Check then looks at every
-// entry to say which. problems are the counters found wrong meanwhile.
-func quickCheck(tx *bolt.Tx) (problems []error, agree bool) {
-	seed := maphash.MakeSeed()
-	agree = true
-	empty := []byte{}
-	fingerprints := func(idx *packed, members bool) (fingerprint, bool) {
-		var f fingerprint
-		it := idx.seek(nil)
-		for k, v, ok := it.next(); ok; k, v, ok = it.next() {
-			if members {
-				if _, _, ok := splitMemberKey(k); !ok || len(v) != 0 {
-					return f, false
-				}
-			}
-			f.add(seed, k, v)
-		}
-		return f, it.err() == nil
-	}
-	var p Profile
-	var key, row []byte
-	err := tx.Bucket(bucketApps).ForEach(func(appid, v []byte) error {
-		var rec appRecord
-		if err := decodeApp(v, &rec); err != nil {
-			problems = append(problems, fmt.Errorf("app %s: %w", appid, err))
-			return nil
-		}
-		r, err := readRows(tx, string(appid))
-		if err != nil || r.rows == nil || r.ids.b == nil {
-			agree = false
-			return nil
-		}
-		unions, formers := memberIndexes(tx, appid)
-		haveIDs, ok1 := fingerprints(r.ids, false)
-		haveUnions, ok2 := fingerprints(unions, true)
-		haveFormers, ok3 := fingerprints(formers, true)
-		if !ok1 || !ok2 || !ok3 {
-			agree = false
-			return nil
-		}
-		var got Counts
-		var wantIDs, wantUnions, wantFormers fingerprint
-		err = r.rows.ForEach(func(k, v []byte) error {
-			n, ok := rowOf(k)
-			if !ok || n >= rec.Rows || scanRecord(v, &p) != nil {
-				agree = false // the detailed check names it
-				return nil
-			}
-			got.add(&p, 1)
-			if n >= rec.Indexed {
-				if at, ok := rowOf(lookedUp(r.ids.get([]byte(p.OpenID)))); !ok || at != n {
-					return nil // the tail, not indexed
-				}
-			}
-			row = rowKey(row[:0], n)
-			wantIDs.add(seed, []byte(p.OpenID), row)
-			key = memberKey(key[:0], p.UnionID, p.OpenID)
-			switch {
-			case indexed(&p):
-				wantUnions.add(seed, key, empty)
-			case former(&p):
-				wantFormers.add(seed, key, empty)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		if got != rec.Counts {
-			problems = append(problems, fmt.Errorf("app %s counters %+v, but its profiles count %+v", appid, rec.Counts, got))
-		}
-		if haveIDs != wantIDs || haveUnions != wantUnions || haveFormers != wantFormers {
-			agree = false
-		}
-		return nil
-	})
-	return problems, err == nil && agree
+// checkSums is what Check's walk of the pages adds up, per app, to prove
+// in one sequential pass that the indexes hold exactly the entries the
+// rows call for: fingerprints of the entries each index holds and of the
+// ones the rows want, and the counters of the rows. The rows of the tail,
+// which a sync appended and has not indexed, count when the openid index
+// names them (a sync leaves none when it ends): the walk meets the ids
+// bucket before the rows bucket (buckets go in name order), and keeps the
+// few entries that name the tail. It holds nothing per profile.
+type checkSums struct {
+	seed maphash.Seed
+	apps map[string]*appSums
+	// pagesAccounted: every page below the high water mark is a meta page,
+	// the freelist, reached once by the walk or free, and no page is both
+	// (what bbolt's tx.Check proves of the pages, without mapping them in).
+	pagesAccounted bool
 }
 
-// lookedUp drops the error of an index lookup: a damaged block reads as a
-// missing entry, which the fingerprints then disagree over.
-func lookedUp(v []byte, _ bool, _ error) []byte { return v }
+type appSums struct {
+	rec                              appRecord
+	hasRecord                        bool
+	in                               map[string]bool // the buckets holding a sub-bucket of the app
+	haveIDs, haveUnions, haveFormers fingerprint
+	wantIDs, wantUnions, wantFormers fingerprint
+	got                              Counts
+	tail                             map[string]uint32 // openid index entries naming rows from rec.Indexed on
+	malformed                        bool              // a row the detailed check must name
+	key, rowBuf                      []byte
+}
+
+func newCheckSums() *checkSums {
+	return &checkSums{seed: maphash.MakeSeed(), apps: map[string]*appSums{}}
+}
+
+func (c *checkSums) app(appid, bucket []byte) *appSums {
+	if c == nil {
+		return nil
+	}
+	a := c.apps[string(appid)]
+	if a == nil {
+		a = &appSums{in: map[string]bool{}, tail: map[string]uint32{}}
+		c.apps[string(appid)] = a
+	}
+	if bucket != nil {
+		a.in[string(bucket)] = true
+	}
+	return a
+}
+
+func (c *checkSums) record(appid []byte, rec *appRecord) {
+	if c == nil {
+		return
+	}
+	a := c.app(appid, nil)
+	a.rec, a.hasRecord = *rec, true
+}
+
+// block adds the entries of a (valid) block of the index name.
+func (a *appSums) block(c *checkSums, name, v []byte) {
+	if a == nil {
+		return
+	}
+	it := blockIter{v: v}
+	for it.next() {
+		switch {
+		case bytes.Equal(name, bucketIDs):
+			a.haveIDs.add(c.seed, it.key, it.val)
+			if n, ok := rowOf(it.val); ok && a.hasRecord && n >= a.rec.Indexed {
+				a.tail[string(it.key)] = n
+			}
+		case bytes.Equal(name, bucketMembers):
+			a.haveUnions.add(c.seed, it.key, nil)
+		default:
+			a.haveFormers.add(c.seed, it.key, nil)
+		}
+	}
+}
+
+// row adds row n, profile p, to what the indexes must hold.
+func (a *appSums) row(c *checkSums, n uint32, p *Profile) {
+	if a == nil {
+		return
+	}
+	if !a.hasRecord || n >= a.rec.Rows {
+		a.malformed = true
+		return
+	}
+	a.got.add(p, 1)
+	if n >= a.rec.Indexed {
+		if at, ok := a.tail[p.OpenID]; !ok || at != n {
+			return // the tail, not indexed
+		}
+	}
+	a.rowBuf = rowKey(a.rowBuf[:0], n)
+	a.wantIDs.add(c.seed, []byte(p.OpenID), a.rowBuf)
+	a.key = memberKey(a.key[:0], p.UnionID, p.OpenID)
+	switch {
+	case indexed(p):
+		a.wantUnions.add(c.seed, a.key, nil)
+	case former(p):
+		a.wantFormers.add(c.seed, a.key, nil)
+	}
+}
+
+// compare says what the sums prove: problems are the counters found wrong
+// and the sub-buckets of apps with no record; agree is false when the
+// detailed check must look at every entry to say what disagrees.
+func (c *checkSums) compare() (problems []error, agree bool) {
+	agree = c.pagesAccounted
+	ids := make([]string, 0, len(c.apps))
+	for appid := range c.apps {
+		ids = append(ids, appid)
+	}
+	slices.Sort(ids)
+	for _, appid := range ids {
+		a := c.apps[appid]
+		if !a.hasRecord {
+			for _, name := range [][]byte{bucketRows, bucketIDs, bucketSeen, bucketMembers, bucketFormerMembers} {
+				if a.in[string(name)] {
+					problems = append(problems, fmt.Errorf("app %s has %s but no app record", appid, name))
+				}
+			}
+			continue
+		}
+		if !a.in[string(bucketRows)] || !a.in[string(bucketIDs)] || a.malformed {
+			agree = false
+			continue
+		}
+		if a.got != a.rec.Counts {
+			problems = append(problems, fmt.Errorf("app %s counters %+v, but its profiles count %+v", appid, a.rec.Counts, a.got))
+		}
+		if a.haveIDs != a.wantIDs || a.haveUnions != a.wantUnions || a.haveFormers != a.wantFormers {
+			agree = false
+		}
+	}
+	return problems, agree
+}
+
+// pagesAccounted reports whether the pages w walked, the meta pages, the
+// freelist and the free pages it names cover the file's pages below its
+// high water mark, each once.
+func pagesAccounted(pf *pageFile, w *walker) bool {
+	hwm := pf.meta.hwm
+	seen := slices.Clone(w.seen)
+	mark := func(id uint64) bool {
+		if id >= hwm || seen[id/64]&(1<<(id%64)) != 0 {
+			return false
+		}
+		seen[id/64] |= 1 << (id % 64)
+		return true
+	}
+	if !mark(0) || !mark(1) {
+		return false
+	}
+	if pf.meta.freelist == noFreelist {
+		return false // bbolt rebuilds it by a walk of its own: leave it to tx.Check
+	}
+	p, err := pf.page(pf.meta.freelist, pageFlagFree, nil)
+	if err != nil {
+		return false
+	}
+	for i := range uint64(native.Uint32(p[12:])) + 1 {
+		if !mark(pf.meta.freelist + i) {
+			return false
+		}
+	}
+	free, err := freelistIDs(p, hwm)
+	if err != nil {
+		return false
+	}
+	for _, id := range free {
+		if !mark(id) {
+			return false
+		}
+	}
+	for id := range hwm {
+		if seen[id/64]&(1<<(id%64)) == 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -459,3 +459,95 @@ func TestHolderStartedOnAnotherDayShowsTheDate(t *testing.T) {
 		t.Fatalf("got  %q\nwant %q", got, want)
 	}
 }
+
+// fastCheck is what Check's walk proves of s without bbolt.
+func fastCheck(t *testing.T, s *Store) (problems []error, agree bool) {
+	t.Helper()
+	sums := newCheckSums()
+	err := s.view(func(tx *bolt.Tx) error { return s.verifyPages(true, sums) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sums.compare()
+}
+
+func TestCheckProvesASoundFileInOneWalk(t *testing.T) {
+	s := openTestStore(t, Options{})
+	var ps []Profile
+	for i := range 3000 {
+		p := testProfile(fmt.Sprintf("oA%05d", i), fmt.Sprintf("u%d", i%700))
+		if i%3 == 0 {
+			p.UnionID = ""
+		}
+		if i%5 == 0 {
+			p.Subscribed = false
+		}
+		ps = append(ps, p)
+	}
+	must(t, s.PutProfiles("wxA", ps[:2000]))
+	must(t, s.PutProfiles("wxB", ps[1000:]))
+	ps[7].Remark = "changed"
+	ps[7].Subscribed = true
+	must(t, s.PutProfiles("wxA", ps[:10]))
+	if problems, agree := fastCheck(t, s); !agree || len(problems) > 0 {
+		t.Fatalf("the walk of a sound file: agree %t, %v", agree, problems)
+	}
+	checkConsistency(t, s)
+
+	// Pages the walk does not account for, once each, leave the proof
+	// to bbolt's check.
+	f, err := os.Open(s.Path())
+	must(t, err)
+	defer f.Close()
+	fi, err := f.Stat()
+	must(t, err)
+	pf, err := openPages(f, fi.Size())
+	must(t, err)
+	w := newWalker(pf, false)
+	must(t, w.each(w.root(), func(_, _ []byte, child *bucketRef) error {
+		if child == nil {
+			return nil
+		}
+		return w.each(*child, func(_, _ []byte, c *bucketRef) error {
+			if c != nil {
+				return w.each(*c, func([]byte, []byte, *bucketRef) error { return nil })
+			}
+			return nil
+		})
+	}))
+	if !pagesAccounted(pf, w) {
+		t.Fatal("the pages of a sound file are not accounted for")
+	}
+	w.seen[pf.meta.root/64] &^= 1 << (pf.meta.root % 64) // unreachable, unfreed
+	if pagesAccounted(pf, w) {
+		t.Fatal("a page neither reached nor free is accounted for")
+	}
+	w.seen[pf.meta.root/64] |= 1 << (pf.meta.root % 64)
+	free, err := func() ([]uint64, error) {
+		p, err := pf.page(pf.meta.freelist, pageFlagFree, nil)
+		must(t, err)
+		return freelistIDs(p, pf.meta.hwm)
+	}()
+	must(t, err)
+	if len(free) == 0 {
+		t.Fatal("no free page to test with")
+	}
+	w.seen[free[0]/64] |= 1 << (free[0] % 64) // reachable and free
+	if pagesAccounted(pf, w) {
+		t.Fatal("a page both reached and free is accounted for")
+	}
+
+	// An index missing an entry: the walk cannot prove the file, and the
+	// detailed check names the entry.
+	s.update(func(tx *bolt.Tx) error {
+		b, _ := memberIndexes(tx, []byte("wxA"))
+		b.tx = cloneKeeper{}
+		return b.delete(memberKey(nil, "u1", "oA00001"))
+	})
+	if _, agree := fastCheck(t, s); agree {
+		t.Fatal("the walk agrees with a unionid index missing an entry")
+	}
+	if err := s.Check(); err == nil || !strings.Contains(err.Error(), "oA00001 (unionid u1) is missing") {
+		t.Fatalf("Check = %v", err)
+	}
+}
