@@ -121,7 +121,7 @@ func (s *Store) verifyPages(values bool, sums *checkSums) error {
 				}))
 			})
 		default:
-			return w.each(*top, func([]byte, []byte, *bucketRef) error { return nil })
+			return walkAll(w, *top)
 		}
 	})
 	if err != nil {
@@ -366,6 +366,16 @@ func (f *fingerprint) add(seed maphash.Seed, key, val []byte) {
 	f.n++
 	f.sum += x
 	f.mix += x * x
+}
+
+// walkAll walks bucket b and every bucket within it.
+func walkAll(w *walker, b bucketRef) error {
+	return w.each(b, func(_, _ []byte, child *bucketRef) error {
+		if child == nil {
+			return nil
+		}
+		return walkAll(w, *child)
+	})
 }
 
 // checkSums is what Check's walk of the pages adds up, per app, to prove
