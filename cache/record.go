@@ -3,6 +3,7 @@ package cache
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"unsafe"
 )
 
@@ -104,24 +105,21 @@ func varintAt(v []byte, off int) (int64, int, bool) {
 // decodeRecord reads a row into p (AppID is left as it is). All strings of
 // p share one copy of v, so v may be memory that goes away (a bbolt page)
 // once this returns.
-func decodeRecord(v []byte, p *Profile) error { return decodeRecordFrom(v, string(v), p) }
-
-// validRecord reports whether v decodes as a row, without keeping anything
-// of it: p is scratch, emptied again. For checks that read millions of rows.
-func validRecord(v []byte, p *Profile) error {
-	err := scanRecord(v, p)
-	*p = Profile{}
-	return err
+func decodeRecord(v []byte, p *Profile) error {
+	p.TagIDs = nil
+	return decodeRecordFrom(v, string(v), p)
 }
 
-// scanRecord decodes v into p without a copy: p's strings alias v, so they
-// are valid only while v is (during the transaction).
+// scanRecord decodes v into p without a copy, for checks that read
+// millions of rows: p's strings alias v, so they are valid only while v
+// is, and its TagIDs reuse those of the row scanned before.
 func scanRecord(v []byte, p *Profile) error {
+	p.TagIDs = p.TagIDs[:0]
 	return decodeRecordFrom(v, unsafe.String(unsafe.SliceData(v), len(v)), p)
 }
 
-// decodeRecordFrom is decodeRecord over s, the text of v: a copy of it, or
-// v itself for validRecord.
+// decodeRecordFrom is decodeRecord over s, the text of v (a copy of it, or
+// v itself), appending the tags to p.TagIDs.
 func decodeRecordFrom(v []byte, s string, p *Profile) error {
 	if len(v) == 0 || v[0] != recordFormat {
 		return fmt.Errorf("profile row: unknown format: %w", errCorrupt)
@@ -151,11 +149,10 @@ func decodeRecordFrom(v []byte, s string, p *Profile) error {
 	p.UnionID = r.string()
 	p.QRSceneStr = r.string()
 	p.Remark = r.string()
-	p.TagIDs = nil
 	if n := r.count(); n > 0 {
-		p.TagIDs = make([]int64, n)
-		for i := range p.TagIDs {
-			p.TagIDs[i] = r.varint()
+		p.TagIDs = slices.Grow(p.TagIDs, int(n))
+		for range n {
+			p.TagIDs = append(p.TagIDs, r.varint())
 		}
 	}
 	return r.end("profile row")

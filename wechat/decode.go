@@ -72,11 +72,17 @@ func decodeJSON(body []byte, v any) error {
 }
 
 // decodeAnswer is decodeJSON with fastUserList in front for batchget
-// answers.
+// answers and fastPage for pages of openids.
 func decodeAnswer(body []byte, v any) error {
-	if l, ok := v.(*userListBody); ok {
+	switch v := v.(type) {
+	case *userListBody:
 		if fast, ok := fastUserList(body); ok {
-			*l = fast
+			*v = fast
+			return nil
+		}
+	case *pageBody:
+		if fast, ok := fastPage(body); ok {
+			*v = fast
 			return nil
 		}
 	}

@@ -47,6 +47,105 @@ func fastUserList(body []byte) (b userListBody, ok bool) {
 	return b, ok && s.i == len(s.b)
 }
 
+// fastPage reads a user/get or getblacklist page as decodeJSON would into
+// a pageBody, for the usual answer: total, count, next_openid and
+// data.openid, strings and integer literals, unknown fields of any shape.
+// Anything else (an envelope, null, a quoted number, a repeated or
+// case-folded key) is left to encoding/json: ok is false. A page of 10 000
+// openids is 300 KB of JSON, and encoding/json read it at 0.4 µs an openid,
+// a third of a re-sync's work; the openids are slices of one copy of the
+// body.
+func fastPage(body []byte) (b pageBody, ok bool) {
+	s := scanner{b: body, src: string(body)}
+	s.ws()
+	var seen uint32
+	more, ok := s.open('{', '}')
+	for ; more; more, ok = s.next('}') {
+		key, ok := s.key()
+		if !ok {
+			return b, false
+		}
+		field := -1
+		for i, k := range pageKeys {
+			if string(key) == k {
+				field = i
+				break
+			}
+		}
+		switch {
+		case field >= 0:
+			if seen&(1<<field) != 0 {
+				return b, false
+			}
+			seen |= 1 << field
+			switch pageKeys[field] {
+			case "total":
+				b.Total, ok = s.int()
+			case "count":
+				b.Count, ok = s.int()
+			case "next_openid":
+				b.NextOpenID, ok = s.str()
+			case "data":
+				var ids []string
+				ids, ok = s.pageData()
+				b.Data = &struct {
+					OpenID []string `json:"openid"`
+				}{ids}
+			}
+			if !ok {
+				return b, false
+			}
+		case foldsTo(key, append(pageKeys[:], "errcode", "errmsg")...):
+			return b, false
+		default:
+			if !s.skip(0) {
+				return b, false
+			}
+		}
+	}
+	s.ws()
+	return b, ok && s.i == len(s.b)
+}
+
+// pageKeys are pageBody's JSON names.
+var pageKeys = [...]string{"total", "count", "next_openid", "data"}
+
+// pageData reads a page's data object: its openid array of strings (nil
+// when the object has none, as encoding/json leaves it).
+func (s *scanner) pageData() (ids []string, ok bool) {
+	seenIDs := false
+	more, ok := s.open('{', '}')
+	for ; more; more, ok = s.next('}') {
+		key, ok := s.key()
+		if !ok {
+			return nil, false
+		}
+		switch {
+		case string(key) == "openid" && !seenIDs:
+			seenIDs = true
+			ids = make([]string, 0, 10000)
+			more, ok := s.open('[', ']')
+			for ; more; more, ok = s.next(']') {
+				id, ok := s.str()
+				if !ok {
+					return nil, false
+				}
+				ids = append(ids, id)
+			}
+			if !ok {
+				return nil, false
+			}
+		case foldsTo(key, "openid"):
+			return nil, false
+		default:
+			if !s.skip(0) {
+				return nil, false
+			}
+		}
+	}
+	return ids, ok
+}
+
 // userKeys are userBody's JSON names, in field order.
 var userKeys = [...]string{"subscribe", "openid", "unionid", "subscribe_time", "remark", "groupid", "tagid_list", "subscribe_scene", "qr_scene", "qr_scene_str"}
 

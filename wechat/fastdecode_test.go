@@ -177,3 +177,132 @@ func TestBatchGetNeverReturnsAnEarlierAttemptsAnswer(t *testing.T) {
 		}
 	}
 }
+
+// pageAgreesWithEncodingJSON fails t when fastPage accepts body but reads
+// it otherwise than encoding/json (decodeJSON). It reports whether the fast
+// path took body.
+func pageAgreesWithEncodingJSON(t *testing.T, body []byte) bool {
+	t.Helper()
+	fast, ok := fastPage(body)
+	if !ok {
+		return false
+	}
+	var slow pageBody
+	if err := decodeJSON(body, &slow); err != nil {
+		t.Fatalf("the fast path took a page encoding/json refuses (%v): %q", err, body)
+	}
+	if !reflect.DeepEqual(fast, slow) {
+		t.Fatalf("the fast path read %q as\n%+v\nencoding/json as\n%+v", body, fast, slow)
+	}
+	return true
+}
+
+// simulatorPages are the simulator's user/get pages of an account of n
+// followers.
+func simulatorPages(t testing.TB, n int) [][]byte {
+	t.Helper()
+	w := wechattest.NewWorld(wechattest.WorldSpec{Seed: 5, Apps: []wechattest.AppSpec{{Name: "big", Followers: n, Platform: "P1"}}})
+	srv := wechattest.NewServer(w)
+	defer srv.Close()
+	app := w.Apps()[0]
+	c, err := New(Config{AppID: app.AppID, Secret: app.Secret, APIBase: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := c.accessToken(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	next := ""
+	for {
+		resp, err := http.Get(srv.URL + "/" + PathUserGet + "?access_token=" + tok + "&next_openid=" + next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		out = append(out, body)
+		p, err := decodePage(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Last {
+			return out
+		}
+		next = p.NextOpenID
+	}
+}
+
+func TestFastPageReadsSimulatorPagesAsEncodingJSONDoes(t *testing.T) {
+	pages := simulatorPages(t, 25_000)
+	if len(pages) < 3 {
+		t.Fatalf("%d pages", len(pages))
+	}
+	for _, body := range pages {
+		if !pageAgreesWithEncodingJSON(t, body) {
+			t.Fatalf("the fast path left a usual page to encoding/json: %.300s", body)
+		}
+		var ind bytes.Buffer
+		if err := json.Indent(&ind, body, "", "\t"); err != nil {
+			t.Fatal(err)
+		}
+		if !pageAgreesWithEncodingJSON(t, ind.Bytes()) || !pageAgreesWithEncodingJSON(t, bytes.ReplaceAll(body, []byte(`"o`), []byte(`"\u006f`))) {
+			t.Fatalf("the fast path left a usual page to encoding/json: %.300s", ind.Bytes())
+		}
+	}
+}
+
+func TestFastPageLeavesUnusualPagesToEncodingJSON(t *testing.T) {
+	for _, body := range []string{
+		`{"errcode":40001,"errmsg":"invalid credential"}`,
+		`{"errcode":0,"total":1,"count":1,"data":{"openid":["o1"]},"next_openid":"o1"}`,
+		`{"total":"1","count":1,"data":{"openid":["o1"]},"next_openid":"o1"}`, // a quoted number
+		`{"total":1,"count":1.0,"data":{"openid":["o1"]},"next_openid":"o1"}`, // a float
+		`{"total":1,"count":1,"data":null,"next_openid":""}`,
+		`{"total":1,"count":1,"data":{"openid":null},"next_openid":""}`,
+		`{"total":1,"count":1,"data":{"openid":["o1",null]},"next_openid":"o1"}`,
+		`{"total":1,"count":1,"data":{"openid":["o1"]},"next_openid":null}`,
+		`{"total":1,"count":1,"data":{"openid":["o1"],"openid":["o2"]},"next_openid":"o2"}`, // a repeated key
+		`{"total":1,"count":1,"data":{"OpenID":["o1"]},"next_openid":"o1"}`,                 // a case-folded key
+		`{"total":1,"Count":1,"data":{"openid":["o1"]},"next_openid":"o1"}`,
+		`{"total":1,"count":1,"count":2,"data":{"openid":["o1"]},"next_openid":"o1"}`,
+		`{"total":1,"count":1,"data":{"openid":["\ud83d\udc3c"]},"next_openid":""}`, // a surrogate pair
+		"{\"total\":1,\"count\":1,\"data\":{\"openid\":[\"o\xff\"]},\"next_openid\":\"\"}",
+		`{"total":1,"count":1,"data":{"openid":["o1"]},"next_openid":"o1"} x`,
+		`{"total":1,"count":1,"data":{"openid":["o1",]},"next_openid":"o1"}`,
+		`[]`,
+		``,
+	} {
+		if pageAgreesWithEncodingJSON(t, []byte(body)) {
+			t.Errorf("the fast path took %q", body)
+		}
+	}
+	// Unknown fields of any shape are passed over, and a page without
+	// data or with an empty one reads as encoding/json reads it.
+	for _, body := range []string{
+		`{"total":2,"count":2,"data":{"openid":["o1","o2"],"x":[1,{"y":null}]},"next_openid":"o2","extra":{"a":[true,false,-1.5e3]}}`,
+		`{"total":0,"count":0,"next_openid":""}`,
+		`{"total":0,"count":0,"data":{},"next_openid":""}`,
+		`{"total":0,"count":0,"data":{"openid":[]},"next_openid":""}`,
+		`{"total":1,"count":1,"data":{"openid":["","o1"]},"next_openid":"o1"}`,
+	} {
+		if !pageAgreesWithEncodingJSON(t, []byte(body)) {
+			t.Errorf("the fast path left %q to encoding/json", body)
+		}
+	}
+}
+
+func FuzzFastPageAgreesWithEncodingJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"total":3,"count":3,"data":{"openid":["oA1","oA2","oA3"]},"next_openid":"oA3"}`,
+		`{"total":2,"count":2,"data":{"openid":["o\u00e91","o2"],"x":[1,{"y":null}]},"next_openid":"o2","extra":"s\"\\\/\n"}`,
+		`{"total":0,"count":0,"data":{},"next_openid":""}`,
+		`{"errcode":40001,"errmsg":"invalid credential"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		pageAgreesWithEncodingJSON(t, body)
+	})
+}
