@@ -61,8 +61,9 @@ func (s *Store) catchUp(appid string) error {
 	defer left.close()
 	var p Profile
 	var key, row []byte
+	// p aliases each row's page: the sorters copy what they keep.
 	err = s.scanRows(appid, from, end, func(n uint32, v []byte) error {
-		if err := decodeRecord(v, &p); err != nil {
+		if err := scanRecord(v, &p); err != nil {
 			return fmt.Errorf("row %d: %w", n, err)
 		}
 		row = rowKey(row[:0], n)

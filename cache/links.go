@@ -742,7 +742,7 @@ func samePlatform(tx *bolt.Tx, a, b string) bool {
 	seen := 0
 	c := r.rows.Cursor()
 	for k, v := c.First(); k != nil && seen < samePlatformSample; k, v = c.Next() {
-		if err := decodeRecord(v, &p); err != nil || !indexed(&p) {
+		if err := scanRecord(v, &p); err != nil || !indexed(&p) {
 			continue
 		}
 		seen++
