@@ -86,6 +86,11 @@ type Followers struct {
 
 	idx     *FollowerIndex
 	loadErr error
+	// partial: idx holds only the first followers read, in the cache's
+	// order, while loadNext waits for the rest; progress counts them.
+	partial  bool
+	loadNext tea.Cmd
+	progress *loadProgress
 
 	query          string
 	sortKey        SortKey
@@ -174,9 +179,32 @@ type LastSeenReader interface {
 // marking those on blacklist (nil: nobody), and the last_seen times of an
 // imported app's members when src has them.
 func LoadFollowerIndex(ctx context.Context, src FollowerReader, appID string, sizeHint int, blacklist *cache.Blacklist) (*FollowerIndex, error) {
+	return loadFollowerIndex(ctx, src, appID, sizeHint, blacklist, nil)
+}
+
+// loadProgress is what a loading index tells the view as it goes: first
+// is called once with an index of the first firstRows followers read (in
+// the cache's order) when there are more, and read counts them all.
+type loadProgress struct {
+	firstRows int
+	first     func(*FollowerIndex)
+	read      atomic.Int64
+}
+
+func loadFollowerIndex(ctx context.Context, src FollowerReader, appID string, sizeHint int, blacklist *cache.Blacklist, progress *loadProgress) (*FollowerIndex, error) {
 	b := NewFollowerIndexBuilder(sizeHint)
 	b.MarkBlacklisted(blacklist)
+	n := 0
 	err := src.EachFollower(ctx, appID, func(p *cache.Profile) error {
+		if progress != nil {
+			if n == progress.firstRows && progress.first != nil {
+				progress.first(b.Snapshot())
+			}
+			if n%4096 == 0 {
+				progress.read.Store(int64(n))
+			}
+		}
+		n++
 		b.Add(p)
 		return nil
 	})
@@ -193,13 +221,39 @@ func LoadFollowerIndex(ctx context.Context, src FollowerReader, appID string, si
 	return idx, nil
 }
 
-// Init implements Page: it starts loading the index if there is none.
+// firstRows is how many followers the view shows, in the cache's order,
+// while it reads the rest: at 10 M the whole index takes seconds, these
+// a few milliseconds.
+const firstRows = 10_000
+
+// followersFirstMsg carries the index of the first followers read while the
+// rest are read; followersTickMsg redraws the progress line meanwhile.
+type followersFirstMsg struct {
+	owner *Followers
+	idx   *FollowerIndex
+	tags  cache.TagList
+}
+
+type followersTickMsg struct{ owner *Followers }
+
+func (m followersFirstMsg) Owner() Page { return m.owner }
+func (m followersTickMsg) Owner() Page  { return m.owner }
+
+// Init implements Page: it starts loading the index if there is none. A
+// large app's first followers show in the cache's order while the rest are
+// read (followersFirstMsg), with a progress line; the filter and the sort
+// wait for the whole index.
 func (f *Followers) Init() tea.Cmd {
 	if f.idx != nil || f.spec.Reader == nil {
 		return nil
 	}
 	ctx, src, spec, lists := f.c.Ctx, f.spec.Reader, f.spec, f.c.Lists
-	return func() tea.Msg {
+	// The loader never blocks on the view: a view closed meanwhile
+	// leaves its messages in the buffer.
+	out := make(chan tea.Msg, 2)
+	progress := &loadProgress{firstRows: firstRows}
+	f.progress = progress
+	go func() {
 		var msg followersLoadedMsg
 		var bl *cache.Blacklist
 		if lists != nil {
@@ -208,18 +262,33 @@ func (f *Followers) Init() tea.Cmd {
 			bl, berr = lists.Blacklist(ctx, spec.AppID)
 			msg.listsErr = errors.Join(terr, berr)
 		}
-		idx, err := LoadFollowerIndex(ctx, src, spec.AppID, spec.SizeHint, bl)
+		if spec.Subset == SubsetAll {
+			progress.first = func(x *FollowerIndex) { out <- followersFirstMsg{owner: f, idx: x, tags: msg.tags} }
+		}
+		idx, err := loadFollowerIndex(ctx, src, spec.AppID, spec.SizeHint, bl, progress)
 		var pres Presence
 		if err == nil && spec.LoadPresence != nil {
 			pres, err = spec.LoadPresence(ctx)
 		}
 		msg.owner, msg.idx, msg.presence, msg.err = f, idx, pres, err
-		return msg
-	}
+		out <- msg
+	}()
+	f.loadNext = func() tea.Msg { return <-out }
+	return f.loadNext
 }
 
+// loadTick redraws the progress line while the rest of the index is read.
+func (f *Followers) loadTick() tea.Cmd {
+	return tea.Tick(250*time.Millisecond, func(time.Time) tea.Msg { return followersTickMsg{owner: f} })
+}
+
+// Loading reports whether the view shows only the first followers while it
+// reads the rest.
+func (f *Followers) Loading() bool { return f.partial }
+
 func (f *Followers) setIndex(idx *FollowerIndex) {
-	f.idx = idx
+	f.idx, f.partial = idx, false
+	f.orders = map[SortKey][]uint32{}
 	f.orders[SortFollowed] = idx.Order(SortFollowed, nil)
 	f.subset, _ = idx.subsetBits(f.spec.Subset)
 	f.base = f.subset
@@ -255,9 +324,29 @@ func (f *Followers) KeyMap() help.KeyMap {
 // Update implements Page.
 func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
+	case followersFirstMsg:
+		if f.idx != nil {
+			return nil
+		}
+		f.tags = msg.tags
+		f.idx, f.partial = msg.idx, true
+		f.tagLabels = msg.idx.tagLabels(&f.tags)
+		f.rows = msg.idx.Visible(identity(msg.idx.Len()), false, nil, false)
+		f.clampCursor()
+		return tea.Batch(f.loadNext, f.loadTick())
+	case followersTickMsg:
+		if f.partial {
+			return f.loadTick()
+		}
+		return nil
 	case followersLoadedMsg:
+		prev, had := 0, false
+		if f.partial {
+			prev, had = f.current() // row numbers of the first rows stay the same
+		}
+		f.partial = false
 		if msg.err != nil {
-			f.loadErr = msg.err
+			f.idx, f.loadErr = nil, msg.err
 			return nil
 		}
 		if msg.presence != nil {
@@ -265,6 +354,12 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 		}
 		f.tags = msg.tags
 		f.setIndex(msg.idx)
+		if had {
+			if i := slices.Index(f.rows, uint32(prev)); i >= 0 {
+				f.cursor, f.offset = i, i-f.pageRows()/2
+				f.clampCursor()
+			}
+		}
 		if msg.listsErr != nil && !isCanceled(msg.listsErr) {
 			return tea.Batch(f.refresh(), FlashError(fmt.Errorf("tag names and the blacklist are not shown: %w", msg.listsErr)))
 		}
@@ -296,6 +391,12 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 				return Flash("the followers could not be read: esc goes back")
 			}
 			return Flash("still reading the followers…")
+		}
+		if f.partial && !f.loadingKey(msg) {
+			if key.Matches(msg, f.keys.Back) {
+				return Pop()
+			}
+			return Flash(fmt.Sprintf("still reading the %s (%s so far): the filter, the sort, the tags and the export wait for them all", f.people(), formatCount(int(f.progress.read.Load()))))
 		}
 		if f.exporting {
 			return f.handleExportKey(msg)
@@ -401,6 +502,16 @@ func (f *Followers) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	}
 	return noKey(msg)
+}
+
+// loadingKey reports whether msg is a key that works on the first rows
+// while the rest are read: moving, opening a person, copying an id.
+func (f *Followers) loadingKey(msg tea.KeyPressMsg) bool {
+	k := f.keys
+	if _, ok := k.step(msg, f.pageRows(), len(f.rows)); ok {
+		return true
+	}
+	return key.Matches(msg, k.Open) || key.Matches(msg, k.Copy) || key.Matches(msg, k.Left) || key.Matches(msg, k.Right)
 }
 
 // current returns the row under the cursor.
@@ -599,6 +710,15 @@ func (f *Followers) View() string {
 
 func (f *Followers) titleLine(app string) string {
 	s, x := f.c.Styles, f.idx
+	if f.partial {
+		read := "reading " + formatCount(int(f.progress.read.Load()))
+		if f.spec.SizeHint > 0 {
+			read += " of " + formatCount(f.spec.SizeHint)
+		}
+		left := s.Title.Render(app+" › "+f.people()) + s.Dim.Render(" · "+read+"… · the first "+formatCount(x.Len())+" in the cache's order meanwhile")
+		right := s.Dim.Render("row " + formatCount(f.cursor+1))
+		return spread(left, right, f.width)
+	}
 	following := x.Len() - x.Unfollowed()
 	left := s.Title.Render(app+" › "+f.people()) + s.Dim.Render(" · "+formatCount(following))
 	if l := f.spec.Subset.label(); l != "" {

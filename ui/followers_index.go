@@ -232,6 +232,18 @@ func (b *FollowerIndexBuilder) appendLower(s string) {
 	}
 }
 
+// Snapshot is an index of the followers added so far, built on copies: the
+// builder goes on. It copies everything, so it is for a first screenful,
+// not for millions.
+func (b *FollowerIndexBuilder) Snapshot() *FollowerIndex {
+	x := *b.x
+	x.hay, x.upper, x.start = slices.Clone(x.hay), slices.Clone(x.upper), slices.Clone(x.start)
+	x.oLen, x.uLen, x.follow, x.unfol = slices.Clone(x.oLen), slices.Clone(x.uLen), slices.Clone(x.follow), slices.Clone(x.unfol)
+	x.scene, x.scenes, x.tagSet = slices.Clone(x.scene), slices.Clone(x.scenes), slices.Clone(x.tagSet)
+	x.tagSets, x.black = slices.Clone(x.tagSets), slices.Clone(x.black)
+	return (&FollowerIndexBuilder{x: &x}).Build()
+}
+
 // Build finishes the index; the builder must not be used afterwards.
 func (b *FollowerIndexBuilder) Build() *FollowerIndex {
 	x := b.x

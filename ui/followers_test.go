@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/charmbracelet/x/ansi"
+
 	tea "charm.land/bubbletea/v2"
 
 	"wxscope/cache"
@@ -314,5 +316,69 @@ func TestFollowersLoadsFromItsSourceAndSaysWhenEmpty(t *testing.T) {
 	d.Run(r.Init())
 	if !strings.Contains(d.Screen(), "3 rows") {
 		t.Fatalf("after the load:\n%s", d.Screen())
+	}
+}
+
+func TestFollowersShowTheFirstRowsWhileTheRestAreRead(t *testing.T) {
+	ps := fakeProfiles(firstRows + 2500)
+	spec := newsSpec(ps, nil)
+	spec.SizeHint = len(ps)
+	f := NewFollowers(benchCommon(), spec)
+	f.SetSize(160, 12)
+	msg := f.Init()()
+	first, ok := msg.(followersFirstMsg)
+	if !ok {
+		t.Fatalf("the first message is a %T, not the first rows", msg)
+	}
+	next := f.Update(first)
+	if !f.Loading() || f.Rows() != firstRows-firstRows/7 {
+		t.Fatalf("loading %t with %d rows", f.Loading(), f.Rows())
+	}
+	v := ansi.Strip(f.View())
+	ls := strings.Split(v, "\n")
+	if !strings.Contains(ls[0], "of 12 500… · the first 10 000 in the cache's order meanwhile") {
+		t.Errorf("title while loading = %q", ls[0])
+	}
+	// In the cache's order: the first row read is the first row shown.
+	if !strings.HasPrefix(ls[2], "▸ "+ps[0].OpenID) {
+		t.Errorf("first row while loading = %q, want %s", ls[2], ps[0].OpenID)
+	}
+	// Moving works; the filter waits for the whole index.
+	f.Update(tea.KeyPressMsg{Code: tea.KeyDown})
+	f.Update(tea.KeyPressMsg{Code: tea.KeyDown})
+	at := f.Selected()
+	if at != ps[2].OpenID {
+		t.Errorf("after two ↓ the cursor is on %s, want %s", at, ps[2].OpenID)
+	}
+	cmd := f.Update(tea.KeyPressMsg{Code: '/', Text: "/"})
+	if fl, ok := cmd().(FlashMsg); !ok || !strings.Contains(fl.Text, "still reading the followers") || f.CapturesInput() {
+		t.Errorf("/ while loading gave %#v (editing %t)", cmd(), f.CapturesInput())
+	}
+	// The rest arrives: sorted by follow time, the cursor on the same person.
+	var loaded tea.Msg
+	for _, c := range next().(tea.BatchMsg) {
+		if m, ok := c().(followersLoadedMsg); ok {
+			loaded = m
+			break
+		}
+	}
+	if loaded == nil {
+		t.Fatal("no loaded message after the first rows")
+	}
+	f.Update(loaded)
+	following := 0
+	for i := range ps {
+		if ps[i].Subscribed {
+			following++
+		}
+	}
+	if f.Loading() || f.Rows() != following {
+		t.Fatalf("loaded: loading %t, %d rows", f.Loading(), f.Rows())
+	}
+	if f.Selected() != at {
+		t.Errorf("once loaded the cursor is on %s, want %s", f.Selected(), at)
+	}
+	if v := ansi.Strip(f.View()); !strings.Contains(v, "by follow time ↓") {
+		t.Errorf("loaded view:\n%s", v)
 	}
 }
