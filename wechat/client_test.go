@@ -467,3 +467,25 @@ func TestRateLimitWaitPastTheDeadlineIsDeadlineExceeded(t *testing.T) {
 		t.Fatalf("%d calls, want 1", n)
 	}
 }
+
+func TestReadBodyReadsWhatReadAllWould(t *testing.T) {
+	for _, tc := range []struct {
+		body        string
+		size, limit int64
+		want        string
+		err         bool
+	}{
+		{"hello", 5, 100, "hello", false},
+		{"hello", -1, 100, "hello", false},
+		{"", 0, 100, "", false},
+		{"hel", 5, 100, "", true},                     // cut short of its declared length
+		{"hello world", 5, 100, "hello world", false}, // more than declared: read as ReadAll would
+		{"hello world", -1, 5, "hello ", false},       // the limit and one byte, to tell it was passed
+		{"hello world", 11, 5, "hello ", false},
+	} {
+		got, err := readBody(strings.NewReader(tc.body), tc.size, tc.limit)
+		if (err != nil) != tc.err || (!tc.err && string(got) != tc.want) {
+			t.Errorf("readBody(%q, %d, %d) = %q, %v", tc.body, tc.size, tc.limit, got, err)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // fastUserList reads a user/info/batchget answer of the usual shape without
@@ -20,7 +21,7 @@ func fastUserList(body []byte) (b userListBody, ok bool) {
 	// One string for the whole body: the values without escapes are
 	// slices of it, so a profile costs no allocation per field. The body
 	// lives as long as any of them; it is 40 KB per 100 profiles.
-	s := scanner{b: body, src: string(body)}
+	s := newScanner(body)
 	s.ws()
 	seenList := false
 	more, ok := s.open('{', '}')
@@ -56,7 +57,7 @@ func fastUserList(body []byte) (b userListBody, ok bool) {
 // a third of a re-sync's work; the openids are slices of one copy of the
 // body.
 func fastPage(body []byte) (b pageBody, ok bool) {
-	s := scanner{b: body, src: string(body)}
+	s := newScanner(body)
 	s.ws()
 	var seen uint32
 	more, ok := s.open('{', '}')
@@ -246,6 +247,14 @@ func foldsTo(key []byte, names ...string) bool {
 	return false
 }
 
+// newScanner scans body, which is the string its values are slices of, not
+// a copy (a million profiles are 400 MB of answers): an answer's body is
+// never written again once read (Client.roundTrip), and nothing else is
+// handed to the fast decoders.
+func newScanner(body []byte) scanner {
+	return scanner{b: body, src: unsafe.String(unsafe.SliceData(body), len(body))}
+}
+
 // scanner walks a JSON text. Every method leaves i past what it read and
 // reports false for anything it does not accept.
 type scanner struct {
@@ -378,6 +387,15 @@ func (s *scanner) str() (string, bool) {
 	return string(v), true
 }
 
+// plainByte is true for the bytes a string holds as they are: ASCII
+// other than controls, the quote and the backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // rawStr is str's bytes: a view of the body when the string holds no
 // escapes, else a new slice.
 func (s *scanner) rawStr() ([]byte, bool) {
@@ -386,6 +404,14 @@ func (s *scanner) rawStr() ([]byte, bool) {
 	}
 	start := s.i
 	for s.i < len(s.b) {
+		b, i := s.b, s.i // in registers: this loop is most of the decoding
+		for i < len(b) && plainByte[b[i]] {
+			i++
+		}
+		s.i = i
+		if s.i >= len(s.b) {
+			break
+		}
 		c := s.b[s.i]
 		switch {
 		case c == '"':

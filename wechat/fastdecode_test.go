@@ -306,3 +306,26 @@ func FuzzFastPageAgreesWithEncodingJSON(f *testing.F) {
 		pageAgreesWithEncodingJSON(t, body)
 	})
 }
+
+// BenchmarkFastUserList decodes simulator batchget answers of 100
+// profiles; ns/op is per answer.
+func BenchmarkFastUserList(b *testing.B) {
+	answers := simulatorAnswers(b, 20, 100)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, ok := fastUserList(answers[i%len(answers)]); !ok {
+			b.Fatal("left to encoding/json")
+		}
+	}
+}
+
+// BenchmarkFastPage decodes a user/get page of 10 000 openids.
+func BenchmarkFastPage(b *testing.B) {
+	page := simulatorPages(b, 10_000)[0]
+	b.ResetTimer()
+	for b.Loop() {
+		if _, ok := fastPage(page); !ok {
+			b.Fatal("left to encoding/json")
+		}
+	}
+}
