@@ -3,6 +3,7 @@
 // one of them:
 //
 //	go run ./bench/bigfixture write /tmp/wxbig   # 1m.db and 3x1m.db, ~2 min, 2.2 GB
+//	go run ./bench/bigfixture write10m /tmp/wxbig # 10m.db, ~2 min, 2.3 GB
 //	go run ./bench/bigfixture heap /tmp/wxbig    # the TUI's live heap, step by step
 //	go tool pprof -sample_index=inuse_space -top /tmp/wxbig/heap.pprof
 //
@@ -18,6 +19,9 @@
 //	3x1m.db  news, shop and legacy at 1 000 000 each: shop shares every
 //	         other unionid with news, legacy is on a platform of its own:
 //	         the "3 apps × 1 M" of the link analysis goal
+//
+// write10m makes 10m.db: news 10 000 000 and shop 1 000 000 (news's first
+// unionids), the TUI at ten million of issue 12 (bench/10m.toml).
 //
 // heap opens 1m.db read-only and drives the real TUI at 160×45 as a person
 // would, keeping every view open: the home view (its link analysis), the
@@ -45,8 +49,8 @@ import (
 )
 
 func main() {
-	if len(os.Args) < 2 || len(os.Args) > 3 || (os.Args[1] != "write" && os.Args[1] != "heap") {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench/bigfixture write|heap [DIR]")
+	if len(os.Args) < 2 || len(os.Args) > 3 || (os.Args[1] != "write" && os.Args[1] != "write10m" && os.Args[1] != "heap") {
+		fmt.Fprintln(os.Stderr, "usage: go run ./bench/bigfixture write|write10m|heap [DIR]")
 		os.Exit(2)
 	}
 	dir := os.Getenv("WXBIG")
@@ -57,9 +61,12 @@ func main() {
 		dir = os.Args[2]
 	}
 	var err error
-	if os.Args[1] == "write" {
+	switch os.Args[1] {
+	case "write":
 		err = write(dir)
-	} else {
+	case "write10m":
+		err = write10m(dir)
+	default:
 		err = heap(dir)
 	}
 	if err != nil {
@@ -98,6 +105,17 @@ func write(dir string) error {
 			return u
 		}},
 		{"wx00000000000000a4", "legacy", "Lg9x", 1_000_000, func(_ int, u string) string { return "oP2z" + u[4:] }},
+	})
+}
+
+func write10m(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create the fixture folder: %w", err)
+	}
+	same := func(_ int, u string) string { return u }
+	return writeFile(filepath.Join(dir, "10m.db"), []fixtureApp{
+		{"wx00000000000000a1", "news", "Nw3k", 10_000_000, same},
+		{"wx00000000000000a2", "shop", "Sp7v", 1_000_000, same},
 	})
 }
 
