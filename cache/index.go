@@ -18,6 +18,10 @@ const (
 	tailChunk  = 1 << 16
 )
 
+// catchUpStep is called after each phase of a catch-up that committed; a
+// test makes it fail to leave the index half caught up, as a kill would.
+var catchUpStep = func(phase string) error { return nil }
+
 // catchUp indexes the rows of appid that a sync appended without indexing
 // (from rec.Indexed to rec.Rows at the start): their openids go into the
 // openid index and their unionids into the unionid indexes, each sorted
@@ -86,6 +90,9 @@ func (s *Store) catchUp(appid string) error {
 		return fmt.Errorf("index the rows of app %s: %w", appid, err)
 	}
 	removed, err := s.indexOpenIDs(appid, ids)
+	if err == nil {
+		err = catchUpStep("ids")
+	}
 	if err != nil {
 		return fmt.Errorf("index the openids of app %s: %w", appid, err)
 	}
@@ -93,7 +100,11 @@ func (s *Store) catchUp(appid string) error {
 		srt    *sorter
 		bucket []byte
 	}{{following, bucketMembers}, {left, bucketFormerMembers}} {
-		if err := s.indexUnionIDs(appid, w.srt, w.bucket, removed, writes); err != nil {
+		err := s.indexUnionIDs(appid, w.srt, w.bucket, removed, writes)
+		if err == nil {
+			err = catchUpStep(string(w.bucket))
+		}
+		if err != nil {
 			return fmt.Errorf("index the unionids of app %s: %w", appid, err)
 		}
 	}

@@ -550,3 +550,43 @@ func TestCheckProvesASoundFileInOneWalk(t *testing.T) {
 		t.Fatalf("Check = %v", err)
 	}
 }
+
+// A catch-up is several transactions: a check between two of them (a
+// doctor while a sync ends), or after a kill, finds its tail's entries in
+// any state, and that is no damage.
+func TestCheckPassesAHalfCaughtUpIndex(t *testing.T) {
+	for _, stop := range []string{"ids", "members", "formermembers"} {
+		t.Run(stop, func(t *testing.T) {
+			s := openTestStore(t, Options{})
+			var ps []Profile
+			for i := range 400 {
+				p := testProfile(fmt.Sprintf("oA%05d", i), fmt.Sprintf("u%d", i))
+				p.Subscribed = i%4 != 0
+				ps = append(ps, p)
+			}
+			must(t, s.PutProfiles("wxA", ps[:300]))
+			ps[5].Remark, ps[8].UnionID = "fetched again", "u-new" // old rows of these two go
+			killed := errors.New("killed")
+			catchUpStep = func(phase string) error {
+				if phase == stop {
+					return killed
+				}
+				return nil
+			}
+			err := s.PutProfiles("wxA", append(ps[300:], ps[5], ps[8]))
+			catchUpStep = func(string) error { return nil }
+			if !errors.Is(err, killed) {
+				t.Fatalf("PutProfiles = %v", err)
+			}
+			checkConsistency(t, s)
+			must(t, s.catchUp("wxA"))
+			checkConsistency(t, s)
+			if _, agree := fastCheck(t, s); !agree {
+				t.Fatal("once caught up the walk alone does not prove the file")
+			}
+			if p, ok, err := s.Profile("wxA", ps[8].OpenID); err != nil || !ok || p.UnionID != "u-new" {
+				t.Fatalf("Profile = %+v, %t, %v", p, ok, err)
+			}
+		})
+	}
+}
