@@ -196,6 +196,16 @@ func TestStopSaysStoppingThenWhereItStoppedInTheCachesNumbers(t *testing.T) {
 	p.WaitFor(t, "the home view", func(s string) bool { return strings.Contains(s, "s to sync") })
 	p.Send(uitest.Key("s"))
 	p.WaitFor(t, "news running", func(s string) bool { return strings.Contains(rowOf(t, s, "news"), "running") })
+	// x once the first page is saved: the number the cache holds is 10 (under
+	// the race detector the page may still be on its way when running shows).
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if a, ok, err := store.App(news); err == nil && ok && a.Sync.Listed == 10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the sync never saved its first page")
+		}
+	}
 	p.Send(uitest.Key("x"))
 	p.WaitFor(t, "news stopping", func(s string) bool {
 		row := rowOf(t, s, "news")

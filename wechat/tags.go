@@ -55,20 +55,7 @@ func (c *Client) BlacklistPage(ctx context.Context, begin string) (Page, error) 
 	}{begin}); err != nil {
 		return Page{}, err
 	}
-	var ans *pageBody // as in FollowerPage
-	body, err := c.call(ctx, request{method: "POST", path: PathBlacklist, body: buf.Bytes(),
-		decode: onePass(&ans)})
-	if err != nil {
-		return Page{}, err
-	}
-	if ans != nil {
-		return ans.page(), nil
-	}
-	p, err := decodePage(body)
-	if err != nil {
-		return Page{}, c.wrap(PathBlacklist, err)
-	}
-	return p, nil
+	return c.page(ctx, request{method: "POST", path: PathBlacklist, body: buf.Bytes()})
 }
 
 // Blacklist lists the blacklisted openids page by page from the cursor start

@@ -57,9 +57,15 @@ func (c *Client) FollowerPage(ctx context.Context, next string) (Page, error) {
 	if next != "" {
 		q.Set("next_openid", next)
 	}
+	return c.page(ctx, request{method: "GET", path: PathUserGet, query: q})
+}
+
+// page makes the call of one page of a listing (user/get, getblacklist:
+// the same answer) and decodes it.
+func (c *Client) page(ctx context.Context, req request) (Page, error) {
 	var ans *pageBody // as in BatchGet
-	body, err := c.call(ctx, request{method: "GET", path: PathUserGet, query: q,
-		decode: onePass(&ans)})
+	req.decode = onePass(&ans)
+	body, err := c.call(ctx, req)
 	if err != nil {
 		return Page{}, err
 	}
@@ -68,7 +74,7 @@ func (c *Client) FollowerPage(ctx context.Context, next string) (Page, error) {
 	}
 	p, err := decodePage(body)
 	if err != nil {
-		return Page{}, c.wrap(PathUserGet, err)
+		return Page{}, c.wrap(req.path, err)
 	}
 	return p, nil
 }
