@@ -226,6 +226,12 @@ func loadFollowerIndex(ctx context.Context, src FollowerReader, appID string, si
 // a few milliseconds.
 const firstRows = 10_000
 
+// partialFrom is the size from which an app's first followers show before
+// the rest are read: below it the whole index is in within a tenth of a
+// second, and a list in the cache's order that re-sorts under the reader
+// would only flicker. A variable so that tests can lower it.
+var partialFrom = 200_000
+
 // followersFirstMsg carries the index of the first followers read while the
 // rest are read; followersTickMsg redraws the progress line meanwhile.
 type followersFirstMsg struct {
@@ -262,7 +268,7 @@ func (f *Followers) Init() tea.Cmd {
 			bl, berr = lists.Blacklist(ctx, spec.AppID)
 			msg.listsErr = errors.Join(terr, berr)
 		}
-		if spec.Subset == SubsetAll {
+		if spec.Subset == SubsetAll && spec.SizeHint >= partialFrom {
 			progress.first = func(x *FollowerIndex) { out <- followersFirstMsg{owner: f, idx: x, tags: msg.tags} }
 		}
 		idx, err := loadFollowerIndex(ctx, src, spec.AppID, spec.SizeHint, bl, progress)
@@ -341,8 +347,11 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 		return nil
 	case followersLoadedMsg:
 		prev, had := 0, false
-		if f.partial {
-			prev, had = f.current() // row numbers of the first rows stay the same
+		if f.partial && f.cursor > 0 {
+			// The reader moved: the cursor stays on its person (row
+			// numbers of the first rows stay the same); otherwise it
+			// stays at the top of the sorted list.
+			prev, had = f.current()
 		}
 		f.partial = false
 		if msg.err != nil {

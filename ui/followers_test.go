@@ -320,6 +320,8 @@ func TestFollowersLoadsFromItsSourceAndSaysWhenEmpty(t *testing.T) {
 }
 
 func TestFollowersShowTheFirstRowsWhileTheRestAreRead(t *testing.T) {
+	defer func(n int) { partialFrom = n }(partialFrom)
+	partialFrom = firstRows
 	ps := fakeProfiles(firstRows + 2500)
 	spec := newsSpec(ps, nil)
 	spec.SizeHint = len(ps)
