@@ -384,3 +384,32 @@ func TestFollowersShowTheFirstRowsWhileTheRestAreRead(t *testing.T) {
 		t.Errorf("loaded view:\n%s", v)
 	}
 }
+
+// A reader who did not move while the rest were read finds the cursor at
+// the top of the sorted list, not on whoever the cache listed first.
+func TestFollowersLoadedKeepTheCursorAtTheTop(t *testing.T) {
+	defer func(n int) { partialFrom = n }(partialFrom)
+	partialFrom = firstRows
+	ps := fakeProfiles(firstRows + 2500)
+	spec := newsSpec(ps, nil)
+	spec.SizeHint = len(ps)
+	f := NewFollowers(benchCommon(), spec)
+	f.SetSize(160, 12)
+	first, ok := f.Init()().(followersFirstMsg)
+	if !ok {
+		t.Fatal("no first rows")
+	}
+	next := f.Update(first)
+	for _, c := range next().(tea.BatchMsg) {
+		if m, ok := c().(followersLoadedMsg); ok {
+			f.Update(m)
+			break
+		}
+	}
+	if f.Loading() {
+		t.Fatal("still loading")
+	}
+	if ls := strings.Split(ansi.Strip(f.View()), "\n"); !strings.HasPrefix(ls[2], "▸ ") {
+		t.Errorf("the cursor is not on the first row:\n%s", strings.Join(ls, "\n"))
+	}
+}
