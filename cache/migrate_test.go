@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -276,4 +278,44 @@ func TestAReaderOfAHalfMigratedFileIsAskedToSync(t *testing.T) {
 	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("run wxscope sync once to upgrade")) {
 		t.Fatalf("Open read-only: %v", err)
 	}
+}
+
+// An older wxscope reads a file of schema 2 as its own. Once the migration
+// has moved a chunk, the file must say it is no longer that: an older
+// wxscope would otherwise read the apps still in the old layout as all
+// there is (or call the moved apps' records damaged and salvage the
+// file, keeping only the profiles not yet moved). It must refuse the file
+// as a newer wxscope's, and this one must still finish the migration.
+func TestAHalfMigratedFileIsNoSchema2FileToAnOlderWxscope(t *testing.T) {
+	path, d := schema2Fixture(t)
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := migrateRowsChunk(db); err != nil {
+		t.Fatal(err)
+	}
+	must(t, db.View(func(tx *bolt.Tx) error {
+		// What schema 2's checkSchema reads: above 2 is "a newer wxscope".
+		if v := tx.Bucket(bucketMeta).Get(keySchema); len(v) != 4 || binary.BigEndian.Uint32(v) <= 2 {
+			t.Errorf("after the first chunk the file says schema %x: an older wxscope takes it for its own", v)
+		}
+		return nil
+	}))
+	must(t, db.Close())
+	if _, err := Open(path, Options{Mode: SharedReadOnly}); err == nil || !strings.Contains(err.Error(), "run wxscope sync once to upgrade") {
+		t.Fatalf("Open read-only: %v", err)
+	}
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	assertHoldsSchema2Dump(t, s, d)
+	must(t, s.view(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketMeta).Get(keyMigrating); v != nil {
+			t.Errorf("the finished migration left its mark %q", v)
+		}
+		return nil
+	}))
 }

@@ -241,7 +241,7 @@ func Open(path string, opts Options) (*Store, error) {
 		err = s.guard(func() error {
 			return db.View(func(tx *bolt.Tx) error {
 				v, err := schemaOf(tx, s.path)
-				current = err == nil && v == SchemaVersion
+				current = err == nil && v == SchemaVersion && !midMigration(tx)
 				return nil
 			})
 		})
@@ -406,6 +406,8 @@ func (s *Store) checkSchema(tx *bolt.Tx) error {
 		return s.newerSchema(v)
 	case v == 0:
 		return s.noCache(" (the file is empty)")
+	case midMigration(tx):
+		return fmt.Errorf("the cache %s is part-way through its upgrade from schema 2; run wxscope sync once to upgrade it", s.path)
 	case v < SchemaVersion:
 		return fmt.Errorf("the cache %s has the older schema %d; run wxscope sync once to upgrade it", s.path, v)
 	}
