@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -318,4 +319,38 @@ func TestAHalfMigratedFileIsNoSchema2FileToAnOlderWxscope(t *testing.T) {
 		}
 		return nil
 	}))
+}
+
+// The migration of a large cache holds the file for a while: a reader kept
+// waiting meanwhile (wxscope lookup while the TUI upgrades the cache) says
+// who holds it and why, not "probably a wxscope reading it".
+func TestAReaderKeptWaitingByTheMigrationIsToldWhoHoldsTheCache(t *testing.T) {
+	defer func(n int) { migrateChunk = n }(migrateChunk)
+	migrateChunk = 5 // the fixture's 1 900 profiles take some 400 transactions
+	path, _ := schema2Fixture(t)
+	done := make(chan error, 1)
+	go func() {
+		s, err := Open(path, Options{Mode: Shared, Command: "wxscope sync"})
+		if err == nil {
+			err = s.Close()
+		}
+		done <- err
+	}()
+	for ReadHolder(path) == nil {
+		select {
+		case err := <-done:
+			t.Fatalf("the migration ended (%v) without recording who held the cache", err)
+		default:
+			time.Sleep(time.Millisecond)
+		}
+	}
+	_, err := Open(path, Options{Mode: SharedReadOnly, Timeout: 100 * time.Millisecond})
+	var iu *InUseError
+	if !errors.As(err, &iu) || iu.Holder == nil || !strings.Contains(err.Error(), "in use by wxscope sync, upgrading the cache to schema 3 (pid") {
+		t.Errorf("a reader during the migration: %v", err)
+	}
+	must(t, <-done)
+	if h := ReadHolder(path); h != nil {
+		t.Errorf("the lock-info outlived the store: %+v", h)
+	}
 }

@@ -237,14 +237,20 @@ func Open(path string, opts Options) (*Store, error) {
 	} else {
 		// A file already at this schema is not written: every write
 		// transaction rewrites the meta and freelist pages.
-		current := false
+		current, older := false, false
 		err = s.guard(func() error {
 			return db.View(func(tx *bolt.Tx) error {
 				v, err := schemaOf(tx, s.path)
 				current = err == nil && v == SchemaVersion && !midMigration(tx)
+				older = err == nil && v > 0 && !current
 				return nil
 			})
 		})
+		if older {
+			// Moving every profile takes a while on a large cache: a reader
+			// kept waiting meanwhile says who holds the file, and why.
+			s.writeHolder(s.opts.Command + ", upgrading the cache to schema 3")
+		}
 		if err == nil && !current {
 			err = s.asDiskFull(s.guard(func() error { return db.Update(s.migrate) }))
 		}
@@ -253,6 +259,7 @@ func Open(path string, opts Options) (*Store, error) {
 				err = fmt.Errorf("migrate the cache %s from schema 2 to 3: %w", s.path, err)
 			}
 		}
+		s.removeHolder()
 	}
 	if err != nil {
 		db.Close()
@@ -267,7 +274,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	s.db = db
 	if !readOnly {
-		s.writeHolder()
+		s.writeHolder(s.opts.Command)
 	}
 	return s, nil
 }
@@ -467,7 +474,7 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 		return err
 	}
 	if s.holder == nil {
-		s.writeHolder()
+		s.writeHolder(s.opts.Command)
 	}
 	err = s.guard(func() error { return db.Update(fn) })
 	if cerr := db.Close(); err == nil {
