@@ -160,6 +160,9 @@ var (
 	ErrNotCache = errors.New("not a wxscope cache")
 	// ErrNewerSchema: the file was written by a newer wxscope.
 	ErrNewerSchema = errors.New("cache written by a newer wxscope")
+	// ErrOlderSchema: a read-only open found a file of an older schema, which
+	// only a writer (a sync) migrates.
+	ErrOlderSchema = errors.New("written by an older wxscope")
 	// ErrNoCache: a read-only open found no cache file.
 	ErrNoCache = errors.New("no cache yet")
 	// ErrReadOnly: a write through a ReadOnly or SharedReadOnly store.
@@ -414,9 +417,9 @@ func (s *Store) checkSchema(tx *bolt.Tx) error {
 	case v == 0:
 		return s.noCache(" (the file is empty)")
 	case midMigration(tx):
-		return fmt.Errorf("the cache %s is part-way through its upgrade from schema 2; run wxscope sync once to upgrade it", s.path)
+		return fmt.Errorf("the cache %s is part-way through its upgrade from schema 2 (%w); run wxscope sync once to upgrade it", s.path, ErrOlderSchema)
 	case v < SchemaVersion:
-		return fmt.Errorf("the cache %s has the older schema %d; run wxscope sync once to upgrade it", s.path, v)
+		return fmt.Errorf("the cache %s has the older schema %d (%w); run wxscope sync once to upgrade it", s.path, v, ErrOlderSchema)
 	}
 	return nil
 }

@@ -977,3 +977,60 @@ func migrationPhase(t *testing.T, path string) string {
 	}))
 	return phase
 }
+
+// A schema 2 cache too damaged to migrate: the sync that tries says to
+// salvage it, and salvage must then do so (a reader of schema 2 used to
+// answer "run wxscope sync once to upgrade it", and the sync "run wxscope
+// salvage", round and round). The damage here is the record of the app
+// migrated last, so the migration stops part-way: salvage reads both
+// layouts and keeps every profile.
+func TestSalvageOfASchema2CacheTooDamagedToMigrate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary: not with -short")
+	}
+	dir := t.TempDir()
+	ans := readMigrationFixture(t, filepath.Join(dir, "cache", "wxscope.db"))
+	m := replaySim(t, dir, ans)
+	last := m.appID("app") // the largest appid: its profiles move last
+	for _, a := range append(m.world.Apps(), wechattest.AppInfo{AppID: m.appID("mall")}) {
+		if a.AppID > last {
+			t.Fatalf("app %s sorts after %s", a.AppID, last)
+		}
+	}
+	db, err := bolt.Open(m.cache, 0o600, nil)
+	must(t, err)
+	must(t, db.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("apps")).Put([]byte(last), []byte{1, 0xff}) }))
+	must(t, db.Close())
+	bin := wxscopeBinary(t)
+
+	if r := m.run(t, bin, m.cfg, "sync"); r.Code != 1 || !strings.Contains(r.Stderr, "run wxscope salvage") {
+		t.Fatalf("sync on the damaged schema 2 cache: exit %d, %s", r.Code, r.Stderr)
+	}
+	t.Logf("the migration stopped at %s", migrationPhase(t, m.cache))
+	if r := m.run(t, bin, m.cfg, "salvage"); r.Code != 0 || !strings.Contains(r.Stdout, "salvaged") {
+		t.Fatalf("salvage: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	// Every profile is still there, every field as the old binary exported
+	// it; the tag names and the blacklist are the next sync's to read again.
+	lists := regexp.MustCompile(`"tags":\[[^]]*\],"blacklisted":(true|false),`)
+	r := m.mustRun(t, bin, m.cfg, 0, "export", "--format", "jsonl")
+	got, want := sortedLines(lists.ReplaceAllString(r.Stdout, "")), sortedLines(lists.ReplaceAllString(ans.Reads[0].Stdout, ""))
+	if !slices.Equal(got, want) {
+		t.Errorf("after salvage the export has %d lines, before %d\n%s", len(got), len(want), firstDiff(strings.Join(got, "\n"), strings.Join(want, "\n")))
+	}
+	// The sync after holds what the old binary's did, on the file it left,
+	// but that an imported app's import starts over too: its members are
+	// stamped with this import's time.
+	start := time.Now().Unix()
+	m.mustRun(t, bin, m.cfg, 0, "sync")
+	r = m.mustRun(t, bin, m.cfg, 0, "export", "--format", "jsonl")
+	imported := regexp.MustCompile(`("kind":"(miniprogram|mobile)".*"fetched_at":)\d+`)
+	got = normalizeAfter(imported.ReplaceAllString(r.Stdout, "${1}IMPORT"), start)
+	want = normalizeAfter(imported.ReplaceAllString(ans.AfterResume[0].Stdout, "${1}IMPORT"), ans.ResumeStart)
+	if !slices.Equal(got, want) {
+		t.Errorf("after salvage and sync the export has %d lines, the old binary's after its sync %d\n%s", len(got), len(want), firstDiff(strings.Join(got, "\n"), strings.Join(want, "\n")))
+	}
+	if r := m.run(t, bin, m.cfg, "doctor", "--json"); strings.Contains(r.Stdout, `"kind":"damaged"`) {
+		t.Errorf("doctor after salvage: exit %d, %s", r.Code, r.Stdout)
+	}
+}
