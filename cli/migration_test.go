@@ -113,7 +113,8 @@ type migrationSim struct {
 	logging bool
 	leftOut string // an openid batchget's answers leave out
 
-	joined []string // who followed events in step 2
+	joined []string    // who followed events in step 2
+	left   [][2]string // appid and openid of a follower of each app who left in step 1
 }
 
 func newMigrationSim(t *testing.T, dir string) *migrationSim {
@@ -262,6 +263,9 @@ func (m *migrationSim) mutate(t *testing.T, step int) {
 			if err := w.Unfollow(id, fs[i*every]); err != nil {
 				t.Fatal(err)
 			}
+			if i == 1 && step == 1 {
+				m.left = append(m.left, [2]string{id, fs[i*every]})
+			}
 		}
 	}
 	remark := func(app string, from int) {
@@ -406,6 +410,13 @@ func (m *migrationSim) migrationReads() [][]string {
 		w.Followers(events)[len(w.Followers(events))-1],
 		"oUnknownOpenid000000000000", // of an openid's shape, in no app
 		"not an id",
+	}
+	for _, l := range m.left { // the former-members index answers by unionid
+		u, ok := w.FormerUser(l[0], l[1])
+		if !ok {
+			u, _ = w.User(l[0], l[1]) // left, and came back
+		}
+		ids = append(ids, l[1], u.UnionID)
 	}
 	for _, r := range w.ImportRows("mall")[:8] { // some left in step 1, some lack a unionid
 		ids = append(ids, r.OpenID)
