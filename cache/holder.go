@@ -73,10 +73,11 @@ func (s *Store) inUse(err error) error {
 	return &InUseError{Path: s.path, Holder: ReadHolder(s.path), Err: err}
 }
 
-// writeHolder records this process as the cache's writer. It is advice for
-// error messages, so failing to write it is not an error.
-func (s *Store) writeHolder() {
-	h := &Holder{PID: os.Getpid(), Command: s.opts.Command, Since: time.Now()}
+// writeHolder records this process, running command, as the cache's
+// writer. It is advice for error messages, so failing to write it is not an
+// error.
+func (s *Store) writeHolder(command string) {
+	h := &Holder{PID: os.Getpid(), Command: command, Since: time.Now()}
 	b, _ := json.Marshal(h)
 	tmp := LockInfoPath(s.path) + ".tmp"
 	if os.WriteFile(tmp, b, 0o600) == nil && os.Rename(tmp, LockInfoPath(s.path)) == nil {

@@ -11,6 +11,20 @@ import (
 // migration moves.
 var migrateChunk = 20000 // a variable so that tests can take many chunks
 
+// keyMigrating, in meta, marks a file the schema 2 → 3 migration has begun
+// on and not finished. Such a file already says schema 3: an older
+// wxscope takes a schema 2 file for its own, and would read the apps not
+// yet moved as all there is, or the moved apps' records as damage (its
+// salvage then keeping only the profiles not yet moved). It refuses a
+// schema 3 file as a newer wxscope's.
+var keyMigrating = []byte("migrating")
+
+// midMigration reports whether the file is part-way through migrateRows.
+func midMigration(tx *bolt.Tx) bool {
+	meta := tx.Bucket(bucketMeta)
+	return meta != nil && meta.Get(keyMigrating) != nil
+}
+
 // createRowBuckets (within schema 2 → 3) makes the buckets of the row
 // layout; the profiles move into them in migrateRows.
 func createRowBuckets(tx *bolt.Tx) error {
@@ -29,20 +43,22 @@ func createRowBuckets(tx *bolt.Tx) error {
 // transaction, so a migration killed at any point goes on where it stopped
 // and nothing is lost or copied twice. The unionid indexes keep their keys.
 // The profiles a run in progress had listed (their seen-run stamp is the
-// run's id) become its seen rows, so the run resumes. The last transaction
-// removes the old bucket and sets the schema. A reader sees schema 2 until
-// then and asks for a sync.
+// run's id) become its seen rows, so the run resumes. The first transaction
+// marks the file (keyMigrating), the last removes the old bucket and the
+// mark. A reader of a marked file asks for a sync.
 func migrateRows(db *bolt.DB) error {
 	var v uint32
+	migrating := false
 	err := db.View(func(tx *bolt.Tx) error {
 		if meta := tx.Bucket(bucketMeta); meta != nil {
 			if b := meta.Get(keySchema); len(b) == 4 {
 				v = binary.BigEndian.Uint32(b)
 			}
 		}
+		migrating = midMigration(tx)
 		return nil
 	})
-	if err != nil || v != 2 {
+	if err != nil || (v != 2 && !migrating) {
 		return err
 	}
 	for {
@@ -57,6 +73,15 @@ func migrateRowsChunk(db *bolt.DB) (done bool, err error) {
 	err = db.Update(func(tx *bolt.Tx) error {
 		if err := createRowBuckets(tx); err != nil {
 			return err
+		}
+		meta := tx.Bucket(bucketMeta)
+		if !midMigration(tx) {
+			if err := meta.Put(keyMigrating, []byte("2 → 3")); err != nil {
+				return err
+			}
+			if err := meta.Put(keySchema, binary.BigEndian.AppendUint32(nil, 3)); err != nil {
+				return err
+			}
 		}
 		old := tx.Bucket(bucketProfiles)
 		var appid []byte
@@ -89,7 +114,7 @@ func migrateRowsChunk(db *bolt.DB) (done bool, err error) {
 				}
 			}
 			done = true
-			return tx.Bucket(bucketMeta).Put(keySchema, binary.BigEndian.AppendUint32(nil, 3))
+			return meta.Delete(keyMigrating)
 		}
 		appid = append([]byte(nil), appid...)
 		a, err := openAppTx(tx, string(appid))

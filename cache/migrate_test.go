@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -275,5 +278,79 @@ func TestAReaderOfAHalfMigratedFileIsAskedToSync(t *testing.T) {
 	_, err = Open(path, Options{Mode: SharedReadOnly})
 	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("run wxscope sync once to upgrade")) {
 		t.Fatalf("Open read-only: %v", err)
+	}
+}
+
+// An older wxscope reads a file of schema 2 as its own. Once the migration
+// has moved a chunk, the file must say it is no longer that: an older
+// wxscope would otherwise read the apps still in the old layout as all
+// there is (or call the moved apps' records damaged and salvage the
+// file, keeping only the profiles not yet moved). It must refuse the file
+// as a newer wxscope's, and this one must still finish the migration.
+func TestAHalfMigratedFileIsNoSchema2FileToAnOlderWxscope(t *testing.T) {
+	path, d := schema2Fixture(t)
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := migrateRowsChunk(db); err != nil {
+		t.Fatal(err)
+	}
+	must(t, db.View(func(tx *bolt.Tx) error {
+		// What schema 2's checkSchema reads: above 2 is "a newer wxscope".
+		if v := tx.Bucket(bucketMeta).Get(keySchema); len(v) != 4 || binary.BigEndian.Uint32(v) <= 2 {
+			t.Errorf("after the first chunk the file says schema %x: an older wxscope takes it for its own", v)
+		}
+		return nil
+	}))
+	must(t, db.Close())
+	if _, err := Open(path, Options{Mode: SharedReadOnly}); err == nil || !strings.Contains(err.Error(), "run wxscope sync once to upgrade") {
+		t.Fatalf("Open read-only: %v", err)
+	}
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	assertHoldsSchema2Dump(t, s, d)
+	must(t, s.view(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketMeta).Get(keyMigrating); v != nil {
+			t.Errorf("the finished migration left its mark %q", v)
+		}
+		return nil
+	}))
+}
+
+// The migration of a large cache holds the file for a while: a reader kept
+// waiting meanwhile (wxscope lookup while the TUI upgrades the cache) says
+// who holds it and why, not "probably a wxscope reading it".
+func TestAReaderKeptWaitingByTheMigrationIsToldWhoHoldsTheCache(t *testing.T) {
+	defer func(n int) { migrateChunk = n }(migrateChunk)
+	migrateChunk = 5 // the fixture's 1 900 profiles take some 400 transactions
+	path, _ := schema2Fixture(t)
+	done := make(chan error, 1)
+	go func() {
+		s, err := Open(path, Options{Mode: Shared, Command: "wxscope sync"})
+		if err == nil {
+			err = s.Close()
+		}
+		done <- err
+	}()
+	for ReadHolder(path) == nil {
+		select {
+		case err := <-done:
+			t.Fatalf("the migration ended (%v) without recording who held the cache", err)
+		default:
+			time.Sleep(time.Millisecond)
+		}
+	}
+	_, err := Open(path, Options{Mode: SharedReadOnly, Timeout: 100 * time.Millisecond})
+	var iu *InUseError
+	if !errors.As(err, &iu) || iu.Holder == nil || !strings.Contains(err.Error(), "in use by wxscope sync, upgrading the cache to schema 3 (pid") {
+		t.Errorf("a reader during the migration: %v", err)
+	}
+	must(t, <-done)
+	if h := ReadHolder(path); h != nil {
+		t.Errorf("the lock-info outlived the store: %+v", h)
 	}
 }

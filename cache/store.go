@@ -160,6 +160,9 @@ var (
 	ErrNotCache = errors.New("not a wxscope cache")
 	// ErrNewerSchema: the file was written by a newer wxscope.
 	ErrNewerSchema = errors.New("cache written by a newer wxscope")
+	// ErrOlderSchema: a read-only open found a file of an older schema, which
+	// only a writer (a sync) migrates.
+	ErrOlderSchema = errors.New("written by an older wxscope")
 	// ErrNoCache: a read-only open found no cache file.
 	ErrNoCache = errors.New("no cache yet")
 	// ErrReadOnly: a write through a ReadOnly or SharedReadOnly store.
@@ -237,14 +240,20 @@ func Open(path string, opts Options) (*Store, error) {
 	} else {
 		// A file already at this schema is not written: every write
 		// transaction rewrites the meta and freelist pages.
-		current := false
+		current, older := false, false
 		err = s.guard(func() error {
 			return db.View(func(tx *bolt.Tx) error {
 				v, err := schemaOf(tx, s.path)
-				current = err == nil && v == SchemaVersion
+				current = err == nil && v == SchemaVersion && !midMigration(tx)
+				older = err == nil && v > 0 && !current
 				return nil
 			})
 		})
+		if older {
+			// Moving every profile takes a while on a large cache: a reader
+			// kept waiting meanwhile says who holds the file, and why.
+			s.writeHolder(s.opts.Command + ", upgrading the cache to schema 3")
+		}
 		if err == nil && !current {
 			err = s.asDiskFull(s.guard(func() error { return db.Update(s.migrate) }))
 		}
@@ -253,6 +262,7 @@ func Open(path string, opts Options) (*Store, error) {
 				err = fmt.Errorf("migrate the cache %s from schema 2 to 3: %w", s.path, err)
 			}
 		}
+		s.removeHolder()
 	}
 	if err != nil {
 		db.Close()
@@ -267,7 +277,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	s.db = db
 	if !readOnly {
-		s.writeHolder()
+		s.writeHolder(s.opts.Command)
 	}
 	return s, nil
 }
@@ -406,8 +416,10 @@ func (s *Store) checkSchema(tx *bolt.Tx) error {
 		return s.newerSchema(v)
 	case v == 0:
 		return s.noCache(" (the file is empty)")
+	case midMigration(tx):
+		return fmt.Errorf("the cache %s is part-way through its upgrade from schema 2 (%w); run wxscope sync once to upgrade it", s.path, ErrOlderSchema)
 	case v < SchemaVersion:
-		return fmt.Errorf("the cache %s has the older schema %d; run wxscope sync once to upgrade it", s.path, v)
+		return fmt.Errorf("the cache %s has the older schema %d (%w); run wxscope sync once to upgrade it", s.path, v, ErrOlderSchema)
 	}
 	return nil
 }
@@ -465,7 +477,7 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 		return err
 	}
 	if s.holder == nil {
-		s.writeHolder()
+		s.writeHolder(s.opts.Command)
 	}
 	err = s.guard(func() error { return db.Update(fn) })
 	if cerr := db.Close(); err == nil {

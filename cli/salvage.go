@@ -41,6 +41,15 @@ func runSalvage(ctx context.Context, env *Env, args []string) error {
 	defer release()
 
 	store, err := cache.Open(path, cache.Options{Mode: cache.SharedReadOnly})
+	if errors.Is(err, cache.ErrOlderSchema) {
+		// Only a writer upgrades an older layout, and damage can stop the
+		// upgrade (the sync then says to salvage): upgrade it here, and
+		// salvage the file if it stops. Salvage reads either layout.
+		if store, err = cache.Open(path, cache.Options{Mode: cache.Shared, Command: "wxscope salvage"}); err == nil {
+			store.Close()
+			store, err = cache.Open(path, cache.Options{Mode: cache.SharedReadOnly})
+		}
+	}
 	switch {
 	case errors.Is(err, cache.ErrNoCache):
 		return fmt.Errorf("there is no cache at %s, so nothing to salvage; run wxscope sync", path)
