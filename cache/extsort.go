@@ -66,8 +66,8 @@ func (s *sorter) add(key, val []byte) error {
 			return err
 		}
 	}
-	if s.buf == nil {
-		s.buf = make([]byte, 0, s.limit) // grown by append, it would reach twice the limit
+	if need := len(s.buf) + len(key) + len(val) + 2*binary.MaxVarintLen32; need > cap(s.buf) {
+		s.grow(need)
 	}
 	s.buf = binary.AppendUvarint(s.buf, uint64(len(key)))
 	s.recs = append(s.recs, sortRec{key: uint32(len(s.buf)), klen: uint32(len(key))})
@@ -75,6 +75,19 @@ func (s *sorter) add(key, val []byte) error {
 	s.buf = binary.AppendUvarint(s.buf, uint64(len(val)))
 	s.buf = append(s.buf, val...)
 	return nil
+}
+
+// sortBufStart is the first size of a run's buffer.
+const sortBufStart = 64 << 10
+
+// grow makes room for need bytes of records, doubling the buffer up to the
+// limit rather than taking the whole limit at once: a catch-up sorts with
+// three sorters an app, most of them a few MB or less, and 16 MB each were
+// cleared and scanned for nothing. Grown by append, the buffer would reach
+// twice the limit.
+func (s *sorter) grow(need int) {
+	n := min(max(2*cap(s.buf), sortBufStart, need), max(s.limit, need))
+	s.buf = append(make([]byte, 0, n), s.buf...)
 }
 
 // record splits the record at b into its key and value; rest is what
