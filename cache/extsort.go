@@ -39,7 +39,14 @@ type sorter struct {
 	file *os.File
 	runs []sortRun
 	size int64 // bytes written to file
+
+	expect int // how many records are expected (expectRecords); 0 when unknown
 }
+
+// expectRecords says about how many records will be added, so that the
+// first run's buffers are sized once, up to the limit, rather than doubled
+// into.
+func (s *sorter) expectRecords(n int) { s.expect = n }
 
 // sortRec locates a record's key in the buffer, so that comparing two
 // records decodes nothing; pre is eight bytes of the key after the prefix
@@ -86,7 +93,13 @@ const sortBufStart = 64 << 10
 // cleared and scanned for nothing. Grown by append, the buffer would reach
 // twice the limit.
 func (s *sorter) grow(need int) {
-	n := min(max(2*cap(s.buf), sortBufStart, need), max(s.limit, need))
+	n := max(2*cap(s.buf), sortBufStart, need)
+	if s.buf == nil && s.expect > 0 {
+		// The first record stands for the others, with an eighth to spare.
+		n = max(n, need*s.expect+need*s.expect/8)
+		s.recs = make([]sortRec, 0, min(s.expect+s.expect/8, s.limit/need+1))
+	}
+	n = min(n, max(s.limit, need))
 	s.buf = append(make([]byte, 0, n), s.buf...)
 }
 

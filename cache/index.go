@@ -59,8 +59,10 @@ func (s *Store) catchUp(appid string) error {
 	dir := filepath.Dir(s.path)
 	ids := newSorter(dir)
 	defer ids.close()
+	ids.expectRecords(int(end - from))
 	following := newSorter(dir)
 	defer following.close()
+	following.expectRecords(int(end - from)) // most rows are followers with a unionid
 	left := newSorter(dir)
 	defer left.close()
 	var p Profile
@@ -176,9 +178,11 @@ func (s *Store) indexOpenIDs(appid string, srt *sorter) (map[uint32]bool, error)
 			keys[i] = batch[i].openid
 		}
 		var err error
+		var vals []byte // the values merge writes, back to back: it encodes them into blocks
 		for done := 0; done < len(batch) && err == nil; {
 			err = s.updateApp(appid, func(a *appTx) error {
 				var ferr error
+				vals = vals[:0]
 				n, err := a.ids.merge(keys[done:], func(i int, cur []byte, has bool) []byte {
 					e := batch[done+i]
 					c, ok := rowOf(cur)
@@ -186,7 +190,8 @@ func (s *Store) indexOpenIDs(appid string, srt *sorter) (map[uint32]bool, error)
 					if err != nil && ferr == nil {
 						ferr = err
 					}
-					return rowKey(nil, keep)
+					vals = rowKey(vals, keep)
+					return vals[len(vals)-4 : len(vals) : len(vals)]
 				})
 				done += n
 				if ferr != nil {
