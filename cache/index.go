@@ -59,8 +59,10 @@ func (s *Store) catchUp(appid string) error {
 	dir := filepath.Dir(s.path)
 	ids := newSorter(dir)
 	defer ids.close()
+	ids.expectRecords(int(end - from))
 	following := newSorter(dir)
 	defer following.close()
+	following.expectRecords(int(end - from)) // most rows are followers with a unionid
 	left := newSorter(dir)
 	defer left.close()
 	var p Profile
@@ -160,12 +162,13 @@ func (s *Store) indexOpenIDs(appid string, srt *sorter) (map[uint32]bool, error)
 	// The records of one openid come together: the last is the row that
 	// stays. A batch never splits an openid's records.
 	type entry struct {
-		openid []byte
-		rows   []uint32
+		openid   []byte
+		from, to int // its rows: rows[from:to]
 	}
 	removed := map[uint32]bool{}
 	var batch []entry
-	var arena []byte
+	var arena []byte  // the batch's openids
+	var rows []uint32 // the batch's rows, an openid's together
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -175,17 +178,20 @@ func (s *Store) indexOpenIDs(appid string, srt *sorter) (map[uint32]bool, error)
 			keys[i] = batch[i].openid
 		}
 		var err error
+		var vals []byte // the values merge writes, back to back: it encodes them into blocks
 		for done := 0; done < len(batch) && err == nil; {
 			err = s.updateApp(appid, func(a *appTx) error {
 				var ferr error
+				vals = vals[:0]
 				n, err := a.ids.merge(keys[done:], func(i int, cur []byte, has bool) []byte {
 					e := batch[done+i]
 					c, ok := rowOf(cur)
-					keep, err := a.indexOpenID(e.rows, c, has && ok, removed)
+					keep, err := a.indexOpenID(rows[e.from:e.to], c, has && ok, removed)
 					if err != nil && ferr == nil {
 						ferr = err
 					}
-					return rowKey(nil, keep)
+					vals = rowKey(vals, keep)
+					return vals[len(vals)-4 : len(vals) : len(vals)]
 				})
 				done += n
 				if ferr != nil {
@@ -194,7 +200,9 @@ func (s *Store) indexOpenIDs(appid string, srt *sorter) (map[uint32]bool, error)
 				return err
 			})
 		}
-		batch, arena = batch[:0], arena[:0:0]
+		// What bbolt keeps until the commit was copied (appTx.keep), so
+		// the next batch reuses the memory.
+		batch, arena, rows = batch[:0], arena[:0], rows[:0]
 		return err
 	}
 	it, err := srt.iter()
@@ -208,8 +216,8 @@ func (s *Store) indexOpenIDs(appid string, srt *sorter) (map[uint32]bool, error)
 			return nil, fmt.Errorf("scratch record %q: %w", it.key, errCorrupt)
 		}
 		if len(batch) > 0 && bytes.Equal(batch[len(batch)-1].openid, openid) {
-			last := &batch[len(batch)-1]
-			last.rows = append(last.rows, n)
+			rows = append(rows, n)
+			batch[len(batch)-1].to = len(rows)
 			continue
 		}
 		if len(batch) >= indexChunk {
@@ -219,7 +227,8 @@ func (s *Store) indexOpenIDs(appid string, srt *sorter) (map[uint32]bool, error)
 		}
 		start := len(arena)
 		arena = append(arena, openid...)
-		batch = append(batch, entry{openid: arena[start:len(arena):len(arena)], rows: []uint32{n}})
+		rows = append(rows, n)
+		batch = append(batch, entry{openid: arena[start:len(arena):len(arena)], from: len(rows) - 1, to: len(rows)})
 	}
 	if it.err != nil {
 		return nil, it.err
@@ -310,7 +319,7 @@ func (s *Store) indexUnionIDs(appid string, srt *sorter, bucket []byte, removed 
 				return err
 			})
 		}
-		keys, arena = keys[:0], arena[:0:0]
+		keys, arena = keys[:0], arena[:0] // bbolt was handed copies (appTx.keep)
 		return err
 	}
 	it, err := srt.iter()

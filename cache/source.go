@@ -18,7 +18,8 @@ type Source interface {
 	// openid. An openid that is no longer a follower comes back with
 	// Subscribed false. Errors wrap ErrInvalidOpenID when one openid of the
 	// batch failed the whole call, and ErrDailyQuota when the API's quota is
-	// spent.
+	// spent. The map is the caller's: a sync drops from it what it did not
+	// ask for.
 	Profiles(ctx context.Context, openids []string) (map[string]Profile, error)
 }
 

@@ -558,7 +558,7 @@ func (r *syncRun) hydrate(ctx context.Context, work <-chan batchJob, results cha
 		if err != nil {
 			return err
 		}
-		m := batchMsg{seq: j.seq, bad: bad, unanswered: missing}
+		m := batchMsg{seq: j.seq, bad: bad, unanswered: missing, profiles: make([]answer, 0, len(got))}
 		for i, id := range j.ids {
 			if p, ok := got[id]; ok && p.UnionID != "" && !plausibleID(p.UnionID) {
 				// An answer whose unionid cannot be one is isolated like a
@@ -602,10 +602,14 @@ func (r *syncRun) fetchAnswered(ctx context.Context, ids []string, failFast bool
 	for _, id := range ids {
 		asked[id] = true
 	}
-	answered := make(map[string]Profile, len(ids))
-	for id, p := range got {
-		if asked[id] {
-			answered[id] = p
+	// The map is ours (Source): it is filtered where it is, not copied.
+	answered := got
+	if answered == nil {
+		answered = make(map[string]Profile, len(ids))
+	}
+	for id := range answered {
+		if !asked[id] {
+			delete(answered, id)
 		}
 	}
 	var missing []string

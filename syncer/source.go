@@ -128,13 +128,13 @@ func (s *wechatSource) ListFollowers(ctx context.Context, next string) (cache.Fo
 
 // Profiles fetches 1..100 profiles with one batchget call.
 func (s *wechatSource) Profiles(ctx context.Context, openids []string) (map[string]cache.Profile, error) {
-	users, err := s.client.BatchGet(ctx, openids)
+	users, err := s.client.BatchGetList(ctx, openids)
 	if err != nil {
 		return nil, mapError(err)
 	}
 	out := make(map[string]cache.Profile, len(users))
-	for id, u := range users {
-		out[id] = ProfileOf(s.client.AppID(), u)
+	for _, u := range users {
+		out[u.OpenID] = ProfileOf(s.client.AppID(), u) // in order: a repeated openid keeps its later answer, as BatchGet's map does
 	}
 	return out, nil
 }

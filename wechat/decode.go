@@ -294,19 +294,33 @@ type userListBody struct {
 // decodeUserList reads a user/info/batchget answer, keyed by openid. Elements
 // without an openid are dropped: position in the list means nothing.
 func decodeUserList(body []byte) (map[string]User, error) {
+	b, err := decodeUserBodies(body)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]User, len(b.List))
+	for _, u := range b.list() {
+		out[u.OpenID] = u
+	}
+	return out, nil
+}
+
+// decodeUserBodies reads a user/info/batchget answer with encoding/json.
+func decodeUserBodies(body []byte) (*userListBody, error) {
 	var b userListBody
 	if err := decodeAnswer(body, &b); err != nil {
 		return nil, fmt.Errorf("decoding user list: %w", err)
 	}
-	return b.users(), nil
+	return &b, nil
 }
 
-func (b *userListBody) users() map[string]User {
-	out := make(map[string]User, len(b.List))
+// list is the answer's profiles in its order, those without an openid
+// left out.
+func (b *userListBody) list() []User {
+	out := make([]User, 0, len(b.List))
 	for _, ub := range b.List {
-		u := ub.user()
-		if u.OpenID != "" {
-			out[u.OpenID] = u
+		if u := ub.user(); u.OpenID != "" {
+			out = append(out, u)
 		}
 	}
 	return out

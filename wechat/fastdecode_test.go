@@ -329,3 +329,16 @@ func BenchmarkFastPage(b *testing.B) {
 		}
 	}
 }
+
+func TestUserFieldIsThePlaceInUserKeys(t *testing.T) {
+	for i, k := range userKeys {
+		if got := userField([]byte(k)); got != i {
+			t.Errorf("userField(%q) = %d, want %d", k, got, i)
+		}
+	}
+	for _, k := range []string{"", "nickname", "Openid", "openid ", "subscribe_times", "qr_scene_st"} {
+		if got := userField([]byte(k)); got != -1 {
+			t.Errorf("userField(%q) = %d, want -1", k, got)
+		}
+	}
+}

@@ -278,6 +278,51 @@ func TestBatchGetDeduplicatesAndKeysResultsByOpenID(t *testing.T) {
 	}
 }
 
+func TestBatchGetListKeepsTheAnswersOrderAndDropsWhatWasNotAskedFor(t *testing.T) {
+	var sent [][]string
+	twice := false
+	f := newFakeAPI(t, nil)
+	f.apiFn = func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if twice {
+			// The second call: an openid answered twice, the later answer last.
+			write(w, `{"user_info_list":[{"subscribe":1,"openid":"oA","remark":"first"},{"subscribe":1,"openid":"intruder"},{"subscribe":1,"openid":""},{"subscribe":1,"openid":"oA","remark":"second"}]}`)
+			return
+		}
+		batchServer(&sent)(w, r)
+	}
+	c, _ := newTestClient(t, f.srv.URL)
+	got, err := c.BatchGetList(context.Background(), []string{"oA", "oB", "oA", "gone1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, u := range got {
+		ids = append(ids, u.OpenID)
+	}
+	if want := []string{"gone1", "oB", "oA"}; !slices.Equal(ids, want) {
+		t.Fatalf("got the profiles of %v, want %v (the answer's order, without the intruder)", ids, want)
+	}
+	f.mu.Lock()
+	twice = true
+	f.mu.Unlock()
+	got, err = c.BatchGetList(context.Background(), []string{"oA"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Remark != "first" || got[1].Remark != "second" {
+		t.Fatalf("got %+v, want both answers of oA in order", got)
+	}
+	m, err := c.BatchGet(context.Background(), []string{"oA"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m) != 1 || m["oA"].Remark != "second" {
+		t.Fatalf("BatchGet gave %+v, want oA's later answer", m)
+	}
+}
+
 func TestBatchGetRejectsBadSizesBeforeCalling(t *testing.T) {
 	hundred := make([]string, 0, 200)
 	for i := range 100 {
