@@ -475,17 +475,22 @@ func (h *modelHarness) stepReopen() {
 // cancelling at a planned call, and writing as another process would
 // during a planned Profiles call.
 type modelSource struct {
-	h        *modelHarness
-	a        *wApp
-	now      int64 // the sync's clock
-	pageSize int
-	stopAt   int    // the call that fails (0: none)
-	stopHow  string // "cancel", "error", "quota"
-	cancel   context.CancelFunc
-	fetchAt  map[int]int   // Profiles call → which openid of its batch a live lookup stores first
-	leaveAt  int           // the Profiles call before which a follower of its batch leaves (0: none)
-	delay    time.Duration // each call takes this long
-	rng      *rand.Rand    // the lister's own: the step's syncs run at once
+	h         *modelHarness
+	a         *wApp
+	now       int64 // the sync's clock
+	pageSize  int
+	stopAt    int    // the call that fails (0: none)
+	stopHow   string // "cancel", "error", "quota"
+	cancel    context.CancelFunc
+	fetchAt   map[int]int   // Profiles call → which openid of its batch a live lookup stores first
+	leaveAt   int           // the Profiles call before which a follower of its batch leaves (0: none)
+	delay     time.Duration // each call takes this long
+	oneWorker bool          // the sync fetches one batch at a time
+	// omit: how many answers leave each of these openids out. Asked
+	// again, an answer that leaves nothing out is written, so no call
+	// fails in a sync that has these.
+	omit map[string]int // guarded by h.mu
+	rng  *rand.Rand     // the lister's own: the step's syncs run at once
 
 	mu       sync.Mutex
 	calls    int
@@ -563,18 +568,16 @@ func (src *modelSource) Profiles(ctx context.Context, ids []string) (map[string]
 		// of one answered before in this sync: that answer may be written
 		// before the lookup or after.)
 		id := ids[i%len(ids)]
-		h.mu.Lock()
-		again := src.answered[id]
-		following := src.a.answer(id).Subscribed
-		h.mu.Unlock()
-		if following && !again {
-			err := h.guard(func() error {
-				h.storeFetched(src.a.appid, id, time.Unix(src.now+7, 0), "during a Profiles call")
-				return nil
-			})
-			if err != nil {
-				return nil, err
+		err := h.guard(func() error {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if src.a.answer(id).Subscribed && !src.answered[id] {
+				h.storeFetchedLocked(src.a.appid, id, time.Unix(src.now+7, 0), "during a Profiles call")
 			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	h.mu.Lock()
@@ -583,20 +586,28 @@ func (src *modelSource) Profiles(ctx context.Context, ids []string) (map[string]
 		return nil, err
 	}
 	if src.leaveAt == n {
-		// A follower leaves while the sync runs: one this sync answered
-		// before, when there is one (a listing that moved lists it again).
-		gone := ids[0]
+		// A follower leaves while the sync runs: with one worker, one this
+		// sync answered before, when there is one (a listing that moved
+		// lists it again). With more, not one: which of two answers
+		// fetched at once the sync takes for the last is either.
+		gone := ""
 		for _, id := range ids {
-			if src.answered[id] {
+			if src.answered[id] == src.oneWorker || gone == "" && !src.answered[id] {
 				gone = id
 			}
 		}
-		src.a.order = slices.DeleteFunc(src.a.order, func(s string) bool { return s == gone })
-		h.logf("  world: %s unfollows %s during the sync", gone, src.a.appid)
+		if gone != "" {
+			src.a.order = slices.DeleteFunc(src.a.order, func(s string) bool { return s == gone })
+			h.logf("  world: %s unfollows %s during the sync", gone, src.a.appid)
+		}
 	}
 	out := make(map[string]Profile, len(ids))
 	ma := h.want[src.a.appid]
 	for _, id := range ids {
+		if src.omit[id] > 0 {
+			src.omit[id]-- // the answer leaves it out
+			continue
+		}
 		got := src.a.answer(id)
 		out[id] = got
 		// Every answer returned is written before Sync returns: the
@@ -617,14 +628,18 @@ func (src *modelSource) Profiles(ctx context.Context, ids []string) (map[string]
 // with it.
 func (h *modelHarness) storeFetched(appid, id string, at time.Time, why string) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.storeFetchedLocked(appid, id, at, why)
+}
+
+// storeFetchedLocked is storeFetched with h.mu held: no answer of a sync
+// is noted in the model meanwhile.
+func (h *modelHarness) storeFetchedLocked(appid, id string, at time.Time, why string) {
 	got := h.w.apps[appid].answer(id)
 	h.logf("  StoreFetched %s %s (subscribed %t) %s", appid, id, got.Subscribed, why)
-	h.mu.Unlock()
 	if err := h.s.StoreFetched(appid, []Profile{got}, at); err != nil {
 		h.fatalf("StoreFetched %s %s: %v", appid, id, err)
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	ma := h.want[appid]
 	var old *Profile
 	if p, ok := ma.ps[id]; ok {
@@ -820,19 +835,23 @@ func (h *modelHarness) syncApps(apps []string, calm bool) {
 		if h.rng.Intn(4) == 0 && !calm {
 			src.leaveAt = 1 + h.rng.Intn(8)
 		}
+		if h.rng.Intn(5) == 0 && !calm && src.stopAt == 0 {
+			src.omit = map[string]int{pick(h.rng, src.a.order): 1 + h.rng.Intn(7)}
+		}
 		if calm {
 			src.delay = time.Millisecond
 		}
 		opts := SyncOptions{Concurrency: 1 + h.rng.Intn(3), BatchSize: 1 + h.rng.Intn(4), MaxAge: pick(h.rng, []time.Duration{-1, 2 * time.Hour}),
 			Now: func() time.Time { return now }}
+		src.oneWorker = opts.Concurrency == 1
 		jobs[i] = &job{appid: appid, src: src, ctx: ctx, opts: opts}
 		if !calm {
 			h.plans[appid] = h.randomPlan(appid, len(apps) == 1)
 		} else {
 			h.plans[appid] = &hookPlan{}
 		}
-		desc = append(desc, fmt.Sprintf("%s (page %d, batch %d, workers %d, max age %v, stop at call %d by %q, kill at hook %d, a follower leaves at Profiles call %d)",
-			appid, src.pageSize, opts.BatchSize, opts.Concurrency, opts.MaxAge, src.stopAt, src.stopHow, h.plans[appid].kill, src.leaveAt))
+		desc = append(desc, fmt.Sprintf("%s (page %d, batch %d, workers %d, max age %v, stop at call %d by %q, kill at hook %d, a follower leaves at Profiles call %d, answers leave out %v)",
+			appid, src.pageSize, opts.BatchSize, opts.Concurrency, opts.MaxAge, src.stopAt, src.stopHow, h.plans[appid].kill, src.leaveAt, src.omit))
 	}
 	h.logf("step: sync %s, index chunk %d", strings.Join(desc, ", "), indexChunk)
 	var wg sync.WaitGroup
@@ -874,7 +893,8 @@ func (h *modelHarness) syncApps(apps []string, calm bool) {
 				}
 			}
 			a.list = nil
-		case errors.Is(j.err, errModelKilled), errors.Is(j.err, errModelBroken), errors.Is(j.err, context.Canceled), errors.Is(j.err, ErrDailyQuota):
+		case errors.Is(j.err, errModelKilled), errors.Is(j.err, errModelBroken), errors.Is(j.err, context.Canceled), errors.Is(j.err, ErrDailyQuota),
+			errors.Is(j.err, ErrIncompleteAnswer):
 			if !app.Sync.InProgress {
 				h.fatalf("sync %s stopped (%v) but its run is closed", j.appid, j.err)
 			}
@@ -1377,6 +1397,15 @@ func TestModelReadersDuringSyncs(t *testing.T) {
 		indexChunk = 2
 		h.entryCache = nil
 
+		// Every third round, the syncs write in Shared mode and the readers
+		// read through a SharedReadOnly store of their own, as another
+		// process (lookup, the read-only TUI) does, between the writes.
+		reader := h.s
+		if round%3 == 2 {
+			must(t, h.s.Close())
+			h.open(Shared)
+			reader = openSharedReadOnly(t, h.path)
+		}
 		stop := make(chan struct{})
 		var readers sync.WaitGroup
 		answers := make([][]readAnswer, 3)
@@ -1389,7 +1418,7 @@ func TestModelReadersDuringSyncs(t *testing.T) {
 						return
 					default:
 					}
-					answers[i] = append(answers[i], h.readOnce(rng, ids, unions))
+					answers[i] = append(answers[i], h.readOnce(reader, rng, ids, unions))
 					time.Sleep(200 * time.Microsecond) // leave the syncs some of the two cores
 				}
 			})
@@ -1414,6 +1443,9 @@ func TestModelReadersDuringSyncs(t *testing.T) {
 		h.logf("round %d: %d answers read during the syncs of %v (%v)", round, n, apps, took)
 		if n < 20 {
 			t.Errorf("round %d: only %d answers were read during the syncs", round, n)
+		}
+		if reader != h.s {
+			must(t, reader.Close())
 		}
 		h.verify(fmt.Sprintf("after round %d", round))
 	}
@@ -1444,8 +1476,7 @@ type readAnswer struct {
 }
 
 // readOnce asks one reader, at random.
-func (h *modelHarness) readOnce(rng *rand.Rand, ids map[string][]string, unions []string) readAnswer {
-	s := h.s
+func (h *modelHarness) readOnce(s *Store, rng *rand.Rand, ids map[string][]string, unions []string) readAnswer {
 	app := pick(rng, modelOfficial)
 	id := pick(rng, ids[app])
 	u := pick(rng, unions)
