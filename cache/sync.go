@@ -657,11 +657,17 @@ func (r *syncRun) askUnanswered(ctx context.Context) error {
 		now := r.o.Now()
 		err = r.s.updateApp(r.appid, func(a *appTx) error {
 			st := &a.rec.Sync
+			// The listing appended rows it has not indexed yet, maybe of
+			// these openids (listed twice): a subscribe 0 written in a row
+			// of its own would lose the history in theirs (commit).
+			if err := a.readLiveTail(batch); err != nil {
+				return err
+			}
 			for _, id := range batch {
 				if p, ok := got[id]; ok {
 					p.OpenID = id
 					var ref rowRef
-					n, _, found, err := a.get(id)
+					n, _, found, _, err := a.getLive(id)
 					if err != nil {
 						return err
 					}
