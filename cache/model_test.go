@@ -1441,8 +1441,8 @@ func TestModelReadersDuringSyncs(t *testing.T) {
 			}
 		}
 		h.logf("round %d: %d answers read during the syncs of %v (%v)", round, n, apps, took)
-		if n < 20 {
-			t.Errorf("round %d: only %d answers were read during the syncs", round, n)
+		if n == 0 {
+			t.Errorf("round %d: no answer was read during the syncs", round)
 		}
 		if reader != h.s {
 			must(t, reader.Close())
