@@ -142,12 +142,13 @@ func (a *appTx) get(openid string) (row uint32, p Profile, ok bool, err error) {
 	return row, p, ok, err
 }
 
-// readLiveTail notes, for a write outside a sync, the last tail row of
-// each of openids that the openid index does not name (in a.live), in one
-// pass over the tail: such an openid is cached, in a row a sync appended
-// and has not indexed yet, and the write must go to that row. Appended
-// again, the openid's newer row would be the one a catch-up keeps, and the
-// sync's would go with what its run listed (seen.go).
+// readLiveTail notes the last tail row of each of openids that the openid
+// index does not name (in a.live), in one pass over the tail: such an
+// openid is cached, in a row a sync appended and has not indexed yet, and
+// a write of it must go to that row. Appended again, the openid's newer
+// row would be the one a catch-up keeps, and the other would go with its
+// history and with what the sync's run listed (seen.go). A write outside a
+// sync calls it first, and a sync for the answers that need it (commit).
 func (a *appTx) readLiveTail(openids []string) error {
 	a.live = nil
 	if a.rec.Indexed >= a.rec.Rows {
@@ -173,8 +174,8 @@ func (a *appTx) readLiveTail(openids []string) error {
 	})
 }
 
-// getLive is get for a write outside a sync, which also finds the tail
-// rows readLiveTail noted (inTail).
+// getLive is get that also finds the tail rows readLiveTail noted
+// (inTail).
 func (a *appTx) getLive(openid string) (row uint32, p Profile, ok, inTail bool, err error) {
 	if row, p, ok, err = a.get(openid); ok || err != nil {
 		return row, p, ok, false, err
