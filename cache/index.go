@@ -12,15 +12,17 @@ import (
 // indexChunk is how many index entries one transaction of a catch-up
 // writes, and tailChunk how many rows one read transaction scans: small
 // enough that the dirty pages of a transaction, and the pages of the file
-// it maps, stay a few MB.
-const (
-	indexChunk = 20000
-	tailChunk  = 1 << 16
-)
+// it maps, stay a few MB. indexChunk is a variable so that a test can have
+// a few rows take several transactions.
+var indexChunk = 20000
 
-// catchUpStep is called after each phase of a catch-up that committed; a
-// test makes it fail to leave the index half caught up, as a kill would.
-var catchUpStep = func(phase string) error { return nil }
+const tailChunk = 1 << 16
+
+// catchUpStep is called after each phase of a catch-up of appid, and after
+// each transaction within one ("ids chunk", "members chunk", "formermembers
+// chunk"); a test makes it fail to leave the index half caught up, as a
+// kill would, or writes there as another process would.
+var catchUpStep = func(appid, phase string) error { return nil }
 
 // catchUp indexes the rows of appid that a sync appended without indexing
 // (from rec.Indexed to rec.Rows at the start): their openids go into the
@@ -88,12 +90,15 @@ func (s *Store) catchUp(appid string) error {
 		key = memberKey(key[:0], p.UnionID, p.OpenID)
 		return to.add(key, row)
 	})
+	if err == nil {
+		err = catchUpStep(appid, "scan")
+	}
 	if err != nil {
 		return fmt.Errorf("index the rows of app %s: %w", appid, err)
 	}
 	removed, err := s.indexOpenIDs(appid, ids)
 	if err == nil {
-		err = catchUpStep("ids")
+		err = catchUpStep(appid, "ids")
 	}
 	if err != nil {
 		return fmt.Errorf("index the openids of app %s: %w", appid, err)
@@ -104,7 +109,7 @@ func (s *Store) catchUp(appid string) error {
 	}{{following, bucketMembers}, {left, bucketFormerMembers}} {
 		err := s.indexUnionIDs(appid, w.srt, w.bucket, removed, writes)
 		if err == nil {
-			err = catchUpStep(string(w.bucket))
+			err = catchUpStep(appid, string(w.bucket))
 		}
 		if err != nil {
 			return fmt.Errorf("index the unionids of app %s: %w", appid, err)
@@ -199,6 +204,9 @@ func (s *Store) indexOpenIDs(appid string, srt *sorter) (map[uint32]bool, error)
 				}
 				return err
 			})
+			if err == nil {
+				err = catchUpStep(appid, "ids chunk")
+			}
 		}
 		// What bbolt keeps until the commit was copied (appTx.keep), so
 		// the next batch reuses the memory.
@@ -318,6 +326,9 @@ func (s *Store) indexUnionIDs(appid string, srt *sorter, bucket []byte, removed 
 				}
 				return err
 			})
+			if err == nil {
+				err = catchUpStep(appid, string(bucket)+" chunk")
+			}
 		}
 		keys, arena = keys[:0], arena[:0] // bbolt was handed copies (appTx.keep)
 		return err

@@ -567,14 +567,14 @@ func TestCheckPassesAHalfCaughtUpIndex(t *testing.T) {
 			must(t, s.PutProfiles("wxA", ps[:300]))
 			ps[5].Remark, ps[8].UnionID = "fetched again", "u-new" // old rows of these two go
 			killed := errors.New("killed")
-			catchUpStep = func(phase string) error {
+			catchUpStep = func(_, phase string) error {
 				if phase == stop {
 					return killed
 				}
 				return nil
 			}
 			err := s.PutProfiles("wxA", append(ps[300:], ps[5], ps[8]))
-			catchUpStep = func(string) error { return nil }
+			catchUpStep = func(string, string) error { return nil }
 			if !errors.Is(err, killed) {
 				t.Fatalf("PutProfiles = %v", err)
 			}

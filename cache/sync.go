@@ -143,6 +143,10 @@ type syncRun struct {
 	// at the hint may have a row elsewhere. A first sync appends every
 	// row itself, and skips a futile index lookup per follower.
 	lookups bool
+	// writes is the app's write counter (appRecord.Writes) when the run
+	// began: once a write outside the sync moved it, an openid the lister
+	// found no row for may have one by the time its answer is written.
+	writes uint64
 
 	// Progress counters, written by several goroutines.
 	phase                                  atomic.Value
@@ -267,6 +271,7 @@ func (r *syncRun) begin() error {
 			return fmt.Errorf("app %s: %w", r.appid, err)
 		}
 		r.lookups = a.rec.Rows > 0
+		r.writes = a.rec.Writes
 		st.LastError, st.QuotaResetAt = "", time.Time{}
 		r.state = *st
 		r.state.BadOpenIDs = slices.Clone(st.BadOpenIDs)
@@ -656,11 +661,17 @@ func (r *syncRun) askUnanswered(ctx context.Context) error {
 		now := r.o.Now()
 		err = r.s.updateApp(r.appid, func(a *appTx) error {
 			st := &a.rec.Sync
+			// The listing appended rows it has not indexed yet, maybe of
+			// these openids (listed twice): a subscribe 0 written in a row
+			// of its own would lose the history in theirs (commit).
+			if err := a.readLiveTail(batch); err != nil {
+				return err
+			}
 			for _, id := range batch {
 				if p, ok := got[id]; ok {
 					p.OpenID = id
 					var ref rowRef
-					n, _, found, err := a.get(id)
+					n, _, found, _, err := a.getLive(id)
 					if err != nil {
 						return err
 					}
@@ -909,11 +920,43 @@ func (r *syncRun) commit(g *group) error {
 		}
 	}
 	err := r.s.updateApp(r.appid, func(a *appTx) error {
+		// An openid the lister found no row for may have one by now: a
+		// live lookup since the run began may have cached it (a second
+		// row would answer lookups until the catch-up), and one listed
+		// again (the listing moved) this run appended, in this group or
+		// before. A subscribe 0 must find that row, or the history it
+		// keeps goes with it, the catch-up keeping the last row.
+		moved := a.rec.Writes != r.writes
+		var gone []string
+		for _, got := range fresh {
+			if !got.p.Subscribed {
+				gone = append(gone, got.p.OpenID)
+			}
+		}
+		if err := a.readLiveTail(gone); err != nil {
+			return err
+		}
+		appended := map[string]uint32{}
 		for _, list := range [][]*answer{known, fresh} {
 			for _, got := range list {
-				n, err := putAnswer(a, got.p, now.Unix(), true, got.ref)
+				ref := got.ref
+				if !ref.known {
+					if n, ok := appended[got.p.OpenID]; ok {
+						ref = rowRef{row: n, known: true}
+					} else if moved || !got.p.Subscribed {
+						n, _, found, _, err := a.getLive(got.p.OpenID)
+						if err != nil {
+							return err
+						}
+						ref = rowRef{row: n, known: found}
+					}
+				}
+				n, err := putAnswer(a, got.p, now.Unix(), true, ref)
 				if err != nil {
 					return err
+				}
+				if !ref.known {
+					appended[got.p.OpenID] = n
 				}
 				r.seen.set(n)
 			}
@@ -940,13 +983,13 @@ func (r *syncRun) commit(g *group) error {
 // listed says a sync listed the openid, and ref is where its row is, when
 // the sync found one: a sync appends an openid it found no row for to the
 // tail, unindexed (index.go). An answer from outside a sync (a live
-// lookup) looks the row up and indexes a new one at once; its subscribe 0
-// for an openid never cached is kept with UnfollowedAt 0
-// (StatusNotFollowing), since nobody saw it follow, where a listed one
-// unfollowed just now.
+// lookup) looks the row up, in the tail too (readLiveTail must have run),
+// and indexes the row at once; its subscribe 0 for an openid never cached
+// is kept with UnfollowedAt 0 (StatusNotFollowing), since nobody saw it
+// follow, where a listed one unfollowed just now.
 func putAnswer(a *appTx, got Profile, now int64, listed bool, ref rowRef) (uint32, error) {
 	var old Profile
-	ok := false
+	ok, inTail := false, false
 	switch {
 	case ref.known:
 		var err error
@@ -956,7 +999,7 @@ func putAnswer(a *appTx, got Profile, now int64, listed bool, ref rowRef) (uint3
 		ok = ok && old.OpenID == got.OpenID
 	case !listed:
 		var err error
-		if ref.row, old, ok, err = a.get(got.OpenID); err != nil {
+		if ref.row, old, ok, inTail, err = a.getLive(got.OpenID); err != nil {
 			return 0, err
 		}
 	}
@@ -978,7 +1021,10 @@ func putAnswer(a *appTx, got Profile, now int64, listed bool, ref rowRef) (uint3
 			p.UnfollowedAt = now
 		}
 	}
-	if ok {
+	switch {
+	case inTail:
+		return ref.row, a.reviseTail(ref.row, &p, &old)
+	case ok:
 		return ref.row, a.update(ref.row, &p, &old)
 	}
 	return a.add(&p, !listed)

@@ -67,12 +67,13 @@ type appTx struct {
 	appid   string
 	rec     appRecord
 	rows    *bolt.Bucket
-	ids     *packed // openid → row
-	unions  *packed // this app's following members: its unionid index
-	formers *packed // this app's former members
-	buf     []byte  // scratch for encoding
-	key     []byte  // scratch for index keys
-	arena   []byte  // bbolt keeps the slices given to Put until commit: they are copied here
+	ids     *packed           // openid → row
+	unions  *packed           // this app's following members: its unionid index
+	formers *packed           // this app's former members
+	buf     []byte            // scratch for encoding
+	key     []byte            // scratch for index keys
+	live    map[string]uint32 // readLiveTail's tail rows
+	arena   []byte            // bbolt keeps the slices given to Put until commit: they are copied here
 }
 
 // keep copies b into memory that lives as long as the transaction.
@@ -139,6 +140,66 @@ func (a *appTx) get(openid string) (row uint32, p Profile, ok bool, err error) {
 		err = fmt.Errorf("app %s openid %s: the index names row %d, which is missing: %w", a.appid, openid, row, errCorrupt)
 	}
 	return row, p, ok, err
+}
+
+// readLiveTail notes the last tail row of each of openids that the openid
+// index does not name (in a.live), in one pass over the tail: such an
+// openid is cached, in a row a sync appended and has not indexed yet, and
+// a write of it must go to that row. Appended again, the openid's newer
+// row would be the one a catch-up keeps, and the other would go with its
+// history and with what the sync's run listed (seen.go). A write outside a
+// sync calls it first, and a sync for the answers that need it (commit).
+func (a *appTx) readLiveTail(openids []string) error {
+	a.live = nil
+	if a.rec.Indexed >= a.rec.Rows {
+		return nil
+	}
+	want := map[string]bool{}
+	for _, id := range openids {
+		if _, found, err := a.ids.get([]byte(id)); err != nil {
+			return fmt.Errorf("app %s openid %s: %w", a.appid, id, err)
+		} else if !found {
+			want[id] = true
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	a.live = map[string]uint32{}
+	return appRows{rows: a.rows, ids: a.ids, indexed: a.rec.Indexed, next: a.rec.Rows}.eachTail(func(n uint32, _ []byte, h *recordHead) bool {
+		if want[string(h.openID)] {
+			a.live[string(h.openID)] = n // the last one: see find
+		}
+		return true
+	})
+}
+
+// getLive is get that also finds the tail rows readLiveTail noted
+// (inTail).
+func (a *appTx) getLive(openid string) (row uint32, p Profile, ok, inTail bool, err error) {
+	if row, p, ok, err = a.get(openid); ok || err != nil {
+		return row, p, ok, false, err
+	}
+	n, in := a.live[openid]
+	if !in {
+		return 0, Profile{}, false, false, nil
+	}
+	p, ok, err = a.at(n)
+	return n, p, ok, ok, err
+}
+
+// reviseTail rewrites tail row n, which held old and which the openid index
+// does not name, with p, for a write outside a sync, and indexes it at
+// once: a catch-up running meanwhile read the row before this write, and
+// its unionid keys for it no longer hold (index.go).
+func (a *appTx) reviseTail(n uint32, p, old *Profile) error {
+	if err := a.update(n, p, old); err != nil {
+		return err
+	}
+	if err := a.ids.put([]byte(p.OpenID), rowKey(nil, n)); err != nil {
+		return err
+	}
+	return a.reindex(p, nil)
 }
 
 // at reads row n.
@@ -294,16 +355,24 @@ func (s *Store) updateApp(appid string, fn func(a *appTx) error) error {
 func (s *Store) PutProfiles(appid string, ps []Profile) error {
 	err := s.updateApp(appid, func(a *appTx) error {
 		a.rec.Writes++
+		ids := make([]string, len(ps))
+		for i := range ps {
+			ids[i] = ps[i].OpenID
+		}
+		if err := a.readLiveTail(ids); err != nil {
+			return err
+		}
 		for i := range ps {
 			p := ps[i]
 			p.AppID = appid
-			n, old, ok, err := a.get(p.OpenID)
-			if err != nil {
-				return err
-			}
-			if ok {
+			n, old, ok, inTail, err := a.getLive(p.OpenID)
+			switch {
+			case err != nil:
+			case inTail:
+				err = a.reviseTail(n, &p, &old)
+			case ok:
 				err = a.update(n, &p, &old)
-			} else {
+			default:
 				_, err = a.add(&p, false)
 			}
 			if err != nil {
