@@ -156,7 +156,10 @@ func (p *pagedSource) ListFollowers(ctx context.Context, next string) (FollowerP
 	if i >= len(p.pages) {
 		return FollowerPage{Last: true}, nil
 	}
-	return FollowerPage{OpenIDs: p.pages[i], Next: fmt.Sprintf("page%d", i+1), Total: len(p.fakeSource.followers)}, nil
+	p.fakeSource.mu.Lock()
+	total := len(p.fakeSource.followers) // a test removes followers while the sync runs
+	p.fakeSource.mu.Unlock()
+	return FollowerPage{OpenIDs: p.pages[i], Next: fmt.Sprintf("page%d", i+1), Total: total}, nil
 }
 
 func (p *pagedSource) Profiles(ctx context.Context, ids []string) (map[string]Profile, error) {

@@ -50,6 +50,8 @@ func (f *fakeSource) add(openid string, i int) {
 }
 
 func (f *fakeSource) remove(openids ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.followers = slices.DeleteFunc(f.followers, func(s string) bool { return slices.Contains(openids, s) })
 }
 
