@@ -363,11 +363,7 @@ func guessApp(tx *bolt.Tx, la []AppLinks, id string) *Guess {
 func (s *Store) StoreFetched(appid string, ps []Profile, now time.Time) error {
 	err := s.updateApp(appid, func(a *appTx) error {
 		a.rec.Writes++
-		ids := make([]string, len(ps))
-		for i := range ps {
-			ids[i] = ps[i].OpenID
-		}
-		if err := a.readLiveTail(ids); err != nil {
+		if err := a.readLiveTail(openIDsOf(ps)); err != nil {
 			return err
 		}
 		for _, got := range ps {

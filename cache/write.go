@@ -142,6 +142,15 @@ func (a *appTx) get(openid string) (row uint32, p Profile, ok bool, err error) {
 	return row, p, ok, err
 }
 
+// openIDsOf lists the openids of ps.
+func openIDsOf(ps []Profile) []string {
+	ids := make([]string, len(ps))
+	for i := range ps {
+		ids[i] = ps[i].OpenID
+	}
+	return ids
+}
+
 // readLiveTail notes the last tail row of each of openids that the openid
 // index does not name (in a.live), in one pass over the tail: such an
 // openid is cached, in a row a sync appended and has not indexed yet, and
@@ -355,11 +364,7 @@ func (s *Store) updateApp(appid string, fn func(a *appTx) error) error {
 func (s *Store) PutProfiles(appid string, ps []Profile) error {
 	err := s.updateApp(appid, func(a *appTx) error {
 		a.rec.Writes++
-		ids := make([]string, len(ps))
-		for i := range ps {
-			ids[i] = ps[i].OpenID
-		}
-		if err := a.readLiveTail(ids); err != nil {
+		if err := a.readLiveTail(openIDsOf(ps)); err != nil {
 			return err
 		}
 		for i := range ps {
