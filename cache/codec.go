@@ -63,7 +63,6 @@ var sceneCodes = func() map[string]byte {
 	return m
 }()
 
-
 func appendString(dst []byte, s string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
 	return append(dst, s...)
