@@ -4,9 +4,11 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -355,4 +357,32 @@ func BenchmarkSyncInProcess(b *testing.B) {
 			}
 		})
 	}
+}
+
+// startSimulatorChild starts this test binary as the simulator of a world
+// of n profiles (simulatorChild) and reads where it serves.
+func startSimulatorChild(b *testing.B, n int) simulatorInfo {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", simulatorEnv, n))
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		stdin.Close()
+		_ = cmd.Wait()
+	})
+	var info simulatorInfo
+	if err := json.NewDecoder(stdout).Decode(&info); err != nil {
+		b.Fatalf("the simulator child: %v", err)
+	}
+	return info
 }

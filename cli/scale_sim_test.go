@@ -2,11 +2,8 @@ package cli
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"testing"
 
 	"wxscope/wechat/wechattest"
 )
@@ -45,30 +42,4 @@ func simulatorChild(n int) {
 		os.Exit(1)
 	}
 	_, _ = io.Copy(io.Discard, os.Stdin)
-}
-
-func startSimulatorChild(b *testing.B, n int) simulatorInfo {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", simulatorEnv, n))
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		stdin.Close()
-		_ = cmd.Wait()
-	})
-	var info simulatorInfo
-	if err := json.NewDecoder(stdout).Decode(&info); err != nil {
-		b.Fatalf("the simulator child: %v", err)
-	}
-	return info
 }
