@@ -219,6 +219,11 @@ func (r *importRun) read(ctx context.Context, src io.Reader, rows *sorter) (impo
 		r.rows.Add(1)
 		return rows.add(key, val)
 	})
+	if err == nil {
+		// Cancelled where no row came to look (an empty source, or the
+		// last rows): the import stops all the same, writing nothing.
+		err = ctx.Err()
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return st, fmt.Errorf("import of app %s interrupted (%w) while reading %s; the previous import is kept", r.label, context.Cause(ctx), r.o.Source)

@@ -262,6 +262,24 @@ func TestACancelledImportLeavesThePreviousImport(t *testing.T) {
 	}
 }
 
+// Cancelled before the source gave a row to look at (an empty source, a
+// header alone), a first import writes nothing either: it used to record
+// an import of no members.
+func TestAnImportCancelledBeforeItsRowsWritesNothing(t *testing.T) {
+	for _, src := range []string{"", "openid\n", "openid\n" + oid(2) + "\n"} {
+		s := openTestStore(t, Options{})
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err := Import(ctx, s, mallID, strings.NewReader(src), ImportOptions{Source: "cancelled"})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("%q: err = %v, want the cancellation", src, err)
+		}
+		if _, ok, err := s.App(mallID); ok || err != nil {
+			t.Errorf("%q: the cancelled import wrote the app's record (%v)", src, err)
+		}
+	}
+}
+
 func TestAnEmptySourceDoesNotEmptyTheApp(t *testing.T) {
 	s := openTestStore(t, Options{})
 	if _, err := importAt(t, s, "openid\n"+oid(1)+"\n", time.Unix(1750000000, 0)); err != nil {
