@@ -732,9 +732,12 @@ func radixPairs(n int, keyOf func(r int) uint32) []uint64 {
 // those set in match (all when nil) and, unless showUnfollowed, only people
 // who still follow. Both tests are folded into one bitset first, so the
 // walk in display order (random rows) touches 1 bit a row rather than the
-// bitset and the 4-byte unfollow times.
+// bitset and the 4-byte unfollow times. The bitset's population sizes the
+// result exactly (a sparse filter does not keep an order's worth of
+// capacity), and a long order is walked from both ends at once: one
+// goroutine fills the result from the front, the other from the back, so
+// they meet without a merge.
 func (x *FollowerIndex) Visible(order []uint32, desc bool, match []uint64, showUnfollowed bool) []uint32 {
-	out := make([]uint32, 0, len(order))
 	set := match
 	switch {
 	case showUnfollowed:
@@ -746,6 +749,59 @@ func (x *FollowerIndex) Visible(order []uint32, desc bool, match []uint64, showU
 			set[w] = match[w] & x.following[w]
 		}
 	}
+	if set == nil || len(order) != x.Len() {
+		return x.visibleSlow(order, desc, set)
+	}
+	n := 0
+	for _, w := range set {
+		n += bits.OnesCount64(w)
+	}
+	out := make([]uint32, n)
+	// walk puts the rows of src that set holds into out from i on, going
+	// up (step 1) or down (step -1); backward walks src from its end.
+	walk := func(src []uint32, backward bool, i, step int) {
+		if backward {
+			for k := len(src) - 1; k >= 0; k-- {
+				if r := src[k]; set[r>>6]&(1<<(r&63)) != 0 {
+					out[i] = r
+					i += step
+				}
+			}
+			return
+		}
+		for _, r := range src {
+			if set[r>>6]&(1<<(r&63)) != 0 {
+				out[i] = r
+				i += step
+			}
+		}
+	}
+	// The front half of order fills one end of out, the back half
+	// (walked from its end) the other; desc swaps the ends.
+	first, last := 0, n-1
+	up, down := 1, -1
+	if desc {
+		first, last, up, down = last, first, down, up
+	}
+	if len(order) < visibleSplitMin || runtime.GOMAXPROCS(0) < 2 {
+		walk(order, false, first, up)
+		return out
+	}
+	half := len(order) / 2
+	var wg sync.WaitGroup
+	wg.Go(func() { walk(order[half:], true, last, down) })
+	walk(order[:half], false, first, up)
+	wg.Wait()
+	return out
+}
+
+// visibleSplitMin is the shortest order Visible walks with two goroutines.
+const visibleSplitMin = 1 << 16
+
+// visibleSlow is Visible for an order that is not a permutation of the
+// rows, or without a set (every row of order).
+func (x *FollowerIndex) visibleSlow(order []uint32, desc bool, set []uint64) []uint32 {
+	out := make([]uint32, 0, len(order))
 	keep := func(r uint32) bool { return set == nil || set[r>>6]&(1<<(r&63)) != 0 }
 	if desc {
 		for i := len(order) - 1; i >= 0; i-- {

@@ -241,3 +241,38 @@ func TestFollowerIndexChunkedMatchAgreesWithOneScan(t *testing.T) {
 		}
 	}
 }
+
+func TestFollowerIndexVisibleFromBothEndsAgreesWithOneWalk(t *testing.T) {
+	x := bigIndex()
+	if x.Len() < visibleSplitMin {
+		t.Fatalf("bigIndex has %d rows, fewer than a split walk needs", x.Len())
+	}
+	has := func(set []uint64, r uint32) bool { return set == nil || set[r>>6]&(1<<(r&63)) != 0 }
+	for _, key := range []SortKey{SortFollowed, SortOpenID} {
+		order := x.Order(key, nil)
+		for _, q := range []string{"", "vip", "a", "zzzz", "no such text"} {
+			var match []uint64
+			if q != "" {
+				match, _, _ = x.Match(q, nil, nil)
+			}
+			for _, desc := range []bool{false, true} {
+				for _, showU := range []bool{false, true} {
+					var want []uint32
+					for i := range order {
+						r := order[i]
+						if desc {
+							r = order[len(order)-1-i]
+						}
+						if has(match, r) && (showU || !x.IsUnfollowed(int(r))) {
+							want = append(want, r)
+						}
+					}
+					got := x.Visible(order, desc, match, showU)
+					if len(got) != len(want) || (len(want) > 0 && !slices.Equal(got, want)) {
+						t.Fatalf("key %d %q desc %v unfollowed %v: %d rows, want %d (or another order)", key, q, desc, showU, len(got), len(want))
+					}
+				}
+			}
+		}
+	}
+}
