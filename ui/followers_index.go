@@ -443,49 +443,46 @@ func (x *FollowerIndex) inRemark(r, abs int) bool {
 	return abs >= int(x.start[r])+int(x.oLen[r])+1+int(x.uLen[r])+1
 }
 
-// row reports whether row r matches.
-func (m *matcher) row(r int) bool {
-	x := m.x
-	h := x.hay[x.start[r]:x.start[r+1]]
-	if !m.twoScans() {
-		return bytes.Contains(h, m.q)
-	}
-	if bytes.Contains(h, m.exact) {
-		return true // only an id can hold capitals
-	}
-	for pos := 0; pos < len(h); {
-		k := bytes.Index(h[pos:], m.q)
-		if k < 0 {
-			return false
-		}
-		if x.inRemark(r, int(x.start[r])+pos+k) {
-			return true
-		}
-		pos += k + 1
-	}
-	return false
-}
-
 // matchRange sets the bits of the matching rows in [lo, hi) and returns how
 // many, or -1 when stop said to give up. lo is a multiple of 64.
 func (m *matcher) matchRange(lo, hi int, within, set []uint64, stop func() bool) int {
-	x := m.x
 	n := 0
 	if within != nil {
+		// Each run of consecutive rows in within is scanned as one stretch
+		// of haystack: a dense within (the query after "o", which every
+		// openid holds) costs about a full scan, not a search a row.
 		for w := lo >> 6; w < (hi+63)>>6; w++ {
 			if w&1023 == 0 && stop != nil && stop() {
 				return -1
 			}
-			for word := within[w]; word != 0; word &= word - 1 {
-				r := w<<6 | bits.TrailingZeros64(word)
-				if r < hi && m.row(r) {
-					set[r>>6] |= 1 << (r & 63)
-					n++
+			for word := within[w]; word != 0; {
+				a := bits.TrailingZeros64(word)
+				b := a + bits.TrailingZeros64(^(word >> a)) // a run of ones [a, b)
+				if b >= 64 {
+					b = 64
+					word = 0
+				} else {
+					word &^= (1<<b - 1)
 				}
+				rlo, rhi := w<<6|a, min(w<<6+b, hi)
+				if rlo >= rhi {
+					continue
+				}
+				c := m.scanBoth(rlo, rhi, set, nil)
+				if c < 0 {
+					return -1
+				}
+				n += c
 			}
 		}
 		return n
 	}
+	return m.scanBoth(lo, hi, set, stop)
+}
+
+// scanBoth sets the bits of the matching rows in [lo, hi) and returns how
+// many, or -1 when stop said to give up.
+func (m *matcher) scanBoth(lo, hi int, set []uint64, stop func() bool) int {
 	if !m.twoScans() {
 		return m.scan(m.q, lo, hi, set, stop, nil)
 	}
@@ -494,7 +491,7 @@ func (m *matcher) matchRange(lo, hi int, within, set []uint64, stop func() bool)
 	if a < 0 {
 		return -1
 	}
-	b := m.scan(m.q, lo, hi, set, stop, x.inRemark)
+	b := m.scan(m.q, lo, hi, set, stop, m.x.inRemark)
 	if b < 0 {
 		return -1
 	}
