@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bytes"
 	"context"
 	"math/rand/v2"
 	"reflect"
@@ -273,6 +274,24 @@ func TestFollowerIndexVisibleFromBothEndsAgreesWithOneWalk(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+func TestIndexRareAgreesWithBytesIndex(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	alphabet := []string{"o", "a", "1", " ", "客", "\x00"}
+	text := func(n int) []byte {
+		var b []byte
+		for range n {
+			b = append(b, alphabet[rng.IntN(len(alphabet))]...)
+		}
+		return b
+	}
+	for range 20000 {
+		h, q := text(rng.IntN(12)), text(1+rng.IntN(3))
+		if got, want := indexRare(h, q, rarestByte(q)), bytes.Index(h, q); got != want {
+			t.Fatalf("indexRare(%q, %q) = %d, want %d", h, q, got, want)
 		}
 	}
 }
