@@ -809,19 +809,41 @@ func (x *FollowerIndex) Visible(order []uint32, desc bool, match []uint64, showU
 	// walk puts the rows of src that set holds into out from i on, going
 	// up (step 1) or down (step -1); backward walks src from its end.
 	walk := func(src []uint32, backward bool, i, step int) {
-		if backward {
-			for k := len(src) - 1; k >= 0; k-- {
-				if r := src[k]; set[r>>6]&(1<<(r&63)) != 0 {
-					out[i] = r
-					i += step
-				}
-			}
+		if n < len(order)/4 || n > len(order)-len(order)/4 {
+			walkBranchy(src, backward, set, out, i, step)
 			return
 		}
-		for _, r := range src {
-			if set[r>>6]&(1<<(r&63)) != 0 {
+		// About as many rows kept as not, at random: a branch on the bit
+		// would mispredict every other row, so a block of 64 is gathered
+		// without one, then its kept rows copied out.
+		var buf [64]uint32
+		for done := 0; done < len(src); done += len(buf) {
+			var blk []uint32
+			if backward {
+				blk = src[max(0, len(src)-done-len(buf)) : len(src)-done]
+			} else {
+				blk = src[done:min(len(src), done+len(buf))]
+			}
+			k := 0
+			if backward {
+				for j := len(blk) - 1; j >= 0; j-- {
+					r := blk[j]
+					buf[k] = r
+					k += int(set[r>>6] >> (r & 63) & 1)
+				}
+			} else {
+				for _, r := range blk {
+					buf[k] = r
+					k += int(set[r>>6] >> (r & 63) & 1)
+				}
+			}
+			if step > 0 {
+				i += copy(out[i:], buf[:k])
+				continue
+			}
+			for _, r := range buf[:k] {
 				out[i] = r
-				i += step
+				i--
 			}
 		}
 	}
@@ -842,6 +864,26 @@ func (x *FollowerIndex) Visible(order []uint32, desc bool, match []uint64, showU
 	walk(order[:half], false, first, up)
 	wg.Wait()
 	return out
+}
+
+// walkBranchy is Visible's walk for a set that keeps nearly every row or
+// nearly none, where the branch on its bit predicts well.
+func walkBranchy(src []uint32, backward bool, set []uint64, out []uint32, i, step int) {
+	if backward {
+		for k := len(src) - 1; k >= 0; k-- {
+			if r := src[k]; set[r>>6]&(1<<(r&63)) != 0 {
+				out[i] = r
+				i += step
+			}
+		}
+		return
+	}
+	for _, r := range src {
+		if set[r>>6]&(1<<(r&63)) != 0 {
+			out[i] = r
+			i += step
+		}
+	}
 }
 
 // visibleSplitMin is the shortest order Visible walks with two goroutines.

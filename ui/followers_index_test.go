@@ -251,7 +251,7 @@ func TestFollowerIndexVisibleFromBothEndsAgreesWithOneWalk(t *testing.T) {
 	has := func(set []uint64, r uint32) bool { return set == nil || set[r>>6]&(1<<(r&63)) != 0 }
 	for _, key := range []SortKey{SortFollowed, SortOpenID} {
 		order := x.Order(key, nil)
-		for _, q := range []string{"", "vip", "a", "zzzz", "no such text"} {
+		for _, q := range []string{"", "v", "vip", "a", "zzzz", "no such text"} {
 			var match []uint64
 			if q != "" {
 				match, _, _ = x.Match(q, nil, nil)
