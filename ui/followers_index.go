@@ -397,6 +397,26 @@ func (x *FollowerIndex) Match(query string, within []uint64, stop func() bool) (
 		}
 		return set, rows, true
 	}
+	if rows > 0 && bytes.Contains(x.hay[x.start[0]:int(x.start[0])+x.sharedOpen], m.exact) {
+		// In the prefix every openid shares (real ones share a per-app
+		// one, so "o" is here): every row matches, no scan.
+		if stop != nil && stop() {
+			return nil, 0, false
+		}
+		for w := range set {
+			set[w] = ^uint64(0)
+			if within != nil {
+				set[w] &= within[w]
+			}
+		}
+		if tail := rows & 63; tail != 0 {
+			set[len(set)-1] &= 1<<tail - 1
+		}
+		for _, w := range set {
+			n += bits.OnesCount64(w)
+		}
+		return set, n, true
+	}
 	chunks := min(runtime.GOMAXPROCS(0), rows/matchChunkMin+1)
 	per := (rows/chunks + 63) &^ 63 // whole bitset words per chunk: no sharing
 	counts := make([]int, chunks)

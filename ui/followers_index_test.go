@@ -3,6 +3,8 @@ package ui
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"math/bits"
 	"math/rand/v2"
 	"reflect"
 	"runtime"
@@ -292,6 +294,43 @@ func TestIndexRareAgreesWithBytesIndex(t *testing.T) {
 		h, q := text(rng.IntN(12)), text(1+rng.IntN(3))
 		if got, want := indexRare(h, q, rarestByte(q)), bytes.Index(h, q); got != want {
 			t.Fatalf("indexRare(%q, %q) = %d, want %d", h, q, got, want)
+		}
+	}
+}
+
+func TestFollowerIndexMatchInTheSharedOpenIDPrefixIsEveryRow(t *testing.T) {
+	ps := make([]cache.Profile, 130) // two words and a part
+	for i := range ps {
+		ps[i] = cache.Profile{OpenID: fmt.Sprintf("oNw3k%03dx", i), Remark: "vip"}
+	}
+	ps[5].OpenID = "oNw3koNw3k"
+	x := IndexProfiles(ps)
+	if x.sharedOpen != 5 {
+		t.Fatalf("shared openid prefix %d bytes, want 5", x.sharedOpen)
+	}
+	half := make([]uint64, 3)
+	for r := 0; r < len(ps); r += 2 {
+		half[r>>6] |= 1 << (r & 63)
+	}
+	for _, q := range []string{"o", "oN", "w3k", "oNw3k", "on", "oNw3ko", "1"} {
+		for _, within := range [][]uint64{nil, half} {
+			var want []int
+			for i, p := range ps {
+				in := within == nil || within[i>>6]&(1<<(i&63)) != 0
+				if in && (strings.Contains(p.OpenID, q) || strings.Contains(p.Remark, asciiLower(q))) {
+					want = append(want, i)
+				}
+			}
+			set, n, _ := x.Match(q, within, nil)
+			var got []int
+			for w, word := range set {
+				for ; word != 0; word &= word - 1 {
+					got = append(got, w<<6|bits.TrailingZeros64(word))
+				}
+			}
+			if n != len(want) || !slices.Equal(got, want) {
+				t.Fatalf("Match(%q, within %v): %d rows %v, want %v", q, within != nil, n, got, want)
+			}
 		}
 	}
 }
