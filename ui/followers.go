@@ -99,7 +99,9 @@ type Followers struct {
 
 	match      []uint64 // rows matching matchQuery; nil when no filter
 	matchQuery string
-	orders     map[SortKey][]uint32
+	// memo keeps the last few filters' matches over idx and base.
+	memo   filterMemo
+	orders map[SortKey][]uint32
 
 	rows    []uint32 // the visible rows, in display order
 	gen     *atomic.Uint64
@@ -298,6 +300,7 @@ func (f *Followers) setIndex(idx *FollowerIndex) {
 	f.orders[SortFollowed] = idx.Order(SortFollowed, nil)
 	f.subset, _ = idx.subsetBits(f.spec.Subset)
 	f.base = f.subset
+	f.memo.reset()
 	f.tagLabels = idx.tagLabels(&f.tags)
 	f.rows = idx.Visible(f.orders[SortFollowed], f.desc, f.base, f.showUnfollowed)
 }
@@ -582,11 +585,15 @@ func (f *Followers) refresh() tea.Cmd {
 		return nil
 	}
 	var within []uint64
-	prev := f.match
-	if !sameQuery && f.matchQuery != "" && f.match != nil && strings.Contains(q, f.matchQuery) {
-		// The new query can only match a subset. (Containing the old one
-		// only up to case is not enough: ids match case-sensitively.)
-		within = f.match
+	prev, matchQ := f.match, f.matchQuery
+	if !sameQuery && q != "" {
+		if m := f.memo.get(q); m != nil {
+			// Typed a moment ago (a backspace): no scan.
+			prev, matchQ = m, q
+		} else {
+			// The new query can only match a subset of a query it contains.
+			within = f.memo.within(q)
+		}
 	}
 	f.pending = "sorting…"
 	if !sameQuery {
@@ -596,7 +603,7 @@ func (f *Followers) refresh() tea.Cmd {
 		within = f.base // a filter searches only the subset
 	}
 	state := f.stateFunc(sk)
-	genp, owner, matchQ, base := f.gen, f, f.matchQuery, f.base
+	genp, owner, base := f.gen, f, f.base
 	return func() tea.Msg {
 		stop := func() bool { return genp.Load() != gen }
 		match := prev
@@ -625,6 +632,7 @@ func (f *Followers) apply(m followersResultMsg) {
 	prevRow, had := f.current()
 	filterChanged := m.query != f.matchQuery
 	f.match, f.matchQuery = m.match, m.query
+	f.memo.add(m.query, m.match)
 	f.orders[m.key] = m.order
 	f.rows = m.rows
 	f.pending = ""

@@ -397,6 +397,26 @@ func (x *FollowerIndex) Match(query string, within []uint64, stop func() bool) (
 		}
 		return set, rows, true
 	}
+	if rows > 0 && bytes.Contains(x.hay[x.start[0]:int(x.start[0])+x.sharedOpen], m.exact) {
+		// In the prefix every openid shares (real ones share a per-app
+		// one, so "o" is here): every row matches, no scan.
+		if stop != nil && stop() {
+			return nil, 0, false
+		}
+		for w := range set {
+			set[w] = ^uint64(0)
+			if within != nil {
+				set[w] &= within[w]
+			}
+		}
+		if tail := rows & 63; tail != 0 {
+			set[len(set)-1] &= 1<<tail - 1
+		}
+		for _, w := range set {
+			n += bits.OnesCount64(w)
+		}
+		return set, n, true
+	}
 	chunks := min(runtime.GOMAXPROCS(0), rows/matchChunkMin+1)
 	per := (rows/chunks + 63) &^ 63 // whole bitset words per chunk: no sharing
 	counts := make([]int, chunks)
@@ -443,49 +463,46 @@ func (x *FollowerIndex) inRemark(r, abs int) bool {
 	return abs >= int(x.start[r])+int(x.oLen[r])+1+int(x.uLen[r])+1
 }
 
-// row reports whether row r matches.
-func (m *matcher) row(r int) bool {
-	x := m.x
-	h := x.hay[x.start[r]:x.start[r+1]]
-	if !m.twoScans() {
-		return bytes.Contains(h, m.q)
-	}
-	if bytes.Contains(h, m.exact) {
-		return true // only an id can hold capitals
-	}
-	for pos := 0; pos < len(h); {
-		k := bytes.Index(h[pos:], m.q)
-		if k < 0 {
-			return false
-		}
-		if x.inRemark(r, int(x.start[r])+pos+k) {
-			return true
-		}
-		pos += k + 1
-	}
-	return false
-}
-
 // matchRange sets the bits of the matching rows in [lo, hi) and returns how
 // many, or -1 when stop said to give up. lo is a multiple of 64.
 func (m *matcher) matchRange(lo, hi int, within, set []uint64, stop func() bool) int {
-	x := m.x
 	n := 0
 	if within != nil {
+		// Each run of consecutive rows in within is scanned as one stretch
+		// of haystack: a dense within (the query after "o", which every
+		// openid holds) costs about a full scan, not a search a row.
 		for w := lo >> 6; w < (hi+63)>>6; w++ {
 			if w&1023 == 0 && stop != nil && stop() {
 				return -1
 			}
-			for word := within[w]; word != 0; word &= word - 1 {
-				r := w<<6 | bits.TrailingZeros64(word)
-				if r < hi && m.row(r) {
-					set[r>>6] |= 1 << (r & 63)
-					n++
+			for word := within[w]; word != 0; {
+				a := bits.TrailingZeros64(word)
+				b := a + bits.TrailingZeros64(^(word >> a)) // a run of ones [a, b)
+				if b >= 64 {
+					b = 64
+					word = 0
+				} else {
+					word &^= (1<<b - 1)
 				}
+				rlo, rhi := w<<6|a, min(w<<6+b, hi)
+				if rlo >= rhi {
+					continue
+				}
+				c := m.scanBoth(rlo, rhi, set, nil)
+				if c < 0 {
+					return -1
+				}
+				n += c
 			}
 		}
 		return n
 	}
+	return m.scanBoth(lo, hi, set, stop)
+}
+
+// scanBoth sets the bits of the matching rows in [lo, hi) and returns how
+// many, or -1 when stop said to give up.
+func (m *matcher) scanBoth(lo, hi int, set []uint64, stop func() bool) int {
 	if !m.twoScans() {
 		return m.scan(m.q, lo, hi, set, stop, nil)
 	}
@@ -494,7 +511,7 @@ func (m *matcher) matchRange(lo, hi int, within, set []uint64, stop func() bool)
 	if a < 0 {
 		return -1
 	}
-	b := m.scan(m.q, lo, hi, set, stop, x.inRemark)
+	b := m.scan(m.q, lo, hi, set, stop, m.x.inRemark)
 	if b < 0 {
 		return -1
 	}
@@ -506,11 +523,12 @@ func (m *matcher) matchRange(lo, hi int, within, set []uint64, stop func() bool)
 func (m *matcher) scan(q []byte, lo, hi int, set []uint64, stop func() bool, keep func(r, abs int) bool) int {
 	x, n := m.x, 0
 	pos, end, r := int(x.start[lo]), int(x.start[hi]), lo
+	off := rarestByte(q)
 	for step := 0; ; step++ {
 		if step&4095 == 0 && stop != nil && stop() {
 			return -1
 		}
-		k := bytes.Index(x.hay[pos:end], q)
+		k := indexRare(x.hay[pos:end], q, off)
 		if k < 0 {
 			return n
 		}
@@ -528,6 +546,57 @@ func (m *matcher) scan(q []byte, lo, hi int, set []uint64, stop func() bool, kee
 		}
 		pos = int(x.start[r+1])
 	}
+}
+
+// rarestByte is the position of the byte of q least likely in the haystack,
+// going by what it holds (ids are base64: letters, digits, - and _, and
+// every one starts with o; anything else, CJK, spaces, punctuation, is
+// rare), or -1 when that is q's first byte, where bytes.Index starts anyway.
+func rarestByte(q []byte) int {
+	rank := func(c byte) int {
+		switch {
+		case c == 'o':
+			return 2
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
+			return 1
+		}
+		return 0
+	}
+	best := 0
+	for i := range q {
+		if rank(q[i]) < rank(q[best]) {
+			best = i
+		}
+	}
+	if best == 0 {
+		return -1
+	}
+	return best
+}
+
+// indexRare is bytes.Index(h, q) that looks for q's byte at off (-1: its
+// first, as bytes.Index does) with bytes.IndexByte (vector code at memory
+// speed) and compares q around each hit: bytes.Index gives up on
+// IndexByte after a few false hits and compares at every position,
+// several times slower over a haystack where q's first byte is common
+// (every openid starts with o).
+func indexRare(h, q []byte, off int) int {
+	if off < 0 {
+		return bytes.Index(h, q)
+	}
+	c, lim := q[off], len(h)-len(q)+off+1
+	for i := off; i < lim; {
+		k := bytes.IndexByte(h[i:lim], c)
+		if k < 0 {
+			return -1
+		}
+		s := i + k - off
+		if bytes.Equal(h[s:s+len(q)], q) {
+			return s
+		}
+		i += k + 1
+	}
+	return -1
 }
 
 func asciiLower(s string) string {
@@ -732,9 +801,12 @@ func radixPairs(n int, keyOf func(r int) uint32) []uint64 {
 // those set in match (all when nil) and, unless showUnfollowed, only people
 // who still follow. Both tests are folded into one bitset first, so the
 // walk in display order (random rows) touches 1 bit a row rather than the
-// bitset and the 4-byte unfollow times.
+// bitset and the 4-byte unfollow times. The bitset's population sizes the
+// result exactly (a sparse filter does not keep an order's worth of
+// capacity), and a long order is walked from both ends at once: one
+// goroutine fills the result from the front, the other from the back, so
+// they meet without a merge.
 func (x *FollowerIndex) Visible(order []uint32, desc bool, match []uint64, showUnfollowed bool) []uint32 {
-	out := make([]uint32, 0, len(order))
 	set := match
 	switch {
 	case showUnfollowed:
@@ -746,6 +818,101 @@ func (x *FollowerIndex) Visible(order []uint32, desc bool, match []uint64, showU
 			set[w] = match[w] & x.following[w]
 		}
 	}
+	if set == nil || len(order) != x.Len() {
+		return x.visibleSlow(order, desc, set)
+	}
+	n := 0
+	for _, w := range set {
+		n += bits.OnesCount64(w)
+	}
+	out := make([]uint32, n)
+	// walk puts the rows of src that set holds into out from i on, going
+	// up (step 1) or down (step -1); backward walks src from its end.
+	walk := func(src []uint32, backward bool, i, step int) {
+		if n < len(order)/4 || n > len(order)-len(order)/4 {
+			walkBranchy(src, backward, set, out, i, step)
+			return
+		}
+		// About as many rows kept as not, at random: a branch on the bit
+		// would mispredict every other row, so a block of 64 is gathered
+		// without one, then its kept rows copied out.
+		var buf [64]uint32
+		for done := 0; done < len(src); done += len(buf) {
+			var blk []uint32
+			if backward {
+				blk = src[max(0, len(src)-done-len(buf)) : len(src)-done]
+			} else {
+				blk = src[done:min(len(src), done+len(buf))]
+			}
+			k := 0
+			if backward {
+				for j := len(blk) - 1; j >= 0; j-- {
+					r := blk[j]
+					buf[k] = r
+					k += int(set[r>>6] >> (r & 63) & 1)
+				}
+			} else {
+				for _, r := range blk {
+					buf[k] = r
+					k += int(set[r>>6] >> (r & 63) & 1)
+				}
+			}
+			if step > 0 {
+				i += copy(out[i:], buf[:k])
+				continue
+			}
+			for _, r := range buf[:k] {
+				out[i] = r
+				i--
+			}
+		}
+	}
+	// The front half of order fills one end of out, the back half
+	// (walked from its end) the other; desc swaps the ends.
+	first, last := 0, n-1
+	up, down := 1, -1
+	if desc {
+		first, last, up, down = last, first, down, up
+	}
+	if len(order) < visibleSplitMin || runtime.GOMAXPROCS(0) < 2 {
+		walk(order, false, first, up)
+		return out
+	}
+	half := len(order) / 2
+	var wg sync.WaitGroup
+	wg.Go(func() { walk(order[half:], true, last, down) })
+	walk(order[:half], false, first, up)
+	wg.Wait()
+	return out
+}
+
+// walkBranchy is Visible's walk for a set that keeps nearly every row or
+// nearly none, where the branch on its bit predicts well.
+func walkBranchy(src []uint32, backward bool, set []uint64, out []uint32, i, step int) {
+	if backward {
+		for k := len(src) - 1; k >= 0; k-- {
+			if r := src[k]; set[r>>6]&(1<<(r&63)) != 0 {
+				out[i] = r
+				i += step
+			}
+		}
+		return
+	}
+	for _, r := range src {
+		if set[r>>6]&(1<<(r&63)) != 0 {
+			out[i] = r
+			i += step
+		}
+	}
+}
+
+// visibleSplitMin is the shortest order Visible walks with two goroutines.
+const visibleSplitMin = 1 << 16
+
+// visibleSlow is Visible for an order that is not a permutation of the
+// rows, or without a set (every row of order).
+func (x *FollowerIndex) visibleSlow(order []uint32, desc bool, set []uint64) []uint32 {
+	out := make([]uint32, 0, len(order))
 	keep := func(r uint32) bool { return set == nil || set[r>>6]&(1<<(r&63)) != 0 }
 	if desc {
 		for i := len(order) - 1; i >= 0; i-- {

@@ -1,7 +1,10 @@
 package ui
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"math/bits"
 	"math/rand/v2"
 	"reflect"
 	"runtime"
@@ -238,6 +241,96 @@ func TestFollowerIndexChunkedMatchAgreesWithOneScan(t *testing.T) {
 		one2 := make([]uint64, len(set))
 		if m := newMatcher(x, q+"x").matchRange(0, x.Len(), set, one2, nil); m != n2 || !slices.Equal(one2, narrowed) {
 			t.Fatalf("%q narrowed: chunked %d rows, one scan %d rows", q+"x", n2, m)
+		}
+	}
+}
+
+func TestFollowerIndexVisibleFromBothEndsAgreesWithOneWalk(t *testing.T) {
+	x := bigIndex()
+	if x.Len() < visibleSplitMin {
+		t.Fatalf("bigIndex has %d rows, fewer than a split walk needs", x.Len())
+	}
+	has := func(set []uint64, r uint32) bool { return set == nil || set[r>>6]&(1<<(r&63)) != 0 }
+	for _, key := range []SortKey{SortFollowed, SortOpenID} {
+		order := x.Order(key, nil)
+		for _, q := range []string{"", "v", "vip", "a", "zzzz", "no such text"} {
+			var match []uint64
+			if q != "" {
+				match, _, _ = x.Match(q, nil, nil)
+			}
+			for _, desc := range []bool{false, true} {
+				for _, showU := range []bool{false, true} {
+					var want []uint32
+					for i := range order {
+						r := order[i]
+						if desc {
+							r = order[len(order)-1-i]
+						}
+						if has(match, r) && (showU || !x.IsUnfollowed(int(r))) {
+							want = append(want, r)
+						}
+					}
+					got := x.Visible(order, desc, match, showU)
+					if len(got) != len(want) || (len(want) > 0 && !slices.Equal(got, want)) {
+						t.Fatalf("key %d %q desc %v unfollowed %v: %d rows, want %d (or another order)", key, q, desc, showU, len(got), len(want))
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestIndexRareAgreesWithBytesIndex(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	alphabet := []string{"o", "a", "1", " ", "客", "\x00"}
+	text := func(n int) []byte {
+		var b []byte
+		for range n {
+			b = append(b, alphabet[rng.IntN(len(alphabet))]...)
+		}
+		return b
+	}
+	for range 20000 {
+		h, q := text(rng.IntN(12)), text(1+rng.IntN(3))
+		if got, want := indexRare(h, q, rarestByte(q)), bytes.Index(h, q); got != want {
+			t.Fatalf("indexRare(%q, %q) = %d, want %d", h, q, got, want)
+		}
+	}
+}
+
+func TestFollowerIndexMatchInTheSharedOpenIDPrefixIsEveryRow(t *testing.T) {
+	ps := make([]cache.Profile, 130) // two words and a part
+	for i := range ps {
+		ps[i] = cache.Profile{OpenID: fmt.Sprintf("oNw3k%03dx", i), Remark: "vip"}
+	}
+	ps[5].OpenID = "oNw3koNw3k"
+	x := IndexProfiles(ps)
+	if x.sharedOpen != 5 {
+		t.Fatalf("shared openid prefix %d bytes, want 5", x.sharedOpen)
+	}
+	half := make([]uint64, 3)
+	for r := 0; r < len(ps); r += 2 {
+		half[r>>6] |= 1 << (r & 63)
+	}
+	for _, q := range []string{"o", "oN", "w3k", "oNw3k", "on", "oNw3ko", "1"} {
+		for _, within := range [][]uint64{nil, half} {
+			var want []int
+			for i, p := range ps {
+				in := within == nil || within[i>>6]&(1<<(i&63)) != 0
+				if in && (strings.Contains(p.OpenID, q) || strings.Contains(p.Remark, asciiLower(q))) {
+					want = append(want, i)
+				}
+			}
+			set, n, _ := x.Match(q, within, nil)
+			var got []int
+			for w, word := range set {
+				for ; word != 0; word &= word - 1 {
+					got = append(got, w<<6|bits.TrailingZeros64(word))
+				}
+			}
+			if n != len(want) || !slices.Equal(got, want) {
+				t.Fatalf("Match(%q, within %v): %d rows %v, want %v", q, within != nil, n, got, want)
+			}
 		}
 	}
 }

@@ -110,6 +110,7 @@ func (f *Followers) setTagFilter(t TagFilter) tea.Cmd {
 	}
 	// The text filter's result was within the old rows: scan again.
 	f.match, f.matchQuery = nil, ""
+	f.memo.reset()
 	return f.refresh()
 }
 

@@ -413,3 +413,63 @@ func TestFollowersLoadedKeepTheCursorAtTheTop(t *testing.T) {
 		t.Errorf("the cursor is not on the first row:\n%s", strings.Join(ls, "\n"))
 	}
 }
+
+// TestFollowersFilterBackspaceAndRetypeMatchAFreshFilter: the matches the
+// view remembers (a backspace to a query typed a moment ago, a query
+// narrowing the longest remembered one it contains) give the rows a filter
+// typed afresh gives.
+func TestFollowersFilterBackspaceAndRetypeMatchAFreshFilter(t *testing.T) {
+	ps := fakeProfiles(300)
+	ps[7].OpenID = "oNw3kTvIp007AbCdEfGhIjKlMnOp"
+	ps[10].Remark = "vip guest"
+	ps[11].Remark = "VIP"
+	rowsOf := func(f *Followers) []uint32 { return slices.Clone(f.rows[:f.Rows()]) }
+	fresh := func(q string) []uint32 {
+		d, f := followersRoot(t, 160, 60, ps, nil, nil)
+		d.Send(uitest.Key("/"))
+		d.Send(uitest.Type(q)...)
+		return rowsOf(f)
+	}
+	d, f := followersRoot(t, 160, 60, ps, nil, nil)
+	d.Send(uitest.Key("/"))
+	q := ""
+	for _, k := range []string{"v", "I", "p", "backspace", "backspace", "i", "p", "backspace", "backspace", "backspace", "1", "2", "backspace", "backspace", "o", "N"} {
+		if k == "backspace" {
+			q = q[:len(q)-1]
+			d.Send(uitest.Key("backspace"))
+		} else {
+			q += k
+			d.Send(uitest.Type(k)...)
+		}
+		if got, want := rowsOf(f), fresh(q); !slices.Equal(got, want) {
+			t.Fatalf("after %q (query %q): %d rows, a fresh filter %d", k, q, len(got), len(want))
+		}
+	}
+}
+
+func TestFilterMemoKeepsTheLastFewAndNarrowsTheLongest(t *testing.T) {
+	var m filterMemo
+	a, b, c := []uint64{1}, []uint64{2}, []uint64{3}
+	m.add("v", a)
+	m.add("vi", b)
+	m.add("", c)
+	if m.get("vi")[0] != 2 || m.get("v")[0] != 1 || m.get("") != nil || m.get("V") != nil {
+		t.Fatal("get should give each query's own match, and none for an empty or other-case query")
+	}
+	if w := m.within("xvip"); w == nil || w[0] != 2 {
+		t.Fatalf("within(xvip) = %v, want vi's match", w)
+	}
+	if m.within("VIP") != nil {
+		t.Fatal("a query containing one only up to case cannot narrow it")
+	}
+	for _, q := range []string{"w", "x", "y", "z"} {
+		m.add(q, c)
+	}
+	if m.get("v") != nil || m.get("vi") != nil || m.get("z") == nil || len(m.queries) != filterMemoSize {
+		t.Fatalf("memo holds %v, want the last %d", m.queries, filterMemoSize)
+	}
+	m.reset()
+	if m.get("z") != nil {
+		t.Fatal("reset should forget everything")
+	}
+}
