@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -63,42 +64,30 @@ var sceneCodes = func() map[string]byte {
 	return m
 }()
 
-func appendString(dst []byte, s string) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(s)))
-	return append(dst, s...)
+// appendProfileTail appends what both row formats (schema 2's profile and
+// schema 3's row, record.go) end with: the subscribe scene (its code, or 0
+// and the name), the unionid, the QR scene string, the remark and the tag
+// ids.
+func appendProfileTail(dst []byte, p *Profile) []byte {
+	if code, ok := sceneCodes[p.SubscribeScene]; ok {
+		dst = append(dst, code)
+	} else {
+		dst = append(dst, 0)
+		dst = appendString(dst, p.SubscribeScene)
+	}
+	dst = appendString(dst, p.UnionID)
+	dst = appendString(dst, p.QRSceneStr)
+	dst = appendString(dst, p.Remark)
+	dst = binary.AppendUvarint(dst, uint64(len(p.TagIDs)))
+	for _, t := range p.TagIDs {
+		dst = binary.AppendVarint(dst, t)
+	}
+	return dst
 }
 
-// decodeProfile reads a stored profile into p (AppID and OpenID are left as
-// they are) and returns its seen-run stamp. All strings of p share one copy
-// of v, so v may be memory that goes away (a bbolt page) once this returns.
-func decodeProfile(v []byte, p *Profile) (seenRun uint64, err error) {
-	return decodeProfileFrom(v, string(v), p, false)
-}
-
-// decodeProfileFrom is decodeProfile over s, the text of v: a copy of it,
-// or v itself, which also has p.s tag slice reused.
-func decodeProfileFrom(v []byte, s string, p *Profile, reuseTags bool) (seenRun uint64, err error) {
-	if len(v) == 0 {
-		return 0, fmt.Errorf("profile: empty value: %w", errCorrupt)
-	}
-	if v[0] != profileFormat {
-		return 0, fmt.Errorf("profile: unknown format version %d: %w", v[0], errCorrupt)
-	}
-	if len(v) < 10 {
-		return 0, fmt.Errorf("profile: %d bytes is too short: %w", len(v), errCorrupt)
-	}
-	r := reader{s: s, off: 10} // every string field below is a substring of s
-	seenRun = binary.BigEndian.Uint64(v[seenRunOffset : seenRunOffset+8])
-	flags := v[9]
-	if flags&^1 != 0 {
-		return 0, fmt.Errorf("profile: unknown flags %#x: %w", flags, errCorrupt)
-	}
-	p.Subscribed = flags&1 != 0
-	p.SubscribeTime = r.varint()
-	p.QRScene = r.varint()
-	p.GroupID = r.varint()
-	p.FetchedAt = r.varint()
-	p.UnfollowedAt = r.varint()
+// profileTail reads what appendProfileTail wrote into p, appending the tag
+// ids to p.TagIDs.
+func (r *reader) profileTail(p *Profile) {
 	code := r.byte()
 	switch {
 	case r.err != nil:
@@ -112,18 +101,46 @@ func decodeProfileFrom(v []byte, s string, p *Profile, reuseTags bool) (seenRun 
 	p.UnionID = r.string()
 	p.QRSceneStr = r.string()
 	p.Remark = r.string()
-	tags := p.TagIDs
-	p.TagIDs = nil
 	if n := r.count(); n > 0 {
-		if reuseTags && uint64(cap(tags)) >= n {
-			p.TagIDs = tags[:n]
-		} else {
-			p.TagIDs = make([]int64, n)
-		}
-		for i := range p.TagIDs {
-			p.TagIDs[i] = r.varint()
+		p.TagIDs = slices.Grow(p.TagIDs, int(n))
+		for range n {
+			p.TagIDs = append(p.TagIDs, r.varint())
 		}
 	}
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+// decodeProfile reads a stored profile into p (AppID and OpenID are left as
+// they are) and returns its seen-run stamp. All strings of p share one copy
+// of v, so v may be memory that goes away (a bbolt page) once this returns.
+func decodeProfile(v []byte, p *Profile) (seenRun uint64, err error) {
+	if len(v) == 0 {
+		return 0, fmt.Errorf("profile: empty value: %w", errCorrupt)
+	}
+	if v[0] != profileFormat {
+		return 0, fmt.Errorf("profile: unknown format version %d: %w", v[0], errCorrupt)
+	}
+	if len(v) < 10 {
+		return 0, fmt.Errorf("profile: %d bytes is too short: %w", len(v), errCorrupt)
+	}
+	r := reader{s: string(v), off: 10} // every string field below is a substring of one copy of v
+	seenRun = binary.BigEndian.Uint64(v[seenRunOffset : seenRunOffset+8])
+	flags := v[9]
+	if flags&^1 != 0 {
+		return 0, fmt.Errorf("profile: unknown flags %#x: %w", flags, errCorrupt)
+	}
+	p.Subscribed = flags&1 != 0
+	p.SubscribeTime = r.varint()
+	p.QRScene = r.varint()
+	p.GroupID = r.varint()
+	p.FetchedAt = r.varint()
+	p.UnfollowedAt = r.varint()
+	p.TagIDs = nil
+	r.profileTail(p)
 	if err := r.end("profile"); err != nil {
 		return 0, err
 	}

@@ -3,7 +3,6 @@ package cache
 import (
 	"encoding/binary"
 	"fmt"
-	"slices"
 	"unsafe"
 )
 
@@ -39,20 +38,7 @@ func encodeRecord(dst []byte, p *Profile) []byte {
 	dst = binary.AppendVarint(dst, p.SubscribeTime)
 	dst = binary.AppendVarint(dst, p.QRScene)
 	dst = binary.AppendVarint(dst, p.GroupID)
-	if code, ok := sceneCodes[p.SubscribeScene]; ok {
-		dst = append(dst, code)
-	} else {
-		dst = append(dst, 0)
-		dst = appendString(dst, p.SubscribeScene)
-	}
-	dst = appendString(dst, p.UnionID)
-	dst = appendString(dst, p.QRSceneStr)
-	dst = appendString(dst, p.Remark)
-	dst = binary.AppendUvarint(dst, uint64(len(p.TagIDs)))
-	for _, t := range p.TagIDs {
-		dst = binary.AppendVarint(dst, t)
-	}
-	return dst
+	return appendProfileTail(dst, p)
 }
 
 // recordHead is what a sync needs of a row to classify a listed openid.
@@ -136,25 +122,7 @@ func decodeRecordFrom(v []byte, s string, p *Profile) error {
 	p.SubscribeTime = r.varint()
 	p.QRScene = r.varint()
 	p.GroupID = r.varint()
-	code := r.byte()
-	switch {
-	case r.err != nil:
-	case code == 0:
-		p.SubscribeScene = r.string()
-	case int(code) < len(knownScenes):
-		p.SubscribeScene = knownScenes[code]
-	default:
-		r.fail()
-	}
-	p.UnionID = r.string()
-	p.QRSceneStr = r.string()
-	p.Remark = r.string()
-	if n := r.count(); n > 0 {
-		p.TagIDs = slices.Grow(p.TagIDs, int(n))
-		for range n {
-			p.TagIDs = append(p.TagIDs, r.varint())
-		}
-	}
+	r.profileTail(p)
 	return r.end("profile row")
 }
 

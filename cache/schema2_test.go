@@ -18,18 +18,5 @@ func encodeProfile(dst []byte, p *Profile, seenRun uint64) []byte {
 	dst = binary.AppendVarint(dst, p.GroupID)
 	dst = binary.AppendVarint(dst, p.FetchedAt)
 	dst = binary.AppendVarint(dst, p.UnfollowedAt)
-	if code, ok := sceneCodes[p.SubscribeScene]; ok {
-		dst = append(dst, code)
-	} else {
-		dst = append(dst, 0)
-		dst = appendString(dst, p.SubscribeScene)
-	}
-	dst = appendString(dst, p.UnionID)
-	dst = appendString(dst, p.QRSceneStr)
-	dst = appendString(dst, p.Remark)
-	dst = binary.AppendUvarint(dst, uint64(len(p.TagIDs)))
-	for _, t := range p.TagIDs {
-		dst = binary.AppendVarint(dst, t)
-	}
-	return dst
+	return appendProfileTail(dst, p)
 }
