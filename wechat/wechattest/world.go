@@ -323,29 +323,28 @@ func (w *World) user(a *app, p uint32, openid string) User {
 	if !a.isFollower(p) {
 		return User{Subscribe: 0, OpenID: openid}
 	}
-	pr := deriveProfile(a.salt, p, w.today)
-	u := User{
-		Subscribe:      1,
-		OpenID:         openid,
-		SubscribeTime:  pr.subscribeTime,
-		Remark:         pr.remark,
-		GroupID:        pr.groupID,
-		TagIDList:      slices.Clone(pr.tags),
-		SubscribeScene: pr.scene,
-		QRScene:        pr.qrScene,
-		QRSceneStr:     pr.qrSceneStr,
-	}
+	u := w.derivedUser(a, p, openid)
 	if t, ok := a.followed[p]; ok {
 		u.SubscribeTime = t
 	}
 	if r, ok := a.remarks[p]; ok {
 		u.Remark = r
 	}
+	if twin, ok := a.twins[p]; ok && a.unionIDs != nil {
+		u.UnionID = a.unionIDs.encode(twin)
+	}
+	return u
+}
+
+// derivedUser is the profile of person p of app a as the seed derives it,
+// before the changes a test or the demo made (follow times, remarks,
+// twins); the caller holds w.mu.
+func (w *World) derivedUser(a *app, p uint32, openid string) User {
+	pr := deriveProfile(a.salt, p, w.today)
+	u := User{Subscribe: 1, OpenID: openid, SubscribeTime: pr.subscribeTime, Remark: pr.remark, GroupID: pr.groupID,
+		TagIDList: slices.Clone(pr.tags), SubscribeScene: pr.scene, QRScene: pr.qrScene, QRSceneStr: pr.qrSceneStr}
 	if a.unionIDs != nil {
 		u.UnionID = a.unionIDs.encode(p)
-		if twin, ok := a.twins[p]; ok {
-			u.UnionID = a.unionIDs.encode(twin)
-		}
 	}
 	return u
 }
@@ -368,13 +367,7 @@ func (w *World) FormerUser(appid, openid string) (User, bool) {
 	if !a.roster.former(p) {
 		return User{}, false
 	}
-	pr := deriveProfile(a.salt, p, w.today)
-	u := User{Subscribe: 1, OpenID: openid, SubscribeTime: pr.subscribeTime, Remark: pr.remark, GroupID: pr.groupID,
-		TagIDList: slices.Clone(pr.tags), SubscribeScene: pr.scene, QRScene: pr.qrScene, QRSceneStr: pr.qrSceneStr}
-	if a.unionIDs != nil {
-		u.UnionID = a.unionIDs.encode(p)
-	}
-	return u, true
+	return w.derivedUser(a, p, openid), true
 }
 
 // Unfollow makes openid a former follower of appid.
