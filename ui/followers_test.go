@@ -319,20 +319,28 @@ func TestFollowersLoadsFromItsSourceAndSaysWhenEmpty(t *testing.T) {
 	}
 }
 
-func TestFollowersShowTheFirstRowsWhileTheRestAreRead(t *testing.T) {
-	defer func(n int) { partialFrom = n }(partialFrom)
+// partialFollowers is a Followers view of 12 500 followers, large enough to
+// show its first rows while it reads the rest, after its first message.
+func partialFollowers(t *testing.T) (f *Followers, ps []cache.Profile, next tea.Cmd) {
+	t.Helper()
+	old := partialFrom
+	t.Cleanup(func() { partialFrom = old })
 	partialFrom = firstRows
-	ps := fakeProfiles(firstRows + 2500)
+	ps = fakeProfiles(firstRows + 2500)
 	spec := newsSpec(ps, nil)
 	spec.SizeHint = len(ps)
-	f := NewFollowers(benchCommon(), spec)
+	f = NewFollowers(benchCommon(), spec)
 	f.SetSize(160, 12)
 	msg := f.Init()()
 	first, ok := msg.(followersFirstMsg)
 	if !ok {
 		t.Fatalf("the first message is a %T, not the first rows", msg)
 	}
-	next := f.Update(first)
+	return f, ps, f.Update(first)
+}
+
+func TestFollowersShowTheFirstRowsWhileTheRestAreRead(t *testing.T) {
+	f, ps, next := partialFollowers(t)
 	if !f.Loading() || f.Rows() != firstRows-firstRows/7 {
 		t.Fatalf("loading %t with %d rows", f.Loading(), f.Rows())
 	}
@@ -388,18 +396,7 @@ func TestFollowersShowTheFirstRowsWhileTheRestAreRead(t *testing.T) {
 // A reader who did not move while the rest were read finds the cursor at
 // the top of the sorted list, not on whoever the cache listed first.
 func TestFollowersLoadedKeepTheCursorAtTheTop(t *testing.T) {
-	defer func(n int) { partialFrom = n }(partialFrom)
-	partialFrom = firstRows
-	ps := fakeProfiles(firstRows + 2500)
-	spec := newsSpec(ps, nil)
-	spec.SizeHint = len(ps)
-	f := NewFollowers(benchCommon(), spec)
-	f.SetSize(160, 12)
-	first, ok := f.Init()().(followersFirstMsg)
-	if !ok {
-		t.Fatal("no first rows")
-	}
-	next := f.Update(first)
+	f, _, next := partialFollowers(t)
 	for _, c := range next().(tea.BatchMsg) {
 		if m, ok := c().(followersLoadedMsg); ok {
 			f.Update(m)
