@@ -28,7 +28,9 @@ import (
 // ends, completed or stopped. An app's record says how far its rows are
 // indexed (appRecord.Indexed): rows from there on are the tail. The running
 // sync reads through it, a lookup by openid that the index does not answer
-// scans it, and the links see it once the run ends. (Indexing on the way,
+// scans it, and so does a lookup by unionid; the readers of rows give an
+// openid the tail holds twice once (tailreads.go); the links see the tail
+// once the run ends. (Indexing on the way,
 // each time the tail grew as large as the index, let lookups see a first
 // sync's rows sooner, but inserting into a B-tree's middle splits its
 // pages: the file came out a fifth larger, and the work was no less.)

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // Regressions the model test (model_test.go) found: writes that met rows a
@@ -253,5 +255,134 @@ func TestAFollowerListedTwiceWhoLeftBeforeTheLastAskKeepsItsHistory(t *testing.T
 	p, _, _ := s.Profile("wxA", f[1])
 	if p.Subscribed || p.UnfollowedAt != fixedNow.Unix() || p.UnionID != want.UnionID || p.Remark != want.Remark {
 		t.Fatalf("cached as %+v, want the history of %+v", p, want)
+	}
+}
+
+// tailRows syncs src into wxA with its last catch-up killed, as a kill -9
+// would leave it: every row the run appended waits in the tail.
+func tailRows(t *testing.T, s *Store, appid string, src Source, opts SyncOptions) {
+	t.Helper()
+	restore := killCatchUpAt(t, "scan")
+	defer restore()
+	if err := Sync(context.Background(), s, appid, src, opts); !errors.Is(err, errCatchUpKilled) {
+		t.Fatalf("sync = %v, want it killed", err)
+	}
+	var r appRows
+	must(t, s.view(func(tx *bolt.Tx) error {
+		var err error
+		r, err = readRows(tx, appid)
+		return err
+	}))
+	if r.indexed >= r.next {
+		t.Fatalf("app %s has no tail (rows %d, indexed %d)", appid, r.next, r.indexed)
+	}
+}
+
+// An openid a listing that moved gives in two commit groups of one run is
+// two rows of the tail until the catch-up (the sync cannot tell cheaply
+// that it appended the openid before: layout.go). Every reader of the rows
+// gives it once, with its newer answer, while they wait there: it was
+// twice in export and the TUI's index, until the next sync after a kill.
+func TestAnOpenIDListedTwiceIsOneProfileWhileInTheTail(t *testing.T) {
+	s := openTestStore(t, Options{})
+	fake := newFakeSource(4, 100)
+	f := slices.Clone(fake.followers)
+	id := f[1]
+	src := &pagedSource{fakeSource: fake, pages: [][]string{{f[0], f[1]}, {f[2], f[3]}, {f[1]}}}
+	src.answered = func(ids []string) {
+		if slices.Contains(ids, f[3]) {
+			fake.mu.Lock()
+			p := fake.profiles[id]
+			p.Remark = "answered again"
+			fake.profiles[id] = p
+			fake.mu.Unlock()
+			time.Sleep(2 * commitDelay) // the first answer is written meanwhile
+		}
+	}
+	opts := testSyncOptions()
+	opts.Concurrency, opts.BatchSize = 1, 2
+	tailRows(t, s, "wxA", src, opts)
+
+	got := map[string]int{}
+	must(t, s.EachProfile("wxA", "", func(p Profile) error {
+		got[p.OpenID]++
+		if p.OpenID == id && p.Remark != "answered again" {
+			t.Errorf("EachProfile gives %s with its first answer %+v", id, p)
+		}
+		return nil
+	}))
+	if len(got) != 4 || got[id] != 1 {
+		t.Errorf("EachProfile gives %v, want each of the 4 openids once", got)
+	}
+	n := 0
+	must(t, s.EachAppProfile(func(p Profile) error {
+		if p.OpenID == id {
+			n++
+		}
+		return nil
+	}))
+	if n != 1 {
+		t.Errorf("EachAppProfile gives %s %d times", id, n)
+	}
+	// From the middle too (the TUI resumes after the last row it has).
+	var after []string
+	must(t, s.EachProfile("wxA", f[0], func(p Profile) error { after = append(after, p.OpenID); return nil }))
+	if n := len(slices.DeleteFunc(slices.Clone(after), func(o string) bool { return o != id })); n != 1 {
+		t.Errorf("EachProfile after %s gives %v", f[0], after)
+	}
+}
+
+// Members, MemberProfiles and Person by unionid find the members a sync
+// appended and has not indexed yet, as Profile and Person by openid find
+// their profiles: the unionid indexes are written by the catch-up only, so
+// during a sync (and after a kill until the next one) a lookup by unionid
+// found nobody there, while one by openid found the profile.
+func TestUnionIDLookupsSeeTheTail(t *testing.T) {
+	s := openTestStore(t, Options{})
+	// wxB is indexed: a person of wxA's tail has a member there.
+	fakeB := newFakeSource(3, 100)
+	must(t, Sync(context.Background(), s, "wxB", fakeB, testSyncOptions()))
+	fake := newFakeSource(6, 100)
+	ids := slices.Clone(fake.followers)
+	stays, leaves := ids[1], ids[2]                           // union00001, union00002
+	fake.profiles[stays] = fakeB.profiles[fakeB.followers[1]] // the same person in both apps
+	p := fake.profiles[stays]
+	p.OpenID = stays
+	fake.profiles[stays] = p
+	tailRows(t, s, "wxA", fake, testSyncOptions())
+	// A live lookup finds that one of the tail's followers left.
+	must(t, s.StoreFetched("wxA", []Profile{{OpenID: leaves}}, fixedNow.Add(time.Minute)))
+	checkConsistency(t, s)
+
+	u := p.UnionID
+	assertMembers(t, s, u, "wxA/"+stays, "wxB/"+fakeB.followers[1])
+	ps, err := s.MemberProfiles(u)
+	if err != nil || len(ps) != 2 || ps[0].OpenID != stays || ps[0].Remark != p.Remark {
+		t.Errorf("MemberProfiles(%s) = %+v, %v", u, ps, err)
+	}
+	for _, q := range []string{u, stays, fakeB.followers[1]} {
+		per, err := s.Person(q, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, pr := range per.Profiles() {
+			got = append(got, pr.AppID+"/"+pr.OpenID)
+		}
+		if per.UnionID != u || !slices.Equal(got, []string{"wxA/" + stays, "wxB/" + fakeB.followers[1]}) {
+			t.Errorf("Person(%s) is %s with %v", q, per.UnionID, got)
+		}
+	}
+	// One who left is a former member: no member, but Person shows it
+	// (wxB's follower of the same number is the same person).
+	gone := fake.profiles[leaves].UnionID
+	assertMembers(t, s, gone, "wxB/"+fakeB.followers[2])
+	per, err := s.Person(gone, nil)
+	if err != nil || per.Kind != KindUnionID || len(per.Apps[0].Profiles) != 1 || StatusOf(&per.Apps[0].Profiles[0]) != StatusUnfollowed {
+		t.Errorf("Person(%s) = %+v, %v; want the former member %s in wxA", gone, per, err, leaves)
+	}
+	// A unionid nobody has is still nobody's.
+	if per, err := s.Person("union99999", nil); err != nil || per.Kind != KindUnknown {
+		t.Errorf("Person of an unknown unionid = %+v, %v", per, err)
 	}
 }

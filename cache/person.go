@@ -223,22 +223,32 @@ func (s *Store) Person(id string, apps []AppRef) (*Person, error) {
 
 // addMembers adds the members of union among la: the following ones from
 // the unionid index, then the former ones (who unfollowed, shown with their
-// date) from the former-members index. It returns how many it found.
+// date) from the former-members index, with those of each app's tail
+// (eachMemberOf). It returns how many it found.
 func (s *Store) addMembers(tx *bolt.Tx, la []AppLinks, union string, add func(int, Profile)) (int, error) {
-	prefix := memberKey(nil, union, "")
 	n := 0
-	for _, name := range [][]byte{bucketMembers, bucketFormerMembers} {
+	tails := make([][]tailMember, len(la))
+	for i := range la {
+		var err error
+		if tails[i], err = appTailMembers(tx, []byte(la[i].AppID), union); err != nil {
+			return 0, err
+		}
+	}
+	for _, following := range []bool{true, false} {
 		for i := range la {
-			idx := &packed{b: tx.Bucket(name).Bucket([]byte(la[i].AppID))}
-			err := idx.eachWithPrefix(prefix, func(openid []byte) error {
-				p, found, err := getProfile(tx, la[i].AppID, string(openid))
-				if err != nil {
-					return err
+			app := []byte(la[i].AppID)
+			err := eachMemberOf(tx, app, union, following, tails[i], func(openid []byte, p *Profile) error {
+				if p == nil {
+					q, found, err := getProfile(tx, la[i].AppID, string(openid))
+					if err != nil {
+						return err
+					}
+					if !found {
+						return fmt.Errorf("an index of unionid %s names app %s openid %s, which has no profile: %w", union, app, openid, errCorrupt)
+					}
+					p = &q
 				}
-				if !found {
-					return fmt.Errorf("%s names app %s openid %s, which has no profile: %w", name, la[i].AppID, openid, errCorrupt)
-				}
-				add(i, p)
+				add(i, *p)
 				n++
 				return nil
 			})

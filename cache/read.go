@@ -155,12 +155,14 @@ func (s *Store) FindOpenID(openid string) ([]Profile, error) {
 	return out, nil
 }
 
-// Members returns the (app, openid) pairs of a unionid, in app order, from
-// the index alone. Unfollowed profiles are not members.
+// Members returns the (app, openid) pairs of a unionid, in app order: from
+// the index, and from the rows a sync appended and has not indexed yet (the
+// tail, read as a lookup by openid reads it). Unfollowed profiles are not
+// members.
 func (s *Store) Members(unionid string) ([]Member, error) {
 	var out []Member
 	err := s.view(func(tx *bolt.Tx) error {
-		return eachMember(tx, unionid, func(app, openid []byte) error {
+		return eachMember(tx, unionid, func(app, openid []byte, _ *Profile) error {
 			out = append(out, Member{AppID: string(app), OpenID: string(openid)})
 			return nil
 		})
@@ -176,15 +178,19 @@ func (s *Store) Members(unionid string) ([]Member, error) {
 func (s *Store) MemberProfiles(unionid string) ([]Profile, error) {
 	var out []Profile
 	err := s.view(func(tx *bolt.Tx) error {
-		return eachMember(tx, unionid, func(app, openid []byte) error {
-			p, found, err := getProfile(tx, string(app), string(openid))
+		return eachMember(tx, unionid, func(app, openid []byte, p *Profile) error {
+			if p != nil {
+				out = append(out, *p)
+				return nil
+			}
+			q, found, err := getProfile(tx, string(app), string(openid))
 			if err != nil {
 				return err
 			}
 			if !found {
 				return fmt.Errorf("index names app %s openid %s, which has no profile: %w", app, openid, errCorrupt)
 			}
-			out = append(out, p)
+			out = append(out, q)
 			return nil
 		})
 	})
@@ -194,14 +200,16 @@ func (s *Store) MemberProfiles(unionid string) ([]Profile, error) {
 	return out, nil
 }
 
-// eachMember calls fn with the app and openid of each member of unionid
-// in the unionid indexes, in app order. The slices are valid only during
-// tx.
-func eachMember(tx *bolt.Tx, unionid string, fn func(app, openid []byte) error) error {
-	prefix := append([]byte(unionid), 0)
+// eachMember calls fn with the app and openid of each member of unionid,
+// in app order (eachMemberOf: the unionid indexes and the tails). The
+// slices are valid only during tx.
+func eachMember(tx *bolt.Tx, unionid string, fn func(app, openid []byte, p *Profile) error) error {
 	return tx.Bucket(bucketMembers).ForEachBucket(func(app []byte) error {
-		idx := &packed{b: tx.Bucket(bucketMembers).Bucket(app)}
-		return idx.eachWithPrefix(prefix, func(openid []byte) error { return fn(app, openid) })
+		tail, err := appTailMembers(tx, app, unionid)
+		if err != nil {
+			return err
+		}
+		return eachMemberOf(tx, app, unionid, true, tail, func(openid []byte, p *Profile) error { return fn(app, openid, p) })
 	})
 }
 
@@ -229,7 +237,15 @@ const (
 // outside any transaction: the iteration is not one snapshot when a sync
 // writes meanwhile, but every row is a committed one. This is the export
 // and the TUI's index path.
+//
+// Each openid comes once: of the rows a sync appended twice for one openid
+// and has not indexed yet (tailreads.go), as of the start, the newer. (A
+// row a sync appends while the iteration runs is given as it comes.)
 func (s *Store) EachProfile(appid, after string, fn func(Profile) error) error {
+	skip, err := s.supersededTail(appid)
+	if err != nil {
+		return fmt.Errorf("read profiles of app %s: %w", appid, err)
+	}
 	buf := make([]Profile, 0, profileChunk)
 	var next uint32
 	if after != "" {
@@ -250,23 +266,28 @@ func (s *Store) EachProfile(appid, after string, fn func(Profile) error) error {
 	}
 	for {
 		buf = buf[:0]
+		read := 0
 		err := s.view(func(tx *bolt.Tx) error {
 			r, err := readRows(tx, appid)
 			if err != nil || r.rows == nil {
 				return err
 			}
 			c := r.rows.Cursor()
-			for k, v := c.Seek(rowKey(nil, next)); k != nil && len(buf) < profileChunk; k, v = c.Next() {
+			for k, v := c.Seek(rowKey(nil, next)); k != nil && read < profileChunk; k, v = c.Next() {
 				n, ok := rowOf(k)
 				if !ok {
 					return fmt.Errorf("malformed row key %x: %w", k, errCorrupt)
+				}
+				read++
+				next = n + 1
+				if skip[n] {
+					continue
 				}
 				p, err := profileAt(appid, n, v)
 				if err != nil {
 					return err
 				}
 				buf = append(buf, p)
-				next = n + 1
 			}
 			return nil
 		})
@@ -278,7 +299,7 @@ func (s *Store) EachProfile(appid, after string, fn func(Profile) error) error {
 				return err
 			}
 		}
-		if len(buf) < profileChunk {
+		if read < profileChunk {
 			return nil
 		}
 	}
