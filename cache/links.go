@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -261,63 +260,23 @@ func Analyze(s *Store, opts AnalyzeOptions) (*Links, error) {
 	n := len(apps)
 
 	// One pass over the index: a person is the bit set of its apps.
-	type conflictSeen struct {
-		count    int64
-		examples []string
-	}
-	conflicts := make([]conflictSeen, n)
-	masks := map[uint64]int64{}
-	var cur string
-	var mask, dup uint64
-	flush := func() {
-		if mask != 0 {
-			masks[mask]++
-			for d := dup; d != 0; d &= d - 1 {
-				i := bits.TrailingZeros64(d)
-				c := &conflicts[i]
-				c.count++
-				if len(c.examples) < 3 {
-					c.examples = append(c.examples, strings.Clone(cur))
-				}
-			}
-		}
-		mask, dup = 0, 0
-	}
-	last := -1
-	each := func(fn func(u, a, o string) error) error { return nil }
-	if s != nil {
-		each = s.EachUnionKey
-	}
-	err = each(func(u, a, o string) error {
-		if u != cur {
-			flush()
-			cur = u
-		}
-		i := last
-		if i < 0 || apps[i].AppID != a {
-			i = -1
-			for j := range apps {
-				if apps[j].AppID == a {
-					i = j
-					break
-				}
-			}
-			if i < 0 {
-				return nil // an app not analysed
-			}
-			last = i
-		}
-		bit := uint64(1) << i
-		if mask&bit != 0 {
-			dup |= bit
-		}
-		mask |= bit
-		return nil
-	})
+	parts, err := s.personSets(apps)
 	if err != nil {
 		return nil, fmt.Errorf("link analysis: %w", err)
 	}
-	flush()
+	masks := map[uint64]int64{}
+	conflicts := make([]conflictSeen, n)
+	for _, part := range parts {
+		part.each(func(m uint64, c int64) { masks[m] += c })
+		for i := range conflicts {
+			conflicts[i].count += part.conflicts[i].count
+			for _, ex := range part.conflicts[i].examples {
+				if len(conflicts[i].examples) < 3 {
+					conflicts[i].examples = append(conflicts[i].examples, ex)
+				}
+			}
+		}
+	}
 
 	l.shared = make([][]int64, n)
 	for i := range l.shared {
@@ -373,6 +332,87 @@ func Analyze(s *Store, opts AnalyzeOptions) (*Links, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// conflictSeen is what the walk learned of one app's conflicts: how many
+// unionids have two openids or more there, and the first few.
+type conflictSeen struct {
+	count    int64
+	examples []string
+}
+
+// personSet is what a walk of part of the unionid index reduces its
+// persons to: how many persons each set of apps has (a histogram of the
+// masks; bit i for apps[i]), and each app's conflicts.
+type personSet struct {
+	dense     []int64          // by mask, for up to denseMasks apps
+	sparse    map[uint64]int64 // by mask, for more
+	conflicts []conflictSeen
+}
+
+// denseMasks is the most apps whose masks a personSet counts in a slice
+// (2^denseMasks of them) rather than a map.
+const denseMasks = 12
+
+func newPersonSet(n int) *personSet {
+	p := &personSet{conflicts: make([]conflictSeen, n)}
+	if n <= denseMasks {
+		p.dense = make([]int64, 1<<n)
+	} else {
+		p.sparse = map[uint64]int64{}
+	}
+	return p
+}
+
+func (p *personSet) add(mask, dup uint64, unionid []byte) {
+	if p.dense != nil {
+		p.dense[mask]++
+	} else {
+		p.sparse[mask]++
+	}
+	for d := dup; d != 0; d &= d - 1 {
+		c := &p.conflicts[bits.TrailingZeros64(d)]
+		c.count++
+		if len(c.examples) < 3 {
+			c.examples = append(c.examples, string(unionid))
+		}
+	}
+}
+
+// each calls fn for every set of apps with persons.
+func (p *personSet) each(fn func(mask uint64, persons int64)) {
+	for m, c := range p.dense {
+		if c > 0 {
+			fn(uint64(m), c)
+		}
+	}
+	for m, c := range p.sparse {
+		fn(m, c)
+	}
+}
+
+// personSets walks the unionid indexes of apps (walkUnionsParallel) and
+// returns what each range of the walk reduced its persons to, in key
+// order. Index entries of other apps are not read.
+func (s *Store) personSets(apps []AppLinks) ([]*personSet, error) {
+	if s == nil {
+		return nil, nil
+	}
+	ids := make([]string, len(apps))
+	var entries int64
+	for i := range apps {
+		ids[i] = apps[i].AppID
+		entries += apps[i].Counts.WithUnionID
+	}
+	var parts []*personSet
+	err := s.walkUnionsParallel(ids, entries, func(i, n int) personSink {
+		if parts == nil {
+			parts = make([]*personSet, n)
+		}
+		parts[i] = newPersonSet(len(apps))
+		return parts[i].add
+	})
+	return parts, err
 }
 
 // linkApps reads the counters and sync state of the apps to analyse.
