@@ -683,61 +683,50 @@ func EachGroup(s *Store, apps []AppRef, fn func(g *Group) error) error {
 	if err := s.samplePlatforms(la); err != nil {
 		return err
 	}
-	pos := map[string]int{}
+	ids := make([]string, len(la))
+	var entries int64
 	for i := range la {
-		pos[la[i].AppID] = i
+		ids[i] = la[i].AppID
+		entries += la[i].Counts.WithUnionID
 	}
 	var g Group
-	var have uint64
-	emit := func() error {
-		if len(g.Members) == 0 {
-			return nil
-		}
-		slices.SortStableFunc(g.Members, func(a, b Member) int { return pos[a.AppID] - pos[b.AppID] })
-		// The platforms of the member apps: one, unless a sample missed
-		// the overlap that joins two.
-		var home uint64
-		g.Platform = ""
-		for m := have; m != 0; m &= m - 1 {
-			i := bits.TrailingZeros64(m)
-			if p := la[i].Platform; p != "" {
-				if g.Platform == "" {
-					g.Platform = p
-				}
-				for j := range la {
-					if la[j].Platform == p {
-						home |= 1 << j
+	return s.walkKeysParallel(ids, entries, func(c *walkedChunk) error {
+		for _, p := range c.persons {
+			g.UnionID, g.Members = c.arena[p.u0:p.u1], g.Members[:0]
+			var have uint64
+			for _, m := range c.members[p.m0:p.m1] {
+				have |= 1 << m.app
+				g.Members = append(g.Members, Member{AppID: ids[m.app], OpenID: c.arena[m.o0:m.o1]})
+			}
+			// The platforms of the member apps: one, unless a sample
+			// missed the overlap that joins two.
+			var home uint64
+			g.Platform = ""
+			for m := have; m != 0; m &= m - 1 {
+				i := bits.TrailingZeros64(m)
+				if p := la[i].Platform; p != "" {
+					if g.Platform == "" {
+						g.Platform = p
+					}
+					for j := range la {
+						if la[j].Platform == p {
+							home |= 1 << j
+						}
 					}
 				}
 			}
-		}
-		g.Missing = g.Missing[:0]
-		for i := range la {
-			if la[i].Bound && home&(1<<i) != 0 && have&(1<<i) == 0 {
-				g.Missing = append(g.Missing, la[i].AppID)
+			g.Missing = g.Missing[:0]
+			for i := range la {
+				if la[i].Bound && home&(1<<i) != 0 && have&(1<<i) == 0 {
+					g.Missing = append(g.Missing, la[i].AppID)
+				}
 			}
-		}
-		return fn(&g)
-	}
-	err = s.EachUnionKey(func(u, a, o string) error {
-		if u != g.UnionID {
-			if err := emit(); err != nil {
+			if err := fn(&g); err != nil {
 				return err
 			}
-			g.UnionID, g.Members, have = u, g.Members[:0], 0
 		}
-		i, ok := pos[a]
-		if !ok {
-			return nil
-		}
-		have |= 1 << i
-		g.Members = append(g.Members, Member{AppID: a, OpenID: o})
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return emit()
 }
 
 // samplePlatforms labels the platforms of la from sampled overlaps

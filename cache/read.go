@@ -1,11 +1,8 @@
 package cache
 
 import (
-	"bytes"
-	"container/heap"
 	"fmt"
 	"time"
-	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -327,127 +324,27 @@ func (s *Store) EachAppProfile(fn func(Profile) error) error {
 // Like EachProfile, fn runs between read transactions. This feeds link
 // analysis.
 func (s *Store) EachUnionKey(fn func(unionid, appid, openid string) error) error {
-	type ent struct{ u, a, o int32 } // end offsets of the three parts in the chunk's arena
-	var apps [][]byte                // the apps with an index, in appid order
-	var after [][]byte               // per app: the last key handed out (nil: none yet)
-	ents := make([]ent, 0, unionChunk)
-	for first := true; ; first = false {
-		ents = ents[:0]
-		var arena []byte
-		err := s.view(func(tx *bolt.Tx) error {
-			root := tx.Bucket(bucketMembers)
-			if first {
-				err := root.ForEachBucket(func(app []byte) error {
-					apps = append(apps, bytes.Clone(app))
-					return nil
-				})
-				if err != nil {
-					return err
-				}
-				after = make([][]byte, len(apps))
-			}
-			// A unionid, an appid and an openid are 28 + 18 + 28 bytes.
-			arena = make([]byte, 0, unionChunk*80)
-			h := make(memberHeap, 0, len(apps))
-			for i, app := range apps {
-				b := root.Bucket(app)
-				if b == nil {
-					continue // the app is gone
-				}
-				m := &memberCursor{app: i, it: (&packed{b: b}).seek(after[i])}
-				ok := m.step()
-				if ok && after[i] != nil && bytes.Equal(m.k, after[i]) {
-					ok = m.step()
-				}
-				if err := m.it.err(); err != nil {
-					return fmt.Errorf("app %s: %w", apps[i], err)
-				}
-				if ok {
-					h = append(h, m)
-				}
-			}
-			heap.Init(&h)
-			for len(h) > 0 && len(ents) < unionChunk {
-				m := h[0]
-				u, o, ok := splitMemberKey(m.k)
-				if !ok {
-					return fmt.Errorf("malformed index key %q of app %s: %w", m.k, apps[m.app], errCorrupt)
-				}
-				arena = append(arena, u...)
-				eu := int32(len(arena))
-				arena = append(arena, apps[m.app]...)
-				ea := int32(len(arena))
-				arena = append(arena, o...)
-				ents = append(ents, ent{eu, ea, int32(len(arena))})
-				// The next chunk resumes after this one's last key.
-				after[m.app] = append(after[m.app][:0], m.k...)
-				if !m.step() {
-					if err := m.it.err(); err != nil {
-						return fmt.Errorf("app %s: %w", apps[m.app], err)
-					}
-					heap.Pop(&h)
-				} else {
-					heap.Fix(&h, 0)
-				}
-			}
+	var apps []string // the apps with an index, in appid order
+	err := s.view(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMembers).ForEachBucket(func(app []byte) error {
+			apps = append(apps, string(app))
 			return nil
 		})
-		if err != nil {
-			return fmt.Errorf("read the unionid index: %w", err)
-		}
-		if len(ents) == 0 {
-			return nil
-		}
-		// The arena is never written again, so strings may alias it.
-		str := unsafe.String(unsafe.SliceData(arena), len(arena))
-		start := int32(0)
-		for _, e := range ents {
-			if err := fn(str[start:e.u], str[e.u:e.a], str[e.a:e.o]); err != nil {
-				return err
+	})
+	if err != nil {
+		return fmt.Errorf("read the unionid index: %w", err)
+	}
+	return s.walkKeys(apps, unionRange{}, false, func(c *walkedChunk) error {
+		for _, p := range c.persons {
+			u := c.arena[p.u0:p.u1]
+			for _, m := range c.members[p.m0:p.m1] {
+				if err := fn(u, apps[m.app], c.arena[m.o0:m.o1]); err != nil {
+					return err
+				}
 			}
-			start = e.o
 		}
-		if len(ents) < unionChunk {
-			return nil
-		}
-	}
-}
-
-// memberCursor is one app's place in the merged walk of EachUnionKey.
-type memberCursor struct {
-	app int // index into the apps, which are in appid order
-	it  *packedIter
-	k   []byte // the current key
-}
-
-func (m *memberCursor) step() bool {
-	k, _, ok := m.it.next()
-	m.k = k
-	return ok
-}
-
-// memberHeap orders the apps' cursors by unionid, then app, then openid.
-type memberHeap []*memberCursor
-
-func (h memberHeap) Len() int { return len(h) }
-func (h memberHeap) Less(i, j int) bool {
-	ui, oi, _ := splitMemberKey(h[i].k)
-	uj, oj, _ := splitMemberKey(h[j].k)
-	if c := bytes.Compare(ui, uj); c != 0 {
-		return c < 0
-	}
-	if h[i].app != h[j].app {
-		return h[i].app < h[j].app
-	}
-	return bytes.Compare(oi, oj) < 0
-}
-func (h memberHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *memberHeap) Push(x any)   { *h = append(*h, x.(*memberCursor)) }
-func (h *memberHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+		return nil
+	})
 }
 
 // EachUnionGroup calls fn once per unionid in the index with its members in

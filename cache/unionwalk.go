@@ -3,10 +3,12 @@ package cache
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -22,11 +24,13 @@ import (
 // unionid, and the merge compares bytes: no string, no allocation per
 // entry.
 //
-// Like EachUnionKey, the walk reads unionChunk entries a read transaction,
-// resuming at the unionid it stopped before, so that a Shared or
-// SharedReadOnly store maps only the pages of a chunk at a time. The key
-// space is cut into ranges (splitUnions) that goroutines of their own walk
-// side by side, their results added up in key order.
+// The walk reads walkChunk entries a read transaction, resuming at the
+// unionid it stopped before, so that a Shared or SharedReadOnly store maps
+// only the pages of a chunk at a time. The key space is cut into ranges
+// (splitUnions) that goroutines of their own walk side by side: the
+// analysis adds their results up in key order (walkUnionsParallel), and
+// the walk of the keys (walkKeys: EachGroup, EachUnionKey) hands their
+// chunks on in key order (walkKeysParallel).
 
 // unionCursor is one app's place in the walk: its current entry's unionid.
 type unionCursor struct {
@@ -35,8 +39,9 @@ type unionCursor struct {
 	off int    // where the next entry of v begins
 	// key holds the current entry's unionid and its NUL; the openid is not
 	// kept, since no later entry of the same person needs it to be told
-	// apart from the next person.
+	// apart from the next person, unless full: then key is the whole key.
 	key    []byte
+	full   bool
 	ulen   int // len of the unionid in key
 	keyLen int // the whole key's length, to check the next entry's shared prefix
 	ok     bool
@@ -135,6 +140,9 @@ func (u *unionCursor) next() (same, ok bool) {
 	u.keyLen = int(shared) + len(suffix)
 	if had && int(shared) > u.ulen {
 		// The entry shares the unionid and its NUL: the same person.
+		if u.full {
+			u.key = append(u.key[:shared], suffix...)
+		}
 		return true, true
 	}
 	// Most likely a new unionid; but the first entry of a block shares
@@ -145,13 +153,20 @@ func (u *unionCursor) next() (same, ok bool) {
 		u.fail(off)
 		return false, false
 	}
-	if had && int(shared)+i == u.ulen && bytes.Equal(suffix[:i], u.key[shared:u.ulen]) {
-		return true, true
+	same = had && int(shared)+i == u.ulen && bytes.Equal(suffix[:i], u.key[shared:u.ulen])
+	switch {
+	case u.full:
+		u.key = append(u.key[:shared], suffix...)
+	case !same:
+		u.key = append(u.key[:shared], suffix[:i+1]...)
 	}
-	u.key = append(u.key[:shared], suffix[:i+1]...)
 	u.ulen = int(shared) + i
-	return false, true
+	return same, true
 }
+
+// openid is the current entry's openid, for a cursor that keeps whole
+// keys (full).
+func (u *unionCursor) openid() []byte { return u.key[u.ulen+1:] }
 
 // skipPerson moves past the entries of the current unionid and returns how
 // many there were; the cursor is then at the next person (or not ok).
@@ -246,6 +261,124 @@ func (s *Store) walkUnions(apps []string, r unionRange, sink personSink) error {
 		})
 		if err != nil {
 			return fmt.Errorf("read the unionid index: %w", err)
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// walkedChunk is what one read transaction of walkKeys read: persons in
+// unionid order, each with its members in the order of the apps given,
+// then of their openids. Their bytes are in one arena that is never
+// written again, so strings may alias it.
+type walkedChunk struct {
+	arena   string
+	persons []walkedPerson
+	members []walkedMember
+}
+
+// walkedPerson is a person of a walkedChunk: its unionid is
+// arena[u0:u1], its members members[m0:m1].
+type walkedPerson struct{ u0, u1, m0, m1 int32 }
+
+// walkedMember is a member of a walkedPerson: app (an index into the apps
+// walked) and its openid arena[o0:o1].
+type walkedMember struct{ app, o0, o1 int32 }
+
+// walkKeys walks the persons of the unionid indexes of apps in r with
+// their openids, in unionid order, a read transaction per walkChunk
+// entries (or the one person more that reaches it), and calls fn with each
+// chunk between the transactions: a callback may take its time, or call
+// the Store. The chunk and its slices are reused unless keep, when fn may
+// keep them.
+func (s *Store) walkKeys(apps []string, r unionRange, keep bool, fn func(c *walkedChunk) error) error {
+	curs := make([]unionCursor, len(apps))
+	for i := range curs {
+		curs[i].full = true
+	}
+	resume := r.from
+	c := &walkedChunk{}
+	for {
+		done := true
+		if keep {
+			c = &walkedChunk{}
+		}
+		c.persons, c.members = c.persons[:0], c.members[:0]
+		// An unionid, an openid: 28 bytes each.
+		arena := make([]byte, 0, walkChunk*32)
+		err := s.view(func(tx *bolt.Tx) error {
+			root := tx.Bucket(bucketMembers)
+			var live []int
+			for i, appid := range apps {
+				curs[i].ok = false
+				b := root.Bucket([]byte(appid))
+				if b == nil {
+					continue // the app is gone, or never had a unionid
+				}
+				if curs[i].seek(b, resume) {
+					live = append(live, i)
+				} else if err := curs[i].err; err != nil {
+					return fmt.Errorf("app %s: %w", appid, err)
+				}
+			}
+			entries := 0
+			for len(live) > 0 {
+				m := live[0]
+				for _, i := range live[1:] {
+					if bytes.Compare(curs[i].unionid(), curs[m].unionid()) < 0 {
+						m = i
+					}
+				}
+				if r.to != nil && bytes.Compare(curs[m].unionid(), r.to) >= 0 {
+					return nil
+				}
+				if entries >= walkChunk {
+					resume = append(resume[:0:0], curs[m].unionid()...)
+					done = false
+					return nil
+				}
+				u0 := int32(len(arena))
+				arena = append(arena, curs[m].unionid()...)
+				p := walkedPerson{u0: u0, u1: int32(len(arena)), m0: int32(len(c.members))}
+				u := arena[p.u0:p.u1]
+				for k := 0; k < len(live); {
+					i := live[k]
+					cur := &curs[i]
+					if !bytes.Equal(cur.unionid(), u) {
+						k++
+						continue
+					}
+					for same := true; same; {
+						o0 := int32(len(arena))
+						arena = append(arena, cur.openid()...)
+						c.members = append(c.members, walkedMember{app: int32(i), o0: o0, o1: int32(len(arena))})
+						u = arena[p.u0:p.u1] // arena may have moved
+						entries++
+						same, _ = cur.next()
+					}
+					if cur.err != nil {
+						return fmt.Errorf("app %s: %w", apps[i], cur.err)
+					}
+					if !cur.ok {
+						live = append(live[:k], live[k+1:]...)
+						continue
+					}
+					k++
+				}
+				p.m1 = int32(len(c.members))
+				c.persons = append(c.persons, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("read the unionid index: %w", err)
+		}
+		if len(c.persons) > 0 {
+			c.arena = unsafe.String(unsafe.SliceData(arena), len(arena))
+			if err := fn(c); err != nil {
+				return err
+			}
 		}
 		if done {
 			return nil
@@ -430,6 +563,78 @@ func (s *Store) walkUnionsParallel(apps []string, entries int64, newSink func(i,
 	}
 	return nil
 }
+
+// walkKeysParallel is walkKeys over the whole key space, cut into ranges
+// (splitUnions) that up to GOMAXPROCS goroutines read side by side, a few
+// chunks ahead of fn, which gets them in key order on the caller's
+// goroutine, as one walk would give them.
+func (s *Store) walkKeysParallel(apps []string, entries int64, fn func(c *walkedChunk) error) error {
+	workers := walkWorkers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if workers < 2 || entries < parallelWalkMin {
+		return s.walkKeys(apps, unionRange{}, false, fn)
+	}
+	ranges, err := s.splitUnions(apps, 8*workers)
+	if err != nil {
+		return fmt.Errorf("read the unionid index: %w", err)
+	}
+	if len(ranges) == 1 {
+		return s.walkKeys(apps, unionRange{}, false, fn)
+	}
+	// Each range's chunks wait in a channel of their own: a goroutine
+	// reading ahead waits once two are there.
+	chunks := make([]chan *walkedChunk, len(ranges))
+	for i := range chunks {
+		chunks[i] = make(chan *walkedChunk, 2)
+	}
+	errs := make([]error, len(ranges))
+	stop := make(chan struct{})
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, len(ranges)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(ranges) {
+					return
+				}
+				select {
+				case <-stop:
+					close(chunks[i])
+					continue
+				default:
+				}
+				errs[i] = s.walkKeys(apps, ranges[i], true, func(c *walkedChunk) error {
+					select {
+					case chunks[i] <- c:
+						return nil
+					case <-stop:
+						return errWalkStopped
+					}
+				})
+				close(chunks[i])
+			}
+		})
+	}
+	defer wg.Wait()
+	defer close(stop)
+	for i := range ranges {
+		for c := range chunks[i] {
+			if err := fn(c); err != nil {
+				return err
+			}
+		}
+		if errs[i] != nil {
+			return errs[i]
+		}
+	}
+	return nil
+}
+
+// errWalkStopped ends a range whose chunks nobody takes any more.
+var errWalkStopped = errors.New("the walk stopped")
 
 // The walk's tuning, variables so that a test can have a few entries take
 // several transactions and ranges: walkChunk is how many entries a read

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/bits"
 	"math/rand"
@@ -124,16 +125,28 @@ func TestAnalyzeCountsWhatTheIndexHolds(t *testing.T) {
 	oldChunk, oldMin, oldWorkers := walkChunk, parallelWalkMin, walkWorkers
 	t.Cleanup(func() { walkChunk, parallelWalkMin, walkWorkers = oldChunk, oldMin, oldWorkers })
 	var first *Links
+	var reader *Store // a reader of its own, holding the file only while it reads
 	for _, c := range []struct {
 		chunk, workers int
 		parallel       bool
-	}{{unionChunk, 1, false}, {1, 1, false}, {1, 2, true}, {5, 3, true}, {1000, 2, true}} {
-		t.Run(fmt.Sprintf("chunk %d, %d workers, ranges %t", c.chunk, c.workers, c.parallel), func(t *testing.T) {
+		mode           Mode
+	}{{unionChunk, 1, false, ReadWrite}, {1, 1, false, ReadWrite}, {1, 2, true, ReadWrite}, {5, 3, true, ReadWrite}, {1000, 2, true, ReadWrite},
+		{7, 2, true, SharedReadOnly}} {
+		t.Run(fmt.Sprintf("chunk %d, %d workers, ranges %t, mode %d", c.chunk, c.workers, c.parallel, c.mode), func(t *testing.T) {
 			walkChunk, walkWorkers, parallelWalkMin = c.chunk, c.workers, 1<<62
 			if c.parallel {
 				parallelWalkMin = 0
 			}
-			l, err := Analyze(s, AnalyzeOptions{Apps: refs, Now: fixedNow})
+			from := s
+			if c.mode == SharedReadOnly {
+				if reader == nil {
+					path := s.Path()
+					must(t, s.Close())
+					reader = openSharedReadOnly(t, path)
+				}
+				from = reader
+			}
+			l, err := Analyze(from, AnalyzeOptions{Apps: refs, Now: fixedNow})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -233,9 +246,10 @@ func TestSplitUnionsCutsWhereTheUnionIDsDiffer(t *testing.T) {
 }
 
 // FuzzUnionCursor: the walk's decoding of a block in place agrees with
-// blockIter's on every block whose keys are index keys: the same unionids,
-// an entry of the same unionid as the one before told so, and a malformed
-// block an error, never a panic.
+// blockIter's on every block whose keys are index keys: the same unionids
+// (and whole keys, for a cursor that keeps them), an entry of the same
+// unionid as the one before told so, and a malformed block an error, never
+// a panic.
 func FuzzUnionCursor(f *testing.F) {
 	block := func(keys ...string) []byte {
 		b := appendString(nil, "wxWalkA")
@@ -252,7 +266,7 @@ func FuzzUnionCursor(f *testing.F) {
 	f.Add([]byte{0})
 	f.Add([]byte{3, 'w', 'x'})
 	f.Fuzz(func(t *testing.T, v []byte) {
-		var want []string
+		var want, wantKeys []string
 		var wantSame []bool
 		it := blockIter{v: v}
 		valid := true
@@ -264,26 +278,119 @@ func FuzzUnionCursor(f *testing.F) {
 			}
 			wantSame = append(wantSame, len(want) > 0 && want[len(want)-1] == string(u))
 			want = append(want, string(u))
+			wantKeys = append(wantKeys, string(it.key))
 		}
 		valid = valid && it.err == nil && len(v) > 0
-		var c unionCursor
-		var got []string
-		var gotSame []bool
-		if c.enter(v) {
-			for {
-				same, ok := c.next()
-				if !ok {
-					break
+		for _, full := range []bool{false, true} {
+			c := unionCursor{full: full}
+			var got, gotKeys []string
+			var gotSame []bool
+			if c.enter(v) {
+				for {
+					same, ok := c.next()
+					if !ok {
+						break
+					}
+					got = append(got, string(c.unionid()))
+					gotSame = append(gotSame, same)
+					if full {
+						gotKeys = append(gotKeys, string(c.unionid())+"\x00"+string(c.openid()))
+					}
 				}
-				got = append(got, string(c.unionid()))
-				gotSame = append(gotSame, same)
+			}
+			if !valid {
+				continue // the cursor may stop anywhere, with or without an error
+			}
+			if c.err != nil || !slices.Equal(got, want) || !slices.Equal(gotSame, wantSame) {
+				t.Fatalf("the cursor (full %t) read %q %v (%v), blockIter %q %v", full, got, gotSame, c.err, want, wantSame)
+			}
+			if full && !slices.Equal(gotKeys, wantKeys) {
+				t.Fatalf("the cursor read the keys %q, blockIter %q", gotKeys, wantKeys)
 			}
 		}
-		if !valid {
-			return // the cursor may stop anywhere, with or without an error
-		}
-		if c.err != nil || !slices.Equal(got, want) || !slices.Equal(gotSame, wantSame) {
-			t.Fatalf("the cursor read %q %v (%v), blockIter %q %v", got, gotSame, c.err, want, wantSame)
-		}
 	})
+}
+
+// EachGroup gives every person of the index, in unionid order, with its
+// members in the order of the apps given, whatever the chunk and however
+// many goroutines read the ranges ahead; a callback's error stops it.
+func TestEachGroupGivesWhatTheIndexHolds(t *testing.T) {
+	s, refs := unionWalkFixture(t)
+	pos := map[string]int{}
+	for i, r := range refs {
+		pos[r.AppID] = i
+	}
+	var want []string
+	var cur string
+	var ms []string
+	flush := func() {
+		if len(ms) > 0 {
+			slices.SortStableFunc(ms, func(a, b string) int { return pos[strings.Split(a, "/")[0]] - pos[strings.Split(b, "/")[0]] })
+			want = append(want, cur+": "+strings.Join(ms, " "))
+		}
+		ms = nil
+	}
+	must(t, s.EachUnionKey(func(u, a, o string) error {
+		if u != cur {
+			flush()
+			cur = u
+		}
+		if _, ok := pos[a]; ok {
+			ms = append(ms, a+"/"+o)
+		}
+		return nil
+	}))
+	flush()
+
+	oldChunk, oldMin, oldWorkers := walkChunk, parallelWalkMin, walkWorkers
+	t.Cleanup(func() { walkChunk, parallelWalkMin, walkWorkers = oldChunk, oldMin, oldWorkers })
+	for _, c := range []struct{ chunk, workers int }{{unionChunk, 1}, {1, 1}, {3, 2}, {64, 3}} {
+		t.Run(fmt.Sprintf("chunk %d, %d workers", c.chunk, c.workers), func(t *testing.T) {
+			walkChunk, walkWorkers, parallelWalkMin = c.chunk, c.workers, 0
+			var got []string
+			var kept []*Group // what a caller keeps must be copied; its strings stay valid
+			err := EachGroup(s, refs, func(g *Group) error {
+				var ms []string
+				for _, m := range g.Members {
+					ms = append(ms, m.AppID+"/"+m.OpenID)
+				}
+				got = append(got, g.UnionID+": "+strings.Join(ms, " "))
+				if len(got)%97 == 0 {
+					kept = append(kept, &Group{UnionID: g.UnionID, Members: slices.Clone(g.Members)})
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("EachGroup gives %d groups, the index %d; first difference at %d", len(got), len(want), firstDiff(got, want))
+			}
+			for i, g := range kept {
+				if !strings.HasPrefix(want[97*(i+1)-1], g.UnionID+": "+g.Members[0].AppID+"/"+g.Members[0].OpenID) {
+					t.Fatalf("a kept group changed: %+v, was %s", g, want[97*(i+1)-1])
+				}
+			}
+			stop := errors.New("enough")
+			n := 0
+			err = EachGroup(s, refs, func(g *Group) error {
+				if n++; n == len(want)/2 {
+					return stop
+				}
+				return nil
+			})
+			if !errors.Is(err, stop) || n != len(want)/2 {
+				t.Fatalf("EachGroup stopped with %v after %d groups, want %v after %d", err, n, stop, len(want)/2)
+			}
+		})
+	}
+}
+
+func firstDiff(a, b []string) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
 }
