@@ -334,7 +334,7 @@ func (s *Store) EachUnionKey(fn func(unionid, appid, openid string) error) error
 	if err != nil {
 		return fmt.Errorf("read the unionid index: %w", err)
 	}
-	return s.walkKeys(apps, unionRange{}, false, func(c *walkedChunk) error {
+	return s.walkKeys(apps, unionRange{}, nil, func(c *walkedChunk) error {
 		for _, p := range c.persons {
 			u := c.arena[p.u0:p.u1]
 			for _, m := range c.members[p.m0:p.m1] {

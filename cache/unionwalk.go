@@ -37,10 +37,14 @@ type unionCursor struct {
 	c   *bolt.Cursor
 	v   []byte // the current block (valid during the transaction)
 	off int    // where the next entry of v begins
-	// key holds the current entry's unionid and its NUL; the openid is not
-	// kept, since no later entry of the same person needs it to be told
-	// apart from the next person, unless full: then key is the whole key.
+	// key[:klen] holds the current entry's unionid and its NUL; the
+	// openid is not kept, since no later entry of the same person needs it
+	// to be told apart from the next person, unless full: then it is the
+	// whole key. (The buffer is written in place, not resliced: a slice
+	// stored in the cursor at every entry cost a write barrier each while
+	// the collector ran.)
 	key    []byte
+	klen   int
 	full   bool
 	ulen   int // len of the unionid in key
 	keyLen int // the whole key's length, to check the next entry's shared prefix
@@ -62,8 +66,7 @@ func (u *unionCursor) seek(b *bolt.Bucket, from []byte) bool {
 	} else {
 		_, bv, _ = (&packed{}).blockOf(u.c, from)
 	}
-	u.v, u.off, u.ok, u.ulen, u.keyLen = nil, 0, false, 0, 0
-	u.key = u.key[:0]
+	u.v, u.off, u.ok, u.ulen, u.keyLen, u.klen = nil, 0, false, 0, 0, 0
 	if bv == nil {
 		return false
 	}
@@ -141,7 +144,7 @@ func (u *unionCursor) next() (same, ok bool) {
 	if had && int(shared) > u.ulen {
 		// The entry shares the unionid and its NUL: the same person.
 		if u.full {
-			u.key = append(u.key[:shared], suffix...)
+			u.set(int(shared), suffix)
 		}
 		return true, true
 	}
@@ -156,17 +159,29 @@ func (u *unionCursor) next() (same, ok bool) {
 	same = had && int(shared)+i == u.ulen && bytes.Equal(suffix[:i], u.key[shared:u.ulen])
 	switch {
 	case u.full:
-		u.key = append(u.key[:shared], suffix...)
+		u.set(int(shared), suffix)
 	case !same:
-		u.key = append(u.key[:shared], suffix[:i+1]...)
+		u.set(int(shared), suffix[:i+1])
 	}
 	u.ulen = int(shared) + i
 	return same, true
 }
 
+// set makes the key held key[:shared] followed by b.
+func (u *unionCursor) set(shared int, b []byte) {
+	need := shared + len(b)
+	if need > len(u.key) {
+		k := make([]byte, max(2*need, 64))
+		copy(k, u.key[:shared])
+		u.key = k
+	}
+	copy(u.key[shared:], b)
+	u.klen = need
+}
+
 // openid is the current entry's openid, for a cursor that keeps whole
 // keys (full).
-func (u *unionCursor) openid() []byte { return u.key[u.ulen+1:] }
+func (u *unionCursor) openid() []byte { return u.key[u.ulen+1 : u.klen] }
 
 // skipPerson moves past the entries of the current unionid and returns how
 // many there were; the cursor is then at the next person (or not ok).
@@ -197,10 +212,13 @@ type unionRange struct{ from, to []byte }
 func (s *Store) walkUnions(apps []string, r unionRange, sink personSink) error {
 	curs := make([]unionCursor, len(apps))
 	resume := r.from
-	var u []byte // the current person's unionid, copied: its cursor moves on
 	for {
 		done := true
 		err := s.view(func(tx *bolt.Tx) error {
+			// The current person's unionid, copied: its cursor moves on.
+			// (A local: one the closure shared would cost a write barrier
+			// a person while the collector runs.)
+			var u []byte
 			root := tx.Bucket(bucketMembers)
 			var live []int // the cursors with entries left
 			for i, appid := range apps {
@@ -290,24 +308,29 @@ type walkedMember struct{ app, o0, o1 int32 }
 // their openids, in unionid order, a read transaction per walkChunk
 // entries (or the one person more that reaches it), and calls fn with each
 // chunk between the transactions: a callback may take its time, or call
-// the Store. The chunk and its slices are reused unless keep, when fn may
-// keep them.
-func (s *Store) walkKeys(apps []string, r unionRange, keep bool, fn func(c *walkedChunk) error) error {
+// the Store. Each chunk comes from next (nil: one chunk, reused).
+func (s *Store) walkKeys(apps []string, r unionRange, next func() *walkedChunk, fn func(c *walkedChunk) error) error {
 	curs := make([]unionCursor, len(apps))
 	for i := range curs {
 		curs[i].full = true
 	}
+	if next == nil {
+		c := &walkedChunk{}
+		next = func() *walkedChunk { return c }
+	}
 	resume := r.from
-	c := &walkedChunk{}
+	arenaHint := 4096
 	for {
+		c := next()
 		done := true
-		if keep {
-			c = &walkedChunk{}
-		}
-		c.persons, c.members = c.persons[:0], c.members[:0]
-		// An unionid, an openid: 28 bytes each.
-		arena := make([]byte, 0, walkChunk*32)
+		// The arena is new every chunk: strings of the chunk alias it, and
+		// a caller may keep them. It is sized by the chunk before.
+		arena := make([]byte, 0, arenaHint)
 		err := s.view(func(tx *bolt.Tx) error {
+			// Locals, not the variables the closure shares, are what
+			// grows at every entry: no write barrier.
+			ps, ms, ar := c.persons[:0], c.members[:0], arena
+			defer func() { c.persons, c.members, arena = ps, ms, ar }()
 			root := tx.Bucket(bucketMembers)
 			var live []int
 			for i, appid := range apps {
@@ -338,22 +361,20 @@ func (s *Store) walkKeys(apps []string, r unionRange, keep bool, fn func(c *walk
 					done = false
 					return nil
 				}
-				u0 := int32(len(arena))
-				arena = append(arena, curs[m].unionid()...)
-				p := walkedPerson{u0: u0, u1: int32(len(arena)), m0: int32(len(c.members))}
-				u := arena[p.u0:p.u1]
+				u0 := int32(len(ar))
+				ar = append(ar, curs[m].unionid()...)
+				p := walkedPerson{u0: u0, u1: int32(len(ar)), m0: int32(len(ms))}
 				for k := 0; k < len(live); {
 					i := live[k]
 					cur := &curs[i]
-					if !bytes.Equal(cur.unionid(), u) {
+					if !bytes.Equal(cur.unionid(), ar[p.u0:p.u1]) {
 						k++
 						continue
 					}
 					for same := true; same; {
-						o0 := int32(len(arena))
-						arena = append(arena, cur.openid()...)
-						c.members = append(c.members, walkedMember{app: int32(i), o0: o0, o1: int32(len(arena))})
-						u = arena[p.u0:p.u1] // arena may have moved
+						o0 := int32(len(ar))
+						ar = append(ar, cur.openid()...)
+						ms = append(ms, walkedMember{app: int32(i), o0: o0, o1: int32(len(ar))})
 						entries++
 						same, _ = cur.next()
 					}
@@ -366,14 +387,15 @@ func (s *Store) walkKeys(apps []string, r unionRange, keep bool, fn func(c *walk
 					}
 					k++
 				}
-				p.m1 = int32(len(c.members))
-				c.persons = append(c.persons, p)
+				p.m1 = int32(len(ms))
+				ps = append(ps, p)
 			}
 			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("read the unionid index: %w", err)
 		}
+		arenaHint = max(arenaHint, len(arena)+len(arena)/8)
 		if len(c.persons) > 0 {
 			c.arena = unsafe.String(unsafe.SliceData(arena), len(arena))
 			if err := fn(c); err != nil {
@@ -574,20 +596,30 @@ func (s *Store) walkKeysParallel(apps []string, entries int64, fn func(c *walked
 		workers = runtime.GOMAXPROCS(0)
 	}
 	if workers < 2 || entries < parallelWalkMin {
-		return s.walkKeys(apps, unionRange{}, false, fn)
+		return s.walkKeys(apps, unionRange{}, nil, fn)
 	}
 	ranges, err := s.splitUnions(apps, 8*workers)
 	if err != nil {
 		return fmt.Errorf("read the unionid index: %w", err)
 	}
 	if len(ranges) == 1 {
-		return s.walkKeys(apps, unionRange{}, false, fn)
+		return s.walkKeys(apps, unionRange{}, nil, fn)
 	}
 	// Each range's chunks wait in a channel of their own: a goroutine
-	// reading ahead waits once two are there.
+	// reading ahead waits once two are there. The chunks fn is done with
+	// go back to be filled again (but for their arenas: see walkKeys).
 	chunks := make([]chan *walkedChunk, len(ranges))
 	for i := range chunks {
 		chunks[i] = make(chan *walkedChunk, 2)
+	}
+	free := make(chan *walkedChunk, 2*workers+2)
+	fresh := func() *walkedChunk {
+		select {
+		case c := <-free:
+			return c
+		default:
+			return &walkedChunk{}
+		}
 	}
 	errs := make([]error, len(ranges))
 	stop := make(chan struct{})
@@ -606,7 +638,7 @@ func (s *Store) walkKeysParallel(apps []string, entries int64, fn func(c *walked
 					continue
 				default:
 				}
-				errs[i] = s.walkKeys(apps, ranges[i], true, func(c *walkedChunk) error {
+				errs[i] = s.walkKeys(apps, ranges[i], fresh, func(c *walkedChunk) error {
 					select {
 					case chunks[i] <- c:
 						return nil
@@ -624,6 +656,11 @@ func (s *Store) walkKeysParallel(apps []string, entries int64, fn func(c *walked
 		for c := range chunks[i] {
 			if err := fn(c); err != nil {
 				return err
+			}
+			c.arena = ""
+			select {
+			case free <- c:
+			default:
 			}
 		}
 		if errs[i] != nil {
