@@ -235,10 +235,15 @@ func (s *Store) walkUnions(apps []string, r unionRange, sink personSink) error {
 			}
 			entries := 0
 			for len(live) > 0 {
-				m := live[0]
+				// The smallest unionid, and which cursors are at it: one
+				// comparison a cursor.
+				m, at := live[0], uint64(1)<<live[0]
 				for _, i := range live[1:] {
-					if bytes.Compare(curs[i].unionid(), curs[m].unionid()) < 0 {
-						m = i
+					switch c := bytes.Compare(curs[i].unionid(), curs[m].unionid()); {
+					case c < 0:
+						m, at = i, 1<<i
+					case c == 0:
+						at |= 1 << i
 					}
 				}
 				if r.to != nil && bytes.Compare(curs[m].unionid(), r.to) >= 0 {
@@ -254,7 +259,7 @@ func (s *Store) walkUnions(apps []string, r unionRange, sink personSink) error {
 				for k := 0; k < len(live); {
 					i := live[k]
 					c := &curs[i]
-					if !bytes.Equal(c.unionid(), u) {
+					if at&(1<<i) == 0 {
 						k++
 						continue
 					}
@@ -347,10 +352,13 @@ func (s *Store) walkKeys(apps []string, r unionRange, next func() *walkedChunk, 
 			}
 			entries := 0
 			for len(live) > 0 {
-				m := live[0]
+				m, at := live[0], uint64(1)<<live[0] // as in walkUnions
 				for _, i := range live[1:] {
-					if bytes.Compare(curs[i].unionid(), curs[m].unionid()) < 0 {
-						m = i
+					switch c := bytes.Compare(curs[i].unionid(), curs[m].unionid()); {
+					case c < 0:
+						m, at = i, 1<<i
+					case c == 0:
+						at |= 1 << i
 					}
 				}
 				if r.to != nil && bytes.Compare(curs[m].unionid(), r.to) >= 0 {
@@ -367,7 +375,7 @@ func (s *Store) walkKeys(apps []string, r unionRange, next func() *walkedChunk, 
 				for k := 0; k < len(live); {
 					i := live[k]
 					cur := &curs[i]
-					if !bytes.Equal(cur.unionid(), ar[p.u0:p.u1]) {
+					if at&(1<<i) == 0 {
 						k++
 						continue
 					}
