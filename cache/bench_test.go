@@ -261,3 +261,44 @@ func BenchmarkCheck3M(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEachProfileWithTail is EachProfile over an app whose 200 000
+// rows all wait in the tail (a first sync under way, or killed), one
+// openid in a thousand twice: what finding the older rows (supersededTail)
+// adds to reading them.
+func BenchmarkEachProfileWithTail(b *testing.B) {
+	s := openTestStore(b, Options{})
+	const n = 200_000
+	for start := 0; start < n; start += 20_000 {
+		must(b, s.updateApp("wxTail", func(a *appTx) error {
+			for i := start; i < start+20_000; i++ {
+				p := benchProfile(0, i)
+				if i%1000 == 999 {
+					p = benchProfile(0, i-500) // listed again
+				}
+				if _, err := a.add(&p, false); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+	}
+	b.Run("supersededTail", func(b *testing.B) {
+		for b.Loop() {
+			if skip, err := s.supersededTail("wxTail"); err != nil || len(skip) != n/1000 {
+				b.Fatalf("%d rows superseded (%v), want %d", len(skip), err, n/1000)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/row")
+	})
+	b.Run("EachProfile", func(b *testing.B) {
+		for b.Loop() {
+			rows := 0
+			must(b, s.EachProfile("wxTail", "", func(Profile) error { rows++; return nil }))
+			if rows != n-n/1000 {
+				b.Fatalf("%d rows", rows)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/row")
+	})
+}

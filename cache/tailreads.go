@@ -21,9 +21,11 @@ import (
 // appended would cost the sync a few bytes a row of memory (tens of MB at
 // 10 M followers), or a pass over the tail at every commit. So the tail may
 // hold two rows of one openid, and the catch-up keeps the later one (the
-// newer answer). The readers of rows skip the earlier ones (supersededTail),
-// and the lookups by unionid read the tail as the lookups by openid do
-// (tailMembers).
+// newer answer). The readers of rows skip the earlier ones (supersededTail:
+// a pass over the tail, only when there is one), and the lookups by unionid
+// read the tail as the lookups by openid do (tailMembers). The counters,
+// kept at write time, count both rows until the catch-up removes the
+// older.
 
 // supersededTail returns the rows of appid's tail that a later row of the
 // tail with the same openid supersedes, as of one moment (nil when there
@@ -57,8 +59,8 @@ func (s *Store) supersededTail(appid string) (map[uint32]bool, error) {
 		if err := decodeHead(v, &h); err != nil {
 			return fmt.Errorf("row %d: %w", n, err)
 		}
-		key = binary.BigEndian.AppendUint64(key[:0], maphash.Bytes(seed, h.openID))
-		return srt.add(rowKey(key, n), nil)
+		key = rowKey(binary.BigEndian.AppendUint64(key[:0], maphash.Bytes(seed, h.openID)), n)
+		return srt.add(key, nil)
 	})
 	if err != nil {
 		return nil, err
@@ -79,9 +81,9 @@ func (s *Store) supersededTail(appid string) (map[uint32]bool, error) {
 		}
 		if len(run) > 0 && hash != last {
 			if len(run) > 1 {
-				suspects = append(suspects, run)
+				suspects = append(suspects, slices.Clone(run))
 			}
-			run = nil
+			run = run[:0]
 		}
 		run, last = append(run, n), hash
 	}
@@ -89,7 +91,7 @@ func (s *Store) supersededTail(appid string) (map[uint32]bool, error) {
 		return nil, it.err
 	}
 	if len(run) > 1 {
-		suspects = append(suspects, run)
+		suspects = append(suspects, slices.Clone(run))
 	}
 	if len(suspects) == 0 {
 		return nil, nil
