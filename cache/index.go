@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -29,7 +30,8 @@ var catchUpStep = func(appid, phase string) error { return nil }
 // openid index and their unionids into the unionid indexes, each sorted
 // first (extsort.go) and written in key order, a chunk a transaction, so
 // that the B-trees are rewritten from left to right once rather than all
-// over at every commit. One reading of the rows feeds all three.
+// over at every commit. One reading of the rows feeds all three, or none:
+// the sync that appended them fed them as it wrote them (catchUpFed).
 //
 // An openid appended twice (listed twice, or fetched again after a resumed
 // page) keeps its last row; the others are removed, with their counts. It
@@ -40,7 +42,14 @@ var catchUpStep = func(appid, phase string) error { return nil }
 // the sync (a live lookup) may overtake before they are written: from the
 // moment the app's write counter moves, each key is checked against its row
 // before it goes in.
-func (s *Store) catchUp(appid string) error {
+func (s *Store) catchUp(appid string) error { return s.catchUpFed(appid, nil) }
+
+// catchUpFed is catchUp, taking the sorted records from feed instead of
+// reading the rows again when feed holds exactly the rows to index, as the
+// sync run that appended them fed it (indexFeed.covers). feed is closed
+// either way.
+func (s *Store) catchUpFed(appid string, feed *indexFeed) error {
+	defer feed.close()
 	var from, end uint32
 	var writes uint64
 	err := s.view(func(tx *bolt.Tx) error {
@@ -58,38 +67,15 @@ func (s *Store) catchUp(appid string) error {
 	if err != nil || from >= end {
 		return err
 	}
-	dir := filepath.Dir(s.path)
-	ids := newSorter(dir)
+	var ids, following, left *sorter
+	if feed.covers(from, end, writes) {
+		ids, following, left = feed.sorters()
+	} else {
+		ids, following, left, err = s.readTail(appid, from, end)
+	}
 	defer ids.close()
-	ids.expectRecords(int(end - from))
-	following := newSorter(dir)
 	defer following.close()
-	following.expectRecords(int(end - from)) // most rows are followers with a unionid
-	left := newSorter(dir)
 	defer left.close()
-	var p Profile
-	var key, row []byte
-	// p aliases each row's page: the sorters copy what they keep.
-	err = s.scanRows(appid, from, end, func(n uint32, v []byte) error {
-		if err := scanRecord(v, &p); err != nil {
-			return fmt.Errorf("row %d: %w", n, err)
-		}
-		row = rowKey(row[:0], n)
-		if err := ids.add([]byte(p.OpenID), row); err != nil {
-			return err
-		}
-		var to *sorter
-		switch {
-		case indexed(&p):
-			to = following
-		case former(&p):
-			to = left
-		default:
-			return nil
-		}
-		key = memberKey(key[:0], p.UnionID, p.OpenID)
-		return to.add(key, row)
-	})
 	if err == nil {
 		err = catchUpStep(appid, "scan")
 	}
@@ -119,6 +105,47 @@ func (s *Store) catchUp(appid string) error {
 		a.rec.Indexed = max(a.rec.Indexed, end)
 		return nil
 	})
+}
+
+// tailReads counts the catch-ups that read their rows (readTail), for the
+// tests of the feed.
+var tailReads atomic.Int64
+
+// readTail reads the rows [from, end) of appid into the catch-up's three
+// sorters: openid → row, and the unionid index keys of the following and
+// of the former members → row.
+func (s *Store) readTail(appid string, from, end uint32) (ids, following, left *sorter, err error) {
+	tailReads.Add(1)
+	dir := filepath.Dir(s.path)
+	ids = newSorter(dir)
+	ids.expectRecords(int(end - from))
+	following = newSorter(dir)
+	following.expectRecords(int(end - from)) // most rows are followers with a unionid
+	left = newSorter(dir)
+	var p Profile
+	var key, row []byte
+	// p aliases each row's page: the sorters copy what they keep.
+	err = s.scanRows(appid, from, end, func(n uint32, v []byte) error {
+		if err := scanRecord(v, &p); err != nil {
+			return fmt.Errorf("row %d: %w", n, err)
+		}
+		row = rowKey(row[:0], n)
+		if err := ids.add([]byte(p.OpenID), row); err != nil {
+			return err
+		}
+		var to *sorter
+		switch {
+		case indexed(&p):
+			to = following
+		case former(&p):
+			to = left
+		default:
+			return nil
+		}
+		key = memberKey(key[:0], p.UnionID, p.OpenID)
+		return to.add(key, row)
+	})
+	return ids, following, left, err
 }
 
 // scanRows calls fn for every row of appid in [from, end), a read
