@@ -187,8 +187,9 @@ type Store struct {
 	// heldSinceGap is how long writes held the file since the last pause
 	// of at least SharedWriteGap (Shared).
 	heldSinceGap time.Duration
-	gapPauses    int     // how often a write waited for the gap (for tests)
-	holder       *Holder // set once this process wrote the lock-info file
+	gapPauses    int           // how often a write waited for the gap (for tests)
+	heldTotal    time.Duration // how long writes held the file in all (for benchmarks)
+	holder       *Holder       // set once this process wrote the lock-info file
 
 	syncMu  sync.Mutex
 	syncing map[string]bool // appids with a Sync running in this process
@@ -508,5 +509,6 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 	}
 	s.lastRelease = time.Now()
 	s.heldSinceGap += s.lastRelease.Sub(start)
+	s.heldTotal += s.lastRelease.Sub(start)
 	return s.asDiskFull(err)
 }
