@@ -941,7 +941,7 @@ func (r *syncRun) commit(g *group) error {
 		if err := a.readLiveTail(gone); err != nil {
 			return err
 		}
-		appended := map[string]uint32{}
+		appended := make(map[string]uint32, len(fresh))
 		for _, list := range [][]*answer{known, fresh} {
 			for _, got := range list {
 				ref := got.ref
