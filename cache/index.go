@@ -198,9 +198,11 @@ func (s *Store) indexOpenIDs(appid string, srt *sorter) (map[uint32]bool, error)
 		from, to int // its rows: rows[from:to]
 	}
 	removed := map[uint32]bool{}
-	var batch []entry
-	var arena []byte  // the batch's openids
-	var rows []uint32 // the batch's rows, an openid's together
+	// Sized for a chunk once: grown by appending, they were a tenth of a
+	// catch-up's garbage.
+	batch := make([]entry, 0, indexChunk)
+	arena := make([]byte, 0, indexChunk*32) // the batch's openids (28 bytes, real ones)
+	rows := make([]uint32, 0, indexChunk)   // the batch's rows, an openid's together
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -316,8 +318,8 @@ func (a *appTx) removeRow(n uint32, indexedRow bool) error {
 // app's sub-bucket of bucket, but those of removed rows; writes is the
 // app's write counter when the rows were read (see catchUp).
 func (s *Store) indexUnionIDs(appid string, srt *sorter, bucket []byte, removed map[uint32]bool, writes uint64) error {
-	var keys [][]byte
-	var arena []byte
+	keys := make([][]byte, 0, indexChunk)
+	arena := make([]byte, 0, indexChunk*64) // a unionid and an openid, 57 bytes of real ones
 	flush := func() error {
 		if len(keys) == 0 {
 			return nil
