@@ -182,81 +182,61 @@ func BenchmarkSharedModeLookup(b *testing.B) {
 // BenchmarkCatchUp indexes the tail a cold sync of n profiles leaves (rows
 // appended unindexed, openids random), as a sync does at the end of its
 // run: the openid index and the unionid index, sorted and written in key
-// order (index.go). "fed" takes the rows from a feed filled as they were
-// written (feed.go), as a sync's last catch-up does; "read" reads them back
-// from the file, as the catch-up after a kill does. The store is Shared,
-// as a sync's: held-ms is how long the catch-up's writes held the file
-// (past sharedWriteBurst, a writer pauses for SharedWriteGap, and pauses
-// the number of times it did). feed-cpu-µs/row is what feeding the rows
-// cost the commits that wrote them, outside the catch-up's cpu-µs/row.
+// order (index.go). The store is Shared, as a sync's: held-ms is how long
+// the catch-up's writes held the file (past sharedWriteBurst, a writer
+// pauses for SharedWriteGap, and pauses the number of times it did).
 //
 //	go test -run '^$' -bench CatchUp -benchtime 1x -count 6 ./cache/
 func BenchmarkCatchUp(b *testing.B) {
 	for _, n := range []int{100_000, 1_000_000} {
-		for _, how := range []string{"fed", "read"} {
-			b.Run(fmt.Sprintf("rows=%d/%s", n, how), func(b *testing.B) {
-				var cpu, held, fed time.Duration
-				pauses := 0
-				for b.Loop() {
-					b.StopTimer()
-					s := openTestStore(b, Options{Mode: Shared})
-					feed := newIndexFeed(filepath.Dir(s.Path()))
-					feed.expect(n)
-					rng := rand.New(rand.NewPCG(1, uint64(n)))
-					const chunk = 20_000
-					for i := 0; i < n; i += chunk {
-						log := &rowLog{}
-						err := s.updateApp("wx0", func(a *appTx) error {
-							a.log = log
-							for j := i; j < min(i+chunk, n); j++ {
-								p := benchProfile(0, j)
-								p.OpenID = fmt.Sprintf("oNw3k%016x%07d", rng.Uint64(), j)
-								p.UnionID = fmt.Sprintf("oP1aQ%016x%07d", rng.Uint64(), j)
-								if _, err := a.add(&p, false); err != nil {
-									return err
-								}
+		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {
+			var cpu, held time.Duration
+			pauses := 0
+			for b.Loop() {
+				b.StopTimer()
+				s := openTestStore(b, Options{Mode: Shared})
+				rng := rand.New(rand.NewPCG(1, uint64(n)))
+				const chunk = 20_000
+				for i := 0; i < n; i += chunk {
+					err := s.updateApp("wx0", func(a *appTx) error {
+						for j := i; j < min(i+chunk, n); j++ {
+							p := benchProfile(0, j)
+							p.OpenID = fmt.Sprintf("oNw3k%016x%07d", rng.Uint64(), j)
+							p.UnionID = fmt.Sprintf("oP1aQ%016x%07d", rng.Uint64(), j)
+							if _, err := a.add(&p, false); err != nil {
+								return err
 							}
-							return nil
-						})
-						if err != nil {
-							b.Fatal(err)
 						}
-						began := processCPU()
-						feed.take(log)
-						fed += processCPU() - began
-					}
-					if how == "read" {
-						feed.close()
-						feed = nil
-					}
-					time.Sleep(SharedWriteGap)
-					s.mu.Lock()
-					s.heldSinceGap, s.heldTotal, s.gapPauses = 0, 0, 0
-					s.mu.Unlock()
-					b.StartTimer()
-					began := processCPU()
-					if err := s.catchUpFed("wx0", feed); err != nil {
+						return nil
+					})
+					if err != nil {
 						b.Fatal(err)
 					}
-					cpu += processCPU() - began
-					b.StopTimer()
-					s.mu.Lock()
-					held += s.heldTotal
-					pauses += s.gapPauses
-					s.mu.Unlock()
-					fileMB(b, s.Path())
-					s.Close()
-					b.StartTimer()
 				}
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/1e3/float64(b.N)/float64(n), "µs/row")
-				b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(b.N)/float64(n), "cpu-µs/row")
-				b.ReportMetric(float64(held.Milliseconds())/float64(b.N), "held-ms")
-				if how == "fed" {
-					b.ReportMetric(float64(fed.Nanoseconds())/1e3/float64(b.N)/float64(n), "feed-cpu-µs/row")
+				time.Sleep(SharedWriteGap)
+				s.mu.Lock()
+				s.heldSinceGap, s.heldTotal, s.gapPauses = 0, 0, 0
+				s.mu.Unlock()
+				b.StartTimer()
+				began := processCPU()
+				if err := s.catchUp("wx0"); err != nil {
+					b.Fatal(err)
 				}
-				b.ReportMetric(float64(pauses)/float64(b.N), "pauses")
-			})
-		}
+				cpu += processCPU() - began
+				b.StopTimer()
+				s.mu.Lock()
+				held += s.heldTotal
+				pauses += s.gapPauses
+				s.mu.Unlock()
+				fileMB(b, s.Path())
+				s.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/1e3/float64(b.N)/float64(n), "µs/row")
+			b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(b.N)/float64(n), "cpu-µs/row")
+			b.ReportMetric(float64(held.Milliseconds())/float64(b.N), "held-ms")
+			b.ReportMetric(float64(pauses)/float64(b.N), "pauses")
+		})
 	}
 }
 

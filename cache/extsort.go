@@ -41,6 +41,7 @@ type sorter struct {
 	size int64 // bytes written to file
 
 	expect int // how many records are expected (expectRecords); 0 when unknown
+	count  int // how many records were added
 }
 
 // expectRecords says about how many records will be added, so that the
@@ -76,6 +77,7 @@ func (s *sorter) add(key, val []byte) error {
 	if need := len(s.buf) + len(key) + len(val) + 2*binary.MaxVarintLen32; need > cap(s.buf) {
 		s.grow(need)
 	}
+	s.count++
 	s.buf = binary.AppendUvarint(s.buf, uint64(len(key)))
 	s.recs = append(s.recs, sortRec{key: uint32(len(s.buf)), klen: uint32(len(key))})
 	s.buf = append(s.buf, key...)

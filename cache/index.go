@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -30,8 +29,7 @@ var catchUpStep = func(appid, phase string) error { return nil }
 // openid index and their unionids into the unionid indexes, each sorted
 // first (extsort.go) and written in key order, a chunk a transaction, so
 // that the B-trees are rewritten from left to right once rather than all
-// over at every commit. One reading of the rows feeds all three, or none:
-// the sync that appended them fed them as it wrote them (catchUpFed).
+// over at every commit. One reading of the rows feeds all three.
 //
 // An openid appended twice (listed twice, or fetched again after a resumed
 // page) keeps its last row; the others are removed, with their counts. It
@@ -42,14 +40,7 @@ var catchUpStep = func(appid, phase string) error { return nil }
 // the sync (a live lookup) may overtake before they are written: from the
 // moment the app's write counter moves, each key is checked against its row
 // before it goes in.
-func (s *Store) catchUp(appid string) error { return s.catchUpFed(appid, nil) }
-
-// catchUpFed is catchUp, taking the sorted records from feed instead of
-// reading the rows again when feed holds exactly the rows to index, as the
-// sync run that appended them fed it (indexFeed.covers). feed is closed
-// either way.
-func (s *Store) catchUpFed(appid string, feed *indexFeed) error {
-	defer feed.close()
+func (s *Store) catchUp(appid string) error {
 	var from, end uint32
 	var writes uint64
 	err := s.view(func(tx *bolt.Tx) error {
@@ -67,15 +58,38 @@ func (s *Store) catchUpFed(appid string, feed *indexFeed) error {
 	if err != nil || from >= end {
 		return err
 	}
-	var ids, following, left *sorter
-	if feed.covers(from, end, writes) {
-		ids, following, left = feed.sorters()
-	} else {
-		ids, following, left, err = s.readTail(appid, from, end)
-	}
+	dir := filepath.Dir(s.path)
+	ids := newSorter(dir)
 	defer ids.close()
+	ids.expectRecords(int(end - from))
+	following := newSorter(dir)
 	defer following.close()
+	following.expectRecords(int(end - from)) // most rows are followers with a unionid
+	left := newSorter(dir)
 	defer left.close()
+	var p Profile
+	var key, row []byte
+	// p aliases each row's page: the sorters copy what they keep.
+	err = s.scanRows(appid, from, end, func(n uint32, v []byte) error {
+		if err := scanRecord(v, &p); err != nil {
+			return fmt.Errorf("row %d: %w", n, err)
+		}
+		row = rowKey(row[:0], n)
+		if err := ids.add([]byte(p.OpenID), row); err != nil {
+			return err
+		}
+		var to *sorter
+		switch {
+		case indexed(&p):
+			to = following
+		case former(&p):
+			to = left
+		default:
+			return nil
+		}
+		key = memberKey(key[:0], p.UnionID, p.OpenID)
+		return to.add(key, row)
+	})
 	if err == nil {
 		err = catchUpStep(appid, "scan")
 	}
@@ -105,47 +119,6 @@ func (s *Store) catchUpFed(appid string, feed *indexFeed) error {
 		a.rec.Indexed = max(a.rec.Indexed, end)
 		return nil
 	})
-}
-
-// tailReads counts the catch-ups that read their rows (readTail), for the
-// tests of the feed.
-var tailReads atomic.Int64
-
-// readTail reads the rows [from, end) of appid into the catch-up's three
-// sorters: openid → row, and the unionid index keys of the following and
-// of the former members → row.
-func (s *Store) readTail(appid string, from, end uint32) (ids, following, left *sorter, err error) {
-	tailReads.Add(1)
-	dir := filepath.Dir(s.path)
-	ids = newSorter(dir)
-	ids.expectRecords(int(end - from))
-	following = newSorter(dir)
-	following.expectRecords(int(end - from)) // most rows are followers with a unionid
-	left = newSorter(dir)
-	var p Profile
-	var key, row []byte
-	// p aliases each row's page: the sorters copy what they keep.
-	err = s.scanRows(appid, from, end, func(n uint32, v []byte) error {
-		if err := scanRecord(v, &p); err != nil {
-			return fmt.Errorf("row %d: %w", n, err)
-		}
-		row = rowKey(row[:0], n)
-		if err := ids.add([]byte(p.OpenID), row); err != nil {
-			return err
-		}
-		var to *sorter
-		switch {
-		case indexed(&p):
-			to = following
-		case former(&p):
-			to = left
-		default:
-			return nil
-		}
-		key = memberKey(key[:0], p.UnionID, p.OpenID)
-		return to.add(key, row)
-	})
-	return ids, following, left, err
 }
 
 // scanRows calls fn for every row of appid in [from, end), a read
@@ -200,9 +173,10 @@ func (s *Store) indexOpenIDs(appid string, srt *sorter) (map[uint32]bool, error)
 	removed := map[uint32]bool{}
 	// Sized for a chunk once: grown by appending, they were a tenth of a
 	// catch-up's garbage.
-	batch := make([]entry, 0, indexChunk)
-	arena := make([]byte, 0, indexChunk*32) // the batch's openids (28 bytes, real ones)
-	rows := make([]uint32, 0, indexChunk)   // the batch's rows, an openid's together
+	chunk := min(indexChunk, srt.count)
+	batch := make([]entry, 0, chunk)
+	arena := make([]byte, 0, chunk*32) // the batch's openids (28 bytes, real ones)
+	rows := make([]uint32, 0, chunk)   // the batch's rows, an openid's together
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -318,8 +292,9 @@ func (a *appTx) removeRow(n uint32, indexedRow bool) error {
 // app's sub-bucket of bucket, but those of removed rows; writes is the
 // app's write counter when the rows were read (see catchUp).
 func (s *Store) indexUnionIDs(appid string, srt *sorter, bucket []byte, removed map[uint32]bool, writes uint64) error {
-	keys := make([][]byte, 0, indexChunk)
-	arena := make([]byte, 0, indexChunk*64) // a unionid and an openid, 57 bytes of real ones
+	chunk := min(indexChunk, srt.count) // sized once, as indexOpenIDs's
+	keys := make([][]byte, 0, chunk)
+	arena := make([]byte, 0, chunk*64) // a unionid and an openid, 57 bytes of real ones
 	flush := func() error {
 		if len(keys) == 0 {
 			return nil

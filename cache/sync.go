@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -133,8 +132,6 @@ type syncRun struct {
 	tracks  map[int]*pageTrack
 	nextSeq int      // the first page whose openids are not all written
 	seen    *seenSet // the rows this run listed
-	// feed takes the rows the run appends, for the catch-up (feed.go).
-	feed *indexFeed
 	// refused: the run ended without marking unfollows, for this reason
 	// (see unfollows); Sync returns it.
 	refused error
@@ -212,13 +209,11 @@ func (r *syncRun) run(ctx context.Context) error {
 	if err := r.s.catchUp(r.appid); err != nil {
 		return r.stop(ctx, err)
 	}
-	r.feed = newIndexFeed(filepath.Dir(r.s.path))
-	defer func() { r.feed.close() }() // its scratch files, when the run stops before its catch-up
 	if !r.state.ListingComplete {
 		if err := r.pipeline(ctx); err != nil {
 			// What was appended is indexed however the run stops, so
 			// that lookups and the links see it (index.go).
-			if ierr := r.catchUp(); ierr != nil {
+			if ierr := r.s.catchUp(r.appid); ierr != nil {
 				err = errors.Join(err, ierr)
 			}
 			return r.stop(ctx, err)
@@ -677,7 +672,7 @@ func (r *syncRun) askUnanswered(ctx context.Context) error {
 			return err
 		}
 		now := r.o.Now()
-		err = r.updateApp(len(batch), func(a *appTx) error {
+		err = r.s.updateApp(r.appid, func(a *appTx) error {
 			st := &a.rec.Sync
 			// The listing appended rows it has not indexed yet, maybe of
 			// these openids (listed twice): a subscribe 0 written in a row
@@ -937,7 +932,7 @@ func (r *syncRun) commit(g *group) error {
 			r.seen.set(n)
 		}
 	}
-	err := r.updateApp(len(fresh), func(a *appTx) error {
+	err := r.s.updateApp(r.appid, func(a *appTx) error {
 		// An openid the lister found no row for may have one by now: a
 		// live lookup since the run began may have cached it (a second
 		// row would answer lookups until the catch-up), and one listed
@@ -1064,7 +1059,7 @@ const unfollowChunk = 5000
 // listing missed as unfollowed and closes the run. Each step is
 // idempotent, so a run killed here finishes on the next Sync.
 func (r *syncRun) finish() error {
-	if err := r.catchUp(); err != nil {
+	if err := r.s.catchUp(r.appid); err != nil {
 		return err
 	}
 	now := r.o.Now()
@@ -1109,33 +1104,6 @@ func (r *syncRun) finish() error {
 			return nil
 		}
 	}
-}
-
-// catchUp indexes what the run appended, from the rows it fed (feed.go)
-// when they are all there is to index, else reading them.
-func (r *syncRun) catchUp() error {
-	f := r.feed
-	r.feed = nil
-	return r.s.catchUpFed(r.appid, f)
-}
-
-// updateApp is Store.updateApp for a write of the run that may append rows
-// (about rows of them) or write them again: the feed takes what it did
-// once it has committed.
-func (r *syncRun) updateApp(rows int, fn func(a *appTx) error) error {
-	log := &rowLog{added: make([]addedRow, 0, rows)}
-	err := r.s.updateApp(r.appid, func(a *appTx) error {
-		a.log = log
-		log.writes = a.rec.Writes
-		return fn(a)
-	})
-	if err == nil {
-		if !r.lookups {
-			r.feed.expect(int(r.maxTotal.Load())) // a first sync appends every follower
-		}
-		r.feed.take(log)
-	}
-	return err
 }
 
 // tally is what the end of a run learns from the app's rows: how many the

@@ -74,7 +74,6 @@ type appTx struct {
 	key     []byte            // scratch for index keys
 	live    map[string]uint32 // readLiveTail's tail rows
 	arena   []byte            // bbolt keeps the slices given to Put until commit: they are copied here
-	log     *rowLog           // a sync's transaction: what it appends to the tail and rewrites (feed.go)
 }
 
 // keep copies b into memory that lives as long as the transaction.
@@ -309,9 +308,6 @@ func (a *appTx) update(n uint32, p, old *Profile) error {
 	}
 	a.rec.Counts.add(old, -1)
 	a.rec.Counts.add(p, 1)
-	if a.log != nil {
-		a.log.rewroteTo = max(a.log.rewroteTo, n+1)
-	}
 	a.buf = encodeRecord(a.buf[:0], p)
 	return a.rows.Put(a.keep(rowKey(a.key[:0], n)), a.keep(a.buf))
 }
@@ -340,8 +336,6 @@ func (a *appTx) add(p *Profile, index bool) (uint32, error) {
 		if err := a.reindex(p, nil); err != nil {
 			return 0, err
 		}
-	} else if a.log != nil {
-		a.log.added = append(a.log.added, addedRow{row: n, openID: p.OpenID, unionID: p.UnionID, active: active(p)})
 	}
 	a.buf = encodeRecord(a.buf[:0], p)
 	return n, a.rows.Put(a.keep(rowKey(a.key[:0], n)), a.keep(a.buf))
