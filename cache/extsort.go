@@ -41,6 +41,7 @@ type sorter struct {
 	size int64 // bytes written to file
 
 	expect int // how many records are expected (expectRecords); 0 when unknown
+	count  int // how many records were added
 }
 
 // expectRecords says about how many records will be added, so that the
@@ -76,6 +77,7 @@ func (s *sorter) add(key, val []byte) error {
 	if need := len(s.buf) + len(key) + len(val) + 2*binary.MaxVarintLen32; need > cap(s.buf) {
 		s.grow(need)
 	}
+	s.count++
 	s.buf = binary.AppendUvarint(s.buf, uint64(len(key)))
 	s.recs = append(s.recs, sortRec{key: uint32(len(s.buf)), klen: uint32(len(key))})
 	s.buf = append(s.buf, key...)
@@ -114,7 +116,11 @@ func record(b []byte) (key, val, rest []byte) {
 	return key, b[:vl], b[vl:]
 }
 
-// sortBuf sorts the records of the current run by key.
+// sortBuf sorts the records of the current run by key: by pre, eight bytes
+// of each key after the prefix all of them share, with a radix sort, then
+// the records whose pre ties by the rest of their keys. (A comparison sort
+// took a third of a catch-up's CPU; the keys are random ids, so ties are
+// few.)
 func (s *sorter) sortBuf() {
 	buf := s.buf
 	if len(s.recs) == 0 {
@@ -138,15 +144,53 @@ func (s *sorter) sortBuf() {
 		}
 		s.recs[i].pre = binary.BigEndian.Uint64(b[:])
 	}
-	slices.SortFunc(s.recs, func(a, b sortRec) int {
-		if a.pre != b.pre {
-			if a.pre < b.pre {
-				return -1
-			}
-			return 1
+	radixSortPre(s.recs)
+	for i := 0; i < len(s.recs); {
+		j := i + 1
+		for j < len(s.recs) && s.recs[j].pre == s.recs[i].pre {
+			j++
 		}
-		return bytes.Compare(keyOf(a), keyOf(b))
-	})
+		if j-i > 1 {
+			slices.SortFunc(s.recs[i:j], func(a, b sortRec) int { return bytes.Compare(keyOf(a), keyOf(b)) })
+		}
+		i = j
+	}
+}
+
+// radixSortPre sorts recs by pre, least significant byte first, skipping
+// the bytes every record has alike (the low ones, for short keys).
+func radixSortPre(recs []sortRec) {
+	if len(recs) < 2 {
+		return
+	}
+	var counts [8][256]int
+	for _, r := range recs {
+		for b := range 8 {
+			counts[b][byte(r.pre>>(8*b))]++
+		}
+	}
+	src, dst := recs, make([]sortRec, len(recs))
+	for b := range 8 {
+		c := &counts[b]
+		shift := 8 * b
+		if c[byte(src[0].pre>>shift)] == len(src) {
+			continue // one value of this byte: the order stands
+		}
+		sum := 0
+		for i, n := range c {
+			c[i] = sum
+			sum += n
+		}
+		for _, r := range src {
+			k := byte(r.pre >> shift)
+			dst[c[k]] = r
+			c[k]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &recs[0] {
+		copy(recs, src)
+	}
 }
 
 // spill writes the current run, sorted, to the run file.

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -66,5 +67,40 @@ func TestSorterMergesSpilledRunsInOrder(t *testing.T) {
 				t.Fatalf("scratch files left: %v", left)
 			}
 		})
+	}
+}
+
+// A run is sorted by eight bytes of each key after the prefix the run's
+// keys share, radix sorted, and by the rest where those tie: the order
+// must be bytes.Compare's for keys alike far past those eight bytes, keys
+// that are prefixes of others, zero bytes and bytes above 0x7f.
+func TestSortBufOrdersRunsAsBytesCompare(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	alphabets := []string{"\x00\x01\xff", "ab", "0123456789", "oNw3k-_ABCxyz"}
+	for round := range 200 {
+		s := newSorter(t.TempDir())
+		alpha := alphabets[round%len(alphabets)]
+		prefix := strings.Repeat("o", rng.IntN(8))
+		var want []string
+		for range rng.IntN(300) + 1 {
+			k := []byte(prefix)
+			for range rng.IntN(20) {
+				k = append(k, alpha[rng.IntN(len(alpha))])
+			}
+			want = append(want, string(k))
+			if err := s.add(k, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.sortBuf()
+		var got []string
+		for _, r := range s.recs {
+			k, _, _ := record(s.buf[r.start():])
+			got = append(got, string(k))
+		}
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d: sorted %q, want %q", round, got, want)
+		}
 	}
 }

@@ -171,9 +171,12 @@ func (s *Store) indexOpenIDs(appid string, srt *sorter) (map[uint32]bool, error)
 		from, to int // its rows: rows[from:to]
 	}
 	removed := map[uint32]bool{}
-	var batch []entry
-	var arena []byte  // the batch's openids
-	var rows []uint32 // the batch's rows, an openid's together
+	// Sized for a chunk once: grown by appending, they were a tenth of a
+	// catch-up's garbage.
+	chunk := min(indexChunk, srt.count)
+	batch := make([]entry, 0, chunk)
+	arena := make([]byte, 0, chunk*32) // the batch's openids (28 bytes, real ones)
+	rows := make([]uint32, 0, chunk)   // the batch's rows, an openid's together
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -289,8 +292,9 @@ func (a *appTx) removeRow(n uint32, indexedRow bool) error {
 // app's sub-bucket of bucket, but those of removed rows; writes is the
 // app's write counter when the rows were read (see catchUp).
 func (s *Store) indexUnionIDs(appid string, srt *sorter, bucket []byte, removed map[uint32]bool, writes uint64) error {
-	var keys [][]byte
-	var arena []byte
+	chunk := min(indexChunk, srt.count) // sized once, as indexOpenIDs's
+	keys := make([][]byte, 0, chunk)
+	arena := make([]byte, 0, chunk*64) // a unionid and an openid, 57 bytes of real ones
 	flush := func() error {
 		if len(keys) == 0 {
 			return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -32,9 +33,10 @@ import (
 // start, so a lookup found the wrong block.)
 type packed struct {
 	b     *bolt.Bucket
-	tx    keeper // copies what a write hands to bbolt (nil for reads)
-	owner []byte // the appid written at the head of every block
-	buf   []byte // scratch for encoding
+	tx    keeper        // copies what a write hands to bbolt (nil for reads)
+	owner []byte        // the appid written at the head of every block
+	buf   []byte        // scratch for encoding
+	out   []packedEntry // scratch for merge
 }
 
 // keeper is what a packed index needs of a write transaction: memory that
@@ -349,7 +351,8 @@ func (p *packed) merge(batch [][]byte, value func(i int, cur []byte, has bool) [
 		if it.err != nil {
 			return done, it.err
 		}
-		out := make([]packedEntry, 0, len(old)+end-done)
+		out := slices.Grow(p.out[:0], len(old)+end-done)
+		p.out = out[:0] // what it held is written before the next merge reuses it
 		j := 0
 		for i := done; i < end; i++ {
 			k := batch[i]

@@ -451,6 +451,36 @@ func TestSharedWritesInQuickSuccessionSkipTheGapUntilTheyHeldTheFile(t *testing.
 	}
 }
 
+// A Shared store maps the file far ahead of its end (writeMmapSize) so
+// that a growing file is not mapped again in the middle of a transaction;
+// the file itself must still grow with what it holds, as a ReadWrite
+// store's does: a cache of a few profiles is not a file of 16 MB.
+func TestSharedStoreGrowsTheFileWithItsData(t *testing.T) {
+	sizes := map[Mode][]int64{}
+	for _, mode := range []Mode{ReadWrite, Shared} {
+		s := openTestStore(t, Options{Mode: mode})
+		for n := 1; n <= 4096; n *= 4 {
+			ps := make([]Profile, n)
+			for i := range ps {
+				ps[i] = benchProfile(0, n+i)
+			}
+			must(t, s.PutProfiles("wx0", ps))
+			fi, err := os.Stat(s.Path())
+			must(t, err)
+			sizes[mode] = append(sizes[mode], fi.Size())
+		}
+	}
+	for i, shared := range sizes[Shared] {
+		if rw := sizes[ReadWrite][i]; shared > 2*rw {
+			t.Fatalf("after %d writes the Shared store's file is %d bytes, the ReadWrite store's %d (all: %v against %v)",
+				i+1, shared, rw, sizes[Shared], sizes[ReadWrite])
+		}
+	}
+	if first := sizes[Shared][0]; first > 256<<10 {
+		t.Fatalf("a cache of one profile is a file of %d bytes", first)
+	}
+}
+
 func TestHolderStartedOnAnotherDayShowsTheDate(t *testing.T) {
 	since := time.Now().Add(-48 * time.Hour)
 	h := &Holder{PID: 4242, Command: "wxscope sync", Since: since}

@@ -359,6 +359,7 @@ type batchJob struct {
 func (r *syncRun) list(ctx context.Context, work chan<- batchJob, results chan<- any) error {
 	cursor := r.state.Cursor
 	largest := 0 // the most openids a page of this run held
+	seen := make(map[string]struct{}, 10000)
 	for seq := 0; ; seq++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -390,7 +391,7 @@ func (r *syncRun) list(ctx context.Context, work chan<- batchJob, results chan<-
 				r.maxTotal.Store(int64(page.Total))
 			}
 		}
-		ids, bad := plausibleIDs(dedupe(page.OpenIDs))
+		ids, bad := plausibleIDs(dedupe(page.OpenIDs, seen))
 		last := page.Last || len(ids)+len(bad) == 0 || page.Next == ""
 		r.errs.Add(int64(len(bad)))
 		fresh, stale, refs, err := r.classify(ids)
@@ -485,15 +486,26 @@ func shortID(id string) string {
 	return fmt.Sprintf("%s…(%d bytes)", strings.ToValidUTF8(id[:maxIDLen], ""), len(id))
 }
 
-func dedupe(ids []string) []string {
-	seen := make(map[string]struct{}, len(ids))
-	out := ids[:0:0]
-	for _, id := range ids {
+// dedupe returns ids without the empty ones and without repeats, in their
+// order: ids itself when it has neither. seen is scratch, the same map for
+// every page of a listing.
+func dedupe(ids []string, seen map[string]struct{}) []string {
+	clear(seen)
+	var out []string // nil until an id is left out
+	for i, id := range ids {
 		if _, dup := seen[id]; dup || id == "" {
+			if out == nil {
+				out = append(make([]string, 0, len(ids)), ids[:i]...)
+			}
 			continue
 		}
 		seen[id] = struct{}{}
-		out = append(out, id)
+		if out != nil {
+			out = append(out, id)
+		}
+	}
+	if out == nil {
+		return ids
 	}
 	return out
 }
@@ -519,6 +531,7 @@ func (r *syncRun) classify(ids []string) (fresh []uint32, stale []string, refs [
 		c := ar.rows.Cursor()
 		var h recordHead
 		k, v := c.Seek(rowKey(nil, r.hint))
+		stale, refs = make([]string, 0, len(ids)), make([]rowRef, 0, len(ids))
 		for _, id := range ids {
 			var ref rowRef
 			if k != nil && decodeHead(v, &h) == nil && string(h.openID) == id {
@@ -936,7 +949,7 @@ func (r *syncRun) commit(g *group) error {
 		if err := a.readLiveTail(gone); err != nil {
 			return err
 		}
-		appended := map[string]uint32{}
+		appended := make(map[string]uint32, len(fresh))
 		for _, list := range [][]*answer{known, fresh} {
 			for _, got := range list {
 				ref := got.ref

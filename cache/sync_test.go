@@ -524,3 +524,25 @@ func TestAListingThatShrinksFarBelowTheCacheMarksOnlyOnceConfirmed(t *testing.T)
 	}
 	checkConsistency(t, s)
 }
+
+// A page's openids lose their empty and repeated ones and keep their order;
+// a page with neither is given back as it is, and the scratch map carries
+// nothing from one page to the next.
+func TestDedupeKeepsTheFirstOfEachOpenIDInOrder(t *testing.T) {
+	seen := map[string]struct{}{}
+	for _, c := range []struct{ in, want []string }{
+		{[]string{"a", "b", "c"}, []string{"a", "b", "c"}},
+		{[]string{"a", "", "b", "a", "c", "b"}, []string{"a", "b", "c"}},
+		{[]string{"", ""}, []string{}},
+		{[]string{"c", "a"}, []string{"c", "a"}}, // seen on the page before
+		{nil, nil},
+	} {
+		got := dedupe(c.in, seen)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("dedupe(%q) = %q, want %q", c.in, got, c.want)
+		}
+		if len(got) == len(c.in) && len(got) > 0 && &got[0] != &c.in[0] {
+			t.Errorf("dedupe(%q) copied a page with nothing to leave out", c.in)
+		}
+	}
+}

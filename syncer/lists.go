@@ -12,10 +12,84 @@ import (
 	"wxscope/wechat"
 )
 
-// readLists reads app's tags (cgi-bin/tags/get) and its whole blacklist
-// (tags/members/getblacklist, every page) into the store, after the
-// follower sync whose outcome is synced. Both are read again on every
-// sync: what the cache holds is what WeChat last said.
+// listsFetch reads an app's tags (cgi-bin/tags/get) and the start of its
+// blacklist (tags/members/getblacklist) while its followers sync: two or
+// three calls that, made after the sync, added a latency each to it. At
+// most prefetchedOpenIDs blacklisted openids are held; a longer list goes
+// on from its cursor when the store takes it (readLists).
+type listsFetch struct {
+	c      *wechat.Client
+	done   chan struct{}
+	cancel context.CancelFunc
+	at     time.Time
+
+	// Set by the fetch before done closes.
+	tags    []wechat.Tag
+	tagsErr error
+	pages   []wechat.Page // the blacklist's pages so far
+	err     error         // the blacklist listing's error
+	more    bool          // the listing goes on after pages
+}
+
+// prefetchedOpenIDs bounds the blacklist a listsFetch holds in memory
+// (28 bytes an openid): the list can be as long as the account. A
+// variable, so that a test can have a short list go on after the sync.
+var prefetchedOpenIDs = 100_000
+
+// fetchLists starts reading the lists of the app c is the client of, read
+// at now().
+func fetchLists(ctx context.Context, c *wechat.Client, now func() time.Time) *listsFetch {
+	if now == nil {
+		now = time.Now
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	f := &listsFetch{c: c, done: make(chan struct{}), cancel: cancel, at: now()}
+	go func() {
+		defer close(f.done)
+		f.tags, f.tagsErr = c.Tags(fctx)
+		held := 0
+		for p, err := range c.Blacklist(fctx, "") {
+			if err != nil {
+				f.err = err
+				return
+			}
+			f.pages = append(f.pages, p)
+			if held += len(p.OpenIDs); !p.Last && held >= prefetchedOpenIDs {
+				f.more = true
+				return
+			}
+		}
+	}()
+	return f
+}
+
+// stop abandons the fetch and waits for it to end.
+func (f *listsFetch) stop() {
+	f.cancel()
+	<-f.done
+}
+
+// blacklist is the blacklist's pages of openids: those fetched, then the
+// rest from the API.
+func (f *listsFetch) blacklist(ctx context.Context) iter.Seq2[[]string, error] {
+	return func(yield func([]string, error) bool) {
+		for _, p := range f.pages {
+			if !yield(p.OpenIDs, nil) {
+				return
+			}
+		}
+		switch {
+		case f.err != nil:
+			yield(nil, &listingError{f.err})
+		case f.more:
+			blacklistPages(f.c.Blacklist(ctx, f.pages[len(f.pages)-1].NextOpenID))(yield)
+		}
+	}
+}
+
+// readLists stores the tags and the whole blacklist of app that lists
+// fetched beside the follower sync whose outcome is synced. Both are read
+// again on every sync: what the cache holds is what WeChat last said.
 //
 // Neither is the sync's job, so an API failure fails nothing: it is
 // recorded in the store as a sentence (Tags().Unavailable,
@@ -23,18 +97,17 @@ import (
 // command says so. An account without WeChat verification cannot list its
 // tags (48001): its followers' tag ids then show as numbers. Only a failed
 // write to the cache is returned.
-func (s *Syncer) readLists(ctx context.Context, app config.App, c *wechat.Client, now func() time.Time, synced error) error {
+func (s *Syncer) readLists(ctx context.Context, app config.App, lists *listsFetch, synced error) error {
 	if synced != nil && !errors.Is(synced, cache.ErrDailyQuota) {
 		// The API or the cache is failing already; a user/get quota stop is
 		// no reason to keep these stale, they have their own quotas.
+		lists.stop()
 		return nil
 	}
-	if now == nil {
-		now = time.Now
-	}
-	at := now()
-	tags, err := c.Tags(ctx)
-	switch {
+	<-lists.done
+	defer lists.cancel()
+	at := lists.at
+	switch err := lists.tagsErr; {
 	case ctx.Err() != nil:
 		return nil
 	case err != nil:
@@ -42,12 +115,12 @@ func (s *Syncer) readLists(ctx context.Context, app config.App, c *wechat.Client
 			return err
 		}
 	default:
-		if err := s.store.SetTags(app.AppID, cacheTags(tags), at); err != nil {
+		if err := s.store.SetTags(app.AppID, cacheTags(lists.tags), at); err != nil {
 			return err
 		}
 	}
 
-	_, err = s.store.ReplaceBlacklist(app.AppID, blacklistPages(c.Blacklist(ctx, "")), at)
+	_, err := s.store.ReplaceBlacklist(app.AppID, lists.blacklist(ctx), at)
 	var le *listingError
 	switch {
 	case err == nil, ctx.Err() != nil:

@@ -135,6 +135,32 @@ func TestSyncStoresTagsAndTheWholeBlacklist(t *testing.T) {
 	}
 }
 
+// The blacklist is read while the followers sync, up to prefetchedOpenIDs
+// openids; a longer one goes on from its cursor after the sync, and the
+// store takes it whole all the same.
+func TestABlacklistLongerThanWhatIsReadBesideTheSyncGoesOnFromItsCursor(t *testing.T) {
+	old := prefetchedOpenIDs
+	prefetchedOpenIDs = 1000
+	t.Cleanup(func() { prefetchedOpenIDs = old })
+	world := wechattest.NewWorld(wechattest.WorldSpec{Seed: 6, Apps: []wechattest.AppSpec{
+		{Name: "news", Platform: "P1", Followers: 4000, Blacklisted: 2500},
+	}})
+	ss := newSimSyncer(t, world, wechattest.WithBlacklistPageSize(700))
+	a := world.Apps()[0]
+	if err := ss.sync(t, "news"); err != nil {
+		t.Fatal(err)
+	}
+	if n := ss.srv.Calls("/" + wechat.PathBlacklist); n != 5 {
+		t.Errorf("getblacklist called %d times for 2 500 at 700 a page, want 5 (4 pages and the empty answer)", n)
+	}
+	if got, want := ss.storedBlacklist(t, a.AppID), sorted(world.Blacklist(a.AppID)); !slices.Equal(got, want) {
+		t.Fatalf("stored blacklist has %d openids, the API lists %d", len(got), len(want))
+	}
+	if st, err := ss.store.BlacklistState(a.AppID); err != nil || st.Unavailable != "" || st.Count != 2500 {
+		t.Fatalf("blacklist state %+v, %v", st, err)
+	}
+}
+
 // An unverified account cannot list its tags (48001): its followers sync
 // all the same, the cache says why the tags are missing, and its blacklist
 // is still read.

@@ -138,8 +138,9 @@ func (s *Syncer) sync(ctx context.Context, app config.App, progress func(cache.P
 	if s.opts.Adjust != nil {
 		s.opts.Adjust(&opts)
 	}
+	lists := fetchLists(ctx, ac.client, opts.Now)
 	err = cache.Sync(ctx, s.store, app.AppID, ac.source(), opts)
-	if lerr := s.readLists(ctx, app, ac.client, opts.Now, err); lerr != nil && err == nil {
+	if lerr := s.readLists(ctx, app, lists, err); lerr != nil && err == nil {
 		return fail(lerr)
 	}
 	return err

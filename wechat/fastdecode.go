@@ -1,7 +1,7 @@
 package wechat
 
 import (
-	"strconv"
+	"encoding/binary"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
@@ -185,7 +185,7 @@ func (s *scanner) user(u *userBody) bool {
 			if !s.userField(u, field) {
 				return false
 			}
-		case foldsTo(key, userKeys[:]...):
+		case foldsToUserKey(key):
 			return false
 		default:
 			if !s.skip(0) {
@@ -268,6 +268,28 @@ func foldsTo(key []byte, names ...string) bool {
 		}
 	}
 	return false
+}
+
+// foldsToUserKey is foldsTo(key, userKeys[:]...) by one lookup of the key
+// in lower case rather than a comparison with each name: a profile of an
+// answer has seven keys of no use (nickname, sex, city and the like), and
+// comparing them with all ten names was a tenth of the decoding. For an
+// ASCII key, encoding/json's folding is ASCII's.
+func foldsToUserKey(key []byte) bool {
+	var low [16]byte // every user key is shorter
+	if len(key) > len(low) {
+		return foldsTo(key) // non-ASCII folds; an ASCII key this long matches none
+	}
+	for i, c := range key {
+		switch {
+		case c >= utf8.RuneSelf:
+			return true
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		low[i] = c
+	}
+	return userField(low[:len(key)]) >= 0
 }
 
 // newScanner scans body, which is the string its values are slices of, not
@@ -374,8 +396,15 @@ func (s *scanner) int() (flexInt, bool) {
 	if s.i < len(s.b) && (s.b[s.i] == '.' || s.b[s.i] == 'e' || s.b[s.i] == 'E') {
 		return 0, false
 	}
-	v, err := strconv.ParseInt(string(s.b[start:s.i]), 10, 64)
-	return flexInt(v), err == nil
+	// At most 18 digits: no overflow, and strconv.ParseInt's result.
+	var v int64
+	for _, c := range s.b[digits:s.i] {
+		v = v*10 + int64(c-'0')
+	}
+	if digits > start {
+		v = -v
+	}
+	return flexInt(v), true
 }
 
 // ints reads an array of integer literals; [] gives an empty, non-nil slice,
@@ -419,6 +448,18 @@ var plainByte = func() (t [256]bool) {
 	return t
 }()
 
+// plainWord reports whether all eight bytes of w are plainBytes, eight at
+// a time (a string of an answer is mostly plain ASCII: ids, names of
+// scenes): no byte below 0x20, none from 0x80 up, no quote, no backslash.
+// The test for a zero byte, (x - 0x01…) &^ x & 0x80…, finds one only where
+// there is one.
+func plainWord(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	zero := func(x uint64) uint64 { return (x - ones) &^ x & highs }
+	below := (w - 0x20*ones) &^ w & highs // a byte below 0x20, likewise
+	return (w&highs)|below|zero(w^('"'*ones))|zero(w^('\\'*ones)) == 0
+}
+
 // rawStr is str's bytes: a view of the body when the string holds no
 // escapes, else a new slice.
 func (s *scanner) rawStr() ([]byte, bool) {
@@ -428,6 +469,9 @@ func (s *scanner) rawStr() ([]byte, bool) {
 	start := s.i
 	for s.i < len(s.b) {
 		b, i := s.b, s.i // in registers: this loop is most of the decoding
+		for i+8 <= len(b) && plainWord(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
 		for i < len(b) && plainByte[b[i]] {
 			i++
 		}

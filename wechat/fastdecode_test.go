@@ -3,8 +3,10 @@ package wechat
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"reflect"
 	"strings"
@@ -339,6 +341,50 @@ func TestUserFieldIsThePlaceInUserKeys(t *testing.T) {
 	for _, k := range []string{"", "nickname", "Openid", "openid ", "subscribe_times", "qr_scene_st"} {
 		if got := userField([]byte(k)); got != -1 {
 			t.Errorf("userField(%q) = %d, want -1", k, got)
+		}
+	}
+}
+
+// plainWord is plainByte for eight bytes at once: random words, most of
+// them plain, some with a byte of every other kind.
+func TestPlainWordIsPlainByteEightAtATime(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 1_000_000 {
+		var b [8]byte
+		for i := range b {
+			if rng.IntN(4) == 0 {
+				b[i] = byte(rng.IntN(256))
+			} else {
+				b[i] = byte(0x20 + rng.IntN(0x60))
+			}
+		}
+		want := true
+		for _, c := range b {
+			want = want && plainByte[c]
+		}
+		if got := plainWord(binary.LittleEndian.Uint64(b[:])); got != want {
+			t.Fatalf("plainWord(%q) = %v, want %v", b, got, want)
+		}
+	}
+}
+
+// foldsToUserKey is foldsTo over userKeys: the keys of an answer, their
+// case changed, non-ASCII ones and random ones.
+func TestFoldsToUserKeyIsFoldsToOverTheUserKeys(t *testing.T) {
+	keys := []string{"", "nickname", "sex", "headimgurl", "Openid", "OPENID", "openId", "openid ", "subscribe_times",
+		"qr_scene_st", "Qr_Scene_Str", "tagid_List", "ſubscribe", "unionıd", "UNIONID", "a_very_long_key_of_no_use_at_all"}
+	rng := rand.New(rand.NewPCG(5, 6))
+	const alphabet = "abcdefghijklmnopqrstuvwxyz_ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	for range 100_000 {
+		k := []byte(userKeys[rng.IntN(len(userKeys))])
+		for range rng.IntN(3) {
+			k[rng.IntN(len(k))] = alphabet[rng.IntN(len(alphabet))]
+		}
+		keys = append(keys, string(k))
+	}
+	for _, k := range keys {
+		if got, want := foldsToUserKey([]byte(k)), foldsTo([]byte(k), userKeys[:]...); got != want {
+			t.Fatalf("foldsToUserKey(%q) = %v, want %v", k, got, want)
 		}
 	}
 }

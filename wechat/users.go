@@ -8,6 +8,7 @@ import (
 	"iter"
 	"net/url"
 	"slices"
+	"unicode/utf8"
 )
 
 // API paths of the user endpoints.
@@ -154,6 +155,54 @@ func (c *Client) BatchGet(ctx context.Context, openids []string) (map[string]Use
 	return got, nil
 }
 
+// batchGetRequest is the body of a batchget call for ids: raw UTF-8, no
+// HTML escaping, as the SDKs send, and as encoding/json writes it.
+// Openids are plain ASCII, which goes as it is: encoding/json took a tenth
+// of a sync's client CPU reflecting over a hundred of them a call. An id
+// that needs escaping leaves the whole body to encoding/json.
+func batchGetRequest(ids []string) ([]byte, error) {
+	n := len(`{"user_list":[]}`) + 1
+	for _, id := range ids {
+		for i := 0; i < len(id); i++ {
+			if c := id[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+				return batchGetRequestJSON(ids)
+			}
+		}
+		n += len(`{"openid":""},`) + len(id)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, `{"user_list":[`...)
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"openid":"`...)
+		b = append(b, id...)
+		b = append(b, `"}`...)
+	}
+	return append(b, "]}\n"...), nil
+}
+
+// batchGetRequestJSON is batchGetRequest by encoding/json.
+func batchGetRequestJSON(ids []string) ([]byte, error) {
+	type item struct {
+		OpenID string `json:"openid"`
+	}
+	req := struct {
+		UserList []item `json:"user_list"`
+	}{UserList: make([]item, len(ids))}
+	for i, id := range ids {
+		req.UserList[i] = item{OpenID: id}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(req); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 // BatchGetList is BatchGet giving the profiles as the answer lists them,
 // for a caller that keys them itself: an openid answered twice is there
 // twice (keyed in order, the later wins, as in BatchGet's map), and one
@@ -174,24 +223,12 @@ func (c *Client) BatchGetList(ctx context.Context, openids []string) ([]User, er
 	if len(ids) == 0 || len(ids) > MaxBatch {
 		return nil, fmt.Errorf("wechat %s: %s: %w (got %d)", c.cfg.AppID, PathBatchGet, ErrBatchSize, len(ids))
 	}
-	type item struct {
-		OpenID string `json:"openid"`
-	}
-	req := struct {
-		UserList []item `json:"user_list"`
-	}{UserList: make([]item, len(ids))}
-	for i, id := range ids {
-		req.UserList[i] = item{OpenID: id}
-	}
-	// Raw UTF-8, no HTML escaping, as the SDKs send.
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(req); err != nil {
+	req, err := batchGetRequest(ids)
+	if err != nil {
 		return nil, err
 	}
 	var ans *userListBody // the answer of the attempt that succeeded, when it decoded in one pass
-	body, err := c.call(ctx, request{method: "POST", path: PathBatchGet, body: buf.Bytes(),
+	body, err := c.call(ctx, request{method: "POST", path: PathBatchGet, body: req,
 		decode: onePass(&ans)})
 	if err != nil {
 		return nil, err
