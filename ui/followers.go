@@ -1148,7 +1148,7 @@ func (f *Followers) rowLine(l layout, i int) string {
 			other(l.apps[j], m.styled[st])
 		}
 	}
-	tags := f.tagLabels[f.idx.tagSet[r]]
+	tags := f.tagLabels[f.idx.tagSet.at(r)]
 	other(l.tags, cell(tags, l.tags))
 	if l.remark > 0 {
 		remark := sanitize.Text(row.Remark)

@@ -1,0 +1,265 @@
+package ui
+
+import (
+	"cmp"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"wxscope/cache"
+)
+
+// idWorld is a set of followers whose ids have the shapes an idColumn must
+// handle: the packed shape (a shared prefix, then width lane characters),
+// and every other kind kept as it is.
+type idWorld struct {
+	name   string
+	prefix string
+	width  int
+	sorted bool // ids in ascending order, as a sorted listing gives them
+	odd    int  // one in odd rows has an id of another shape (0: none)
+	noUID  int  // one in noUID rows has no unionid (0: all have one)
+}
+
+func (w idWorld) profiles(rng *rand.Rand, n int) []cache.Profile {
+	rnd := func(k int) string {
+		b := make([]byte, k)
+		for i := range b {
+			b[i] = idLanes[rng.IntN(64)]
+		}
+		return string(b)
+	}
+	odd := func() string {
+		switch rng.IntN(6) {
+		case 0:
+			return w.prefix + rnd(w.width+1) // longer
+		case 1:
+			return w.prefix + rnd(max(w.width-1, 0)) // shorter
+		case 2:
+			return "x" + rnd(len(w.prefix)+w.width-1) // another prefix, same length
+		case 3:
+			return w.prefix + rnd(w.width/2) + "客" // not of the alphabet
+		case 4:
+			return w.prefix + "\x00" + rnd(w.width-1) // a NUL
+		}
+		return "o" // very short
+	}
+	ps := make([]cache.Profile, n)
+	for i := range ps {
+		ps[i].OpenID = w.prefix + rnd(w.width)
+		ps[i].UnionID = "uP1a" + rnd(w.width+1)
+		if w.odd > 0 && rng.IntN(w.odd) == 0 {
+			ps[i].OpenID = odd()
+		}
+		if w.odd > 0 && rng.IntN(w.odd) == 0 {
+			ps[i].UnionID = odd()
+		}
+		if w.noUID > 0 && rng.IntN(w.noUID) == 0 {
+			ps[i].UnionID = ""
+		}
+		if rng.IntN(7) == 0 {
+			ps[i].Remark = "Vip " + rnd(3)
+		}
+	}
+	if w.sorted {
+		slices.SortFunc(ps, func(a, b cache.Profile) int { return strings.Compare(a.OpenID, b.OpenID) })
+	}
+	return ps
+}
+
+var idWorlds = []idWorld{
+	{name: "real", prefix: "oNw3k", width: 23, noUID: 10},
+	{name: "real-odd", prefix: "oNw3k", width: 23, odd: 20, noUID: 10},
+	{name: "sorted", prefix: "oSp7v", width: 23, sorted: true, noUID: 3},
+	{name: "narrow", prefix: "o", width: 3, odd: 9},
+	{name: "nine-lanes", prefix: "oab", width: 9},
+	{name: "wide", prefix: "oWd", width: 37, odd: 15},
+	{name: "no-prefix", prefix: "", width: 12, odd: 5},
+}
+
+// queriesFor picks queries that hit ids at every place: parts of real ids
+// (inside, at the start, across the prefix's end, at the end), the prefix,
+// and letters, in both cases.
+func queriesFor(rng *rand.Rand, ps []cache.Profile) []string {
+	qs := []string{"o", "on", "N", "Nw", "3k", "k", "ku", "1", "vip", "VIP", "Vip 1", "-", "_", "x", "客", "\x00", "zz", "P1a", "uP1a"}
+	for range 200 {
+		p := ps[rng.IntN(len(ps))]
+		id := p.OpenID
+		if rng.IntN(2) == 0 && p.UnionID != "" {
+			id = p.UnionID
+		}
+		if id == "" {
+			continue
+		}
+		i := rng.IntN(len(id))
+		j := i + 1 + rng.IntN(min(len(id)-i, 12))
+		if rng.IntN(4) == 0 {
+			i = 0
+		}
+		qs = append(qs, id[i:min(j, len(id))])
+	}
+	return qs
+}
+
+func TestIDColumnsAgreeWithTheIDsAsTheyAre(t *testing.T) {
+	for seed, w := range idWorlds {
+		t.Run(w.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(seed), 9))
+			ps := w.profiles(rng, 3000)
+			x := IndexProfiles(ps)
+			for r, p := range ps {
+				if got := x.OpenID(r); got != p.OpenID {
+					t.Fatalf("row %d openid %q, want %q", r, got, p.OpenID)
+				}
+				if got := x.UnionID(r); got != p.UnionID {
+					t.Fatalf("row %d unionid %q, want %q", r, got, p.UnionID)
+				}
+				if got := x.hasUnionID(r); got != (p.UnionID != "") {
+					t.Fatalf("row %d has a unionid: %v", r, got)
+				}
+			}
+			if w.odd == 0 && (len(x.open.ex.rows) != 0 || len(x.union.ex.rows) != 0) {
+				t.Errorf("ids of one shape kept as they are: %d openids, %d unionids", len(x.open.ex.rows), len(x.union.ex.rows))
+			}
+			if w.sorted && len(x.open.prefix) != len(w.prefix) {
+				t.Errorf("prefix %q after the sorted ids, want %q", x.open.prefix, w.prefix)
+			}
+			for _, q := range queriesFor(rng, ps) {
+				checkMatch(t, x, ps, q, nil)
+				// Narrowing within a random half gives the same as a
+				// scan and a mask.
+				half := make([]uint64, (len(ps)+63)/64)
+				for i := range half {
+					half[i] = rng.Uint64()
+				}
+				checkMatch(t, x, ps, q, half)
+			}
+			for _, key := range []SortKey{SortOpenID, SortUnionID} {
+				field := func(r int) string { return ps[r].OpenID }
+				if key == SortUnionID {
+					field = func(r int) string { return ps[r].UnionID }
+				}
+				want := identity(len(ps))
+				slices.SortStableFunc(want, func(a, b uint32) int { return strings.Compare(field(int(a)), field(int(b))) })
+				if got := x.Order(key, nil); !slices.Equal(got, want) {
+					t.Fatalf("order by %d differs from a sort of the ids", key)
+				}
+			}
+		})
+	}
+}
+
+// checkMatch compares Match with a scan of the profiles: ids exactly,
+// remarks in any ASCII case.
+func checkMatch(t *testing.T, x *FollowerIndex, ps []cache.Profile, q string, within []uint64) {
+	t.Helper()
+	set, n, ok := x.Match(q, within, nil)
+	if !ok {
+		t.Fatalf("Match(%q) gave up", q)
+	}
+	count := 0
+	for r, p := range ps {
+		want := (within == nil || within[r>>6]&(1<<(r&63)) != 0) &&
+			(strings.Contains(p.OpenID, q) || strings.Contains(p.UnionID, q) || strings.Contains(asciiLower(p.Remark), asciiLower(q)))
+		if got := set[r>>6]&(1<<(r&63)) != 0; got != want {
+			t.Fatalf("Match(%q, within %v): row %d (%q, %q, %q) is %v, want %v", q, within != nil, r, p.OpenID, p.UnionID, p.Remark, got, want)
+		}
+		if want {
+			count++
+		}
+	}
+	if n != count {
+		t.Fatalf("Match(%q) counts %d rows, sets %d", q, n, count)
+	}
+	for _, w := range set[len(ps)>>6:] {
+		if w>>(len(ps)&63) != 0 && len(ps)&63 != 0 {
+			t.Fatalf("Match(%q) sets bits past the last row", q)
+		}
+	}
+}
+
+func TestIDColumnKeepsAPrefixOfOddFirstIDs(t *testing.T) {
+	// The first ids are odd ones; the column still packs the rest.
+	var ps []cache.Profile
+	for i := range 40 {
+		ps = append(ps, cache.Profile{OpenID: fmt.Sprintf("odd-%d", i)})
+	}
+	for i := range 2000 {
+		ps = append(ps, cache.Profile{OpenID: fmt.Sprintf("oNw3kT%06dAbCdEfGhIjKlMnOpQ", i)[:28]})
+	}
+	x := IndexProfiles(ps)
+	if len(x.open.ex.rows) != 40 {
+		t.Errorf("%d openids kept as they are, want the 40 odd ones", len(x.open.ex.rows))
+	}
+	for r, p := range ps {
+		if x.OpenID(r) != p.OpenID {
+			t.Fatalf("row %d: %q, want %q", r, x.OpenID(r), p.OpenID)
+		}
+	}
+}
+
+func TestSortRowsAgreesWithAStableSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{0, 1, 2, 100, 5000, 70_000, 200_000} {
+		for _, span := range []uint64{1, 3, 1000, 1 << 20, 1 << 31, 1 << 40, ^uint64(0)} {
+			keys := make([]uint64, n)
+			for i := range keys {
+				keys[i] = rng.Uint64N(span)
+				if span == ^uint64(0) {
+					keys[i] = rng.Uint64() &^ 0xffff // ties in the low bits
+				}
+			}
+			// whole compares what the keys hold and more: the row's parity.
+			whole := func(a, b uint32) int { return cmp.Or(cmp.Compare(keys[a], keys[b]), cmp.Compare(a%2, b%2)) }
+			for _, w := range []func(a, b uint32) int{nil, whole} {
+				want := identity(n)
+				slices.SortStableFunc(want, func(a, b uint32) int {
+					if w != nil {
+						return w(a, b)
+					}
+					return cmp.Compare(keys[a], keys[b])
+				})
+				got := sortRows(n, func(yield func(uint32, uint64)) {
+					for r, k := range keys {
+						yield(uint32(r), k)
+					}
+				}, w)
+				if !slices.Equal(got, want) {
+					t.Fatalf("n %d span %d whole %v: sortRows differs from a stable sort", n, span, w != nil)
+				}
+			}
+		}
+	}
+}
+
+func TestRemarkOrderIsCaseBlindAndPutsTheEmptyFirst(t *testing.T) {
+	ps := []cache.Profile{{Remark: "b"}, {}, {Remark: "VIP 2"}, {Remark: "vip 10"}, {}, {Remark: "Vip 2"}, {Remark: "a\x00"}, {Remark: "a"}}
+	x := IndexProfiles(ps)
+	got := x.Order(SortRemark, nil)
+	want := []uint32{1, 4, 7, 6, 0, 3, 2, 5}
+	if !slices.Equal(got, want) {
+		t.Errorf("remark order %v, want %v", got, want)
+	}
+}
+
+func TestZeroLanesFindsEveryZeroLane(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for range 100_000 {
+		v := rng.Uint64()
+		// Make some lanes zero.
+		for range rng.IntN(4) {
+			v &^= 63 << (4 + 6*rng.IntN(10))
+		}
+		var want uint64
+		for j := range 10 {
+			if v>>(58-6*j)&63 == 0 {
+				want |= 1 << (63 - 6*j)
+			}
+		}
+		if got := zeroLanes(v); got != want {
+			t.Fatalf("zeroLanes(%064b) = %064b, want %064b", v, got, want)
+		}
+	}
+}
