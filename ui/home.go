@@ -657,7 +657,7 @@ func (h *Home) followersPage(appID string, subset FollowerSubset) Page {
 	spec := FollowersSpec{
 		App: app.Name, AppID: app.AppID, Kind: app.Kind, Bound: h.bound(app.AppID),
 		Platform: h.platform(app.AppID),
-		Reader: h.spec.Reader, Subset: subset,
+		Reader:   h.spec.Reader, Subset: subset,
 	}
 	if c, ok := h.cached[app.AppID]; ok {
 		spec.SizeHint = int(c.Counts.Profiles)
