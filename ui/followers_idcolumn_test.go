@@ -77,6 +77,12 @@ var idWorlds = []idWorld{
 	{name: "nine-lanes", prefix: "oab", width: 9},
 	{name: "wide", prefix: "oWd", width: 37, odd: 15},
 	{name: "no-prefix", prefix: "", width: 12, odd: 5},
+	// Around the widths of three loads written out (17 to 24 lanes).
+	{name: "w16", prefix: "oA", width: 16, noUID: 2},
+	{name: "w17", prefix: "oB", width: 17, noUID: 4},
+	{name: "w19", prefix: "oC", width: 19, odd: 30},
+	{name: "w24", prefix: "oD", width: 24},
+	{name: "w25", prefix: "oE", width: 25},
 }
 
 // queriesFor picks queries that hit ids at every place: parts of real ids

@@ -203,32 +203,29 @@ func (q *idQuery) scanWord(w int, mask uint64) uint64 {
 
 // scanWindows is scanWord's test of the query's lanes anywhere in a record:
 // every load is eight start lanes tested at once, without a branch but the
-// one on a rare candidate of a query longer than two lanes. The records of
-// a word are walked in a row; ids of 17 to 24 lanes after the prefix (real
-// ones have 22 to 24) take three loads, written out, which is twice as fast
-// as the loop over loads.
+// one on a rare candidate of a query longer than two lanes. Only the rows
+// of mask are tested (a narrowing query skips the others), each record
+// found from the word's first by the count of records before it. Ids of 17
+// to 24 lanes after the prefix (real ones have 22 to 24) take three loads,
+// written out, which is twice as fast as the loop over loads.
 func (q *idQuery) scanWindows(w int, hw, mask uint64) uint64 {
 	c := q.c
-	k := int(c.has.dir[w])
-	if bits.OnesCount64(mask) < 8 {
-		return q.scanFew(k, hw, mask)
+	k0 := int(c.has.dir[w])
+	kn := k0 + bits.OnesCount64(hw) - 1
+	if k0>>idChunkShift != kn>>idChunkShift {
+		return q.scanFew(k0, hw, mask) // the word's records span two chunks
 	}
 	rec, starts, p0, p1 := c.rec, q.starts, q.p0, q.p1
-	ci := k >> idChunkShift
-	ch := c.chunks[ci]
-	off := (k & (idChunkRecs - 1)) * rec
+	ch := c.chunks[k0>>idChunkShift]
+	base := (k0 & (idChunkRecs - 1)) * rec
 	var res uint64
 	switch {
 	case len(starts) == 3 && q.m == 1:
 		s0, s1, s2 := starts[0], starts[1], starts[2]
-		for mm := hw; mm != 0; mm &= mm - 1 {
-			if off == len(ch)-idPad {
-				ci, off = ci+1, 0
-				ch = c.chunks[ci]
-			}
-			r := ch[off : off+18+idPad]
-			off += rec
+		for mm := mask; mm != 0; mm &= mm - 1 {
 			b := bits.TrailingZeros64(mm)
+			off := base + bits.OnesCount64(hw&(1<<b-1))*rec
+			r := ch[off : off+12+8] // the three loads; a record of 17 lanes or more and the padding hold them
 			z := zeroLanes(binary.BigEndian.Uint64(r[0:])^p0)&s0 |
 				zeroLanes(binary.BigEndian.Uint64(r[6:])^p0)&s1 |
 				zeroLanes(binary.BigEndian.Uint64(r[12:])^p0)&s2
@@ -236,41 +233,31 @@ func (q *idQuery) scanWindows(w int, hw, mask uint64) uint64 {
 		}
 	case len(starts) == 3:
 		s0, s1, s2 := starts[0], starts[1], starts[2]
-		for mm := hw; mm != 0; mm &= mm - 1 {
-			if off == len(ch)-idPad {
-				ci, off = ci+1, 0
-				ch = c.chunks[ci]
-			}
-			r := ch[off : off+18+idPad]
-			at := off
-			off += rec
+		for mm := mask; mm != 0; mm &= mm - 1 {
 			b := bits.TrailingZeros64(mm)
+			off := base + bits.OnesCount64(hw&(1<<b-1))*rec
+			r := ch[off : off+12+8] // the three loads; a record of 17 lanes or more and the padding hold them
 			v0, v1, v2 := binary.BigEndian.Uint64(r[0:]), binary.BigEndian.Uint64(r[6:]), binary.BigEndian.Uint64(r[12:])
 			z0 := zeroLanes(v0^p0) & (zeroLanes(v0^p1) << 6) & s0
 			z1 := zeroLanes(v1^p0) & (zeroLanes(v1^p1) << 6) & s1
 			z2 := zeroLanes(v2^p0) & (zeroLanes(v2^p1) << 6) & s2
 			if z := z0 | z1 | z2; z != 0 && q.m > 2 {
-				z0, z1, z2 = q.rest(ch, at, 0, z0), q.rest(ch, at, 1, z1), q.rest(ch, at, 2, z2)
+				z0, z1, z2 = q.rest(ch, off, 0, z0), q.rest(ch, off, 1, z1), q.rest(ch, off, 2, z2)
 			}
 			z := z0 | z1 | z2
 			res |= (z | -z) >> 63 << b
 		}
 	default:
-		for mm := hw; mm != 0; mm &= mm - 1 {
-			if off == len(ch)-idPad {
-				ci, off = ci+1, 0
-				ch = c.chunks[ci]
-			}
-			at := off
-			off += rec
-			res |= q.windows(ch, at) << bits.TrailingZeros64(mm)
+		for mm := mask; mm != 0; mm &= mm - 1 {
+			b := bits.TrailingZeros64(mm)
+			res |= q.windows(ch, base+bits.OnesCount64(hw&(1<<b-1))*rec) << b
 		}
 	}
-	return res & mask
+	return res
 }
 
-// scanFew is scanWindows for a few rows of a word, each record found by
-// its rank.
+// scanFew is scanWindows for a word whose records span two chunks: each
+// record found by its rank.
 func (q *idQuery) scanFew(k0 int, hw, mask uint64) uint64 {
 	var res uint64
 	for mm := mask; mm != 0; mm &= mm - 1 {
