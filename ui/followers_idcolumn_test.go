@@ -269,3 +269,56 @@ func TestZeroLanesFindsEveryZeroLane(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFollowerIndexAgreesWithItsProfiles builds an index of followers read
+// from the input, one a line as openid, unionid and remark separated by
+// tabs (a line "*N" repeats the one before it N times with its last
+// character changed, so that small inputs make columns that settle and
+// pack), and checks the ids it gives back, a filter and the id orders
+// against the profiles themselves.
+func FuzzFollowerIndexAgreesWithItsProfiles(f *testing.F) {
+	f.Add("oNw3kT0c1kP4xQ9w2E5r7T1y3U6i\toP1aQ8Jd0XkLm2nB7cD9eF1gH3iJ\tVIP\n*1500\noNw3kX\t\t客户", "w3kT0")
+	f.Add("oSp7v----------A\toP1a\t\n*3000\noSp7v---------A-\t\t\n*200", "v--")
+	f.Add("a\tb\tc\n\t\t\n\x00\t\x00\t\x00", "\x00")
+	f.Add("oAAAA\toBBBB\tx\n*2000\noAAAB\toBBBC\tX\n*2000", "AAB")
+	f.Fuzz(func(t *testing.T, data, query string) {
+		var ps []cache.Profile
+		for line := range strings.SplitSeq(data, "\n") {
+			if n, ok := strings.CutPrefix(line, "*"); ok && len(ps) > 0 {
+				k := 0
+				fmt.Sscan(n, &k)
+				prev := ps[len(ps)-1]
+				for i := range min(k, 5000) {
+					p := prev
+					if p.OpenID != "" {
+						p.OpenID = p.OpenID[:len(p.OpenID)-1] + string(idLanes[i%64])
+					}
+					if p.UnionID != "" && i%3 != 0 {
+						p.UnionID = p.UnionID[:len(p.UnionID)-1] + string(idLanes[(i*7)%64])
+					}
+					ps = append(ps, p)
+				}
+				continue
+			}
+			fields := append(strings.SplitN(line, "\t", 3), "", "")
+			ps = append(ps, cache.Profile{OpenID: clip(fields[0]), UnionID: clip(fields[1]), Remark: clip(fields[2])})
+			if len(ps) > 20_000 {
+				break
+			}
+		}
+		x := IndexProfiles(ps)
+		for r, p := range ps {
+			if x.OpenID(r) != p.OpenID || x.UnionID(r) != p.UnionID || x.Row(r).Remark != p.Remark {
+				t.Fatalf("row %d gives back %q %q %q, want %q %q %q", r, x.OpenID(r), x.UnionID(r), x.Row(r).Remark, p.OpenID, p.UnionID, p.Remark)
+			}
+		}
+		if query != "" {
+			checkMatch(t, x, ps, query, nil)
+		}
+		want := identity(len(ps))
+		slices.SortStableFunc(want, func(a, b uint32) int { return strings.Compare(ps[a].OpenID, ps[b].OpenID) })
+		if got := x.Order(SortOpenID, nil); !slices.Equal(got, want) {
+			t.Fatal("the openid order differs from a sort of the openids")
+		}
+	})
+}

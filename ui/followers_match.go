@@ -419,11 +419,21 @@ func indexRare(h, q []byte, off int) int {
 	return -1
 }
 
+// asciiLower lowers the ASCII capitals of s, byte by byte as the remarks
+// are lowered: other bytes, invalid UTF-8 included, stay as they are.
 func asciiLower(s string) string {
-	return strings.Map(func(c rune) rune {
-		if c >= 'A' && c <= 'Z' {
-			return c + 'a' - 'A'
+	i := 0
+	for i < len(s) && (s[i] < 'A' || s[i] > 'Z') {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := []byte(s)
+	for ; i < len(b); i++ {
+		if c := b[i]; c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
 		}
-		return c
-	}, s)
+	}
+	return string(b)
 }
