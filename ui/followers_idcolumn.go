@@ -247,12 +247,13 @@ func (c *idColumn) appendRecord(suffix string) {
 		}
 		c.chunks = append(c.chunks, make([]byte, idPad, n*c.rec+idPad))
 	}
+	// The bytes past a chunk's records are zeros (made so, and packLanes
+	// writes zeros past a record).
 	ch := &c.chunks[len(c.chunks)-1]
 	*ch = slices.Grow((*ch)[:len(*ch)-idPad], c.rec+idPad)
 	start := len(*ch)
 	*ch = (*ch)[:start+c.rec+idPad]
-	clear((*ch)[start:])
-	packLanes((*ch)[start:start+c.rec], suffix)
+	packLanes((*ch)[start:], suffix)
 	c.recs++
 }
 
@@ -295,21 +296,18 @@ func lane(ch []byte, off, i int) uint64 {
 // packLanes writes the lanes of s (lane characters) into dst, six bits
 // each, the first in the highest bits of dst[0]: a big-endian load of
 // eight bytes from a lane boundary then holds ten lanes in order, the
-// first highest, so it compares as the characters do.
+// first highest, so it compares as the characters do. Eight lanes are six
+// bytes, stored as one 8-byte word whose last two bytes (zero) the next
+// eight overwrite: dst must have room for two bytes past them, and hold
+// zeros there.
 func packLanes(dst []byte, s string) {
-	var acc uint64
-	nb, j := 0, 0
-	for i := range len(s) {
-		acc = acc<<6 | uint64(laneOf[s[i]])
-		nb += 6
-		for nb >= 8 {
-			dst[j] = byte(acc >> (nb - 8))
-			j++
-			nb -= 8
+	for g := 0; 8*g < len(s); g++ {
+		var v uint64
+		lanes := s[8*g : min(len(s), 8*g+8)]
+		for i := range len(lanes) {
+			v |= uint64(laneOf[lanes[i]]) << (58 - 6*i)
 		}
-	}
-	if nb > 0 {
-		dst[j] = byte(acc << (8 - nb))
+		binary.BigEndian.PutUint64(dst[6*g:], v)
 	}
 }
 

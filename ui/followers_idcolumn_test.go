@@ -227,9 +227,9 @@ func TestSortRowsAgreesWithAStableSort(t *testing.T) {
 					}
 					return cmp.Compare(keys[a], keys[b])
 				})
-				got := sortRows(n, func(yield func(uint32, uint64)) {
-					for r, k := range keys {
-						yield(uint32(r), k)
+				got := sortRows(n, func(i int, ks []uint64, rows []uint32) {
+					for j := range ks {
+						ks[j], rows[j] = keys[i+j], uint32(i+j)
 					}
 				}, w)
 				if !slices.Equal(got, want) {

@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"runtime"
 	"slices"
+	"sort"
 	"sync"
 )
 
@@ -60,62 +61,124 @@ func (x *FollowerIndex) Order(key SortKey, state func(r int) PresenceState) []ui
 
 // radixOrder returns the rows 0..n-1 stably sorted by key.
 func radixOrder(n int, keyOf func(r int) uint32) []uint32 {
-	return sortRows(n, func(yield func(uint32, uint64)) {
-		for r := range n {
-			yield(uint32(r), uint64(keyOf(r)))
+	return sortRows(n, func(i int, keys []uint64, rows []uint32) {
+		for j := range keys {
+			keys[j], rows[j] = uint64(keyOf(i+j)), uint32(i+j)
 		}
 	}, nil)
 }
 
-// sortRows returns the n rows that each gives (with their keys, in row
-// order), sorted by key and, among equal keys, by whole (nil: the key is
-// the whole of what is sorted), then by row. whole must agree with the
-// keys: a smaller key is a smaller row.
+// sortBatch is how many keys sortRows asks fill for at a time.
+const sortBatch = 2048
+
+// sortRows returns n rows sorted by their keys and, among equal keys, by
+// whole (nil: the key is the whole of what is sorted), then by row. fill(i,
+// keys, rows) gives the keys and rows of elements i to i+len(keys)-1, the
+// rows ascending; whole must agree with the keys (a smaller key is a
+// smaller row).
 //
-// It reads the keys in row order only, three times, and holds the result
-// and 4 bytes a row beside it: sorting ten million rows must not cost
-// another 160 MB of (key, row) pairs for a moment, nor a cache miss a row
-// reading keys at random. The keys' highest bits spread the rows into
-// buckets of about 128, each row placed with the next 32 bits of its key;
-// each bucket is then sorted on those as (bits, row) pairs in the cache,
-// the buckets split between two goroutines, and whole tells apart the rows
-// those bits do not.
-func sortRows(n int, each func(yield func(r uint32, k uint64)), whole func(a, b uint32) int) []uint32 {
+// It reads the keys in element order only, three times, and holds the
+// result and 4 bytes an element beside it: sorting ten million rows must
+// not cost another 160 MB of (key, row) pairs for a moment, nor a cache
+// miss a row reading keys at random. The keys' highest bits spread the rows
+// into buckets of about 128, each row placed with the next 32 bits of its
+// key; each bucket is then sorted on those as (bits, row) pairs in the
+// cache, and whole tells apart the rows those bits do not. Each pass runs
+// on two goroutines, over halves of the elements or of the buckets.
+func sortRows(n int, fill func(i int, keys []uint64, rows []uint32), whole func(a, b uint32) int) []uint32 {
 	out := make([]uint32, n)
 	if n == 0 {
 		return out
 	}
-	lo, hi := ^uint64(0), uint64(0)
-	each(func(_ uint32, k uint64) { lo, hi = min(lo, k), max(hi, k) })
+	halves := 1
+	if n >= sortSplitMin && runtime.GOMAXPROCS(0) >= 2 {
+		halves = 2
+	}
+	// pass runs fn over the elements of each half in batches, the halves
+	// at once: fn(h, keys, rows) for half h.
+	pass := func(fn func(h int, keys []uint64, rows []uint32)) {
+		run := func(h int) {
+			var kb [sortBatch]uint64
+			var rb [sortBatch]uint32
+			lo, hi := h*n/halves, (h+1)*n/halves
+			for i := lo; i < hi; i += sortBatch {
+				m := min(sortBatch, hi-i)
+				fill(i, kb[:m], rb[:m])
+				fn(h, kb[:m], rb[:m])
+			}
+		}
+		if halves == 1 {
+			run(0)
+			return
+		}
+		var wg sync.WaitGroup
+		wg.Go(func() { run(1) })
+		run(0)
+		wg.Wait()
+	}
+	var los, his [2]uint64
+	los[0], los[1] = ^uint64(0), ^uint64(0)
+	pass(func(h int, keys []uint64, _ []uint32) {
+		l, u := los[h], his[h]
+		for _, k := range keys {
+			l, u = min(l, k), max(u, k)
+		}
+		los[h], his[h] = l, u
+	})
+	lo, hi := min(los[0], los[1]), max(his[0], his[1])
 	span := hi - lo
 	topBits := min(max(bits.Len(uint(n))-7, 1), 16)
 	shift := max(bits.Len64(span)-topBits, 0)
-	starts := make([]int, int(span>>shift)+2)
-	each(func(_ uint32, k uint64) { starts[(k-lo)>>shift+1]++ })
-	for i := 1; i < len(starts); i++ {
-		starts[i] += starts[i-1]
+	buckets := int(span>>shift) + 1
+	// Each half's count of each bucket, then where each half's rows of a
+	// bucket go: the first half's before the second's, so the placing
+	// stays in element order.
+	var counts [2][]int
+	for h := range halves {
+		counts[h] = make([]int, buckets)
 	}
-	buckets := len(starts) - 1
-	pos := slices.Clone(starts)
-	if shift == 0 && whole == nil {
-		// A bucket a key: placed in row order, done.
-		each(func(r uint32, k uint64) {
-			b := k - lo
-			out[pos[b]] = r
-			pos[b]++
-		})
-		return out
+	pass(func(h int, keys []uint64, _ []uint32) {
+		c := counts[h]
+		for _, k := range keys {
+			c[(k-lo)>>shift]++
+		}
+	})
+	starts := make([]int, buckets+1)
+	var pos [2][]int
+	for h := range halves {
+		pos[h] = make([]int, buckets)
 	}
+	at := 0
+	for b := range buckets {
+		starts[b] = at
+		for h := range halves {
+			pos[h][b] = at
+			at += counts[h][b]
+		}
+	}
+	starts[buckets] = n
+	counts = [2][]int{}
 	// The 32 bits after the bucket's (all of them when fewer).
 	lowBits := min(shift, 32)
 	exact := shift <= 32
-	low := make([]uint32, n)
-	each(func(r uint32, k uint64) {
-		b := (k - lo) >> shift
-		out[pos[b]] = r
-		low[pos[b]] = uint32(((k - lo) & (1<<shift - 1)) >> (shift - lowBits))
-		pos[b]++
+	var low []uint32
+	if shift > 0 || whole != nil {
+		low = make([]uint32, n)
+	}
+	pass(func(h int, keys []uint64, rows []uint32) {
+		p := pos[h]
+		for j, k := range keys {
+			b := (k - lo) >> shift
+			out[p[b]] = rows[j]
+			if low != nil {
+				low[p[b]] = uint32(((k - lo) & (1<<shift - 1)) >> (shift - lowBits))
+			}
+			p[b]++
+		}
 	})
+	if low == nil {
+		return out // a bucket a key: placed in row order, done
+	}
 	sortBucket := func(b int, buf []uint64) []uint64 {
 		i0, i1 := starts[b], starts[b+1]
 		if i1-i0 < 2 {
@@ -146,7 +209,7 @@ func sortRows(n int, each func(yield func(r uint32, k uint64)), whole func(a, b 
 		}
 		return buf
 	}
-	if n < sortSplitMin || runtime.GOMAXPROCS(0) < 2 {
+	if halves == 1 {
 		var buf []uint64
 		for b := range buckets {
 			buf = sortBucket(b, buf)
@@ -204,14 +267,23 @@ func (c *idColumn) order(n int) []uint32 {
 		}
 		return 0
 	}
-	recs := sortRows(c.recs, func(yield func(uint32, uint64)) {
-		k := 0
-		for w, word := range c.has.bits {
-			for ; word != 0; word &= word - 1 {
-				ch, off := c.record(k)
-				k++
-				yield(uint32(w<<6|bits.TrailingZeros64(word)), binary.BigEndian.Uint64(ch[off:])&keyMask>>4)
+	// Record k's row: the k-th set bit of has, found from the words' ranks
+	// once a batch.
+	recs := sortRows(c.recs, func(i int, keys []uint64, rows []uint32) {
+		w := max(sort.Search(len(c.has.bits), func(w int) bool { return int(c.has.dir[w+1]) > i }), 0)
+		word := c.has.bits[w]
+		for skip := i - int(c.has.dir[w]); skip > 0; skip-- {
+			word &= word - 1
+		}
+		for j := range keys {
+			for word == 0 {
+				w++
+				word = c.has.bits[w]
 			}
+			ch, off := c.record(i + j)
+			keys[j] = binary.BigEndian.Uint64(ch[off:]) & keyMask >> 4
+			rows[j] = uint32(w<<6 | bits.TrailingZeros64(word))
+			word &= word - 1
 		}
 	}, whole)
 	out = out[:n]
@@ -263,11 +335,11 @@ func (c *remarkColumn) order(n int) []uint32 {
 	}
 	// Sorted by remark number, then turned into rows.
 	text := func(i uint32) []byte { return c.bytes[c.off[i]:c.off[i+1]] }
-	byText := sortRows(len(c.rows), func(yield func(uint32, uint64)) {
-		for i := range len(c.rows) {
+	byText := sortRows(len(c.rows), func(i int, keys []uint64, rows []uint32) {
+		for j := range keys {
 			var b [8]byte
-			copy(b[:], text(uint32(i)))
-			yield(uint32(i), binary.BigEndian.Uint64(b[:]))
+			copy(b[:], text(uint32(i+j)))
+			keys[j], rows[j] = binary.BigEndian.Uint64(b[:]), uint32(i+j)
 		}
 	}, func(a, b uint32) int { return bytes.Compare(text(a), text(b)) })
 	for _, i := range byText {
