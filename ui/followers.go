@@ -196,6 +196,7 @@ type loadProgress struct {
 func loadFollowerIndex(ctx context.Context, src FollowerReader, appID string, sizeHint int, blacklist *cache.Blacklist, progress *loadProgress) (*FollowerIndex, error) {
 	b := NewFollowerIndexBuilder(sizeHint)
 	b.MarkBlacklisted(blacklist)
+	b.SortByFollow()
 	n := 0
 	err := src.EachFollower(ctx, appID, func(p *cache.Profile) error {
 		if progress != nil {
@@ -349,12 +350,15 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 		}
 		return nil
 	case followersLoadedMsg:
-		prev, had := 0, false
+		prevID, had := "", false
 		if f.partial && f.cursor > 0 {
-			// The reader moved: the cursor stays on its person (row
-			// numbers of the first rows stay the same); otherwise it
-			// stays at the top of the sorted list.
-			prev, had = f.current()
+			// The reader moved: the cursor stays on its person, found
+			// by openid (the whole index numbers its rows in follow
+			// order); otherwise it stays at the top of the sorted list.
+			var prev int
+			if prev, had = f.current(); had {
+				prevID = f.idx.OpenID(prev)
+			}
 		}
 		f.partial = false
 		if msg.err != nil {
@@ -366,8 +370,8 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 		}
 		f.tags = msg.tags
 		f.setIndex(msg.idx)
-		if had {
-			if i := slices.Index(f.rows, uint32(prev)); i >= 0 {
+		if r, ok := msg.idx.findOpenID(prevID); had && ok {
+			if i := slices.Index(f.rows, uint32(r)); i >= 0 {
 				f.cursor, f.offset = i, i-f.pageRows()/2
 				f.clampCursor()
 			}
@@ -573,9 +577,9 @@ func (f *Followers) pageRows() int {
 func (f *Followers) refresh() tea.Cmd {
 	gen := f.gen.Add(1)
 	x, q, sk, desc, showU := f.idx, f.query, f.sortKey, f.desc, f.showUnfollowed
-	order := f.orders[sk]
+	order, sorted := f.orders[sk] // nil and sorted: the rows' own order
 	sameQuery := q == f.matchQuery && (q == "" || f.match != nil)
-	if order != nil && sameQuery {
+	if sorted && sameQuery {
 		match := f.base
 		if q != "" {
 			match = f.match
@@ -615,7 +619,7 @@ func (f *Followers) refresh() tea.Cmd {
 				return nil
 			}
 		}
-		if order == nil {
+		if !sorted {
 			order = x.Order(sk, state)
 		}
 		if stop() {

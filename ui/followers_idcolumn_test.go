@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -321,4 +322,127 @@ func FuzzFollowerIndexAgreesWithItsProfiles(f *testing.F) {
 			t.Fatal("the openid order differs from a sort of the openids")
 		}
 	})
+}
+
+// The index a load builds keeps its rows in follow-time order: it must be
+// the index of the same profiles in their order, permuted, in every field,
+// filter, tag set, subset and order.
+func TestFollowerIndexSortedByFollowIsTheSameIndexPermuted(t *testing.T) {
+	for seed, w := range idWorlds {
+		t.Run(w.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(seed), 77))
+			n := 5000
+			if w.name == "real" {
+				n = 3*idChunkRecs + 123 // records across chunks
+			}
+			ps := w.profiles(rng, n)
+			var bl []string
+			for i := range ps {
+				ps[i].SubscribeTime = 1_600_000_000 + rng.Int64N(400) // many ties
+				ps[i].SubscribeScene = []string{"A", "B", "C"}[rng.IntN(3)]
+				if rng.IntN(9) == 0 {
+					ps[i].UnfollowedAt = ps[i].SubscribeTime + 1
+				}
+				if rng.IntN(4) == 0 {
+					ps[i].TagIDs = []int64{int64(rng.IntN(5)), 100}
+				}
+				if rng.IntN(11) == 0 && ps[i].OpenID != "" {
+					bl = append(bl, ps[i].OpenID)
+				}
+			}
+			blacklist := cache.NewBlacklist(bl)
+			build := func(sorted bool) *FollowerIndex {
+				b := NewFollowerIndexBuilder(len(ps))
+				b.MarkBlacklisted(blacklist)
+				if sorted {
+					b.SortByFollow()
+				}
+				for i := range ps {
+					b.Add(&ps[i])
+				}
+				return b.Build()
+			}
+			u, s := build(false), build(true)
+			perm := u.Order(SortFollowed, nil)
+			if s.Order(SortFollowed, nil) != nil {
+				t.Fatal("the sorted index has an order by follow time")
+			}
+			for p, r := range perm {
+				if got, want := s.Row(p), u.Row(int(r)); !reflect.DeepEqual(got, want) {
+					t.Fatalf("row %d = %+v, want row %d of the unsorted index, %+v", p, got, r, want)
+				}
+				if s.IsUnfollowed(p) != u.IsUnfollowed(int(r)) || s.hasUnionID(p) != u.hasUnionID(int(r)) {
+					t.Fatalf("row %d: unfollowed or unionid differ", p)
+				}
+			}
+			same := func(what string, a, b []uint64) {
+				t.Helper()
+				for p, r := range perm {
+					if a[p>>6]&(1<<(p&63)) != 0 != (b[r>>6]&(1<<(r&63)) != 0) {
+						t.Fatalf("%s: row %d differs from row %d", what, p, r)
+					}
+				}
+			}
+			for _, q := range queriesFor(rng, ps)[:60] {
+				sm, sn, _ := s.Match(q, nil, nil)
+				um, un, _ := u.Match(q, nil, nil)
+				if sn != un {
+					t.Fatalf("Match(%q): %d rows, unsorted %d", q, sn, un)
+				}
+				same("Match("+q+")", sm, um)
+				// Visible in the rows' own order is the unsorted
+				// index's walk of its order, row for row.
+				for _, desc := range []bool{false, true} {
+					got := s.Visible(nil, desc, sm, false)
+					want := u.Visible(perm, desc, um, false)
+					if len(got) != len(want) {
+						t.Fatalf("Visible(%q): %d rows, want %d", q, len(got), len(want))
+					}
+					for i := range got {
+						if perm[got[i]] != want[i] {
+							t.Fatalf("Visible(%q) row %d is %d, want %d", q, i, perm[got[i]], want[i])
+						}
+					}
+				}
+			}
+			tf := TagFilter{IDs: []int64{2, 100}, Blacklisted: true}
+			st, _ := s.TagBits(tf)
+			ut, _ := u.TagBits(tf)
+			same("TagBits", st, ut)
+			ss, _ := s.subsetBits(SubsetNoUnionID)
+			us, _ := u.subsetBits(SubsetNoUnionID)
+			same("subset", ss, us)
+			if !reflect.DeepEqual(s.TagCounts(), u.TagCounts()) || s.Blacklisted() != u.Blacklisted() || s.Unfollowed() != u.Unfollowed() {
+				t.Fatal("tag counts, blacklisted or unfollowed differ")
+			}
+			// Orders: by the same keys, ties in the sorted index's rows.
+			for _, key := range []SortKey{SortOpenID, SortUnionID, SortRemark, SortScene} {
+				field := func(x *FollowerIndex, r int) string {
+					row := x.Row(r)
+					switch key {
+					case SortOpenID:
+						return row.OpenID
+					case SortUnionID:
+						return row.UnionID
+					case SortRemark:
+						return asciiLower(row.Remark)
+					}
+					return row.Scene
+				}
+				order := s.Order(key, nil)
+				for i := 1; i < len(order); i++ {
+					a, b := int(order[i-1]), int(order[i])
+					if c := strings.Compare(field(s, a), field(s, b)); c > 0 || (c == 0 && a > b) {
+						t.Fatalf("order %d: rows %d and %d out of order", key, a, b)
+					}
+				}
+			}
+			if id := ps[len(ps)/2].OpenID; id != "" {
+				r, ok := s.findOpenID(id)
+				if !ok || s.OpenID(r) != id {
+					t.Fatalf("findOpenID(%q) = %d, %v", id, r, ok)
+				}
+			}
+		})
+	}
 }

@@ -49,7 +49,9 @@ type FollowerIndex struct {
 	// per-app (per-platform) prefix, which a narrow column leaves out.
 	sharedOpen, sharedUnion int
 
-	byFollow  []uint32 // rows by follow time ascending, built with the index
+	// byFollow is the rows by follow time ascending, built with the index;
+	// nil when the rows are in that order (SortByFollow).
+	byFollow  []uint32
 	following []uint64 // bit r: row r still follows, built with the index
 }
 
@@ -72,6 +74,7 @@ type FollowerIndexBuilder struct {
 	tagIdx    map[string]uint32 // a tag list's ids, varint-packed → its index in tagSets
 	key       []byte
 	blacklist *cache.Blacklist
+	byFollow  bool // Build keeps the rows in follow-time order (followers_permute.go)
 }
 
 // sharedPrefix is how many leading bytes a and b share, at most n.
@@ -199,8 +202,15 @@ func (b *FollowerIndexBuilder) Build() *FollowerIndex {
 	x.remark.finish()
 	x.maxOpen, x.maxUnion = x.open.maxLen, x.union.maxLen
 	x.sharedOpen, x.sharedUnion = x.open.shared, x.union.shared
-	x.byFollow = radixOrder(len(x.follow), func(r int) uint32 { return x.follow[r] })
-	x.following = make([]uint64, (len(x.follow)+63)/64)
+	words := (len(x.follow) + 63) / 64
+	x.black = append(x.black, make([]uint64, words-min(len(x.black), words))...)
+	perm := radixOrder(len(x.follow), func(r int) uint32 { return x.follow[r] })
+	if b.byFollow {
+		x.permute(perm)
+	} else {
+		x.byFollow = perm
+	}
+	x.following = make([]uint64, words)
 	for w := range x.following {
 		x.following[w] = ^uint64(0)
 	}
@@ -210,7 +220,6 @@ func (b *FollowerIndexBuilder) Build() *FollowerIndex {
 	for _, r := range x.unfolRows {
 		x.following[r>>6] &^= 1 << (r & 63)
 	}
-	x.black = append(x.black, make([]uint64, len(x.following)-min(len(x.black), len(x.following)))...)
 	return x
 }
 
@@ -296,6 +305,9 @@ func (x *FollowerIndex) addLastSeen(each func(fn func(openid string, t int64) er
 
 // OpenID returns row r's openid.
 func (x *FollowerIndex) OpenID(r int) string { return x.open.id(r) }
+
+// findOpenID returns the row of openid, if one has it.
+func (x *FollowerIndex) findOpenID(openid string) (int, bool) { return x.open.find(openid) }
 
 // UnionID returns row r's unionid.
 func (x *FollowerIndex) UnionID(r int) string { return x.union.id(r) }

@@ -26,7 +26,9 @@ const (
 
 // Order returns the rows sorted ascending by key; ties keep index order.
 // For SortApp+i, state(r) gives row r's presence state. It allocates a new
-// slice except for SortFollowed, whose order is built with the index.
+// slice except for SortFollowed, whose order is built with the index: nil
+// when the rows are in that order (SortByFollow), which Visible takes for
+// the rows themselves.
 // Ids sort by their bytes; remarks by their bytes with ASCII letters
 // lowered, the rows without one first.
 func (x *FollowerIndex) Order(key SortKey, state func(r int) PresenceState) []uint32 {
@@ -377,6 +379,9 @@ func (x *FollowerIndex) Visible(order []uint32, desc bool, match []uint64, showU
 			set[w] = match[w] & x.following[w]
 		}
 	}
+	if order == nil {
+		return x.visibleInRowOrder(desc, set)
+	}
 	if set == nil || len(order) != x.Len() {
 		return x.visibleSlow(order, desc, set)
 	}
@@ -463,6 +468,34 @@ func walkBranchy(src []uint32, backward bool, set []uint64, out []uint32, i, ste
 			i += step
 		}
 	}
+}
+
+// visibleInRowOrder is Visible for the rows' own order (nil): the rows of
+// set (every row when nil), read off the bitset a word at a time.
+func (x *FollowerIndex) visibleInRowOrder(desc bool, set []uint64) []uint32 {
+	if set == nil {
+		out := identity(x.Len())
+		if desc {
+			slices.Reverse(out)
+		}
+		return out
+	}
+	n := 0
+	for _, w := range set {
+		n += bits.OnesCount64(w)
+	}
+	out := make([]uint32, n)
+	i, step := 0, 1
+	if desc {
+		i, step = n-1, -1
+	}
+	for w, word := range set {
+		for ; word != 0; word &= word - 1 {
+			out[i] = uint32(w<<6 | bits.TrailingZeros64(word))
+			i += step
+		}
+	}
+	return out
 }
 
 // visibleSplitMin is the shortest order Visible walks with two goroutines.
