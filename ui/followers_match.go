@@ -219,24 +219,40 @@ func (q *idQuery) scanWindows(w int, hw, mask uint64) uint64 {
 	ch := c.chunks[k0>>idChunkShift]
 	base := (k0 & (idChunkRecs - 1)) * rec
 	var res uint64
+	// Every record of the word tested (a first query, or a narrowing one
+	// that keeps at least half: cheaper than finding each), at consecutive
+	// places, the result masked; otherwise each found by the count of
+	// records before it.
+	all := mask == hw || 2*bits.OnesCount64(mask) >= bits.OnesCount64(hw)
+	want := mask
+	if all {
+		mask = hw
+	}
 	switch {
 	case len(starts) == 3 && q.m == 1:
 		s0, s1, s2 := starts[0], starts[1], starts[2]
+		off := base
 		for mm := mask; mm != 0; mm &= mm - 1 {
 			b := bits.TrailingZeros64(mm)
-			off := base + bits.OnesCount64(hw&(1<<b-1))*rec
+			if !all {
+				off = base + bits.OnesCount64(hw&(1<<b-1))*rec
+			}
 			r := ch[off : off+12+8] // the three loads; a record of 17 lanes or more and the padding hold them
 			z := zeroLanes(binary.BigEndian.Uint64(r[0:])^p0)&s0 |
 				zeroLanes(binary.BigEndian.Uint64(r[6:])^p0)&s1 |
 				zeroLanes(binary.BigEndian.Uint64(r[12:])^p0)&s2
 			res |= (z | -z) >> 63 << b
+			off += rec
 		}
 	case len(starts) == 3:
 		s0, s1, s2 := starts[0], starts[1], starts[2]
+		off := base
 		for mm := mask; mm != 0; mm &= mm - 1 {
 			b := bits.TrailingZeros64(mm)
-			off := base + bits.OnesCount64(hw&(1<<b-1))*rec
-			r := ch[off : off+12+8] // the three loads; a record of 17 lanes or more and the padding hold them
+			if !all {
+				off = base + bits.OnesCount64(hw&(1<<b-1))*rec
+			}
+			r := ch[off : off+12+8]
 			v0, v1, v2 := binary.BigEndian.Uint64(r[0:]), binary.BigEndian.Uint64(r[6:]), binary.BigEndian.Uint64(r[12:])
 			z0 := zeroLanes(v0^p0) & (zeroLanes(v0^p1) << 6) & s0
 			z1 := zeroLanes(v1^p0) & (zeroLanes(v1^p1) << 6) & s1
@@ -246,6 +262,7 @@ func (q *idQuery) scanWindows(w int, hw, mask uint64) uint64 {
 			}
 			z := z0 | z1 | z2
 			res |= (z | -z) >> 63 << b
+			off += rec
 		}
 	default:
 		for mm := mask; mm != 0; mm &= mm - 1 {
@@ -253,7 +270,7 @@ func (q *idQuery) scanWindows(w int, hw, mask uint64) uint64 {
 			res |= q.windows(ch, base+bits.OnesCount64(hw&(1<<b-1))*rec) << b
 		}
 	}
-	return res
+	return res & want
 }
 
 // scanFew is scanWindows for a word whose records span two chunks: each
