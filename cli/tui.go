@@ -51,11 +51,12 @@ func runTUI(ctx context.Context, env *Env, args []string) error {
 	return t.run(ctx, env)
 }
 
-// followMemoryLimit makes the soft memory limit (main's, floor) follow the
-// live heap once a view holds more than it, unless GOMEMLIMIT sets it: a
-// 10 M-follower app's index is several times main's limit, under which the
-// collector would run back to back (BENCHMARKS.md). Only the TUI and the
-// server hold such views; the other commands keep main's limit.
+// followMemoryLimit keeps the heap at main's soft memory limit (floor)
+// while it holds little and an eighth above the live heap once a view holds
+// more (package memlimit), unless GOMEMLIMIT sets the limit: a 10 M-follower
+// app's index is several times main's limit, under which the collector
+// would run back to back (BENCHMARKS.md). Only the TUI and the server hold
+// such views; the other commands keep main's limit.
 func followMemoryLimit(env *Env, floor int64) {
 	if env.Getenv("GOMEMLIMIT") != "" {
 		return

@@ -1,9 +1,15 @@
-// Package memlimit keeps the Go runtime's soft memory limit a little above
-// what the program holds: at a floor while it holds little (the TUI over a
-// 1 M-follower cache stays under 200 MB), and above the live heap once a
-// large view holds more than the floor, where a fixed limit would make the
-// collector run back to back (4 927 collections for one walk through a
-// 10 M-follower app at 160 MiB) without freeing anything.
+// Package memlimit keeps the TUI's and the server's heap a little above what
+// they hold: at a floor while they hold little (the TUI over a 1 M-follower
+// cache stays under 200 MB), and an eighth above the live heap once a large
+// view holds more than the floor. A fixed soft limit under the live heap
+// makes the collector run back to back (4 927 collections for one walk
+// through a 10 M-follower app at 160 MiB) without freeing anything; the
+// runtime's default, a heap twice the live one, would let 450 MB grow to
+// 900.
+//
+// It sets the collector's percentage (GOGC) after every collection, so the
+// runtime's own pacer follows the live heap at once when it jumps (a view
+// that builds its index), and lifts main's soft limit, which would not.
 package memlimit
 
 import (
@@ -14,17 +20,15 @@ import (
 	"sync"
 )
 
-// The limit after a collection is what the program held after it (the live
-// heap and the runtime's own memory) and a headroom of an eighth of the live
-// heap, at least MinHeadroom: garbage may grow by that much before the next
-// collection. An eighth keeps a 450 MB heap within 510 MB, where the
-// runtime's default (GOGC=100) would let it reach 900.
-const MinHeadroom = 32 << 20
+// MinPercent is the least growth allowed before the next collection: an
+// eighth of the live heap.
+const MinPercent = 12
 
 var (
 	mu      sync.Mutex
 	floor   int64
 	running bool
+	percent = -2 // the GOGC last set; -2: none yet
 	samples = []metrics.Sample{
 		{Name: "/gc/heap/live:bytes"},
 		{Name: "/memory/classes/total:bytes"},
@@ -35,22 +39,23 @@ var (
 	}
 )
 
-// Follow sets the soft memory limit to floor and, after every collection
-// from then on, to Limit(floor) of what the program then holds. Calling it
-// again changes the floor.
+// Follow lifts the soft memory limit and, from then on after every
+// collection, sets the collector's percentage to Percent(floor) of what the
+// program then holds. Calling it again changes the floor.
 func Follow(n int64) {
 	mu.Lock()
 	defer mu.Unlock()
 	floor = n
-	debug.SetMemoryLimit(limitLocked())
+	debug.SetMemoryLimit(math.MaxInt64)
+	setLocked()
 	if !running {
 		running = true
 		arm()
 	}
 }
 
-// RaiseFloor raises the floor Follow keeps the limit at to n, if it is lower;
-// without Follow it raises the limit itself.
+// RaiseFloor raises the floor Follow keeps the heap at to n, if it is lower.
+// Without Follow it raises the soft memory limit to n, if it is lower.
 func RaiseFloor(n int64) {
 	mu.Lock()
 	defer mu.Unlock()
@@ -62,11 +67,11 @@ func RaiseFloor(n int64) {
 	}
 	if floor < n {
 		floor = n
-		debug.SetMemoryLimit(limitLocked())
+		setLocked()
 	}
 }
 
-// Floor is the floor Follow keeps the limit at, 0 when it does not.
+// Floor is the floor Follow keeps the heap at, 0 when it does not.
 func Floor() int64 {
 	mu.Lock()
 	defer mu.Unlock()
@@ -86,12 +91,12 @@ func arm() {
 func adjust() {
 	mu.Lock()
 	defer mu.Unlock()
-	debug.SetMemoryLimit(limitLocked())
+	setLocked()
 	arm()
 }
 
-// limitLocked is the limit for what the program holds now.
-func limitLocked() int64 {
+// setLocked sets the percentage for what the program holds now.
+func setLocked() {
 	metrics.Read(samples)
 	v := func(i int) int64 {
 		if samples[i].Value.Kind() != metrics.KindUint64 {
@@ -99,15 +104,23 @@ func limitLocked() int64 {
 		}
 		return int64(min(samples[i].Value.Uint64(), math.MaxInt64))
 	}
-	live := v(0)
 	// The runtime's memory other than the heap's spans (stacks, the
-	// collector's metadata): counted by the limit, not by the live heap.
+	// collector's metadata) counts in what the program holds, not in the
+	// live heap.
 	other := v(1) - v(2) - v(3) - v(4) - v(5)
-	return Limit(floor, live, other)
+	if p := Percent(floor, v(0), other); p != percent {
+		percent = p
+		debug.SetGCPercent(p)
+	}
 }
 
-// Limit is the limit for a live heap of live bytes and other bytes of the
-// runtime's own: max(floor, live + other + headroom).
-func Limit(floor, live, other int64) int64 {
-	return max(floor, live+max(other, 0)+max(MinHeadroom, live/8))
+// Percent is the collector's percentage for a live heap of live bytes and
+// other bytes of the runtime's own: the heap may grow to the floor, and at
+// least by MinPercent (at most by 100, the runtime's default).
+func Percent(floor, live, other int64) int {
+	if live <= 0 {
+		return 100
+	}
+	p := (floor - max(other, 0) - live) * 100 / live
+	return int(min(max(p, MinPercent), 100))
 }
