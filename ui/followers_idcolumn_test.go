@@ -232,9 +232,33 @@ func TestSortRowsAgreesWithAStableSort(t *testing.T) {
 					for j := range ks {
 						ks[j], rows[j] = keys[i+j], uint32(i+j)
 					}
-				}, w)
+				}, w, nil)
 				if !slices.Equal(got, want) {
 					t.Fatalf("n %d span %d whole %v: sortRows differs from a stable sort", n, span, w != nil)
+				}
+			}
+		}
+	}
+}
+
+func TestSortInPlaceSortsTheKeysAndGivesTheirRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, n := range []int{0, 1, 5, 1000, 100_000} {
+		for _, span := range []uint32{1, 7, 60_000, 1 << 28, 1<<32 - 1} {
+			keys := make([]uint32, n)
+			for i := range keys {
+				keys[i] = rng.Uint32N(span) + 1_000_000*(span&1)
+			}
+			orig := slices.Clone(keys)
+			want := identity(n)
+			slices.SortStableFunc(want, func(a, b uint32) int { return cmp.Compare(orig[a], orig[b]) })
+			perm := sortInPlace(keys)
+			if !slices.Equal(perm, want) {
+				t.Fatalf("n %d span %d: the rows differ from a stable sort", n, span)
+			}
+			for p, r := range perm {
+				if keys[p] != orig[r] {
+					t.Fatalf("n %d span %d: key %d is %d, want %d", n, span, p, keys[p], orig[r])
 				}
 			}
 		}

@@ -204,11 +204,10 @@ func (b *FollowerIndexBuilder) Build() *FollowerIndex {
 	x.sharedOpen, x.sharedUnion = x.open.shared, x.union.shared
 	words := (len(x.follow) + 63) / 64
 	x.black = append(x.black, make([]uint64, words-min(len(x.black), words))...)
-	perm := radixOrder(len(x.follow), func(r int) uint32 { return x.follow[r] })
 	if b.byFollow {
-		x.permute(perm)
+		x.permute(sortInPlace(x.follow)) // the follow times sorted where they are
 	} else {
-		x.byFollow = perm
+		x.byFollow = radixOrder(len(x.follow), func(r int) uint32 { return x.follow[r] })
 	}
 	x.following = make([]uint64, words)
 	for w := range x.following {

@@ -67,7 +67,19 @@ func radixOrder(n int, keyOf func(r int) uint32) []uint32 {
 		for j := range keys {
 			keys[j], rows[j] = uint64(keyOf(i+j)), uint32(i+j)
 		}
-	}, nil)
+	}, nil, nil)
+}
+
+// sortInPlace sorts keys ascending and returns where each came from (the
+// rows 0..len-1 stably sorted by them, as radixOrder): the sorted keys are
+// written over the keys once read, so that a load's follow times are not
+// held twice for a moment.
+func sortInPlace(keys []uint32) []uint32 {
+	return sortRows(len(keys), func(i int, ks []uint64, rows []uint32) {
+		for j := range ks {
+			ks[j], rows[j] = uint64(keys[i+j]), uint32(i+j)
+		}
+	}, nil, keys)
 }
 
 // sortBatch is how many keys sortRows asks fill for at a time.
@@ -77,7 +89,9 @@ const sortBatch = 2048
 // whole (nil: the key is the whole of what is sorted), then by row. fill(i,
 // keys, rows) gives the keys and rows of elements i to i+len(keys)-1, the
 // rows ascending; whole must agree with the keys (a smaller key is a
-// smaller row).
+// smaller row). sorted, when not nil, receives the keys in sorted order
+// once they are all read (32-bit keys only; it may be where fill reads
+// them).
 //
 // It reads the keys in element order only, three times, and holds the
 // result and 4 bytes an element beside it: sorting ten million rows must
@@ -87,7 +101,7 @@ const sortBatch = 2048
 // key; each bucket is then sorted on those as (bits, row) pairs in the
 // cache, and whole tells apart the rows those bits do not. Each pass runs
 // on two goroutines, over halves of the elements or of the buckets.
-func sortRows(n int, fill func(i int, keys []uint64, rows []uint32), whole func(a, b uint32) int) []uint32 {
+func sortRows(n int, fill func(i int, keys []uint64, rows []uint32), whole func(a, b uint32) int, sorted []uint32) []uint32 {
 	out := make([]uint32, n)
 	if n == 0 {
 		return out
@@ -179,11 +193,22 @@ func sortRows(n int, fill func(i int, keys []uint64, rows []uint32), whole func(
 		}
 	})
 	if low == nil {
-		return out // a bucket a key: placed in row order, done
+		// A bucket a key: placed in row order, done.
+		if sorted != nil {
+			for b := range buckets {
+				for i := starts[b]; i < starts[b+1]; i++ {
+					sorted[i] = uint32(lo + uint64(b))
+				}
+			}
+		}
+		return out
 	}
 	sortBucket := func(b int, buf []uint64) []uint64 {
 		i0, i1 := starts[b], starts[b+1]
 		if i1-i0 < 2 {
+			if i1 > i0 && sorted != nil {
+				sorted[i0] = uint32(lo + uint64(b)<<shift + uint64(low[i0]))
+			}
 			return buf
 		}
 		buf = buf[:0]
@@ -194,6 +219,11 @@ func sortRows(n int, fill func(i int, keys []uint64, rows []uint32), whole func(
 		rows := out[i0:i1]
 		for i, p := range buf {
 			rows[i] = uint32(p)
+		}
+		if sorted != nil {
+			for i, p := range buf {
+				sorted[i0+i] = uint32(lo + uint64(b)<<shift + p>>32)
+			}
 		}
 		if exact && whole == nil {
 			return buf
@@ -287,7 +317,7 @@ func (c *idColumn) order(n int) []uint32 {
 			rows[j] = uint32(w<<6 | bits.TrailingZeros64(word))
 			word &= word - 1
 		}
-	}, whole)
+	}, whole, nil)
 	out = out[:n]
 	copy(out[empty+ex:], recs)
 	if ex == 0 {
@@ -343,7 +373,7 @@ func (c *remarkColumn) order(n int) []uint32 {
 			copy(b[:], text(uint32(i+j)))
 			keys[j], rows[j] = binary.BigEndian.Uint64(b[:]), uint32(i+j)
 		}
-	}, func(a, b uint32) int { return bytes.Compare(text(a), text(b)) })
+	}, func(a, b uint32) int { return bytes.Compare(text(a), text(b)) }, nil)
 	for _, i := range byText {
 		out = append(out, c.rows[i])
 	}

@@ -17,25 +17,22 @@ import (
 // then no longer numbered in the order Add saw them: find them by id.
 func (b *FollowerIndexBuilder) SortByFollow() { b.byFollow = true }
 
-// permute puts row perm[p] at p in every column. It holds perm's inverse
-// and, while it moves an id column's records, their destinations (4 bytes
-// a row each); the records move in place.
+// permute puts row perm[p] at p in every column but the follow times,
+// which are sorted already. It holds perm and its inverse (4 bytes a row
+// each) and no more: once the inverse is made, perm's array takes the
+// unionid records' destinations, and the inverse is the openid records'
+// (every row has one); the records move in place.
 func (x *FollowerIndex) permute(perm []uint32) {
 	n := len(perm)
 	inv := make([]uint32, n)
 	for p, r := range perm {
 		inv[r] = uint32(p)
 	}
-	follow := make([]uint32, n)
-	for p, r := range perm {
-		follow[p] = x.follow[r]
-	}
-	x.follow = follow
-	x.scene = x.scene.permuted(perm)
-	x.tagSet = x.tagSet.permuted(perm)
+	x.scene = x.scene.permuted(inv)
+	x.tagSet = x.tagSet.permuted(inv)
 	if x.last != nil {
 		last := make([]uint32, n)
-		for p, r := range perm {
+		for r, p := range inv {
 			last[p] = x.last[r]
 		}
 		x.last = last
@@ -52,8 +49,8 @@ func (x *FollowerIndex) permute(perm []uint32) {
 	}
 	x.unfolRows, x.unfolAt = permutedPairs(x.unfolRows, x.unfolAt, inv)
 	x.remark.permute(inv)
-	x.open.permute(inv)
-	x.union.permute(inv)
+	x.union.permute(inv, perm)
+	x.open.permute(inv, inv)
 }
 
 // permutedPairs maps rows (ascending) through inv, with their values, and
@@ -70,23 +67,24 @@ func permutedPairs(rows, vals []uint32, inv []uint32) ([]uint32, []uint32) {
 	return rows, vals
 }
 
-func (s *smallUints) permuted(perm []uint32) smallUints {
+// permuted is s with row r at inv[r].
+func (s *smallUints) permuted(inv []uint32) smallUints {
 	out := smallUints{size: s.size}
 	switch s.size {
 	case 2:
-		out.u16 = make([]uint16, len(perm))
-		for p, r := range perm {
+		out.u16 = make([]uint16, len(inv))
+		for r, p := range inv {
 			out.u16[p] = s.u16[r]
 		}
 	case 4:
-		out.u32 = make([]uint32, len(perm))
-		for p, r := range perm {
+		out.u32 = make([]uint32, len(inv))
+		for r, p := range inv {
 			out.u32[p] = s.u32[r]
 		}
 	default:
 		out.size = 1
-		out.u8 = make([]uint8, len(perm))
-		for p, r := range perm {
+		out.u8 = make([]uint8, len(inv))
+		for r, p := range inv {
 			out.u8[p] = s.u8[r]
 		}
 	}
@@ -125,11 +123,13 @@ func (c *remarkColumn) permute(inv []uint32) {
 }
 
 // permute moves the column's ids to their rows' new places (row r to
-// inv[r]). A record's new place is its rank among the rows that have one:
-// the records are first swapped into the chunk they belong to, each moved
+// inv[r]). A record's new place is its rank among the rows that have one,
+// written into spare (as long as the rows, which it may overwrite: inv
+// itself when every row has a record, the ranks then being the places).
+// The records are first swapped into the chunk they belong to, each moved
 // once (an in-place bucket sort, the chunks its buckets), then put in order
 // within each chunk through one chunk's worth of scratch.
-func (c *idColumn) permute(inv []uint32) {
+func (c *idColumn) permute(inv, spare []uint32) {
 	var has rankBits
 	has.bits = make([]uint64, len(c.has.bits))
 	for w, word := range c.has.bits {
@@ -153,7 +153,14 @@ func (c *idColumn) permute(inv []uint32) {
 		c.ex = ex
 	}
 	if c.recs > 0 {
-		dest := make([]uint32, c.recs)
+		// Record k is the k-th set bit of the old has, so dest[k] may
+		// overwrite spare[k] (the rank of row k's new place needs only
+		// inv[row k], row k >= k) unless spare is inv and a row without a
+		// record comes first: then a copy.
+		dest := spare[:c.recs]
+		if &spare[0] == &inv[0] && c.recs != len(inv) {
+			dest = make([]uint32, c.recs)
+		}
 		k := 0
 		for w, word := range c.has.bits {
 			for ; word != 0; word &= word - 1 {
