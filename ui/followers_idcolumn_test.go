@@ -470,3 +470,39 @@ func TestFollowerIndexSortedByFollowIsTheSameIndexPermuted(t *testing.T) {
 		})
 	}
 }
+
+func TestRowListOfABitsetIsItsRowsInOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, n := range []int{0, 1, 63, 64, 65, 1000, 4096} {
+		for _, density := range []float64{0, 0.01, 0.5, 1} {
+			set := make([]uint64, (n+63)/64)
+			var asc []uint32
+			for r := range n {
+				if rng.Float64() < density {
+					set[r>>6] |= 1 << (r & 63)
+					asc = append(asc, uint32(r))
+				}
+			}
+			for _, desc := range []bool{false, true} {
+				want := slices.Clone(asc)
+				if desc {
+					slices.Reverse(want)
+				}
+				l := bitsOf(set, desc)
+				if l.Len() != len(want) || !slices.Equal(l.Slice(), want) && len(want) > 0 {
+					t.Fatalf("n %d density %.2f desc %v: %d rows, want %d", n, density, desc, l.Len(), len(want))
+				}
+				for i, r := range want {
+					if l.At(i) != r || l.Index(r) != i {
+						t.Fatalf("n %d desc %v: At(%d) = %d, Index(%d) = %d, want %d and %d", n, desc, i, l.At(i), r, l.Index(r), r, i)
+					}
+				}
+				for r := range n {
+					if set[r>>6]&(1<<(r&63)) == 0 && l.Index(uint32(r)) != -1 {
+						t.Fatalf("Index of row %d, not shown, is %d", r, l.Index(uint32(r)))
+					}
+				}
+			}
+		}
+	}
+}

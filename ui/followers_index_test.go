@@ -173,7 +173,7 @@ func BenchmarkFollowerFilterKeystroke1M(b *testing.B) {
 			var n int
 			for b.Loop() {
 				set, m, _ := x.Match(q, nil, nil)
-				n = len(x.Visible(order, true, set, false))
+				n = x.visibleRows(order, true, set, false).Len()
 				_ = m
 			}
 			b.ReportMetric(float64(n), "rows")
@@ -183,7 +183,7 @@ func BenchmarkFollowerFilterKeystroke1M(b *testing.B) {
 		prev, _, _ := x.Match("vi", nil, nil)
 		for b.Loop() {
 			set, _, _ := x.Match("vip", prev, nil)
-			_ = x.Visible(order, true, set, false)
+			_ = x.visibleRows(order, true, set, false)
 		}
 	})
 }

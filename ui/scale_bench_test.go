@@ -214,14 +214,14 @@ func BenchmarkScaleFilterKeystroke(b *testing.B) {
 			for _, q := range scaleKeystrokes {
 				start := time.Now()
 				if q == "" {
-					_ = x.Visible(order, true, nil, false)
+					_ = x.visibleRows(order, true, nil, false)
 				} else {
 					match := memo.get(q)
 					if match == nil {
 						match, _, _ = x.Match(q, memo.within(q), nil)
 						memo.add(q, match)
 					}
-					_ = x.Visible(order, true, match, false)
+					_ = x.visibleRows(order, true, match, false)
 				}
 				lat = append(lat, time.Since(start))
 			}
