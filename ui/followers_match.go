@@ -110,14 +110,14 @@ func zeroLanes(t uint64) uint64 { return ^((t&lanesLo + lanesLo) | t) & lanesHi 
 // lanes, a window test on eight start lanes a load), or when it begins in
 // the prefix and the record begins with the rest (heads).
 type idQuery struct {
-	c      *idColumn
-	q      []byte
-	all    bool
-	m      int      // lanes of the query; 0: no window test
-	p0, p1 uint64   // its first two lanes in every lane of a word
-	lanes  []uint64 // its lanes, to check a window longer than two
-	starts []uint64 // per load: the top bit of each lane a window may start at
-	heads  []idHead
+	c          *idColumn
+	q          []byte
+	all        bool
+	m          int      // lanes of the query; 0: no window test
+	p0, p1, p2 uint64   // its first three lanes in every lane of a word
+	lanes      []uint64 // its lanes, to check a window longer than two
+	starts     []uint64 // per load: the top bit of each lane a window may start at
+	heads      []idHead
 }
 
 // idHead is a run of lanes a record must begin with: per load, the bits
@@ -141,6 +141,9 @@ func (c *idColumn) query(q string) idQuery {
 		iq.p0 = iq.lanes[0] * lanesOne
 		if iq.m > 1 {
 			iq.p1 = iq.lanes[1] * lanesOne
+		}
+		if iq.m > 2 {
+			iq.p2 = iq.lanes[2] * lanesOne
 		}
 		last := c.width - iq.m // the last lane a window may start at
 		for g := 0; 8*g <= last; g++ {
@@ -203,11 +206,12 @@ func (q *idQuery) scanWord(w int, mask uint64) uint64 {
 
 // scanWindows is scanWord's test of the query's lanes anywhere in a record:
 // every load is eight start lanes tested at once, without a branch but the
-// one on a rare candidate of a query longer than two lanes. Only the rows
-// of mask are tested (a narrowing query skips the others), each record
-// found from the word's first by the count of records before it. Ids of 17
-// to 24 lanes after the prefix (real ones have 22 to 24) take three loads,
-// written out, which is twice as fast as the loop over loads.
+// one on a rare candidate of a query longer than three lanes. A window of
+// up to three lanes at lane j of a load v is one test: lane j of v^p0,
+// (v<<6)^p1 and (v<<12)^p2 (lanes j+1 and j+2 moved to j) all zero, so
+// their OR zero. Ids of 17 to 24 lanes after the prefix (real ones have 22
+// to 24) take three loads, written out, which is twice as fast as the loop
+// over loads.
 func (q *idQuery) scanWindows(w int, hw, mask uint64) uint64 {
 	c := q.c
 	k0 := int(c.has.dir[w])
@@ -215,7 +219,7 @@ func (q *idQuery) scanWindows(w int, hw, mask uint64) uint64 {
 	if k0>>idChunkShift != kn>>idChunkShift {
 		return q.scanFew(k0, hw, mask) // the word's records span two chunks
 	}
-	rec, starts, p0, p1 := c.rec, q.starts, q.p0, q.p1
+	rec, starts, p0, p1, p2 := c.rec, q.starts, q.p0, q.p1, q.p2
 	ch := c.chunks[k0>>idChunkShift]
 	base := (k0 & (idChunkRecs - 1)) * rec
 	var res uint64
@@ -228,6 +232,8 @@ func (q *idQuery) scanWindows(w int, hw, mask uint64) uint64 {
 	if all {
 		mask = hw
 	}
+	// One loop for each length (constant shifts), the records of a word
+	// at consecutive places or found by count.
 	switch {
 	case len(starts) == 3 && q.m == 1:
 		s0, s1, s2 := starts[0], starts[1], starts[2]
@@ -244,6 +250,22 @@ func (q *idQuery) scanWindows(w int, hw, mask uint64) uint64 {
 			res |= (z | -z) >> 63 << b
 			off += rec
 		}
+	case len(starts) == 3 && q.m == 2:
+		s0, s1, s2 := starts[0], starts[1], starts[2]
+		off := base
+		for mm := mask; mm != 0; mm &= mm - 1 {
+			b := bits.TrailingZeros64(mm)
+			if !all {
+				off = base + bits.OnesCount64(hw&(1<<b-1))*rec
+			}
+			r := ch[off : off+12+8]
+			v0, v1, v2 := binary.BigEndian.Uint64(r[0:]), binary.BigEndian.Uint64(r[6:]), binary.BigEndian.Uint64(r[12:])
+			z := zeroLanes(v0^p0|(v0<<6^p1))&s0 |
+				zeroLanes(v1^p0|(v1<<6^p1))&s1 |
+				zeroLanes(v2^p0|(v2<<6^p1))&s2
+			res |= (z | -z) >> 63 << b
+			off += rec
+		}
 	case len(starts) == 3:
 		s0, s1, s2 := starts[0], starts[1], starts[2]
 		off := base
@@ -254,10 +276,10 @@ func (q *idQuery) scanWindows(w int, hw, mask uint64) uint64 {
 			}
 			r := ch[off : off+12+8]
 			v0, v1, v2 := binary.BigEndian.Uint64(r[0:]), binary.BigEndian.Uint64(r[6:]), binary.BigEndian.Uint64(r[12:])
-			z0 := zeroLanes(v0^p0) & (zeroLanes(v0^p1) << 6) & s0
-			z1 := zeroLanes(v1^p0) & (zeroLanes(v1^p1) << 6) & s1
-			z2 := zeroLanes(v2^p0) & (zeroLanes(v2^p1) << 6) & s2
-			if z := z0 | z1 | z2; z != 0 && q.m > 2 {
+			z0 := zeroLanes(v0^p0|(v0<<6^p1)|(v0<<12^p2)) & s0
+			z1 := zeroLanes(v1^p0|(v1<<6^p1)|(v1<<12^p2)) & s1
+			z2 := zeroLanes(v2^p0|(v2<<6^p1)|(v2<<12^p2)) & s2
+			if z := z0 | z1 | z2; z != 0 && q.m > 3 {
 				z0, z1, z2 = q.rest(ch, off, 0, z0), q.rest(ch, off, 1, z1), q.rest(ch, off, 2, z2)
 			}
 			z := z0 | z1 | z2
@@ -287,14 +309,18 @@ func (q *idQuery) scanFew(k0 int, hw, mask uint64) uint64 {
 
 // windows is 1 when the query's lanes occur in the record at ch[off:].
 func (q *idQuery) windows(ch []byte, off int) uint64 {
+	sh1, sh2, p1, p2 := uint(6), uint(12), q.p1, q.p2
+	if q.m < 2 {
+		sh1, p1 = 64, 0
+	}
+	if q.m < 3 {
+		sh2, p2 = 64, 0
+	}
 	var z uint64
 	for g, s := range q.starts {
 		v := binary.BigEndian.Uint64(ch[off+6*g:])
-		cand := zeroLanes(v^q.p0) & s
-		if q.m > 1 {
-			cand &= zeroLanes(v^q.p1) << 6
-		}
-		if cand != 0 && q.m > 2 {
+		cand := zeroLanes(v^q.p0|(v<<sh1^p1)|(v<<sh2^p2)) & s
+		if cand != 0 && q.m > 3 {
 			cand = q.rest(ch, off, g, cand)
 		}
 		z |= cand
@@ -303,14 +329,14 @@ func (q *idQuery) windows(ch []byte, off int) uint64 {
 }
 
 // rest keeps the candidates of load g (top bits of their start lanes) whose
-// window goes on with the query's third lane and those after it.
+// window goes on with the query's fourth lane and those after it.
 func (q *idQuery) rest(ch []byte, off, g int, cand uint64) uint64 {
 	var keep uint64
 	for ; cand != 0; cand &= cand - 1 {
 		b := bits.TrailingZeros64(cand)
 		p := 8*g + (63-b)/6
 		ok := true
-		for j := 2; j < q.m && ok; j++ {
+		for j := 3; j < q.m && ok; j++ {
 			ok = lane(ch, off, p+j) == q.lanes[j]
 		}
 		if ok {
