@@ -228,14 +228,17 @@ func sortRows(n int, fill func(i int, keys []uint64, rows []uint32), whole func(
 		if exact && whole == nil {
 			return buf
 		}
-		// Runs of equal bits, in row order: told apart by whole.
+		// Runs of equal bits: told apart by whole, then by row (a total
+		// order, so an unstable sort gives the stable one's result; the
+		// stable sort is n log² n on a long run, remarks that begin
+		// alike).
 		for i := 0; i < len(buf); {
 			j := i + 1
 			for j < len(buf) && buf[j]>>32 == buf[i]>>32 {
 				j++
 			}
 			if j-i > 1 && whole != nil {
-				slices.SortStableFunc(rows[i:j], whole)
+				slices.SortFunc(rows[i:j], func(a, b uint32) int { return cmp.Or(whole(a, b), cmp.Compare(a, b)) })
 			}
 			i = j
 		}
