@@ -65,6 +65,7 @@ func newMatcher(x *FollowerIndex, query string) *matcher {
 // many, or -1 when stop said to give up. lo is a multiple of 64.
 func (m *matcher) matchRange(lo, hi int, within, set []uint64, stop func() bool) int {
 	x := m.x
+	left := false // a row of the range not matched by its ids
 	for w := lo >> 6; w < (hi+63)>>6; w++ {
 		if w&1023 == 0 && stop != nil && stop() {
 			return -1
@@ -79,14 +80,26 @@ func (m *matcher) matchRange(lo, hi int, within, set []uint64, stop func() bool)
 		if mask == 0 {
 			continue
 		}
-		set[w] = m.open.scanWord(w, mask) | m.union.scanWord(w, mask)
+		// The unionids only of the rows their openid did not match: none
+		// for a query in the openids' prefix, which every one holds.
+		hit := m.open.scanWord(w, mask)
+		if rest := mask &^ hit; rest != 0 {
+			hit |= m.union.scanWord(w, rest)
+		}
+		set[w] = hit
+		if hit != mask {
+			left = true
+		}
 	}
 	if stop != nil && stop() {
 		return -1
 	}
-	m.open.scanExceptions(lo, hi, within, set)
-	m.union.scanExceptions(lo, hi, within, set)
-	x.remark.scan(m.q, lo, hi, within, set)
+	if left {
+		// Some rows of the range are not matched yet.
+		m.open.scanExceptions(lo, hi, within, set)
+		m.union.scanExceptions(lo, hi, within, set)
+		x.remark.scan(m.q, lo, hi, within, set)
+	}
 	n := 0
 	for w := lo >> 6; w < (hi+63)>>6; w++ {
 		n += bits.OnesCount64(set[w])
