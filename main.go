@@ -16,8 +16,10 @@ import (
 // softMemoryLimit keeps the TUI over a 1 M-follower cache under the design's
 // 200 MB: the live heap there is about 110 MB, and by default the garbage
 // collector lets the heap grow to twice the live size before it collects.
-// GOMEMLIMIT, when set, wins. It is a soft limit: a larger cache still works,
-// with the collector running more often (see BENCHMARKS.md).
+// GOMEMLIMIT, when set, wins. It is a soft limit; the TUI and the server
+// keep it as a floor and let the heap grow an eighth above the live heap
+// when a larger cache's views hold more (package memlimit), so that the
+// collector does not run back to back.
 const softMemoryLimit = 160 << 20
 
 func main() {

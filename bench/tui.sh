@@ -1,22 +1,28 @@
 #!/bin/bash
 # tui.sh LABEL CONFIG [ENV=...]: the TUI in tmux: home, Enter on the first app, filter "vip", back, links; prints peaks
+# It waits for the app's whole index (up to 10 minutes; at 10 M followers the index takes tens of seconds,
+# and a shorter wait measured the walk half-way through the load) and prints how long that took.
+# TUI_SESSION names the tmux session (default m), so that two people can run it at once.
 W=${WXBIG:-/tmp/wxbig}  # the folder with wxscope, the cache files and the configs
+S=${TUI_SESSION:-m}
 label=$1; cfg=$2; shift 2
-tmux new -d -s m -x 160 -y 45 "env $* GODEBUG=gctrace=1 $W/wxscope --readonly --config $cfg 2>$W/gc-$label.txt; sleep 600"
+tmux new -d -s $S -x 160 -y 45 "env $* GODEBUG=gctrace=1 $W/wxscope --readonly --config $cfg 2>$W/gc-$label.txt; sleep 600"
 for i in $(seq 50); do PID=$(pgrep -f "^$W/wxscope --readonly --config $cfg"); [ -n "$PID" ] && break; sleep 0.02; done
 python3 $(dirname $0)/rss.py $PID 0.01 > $W/rss-$label.out &
 SP=$!
-sleep 3; tmux send-keys -t m Enter
-for i in $(seq 100); do tmux capture-pane -p -t m | head -1 | grep -q "rows · row" && break; sleep 0.1; done
+sleep 3; tmux send-keys -t $S Enter
+start=$(date +%s.%N)
+for i in $(seq 6000); do tmux capture-pane -p -t $S | head -1 | grep -q "rows · row" && break; sleep 0.1; done
+loaded=$(echo "$(date +%s.%N) - $start" | bc | cut -c1-5)
 sleep 1
-tmux send-keys -t m /; sleep 0.3; tmux send-keys -t m v; sleep 0.3; tmux send-keys -t m i; sleep 0.3; tmux send-keys -t m p; sleep 1.5
-f=$(tmux capture-pane -p -t m | head -1 | grep -o 'filter "vip" → [0-9 ]*')
-tmux send-keys -t m Enter; sleep 0.3; tmux send-keys -t m Escape; sleep 0.3; tmux send-keys -t m Escape; sleep 0.5
-tmux send-keys -t m l
-for i in $(seq 100); do tmux capture-pane -p -t m | head -1 | grep -q "^links" && break; sleep 0.1; done
+tmux send-keys -t $S /; sleep 0.3; tmux send-keys -t $S v; sleep 0.3; tmux send-keys -t $S i; sleep 0.3; tmux send-keys -t $S p; sleep 1.5
+f=$(tmux capture-pane -p -t $S | head -1 | grep -o 'filter "vip" → [0-9 ]*')
+tmux send-keys -t $S Enter; sleep 0.3; tmux send-keys -t $S Escape; sleep 0.3; tmux send-keys -t $S Escape; sleep 0.5
+tmux send-keys -t $S l
+for i in $(seq 100); do tmux capture-pane -p -t $S | head -1 | grep -q "^links" && break; sleep 0.1; done
 sleep 4
-l=$(tmux capture-pane -p -t m | head -1 | cut -c1-60)
+l=$(tmux capture-pane -p -t $S | head -1 | cut -c1-60)
 cpu=$(awk '{print ($14+$15)/100}' /proc/$PID/stat)
 touch $W/stop-$PID; wait $SP; rm -f $W/stop-$PID
-tmux send-keys -t m q; sleep 0.5; tmux kill-session -t m
-echo "$label | $(cat $W/rss-$label.out) | cpu ${cpu}s | gcs $(grep -c '^gc ' $W/gc-$label.txt) | max live $(grep -o -- '->[0-9]* MB' $W/gc-$label.txt | tr -dc '0-9\n' | sort -n | tail -1) MB | $f | $l"
+tmux send-keys -t $S q; sleep 0.5; tmux kill-session -t $S
+echo "$label | $(cat $W/rss-$label.out) | loaded in ${loaded}s | cpu ${cpu}s | gcs $(grep -c '^gc ' $W/gc-$label.txt) | max live $(grep -o -- '->[0-9]* MB' $W/gc-$label.txt | tr -dc '0-9\n' | sort -n | tail -1) MB | $f | $l"

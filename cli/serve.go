@@ -42,13 +42,10 @@ const perSessionMemory = 2 << 20
 // raiseMemoryLimit lifts main's soft memory limit, sized for one TUI, by
 // what max_sessions sessions may hold, unless GOMEMLIMIT sets it: under
 // the TUI's limit a full server would spend its time collecting garbage.
+// That is the floor; above it the heap follows the live heap, as the
+// TUI's does (followMemoryLimit).
 func raiseMemoryLimit(env *Env, maxSessions int) {
-	if env.Getenv("GOMEMLIMIT") != "" {
-		return
-	}
-	if cur, want := debug.SetMemoryLimit(-1), softMemoryLimitTUI+int64(maxSessions)*perSessionMemory; cur < want {
-		debug.SetMemoryLimit(want)
-	}
+	followMemoryLimit(env, max(debug.SetMemoryLimit(-1), softMemoryLimitTUI+int64(maxSessions)*perSessionMemory))
 }
 
 // softMemoryLimitTUI is main's limit for one TUI over a 1 M-follower cache.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"wxscope/cache"
 	"wxscope/config"
+	"wxscope/memlimit"
 	"wxscope/syncer"
 	"wxscope/ui"
 )
@@ -47,6 +49,19 @@ func runTUI(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	return t.run(ctx, env)
+}
+
+// followMemoryLimit keeps the heap at main's soft memory limit (floor)
+// while it holds little and an eighth above the live heap once a view holds
+// more (package memlimit), unless GOMEMLIMIT sets the limit: a 10 M-follower
+// app's index is several times main's limit, under which the collector
+// would run back to back (BENCHMARKS.md). Only the TUI and the server hold
+// such views; the other commands keep main's limit.
+func followMemoryLimit(env *Env, floor int64) {
+	if env.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	memlimit.Follow(floor)
 }
 
 // needTerminal refuses to start the screen of cmd when stdin or stdout is
@@ -300,6 +315,7 @@ func (t *tui) close() {
 // the state saved here is restored last whatever happened in between.
 func (t *tui) run(ctx context.Context, env *Env) error {
 	defer t.close()
+	followMemoryLimit(env, debug.SetMemoryLimit(-1))
 	if f, ok := env.Stdin.(*os.File); ok && isTerminal(f) {
 		if state, err := term.GetState(f.Fd()); err == nil {
 			defer term.Restore(f.Fd(), state)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"time"
 
@@ -191,20 +192,49 @@ func (h homeLinks) EachGroup(ctx context.Context, fn func(g *cache.Group) error)
 
 // Presence implements Reader. Callers that ask while a build runs wait
 // for it; a build cancelled with its caller's ctx is forgotten, so the next
-// caller starts another.
-func (s *CacheReader) Presence(ctx context.Context) (Presence, error) {
-	b := join(&s.mu, &s.presence, true, func() (*PresenceIndex, error) {
-		x, err := BuildPresence(ctx, s.store)
+// caller starts another. The index grows by the apps asked for: a caller
+// asking for one the index lacks reads those apps into a new one, which
+// shares the old one's (the old one stays valid for those who hold it).
+func (s *CacheReader) Presence(ctx context.Context, appIDs []string) (Presence, error) {
+	for {
+		b := join(&s.mu, &s.presence, true, func() (*PresenceIndex, error) {
+			return s.readPresence(ctx, &PresenceIndex{seed: maphash.MakeSeed()}, appIDs)
+		})
+		x, err := b.wait(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("read the unionid index: %w", err)
+			return nil, err
 		}
-		return x, nil
-	})
-	x, err := b.wait(ctx)
-	if err != nil {
-		return nil, err
+		if x.answers(appIDs) {
+			return x, nil
+		}
+		s.mu.Lock()
+		if s.presence == b {
+			// Nobody has grown it meanwhile: a build of x and the
+			// apps asked for takes its place (x again if it fails).
+			nb := &build[*PresenceIndex]{done: make(chan struct{})}
+			s.presence = nb
+			go func() {
+				nb.v, nb.err = s.readPresence(ctx, x, appIDs)
+				if nb.err != nil {
+					s.mu.Lock()
+					if s.presence == nb {
+						s.presence = b
+					}
+					s.mu.Unlock()
+				}
+				close(nb.done)
+			}()
+		}
+		s.mu.Unlock()
 	}
-	return x, nil
+}
+
+func (s *CacheReader) readPresence(ctx context.Context, x *PresenceIndex, appIDs []string) (*PresenceIndex, error) {
+	y, err := x.with(ctx, s.store, appIDs)
+	if err != nil {
+		return nil, fmt.Errorf("read the unionid index: %w", err)
+	}
+	return y, nil
 }
 
 // Changed implements Reader: the presence index is built again when

@@ -125,14 +125,44 @@ func TestCacheReaderAnalysesAgainOnceTheLastAnalysisEnded(t *testing.T) {
 	if a == b {
 		t.Error("a finished analysis was served again: r in the Links view would not read the cache")
 	}
-	p1, err := src.Presence(context.Background())
+	p1, err := src.Presence(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p2, _ := src.Presence(context.Background())
+	p2, _ := src.Presence(context.Background(), nil)
 	src.Changed()
-	p3, _ := src.Presence(context.Background())
+	p3, _ := src.Presence(context.Background(), nil)
 	if p1 != p2 || p2 == p3 {
 		t.Error("the presence index is not kept until the cache changes, then rebuilt")
+	}
+}
+
+func TestCacheReaderPresenceReadsTheAppsAskedForAndKeepsThem(t *testing.T) {
+	w := newHomeWorld()
+	store := openHomeCache(t, w, "news", "shop", "legacy")
+	src := NewCacheReader(store, w.refs())
+	const news, shop = "wxnews0000000001", "wxshop0000000002"
+	p1, err := src.Presence(context.Background(), []string{shop})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x1 := p1.(*PresenceIndex)
+	if !x1.Has(shop, "uA0015") || x1.Has(news, "uA0029") || x1.Len() != 20 {
+		t.Errorf("asked for shop: holds %d entries, shop uA0015 %v, news uA0029 %v", x1.Len(), x1.Has(shop, "uA0015"), x1.Has(news, "uA0029"))
+	}
+	p2, _ := src.Presence(context.Background(), []string{news, shop})
+	x2 := p2.(*PresenceIndex)
+	if !x2.Has(news, "uA0029") || !x2.Has(shop, "uA0015") || x2.Len() != 50 {
+		t.Errorf("asked for news and shop: holds %d entries", x2.Len())
+	}
+	if p3, _ := src.Presence(context.Background(), []string{shop}); p3 != p2 {
+		t.Error("an app already read was read again")
+	}
+	if x1.Has(news, "uA0029") || x1.Len() != 20 {
+		t.Error("the first index changed when the reader grew")
+	}
+	all, _ := src.Presence(context.Background(), nil)
+	if n := all.(*PresenceIndex).Len(); n != 75 {
+		t.Errorf("every app: %d entries, want 75", n)
 	}
 }

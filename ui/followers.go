@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -103,7 +102,7 @@ type Followers struct {
 	memo   filterMemo
 	orders map[SortKey][]uint32
 
-	rows    []uint32 // the visible rows, in display order
+	rows    rowList // the visible rows, in display order
 	gen     *atomic.Uint64
 	pending string // "filtering…" or "sorting…" while a result is out
 
@@ -145,7 +144,7 @@ type followersResultMsg struct {
 	match []uint64
 	key   SortKey
 	order []uint32
-	rows  []uint32
+	rows  rowList
 }
 
 // The view's results are addressed to it. (The export's result is a
@@ -196,6 +195,7 @@ type loadProgress struct {
 func loadFollowerIndex(ctx context.Context, src FollowerReader, appID string, sizeHint int, blacklist *cache.Blacklist, progress *loadProgress) (*FollowerIndex, error) {
 	b := NewFollowerIndexBuilder(sizeHint)
 	b.MarkBlacklisted(blacklist)
+	b.SortByFollow()
 	n := 0
 	err := src.EachFollower(ctx, appID, func(p *cache.Profile) error {
 		if progress != nil {
@@ -302,7 +302,7 @@ func (f *Followers) setIndex(idx *FollowerIndex) {
 	f.base = f.subset
 	f.memo.reset()
 	f.tagLabels = idx.tagLabels(&f.tags)
-	f.rows = idx.Visible(f.orders[SortFollowed], f.desc, f.base, f.showUnfollowed)
+	f.rows = idx.visibleRows(f.orders[SortFollowed], f.desc, f.base, f.showUnfollowed)
 }
 
 // SetSize implements Page.
@@ -340,7 +340,7 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 		f.tags = msg.tags
 		f.idx, f.partial = msg.idx, true
 		f.tagLabels = msg.idx.tagLabels(&f.tags)
-		f.rows = msg.idx.Visible(identity(msg.idx.Len()), false, nil, false)
+		f.rows = listOf(msg.idx.Visible(identity(msg.idx.Len()), false, nil, false))
 		f.clampCursor()
 		return tea.Batch(f.loadNext, f.loadTick())
 	case followersTickMsg:
@@ -349,12 +349,15 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 		}
 		return nil
 	case followersLoadedMsg:
-		prev, had := 0, false
+		prevID, had := "", false
 		if f.partial && f.cursor > 0 {
-			// The reader moved: the cursor stays on its person (row
-			// numbers of the first rows stay the same); otherwise it
-			// stays at the top of the sorted list.
-			prev, had = f.current()
+			// The reader moved: the cursor stays on its person, found
+			// by openid (the whole index numbers its rows in follow
+			// order); otherwise it stays at the top of the sorted list.
+			var prev int
+			if prev, had = f.current(); had {
+				prevID = f.idx.OpenID(prev)
+			}
 		}
 		f.partial = false
 		if msg.err != nil {
@@ -366,8 +369,8 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 		}
 		f.tags = msg.tags
 		f.setIndex(msg.idx)
-		if had {
-			if i := slices.Index(f.rows, uint32(prev)); i >= 0 {
+		if r, ok := msg.idx.findOpenID(prevID); had && ok {
+			if i := f.rows.Index(uint32(r)); i >= 0 {
 				f.cursor, f.offset = i, i-f.pageRows()/2
 				f.clampCursor()
 			}
@@ -447,7 +450,7 @@ func (f *Followers) updateInput(msg tea.Msg) tea.Cmd {
 
 func (f *Followers) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	k := f.keys
-	if d, ok := k.step(msg, f.pageRows(), len(f.rows)); ok {
+	if d, ok := k.step(msg, f.pageRows(), f.rows.Len()); ok {
 		f.move(d)
 		return nil
 	}
@@ -479,7 +482,7 @@ func (f *Followers) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return Flash("no follower here to open")
 	case key.Matches(msg, k.Insights):
-		return Push(NewInsights(f.c, f.viewTitle(), f.idx, f.rows).WithGrowth(f.spec.AppID))
+		return Push(NewInsights(f.c, f.viewTitle(), f.idx, f.rows.Slice()).WithGrowth(f.spec.AppID))
 	case key.Matches(msg, k.Export):
 		f.startExport()
 		return nil
@@ -520,7 +523,7 @@ func (f *Followers) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 // while the rest are read: moving, opening a person, copying an id.
 func (f *Followers) loadingKey(msg tea.KeyPressMsg) bool {
 	k := f.keys
-	if _, ok := k.step(msg, f.pageRows(), len(f.rows)); ok {
+	if _, ok := k.step(msg, f.pageRows(), f.rows.Len()); ok {
 		return true
 	}
 	return key.Matches(msg, k.Open) || key.Matches(msg, k.Copy) || key.Matches(msg, k.Left) || key.Matches(msg, k.Right)
@@ -528,10 +531,10 @@ func (f *Followers) loadingKey(msg tea.KeyPressMsg) bool {
 
 // current returns the row under the cursor.
 func (f *Followers) current() (int, bool) {
-	if f.cursor < 0 || f.cursor >= len(f.rows) {
+	if f.cursor < 0 || f.cursor >= f.rows.Len() {
 		return 0, false
 	}
-	return int(f.rows[f.cursor]), true
+	return int(f.rows.At(f.cursor)), true
 }
 
 // Selected returns the openid under the cursor, or "" when the list is empty.
@@ -543,7 +546,7 @@ func (f *Followers) Selected() string {
 }
 
 // Rows is the number of rows the current filter and toggles let through.
-func (f *Followers) Rows() int { return len(f.rows) }
+func (f *Followers) Rows() int { return f.rows.Len() }
 
 // Pending reports whether a filter or sort result is still out.
 func (f *Followers) Pending() bool { return f.pending != "" }
@@ -554,8 +557,8 @@ func (f *Followers) move(d int) {
 }
 
 func (f *Followers) clampCursor() {
-	f.cursor = min(max(f.cursor, 0), max(len(f.rows)-1, 0))
-	f.offset = scrollInto(f.offset, f.cursor, f.cursor, f.pageRows(), len(f.rows))
+	f.cursor = min(max(f.cursor, 0), max(f.rows.Len()-1, 0))
+	f.offset = scrollInto(f.offset, f.cursor, f.cursor, f.pageRows(), f.rows.Len())
 }
 
 // pageRows is how many rows fit under the title and the column header.
@@ -573,15 +576,15 @@ func (f *Followers) pageRows() int {
 func (f *Followers) refresh() tea.Cmd {
 	gen := f.gen.Add(1)
 	x, q, sk, desc, showU := f.idx, f.query, f.sortKey, f.desc, f.showUnfollowed
-	order := f.orders[sk]
+	order, sorted := f.orders[sk] // nil and sorted: the rows' own order
 	sameQuery := q == f.matchQuery && (q == "" || f.match != nil)
-	if order != nil && sameQuery {
+	if sorted && sameQuery {
 		match := f.base
 		if q != "" {
 			match = f.match
 		}
 		f.apply(followersResultMsg{owner: f, gen: gen, query: q, match: match,
-			key: sk, order: order, rows: x.Visible(order, desc, match, showU)})
+			key: sk, order: order, rows: x.visibleRows(order, desc, match, showU)})
 		return nil
 	}
 	var within []uint64
@@ -615,14 +618,14 @@ func (f *Followers) refresh() tea.Cmd {
 				return nil
 			}
 		}
-		if order == nil {
+		if !sorted {
 			order = x.Order(sk, state)
 		}
 		if stop() {
 			return nil
 		}
 		return followersResultMsg{owner: owner, gen: gen, query: q, match: match,
-			key: sk, order: order, rows: x.Visible(order, desc, match, showU)}
+			key: sk, order: order, rows: x.visibleRows(order, desc, match, showU)}
 	}
 }
 
@@ -640,7 +643,7 @@ func (f *Followers) apply(m followersResultMsg) {
 	case filterChanged:
 		f.cursor, f.offset = 0, 0
 	case had:
-		if i := slices.Index(f.rows, uint32(prevRow)); i >= 0 {
+		if i := f.rows.Index(uint32(prevRow)); i >= 0 {
 			f.cursor = i
 			f.offset = i - f.pageRows()/2
 		}
@@ -693,12 +696,12 @@ func (f *Followers) View() string {
 	b.WriteString(f.titleLine(app))
 	b.WriteByte('\n')
 	b.WriteString(f.headerLine(lay))
-	end := min(f.offset+f.pageRows(), len(f.rows))
+	end := min(f.offset+f.pageRows(), f.rows.Len())
 	for i := f.offset; i < end; i++ {
 		b.WriteByte('\n')
 		b.WriteString(f.rowLine(lay, i))
 	}
-	if len(f.rows) == 0 {
+	if f.rows.Len() == 0 {
 		b.WriteByte('\n')
 		switch {
 		case f.idx.Len() == 0 && f.imported():
@@ -712,7 +715,7 @@ func (f *Followers) View() string {
 		}
 	}
 	if f.editing || f.exporting {
-		for n := end - f.offset + max(1-len(f.rows), 0); n < f.pageRows(); n++ {
+		for n := end - f.offset + max(1-f.rows.Len(), 0); n < f.pageRows(); n++ {
 			b.WriteByte('\n')
 		}
 		b.WriteByte('\n')
@@ -756,7 +759,7 @@ func (f *Followers) titleLine(app string) string {
 		}
 	}
 	if f.query != "" {
-		res := formatCount(len(f.rows))
+		res := formatCount(f.rows.Len())
 		if f.pending == "filtering…" || f.matchQuery != f.query {
 			res = "filtering…"
 		}
@@ -769,16 +772,16 @@ func (f *Followers) titleLine(app string) string {
 	}
 	left += s.Dim.Render(" · ") + s.Accent.Render(by)
 	pos := "row 0"
-	if len(f.rows) > 0 {
+	if f.rows.Len() > 0 {
 		pos = "row " + formatCount(f.cursor+1)
 	}
-	right := s.Dim.Render(formatCount(len(f.rows)) + " rows · " + pos)
+	right := s.Dim.Render(formatCount(f.rows.Len()) + " rows · " + pos)
 	return spread(left, right, f.width)
 }
 
 func (f *Followers) filterLine() string {
 	s := f.c.Styles
-	status := "→ " + formatCount(len(f.rows))
+	status := "→ " + formatCount(f.rows.Len())
 	if f.pending == "filtering…" || f.matchQuery != f.query {
 		status = "filtering…"
 	}
@@ -1074,7 +1077,7 @@ func (f *Followers) headerLine(l layout) string {
 // rowLine draws the i-th visible row, the filter's matches highlighted.
 func (f *Followers) rowLine(l layout, i int) string {
 	s := f.c.Styles
-	r := int(f.rows[i])
+	r := int(f.rows.At(i))
 	row := f.idx.Row(r)
 	selected := i == f.cursor
 	gone := row.UnfollowedAt != 0
@@ -1148,7 +1151,7 @@ func (f *Followers) rowLine(l layout, i int) string {
 			other(l.apps[j], m.styled[st])
 		}
 	}
-	tags := f.tagLabels[f.idx.tagSet[r]]
+	tags := f.tagLabels[f.idx.tagSet.at(r)]
 	other(l.tags, cell(tags, l.tags))
 	if l.remark > 0 {
 		remark := sanitize.Text(row.Remark)

@@ -24,7 +24,7 @@ func (f *Followers) mouse(msg tea.MouseMsg) tea.Cmd {
 					return f.sortBy(c.key)
 				}
 			}
-		case m.Y >= 2 && f.offset+m.Y-2 < len(f.rows):
+		case m.Y >= 2 && f.offset+m.Y-2 < f.rows.Len():
 			f.cursor = f.offset + m.Y - 2
 			f.clampCursor()
 		}

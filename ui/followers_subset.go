@@ -24,8 +24,8 @@ func (x *FollowerIndex) subsetBits(sub FollowerSubset) (set []uint64, n int) {
 		return nil, x.Len()
 	}
 	set = make([]uint64, (x.Len()+63)/64)
-	for r, l := range x.uLen {
-		if l == 0 {
+	for r := range x.Len() {
+		if !x.hasUnionID(r) {
 			set[r>>6] |= 1 << (r & 63)
 			n++
 		}

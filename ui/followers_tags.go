@@ -89,7 +89,8 @@ func (x *FollowerIndex) TagBits(t TagFilter) (set []uint64, n int) {
 	for i, ids := range x.tagSets {
 		keep[i] = [2]bool{t.keeps(ids, false), t.keeps(ids, true)}
 	}
-	for r, ti := range x.tagSet {
+	for r := range x.Len() {
+		ti := x.tagSet.at(r)
 		b := 0
 		if x.black[r>>6]&(1<<(r&63)) != 0 {
 			b = 1
@@ -112,9 +113,9 @@ type TagCount struct {
 // any row carries (a deleted tag's too), most followers first.
 func (x *FollowerIndex) TagCounts() []TagCount {
 	perSet := make([]int, len(x.tagSets))
-	for r, ti := range x.tagSet {
-		if x.unfol[r] == 0 {
-			perSet[ti]++
+	for r := range x.Len() {
+		if x.follows(r) {
+			perSet[x.tagSet.at(r)]++
 		}
 	}
 	per := map[int64]int{}

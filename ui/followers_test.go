@@ -179,7 +179,7 @@ func TestFollowersFilterMatchesIdsExactlyAndRemarksInAnyCase(t *testing.T) {
 		d.Send(uitest.Type(tc.q)...)
 		var got []string
 		for i := range f.Rows() {
-			got = append(got, f.idx.OpenID(int(f.rows[i])))
+			got = append(got, f.idx.OpenID(int(f.rows.At(i))))
 		}
 		slices.Sort(got)
 		slices.Sort(tc.want)
@@ -420,7 +420,7 @@ func TestFollowersFilterBackspaceAndRetypeMatchAFreshFilter(t *testing.T) {
 	ps[7].OpenID = "oNw3kTvIp007AbCdEfGhIjKlMnOp"
 	ps[10].Remark = "vip guest"
 	ps[11].Remark = "VIP"
-	rowsOf := func(f *Followers) []uint32 { return slices.Clone(f.rows[:f.Rows()]) }
+	rowsOf := func(f *Followers) []uint32 { return slices.Clone(f.rows.Slice()) }
 	fresh := func(q string) []uint32 {
 		d, f := followersRoot(t, 160, 60, ps, nil, nil)
 		d.Send(uitest.Key("/"))

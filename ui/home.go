@@ -657,17 +657,20 @@ func (h *Home) followersPage(appID string, subset FollowerSubset) Page {
 	spec := FollowersSpec{
 		App: app.Name, AppID: app.AppID, Kind: app.Kind, Bound: h.bound(app.AppID),
 		Platform: h.platform(app.AppID),
-		Reader:   h.spec.Reader, LoadPresence: h.spec.Reader.Presence,
-		Subset: subset,
+		Reader:   h.spec.Reader, Subset: subset,
 	}
 	if c, ok := h.cached[app.AppID]; ok {
 		spec.SizeHint = int(c.Counts.Profiles)
 	}
+	others := []string{}
 	for _, o := range h.spec.Apps {
 		if o.AppID != app.AppID {
 			spec.Others = append(spec.Others, OtherApp{Name: o.Name, AppID: o.AppID, Bound: h.bound(o.AppID), Platform: h.platform(o.AppID)})
+			others = append(others, o.AppID)
 		}
 	}
+	// The presence of the other apps only: not the ids of this one.
+	spec.LoadPresence = func(ctx context.Context) (Presence, error) { return h.spec.Reader.Presence(ctx, others) }
 	return NewFollowers(h.c, spec)
 }
 

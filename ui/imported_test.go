@@ -146,7 +146,7 @@ func TestFollowersOfAnImportedAppListItsMembersFirstAndLastSeen(t *testing.T) {
 	if !idx.HasLastSeen() {
 		t.Fatal("no last_seen in the index")
 	}
-	pres, err := src.Presence(context.Background())
+	pres, err := src.Presence(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

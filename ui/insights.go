@@ -64,7 +64,7 @@ func ComputeInsights(x *FollowerIndex, rows []uint32, now time.Time, loc *time.L
 	scenes := make([]int, len(x.scenes))
 	unknown := 0
 	count := func(r uint32) {
-		scenes[x.scene[r]]++
+		scenes[x.scene.at(int(r))]++
 		t := x.follow[r]
 		if t == 0 {
 			unknown++
@@ -75,7 +75,7 @@ func ComputeInsights(x *FollowerIndex, rows []uint32, now time.Time, loc *time.L
 	}
 	if rows == nil {
 		for r := range x.follow {
-			if x.unfol[r] == 0 {
+			if x.follows(r) {
 				count(uint32(r))
 			}
 		}

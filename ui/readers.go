@@ -58,9 +58,10 @@ type Reader interface {
 	Apps(ctx context.Context) (map[string]cache.App, error)
 	// Links runs the link analysis over the configured apps.
 	Links(ctx context.Context, now time.Time) (*cache.Links, error)
-	// Presence returns the presence index of the cache as it is now,
-	// building it if the cache changed since it was last built.
-	Presence(ctx context.Context) (Presence, error)
+	// Presence returns the presence index of the apps appIDs (nil: of
+	// every app) in the cache as it is now, building what it lacks of them
+	// or all of it if the cache changed since it was last built.
+	Presence(ctx context.Context, appIDs []string) (Presence, error)
 	// Changed says a sync wrote to the cache, so the next Presence rebuilds.
 	Changed()
 	// EachGroup streams the persons of the unionid index, as

@@ -132,7 +132,7 @@ func (f *Followers) handleExportKey(msg tea.KeyPressMsg) tea.Cmd {
 		// In sequence: the notice is shown before the write starts, so the
 		// result, which comes after it, is what stays in the footer.
 		return tea.Sequence(
-			Flash("exporting "+formatCount(len(f.rows))+" rows to "+sanitize.Text(path)+"…"),
+			Flash("exporting "+formatCount(f.rows.Len())+" rows to "+sanitize.Text(path)+"…"),
 			f.export(path))
 	}
 	f.exportIn.update(msg)
@@ -142,7 +142,7 @@ func (f *Followers) handleExportKey(msg tea.KeyPressMsg) tea.Cmd {
 func (f *Followers) exportLine() string {
 	s := f.c.Styles
 	return f.exportIn.view(s.Prompt, s.Cursor) + "  " +
-		s.Dim.Render(formatCount(len(f.rows))+" rows as shown · .csv, .jsonl or .parquet · enter write · esc cancel")
+		s.Dim.Render(formatCount(f.rows.Len())+" rows as shown · .csv, .jsonl or .parquet · enter write · esc cancel")
 }
 
 // export returns the command that writes the rows now shown to path and
@@ -150,7 +150,7 @@ func (f *Followers) exportLine() string {
 func (f *Followers) export(path string) tea.Cmd {
 	w := viewExport{
 		ctx: f.c.Ctx, app: f.spec.App, appID: f.spec.AppID, kind: f.spec.Kind,
-		src: f.spec.Reader, idx: f.idx, rows: f.rows, tagNames: f.tags.NameMap(),
+		src: f.spec.Reader, idx: f.idx, rows: f.rows.Slice(), tagNames: f.tags.NameMap(),
 	}
 	return func() tea.Msg {
 		n, err := w.writeFile(path)

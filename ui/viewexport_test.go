@@ -173,7 +173,7 @@ func wantExport(t *testing.T, f *Followers, ps []cache.Profile, format export.Fo
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range f.rows {
+	for _, r := range f.rows.Slice() {
 		row := export.NewRow(export.Input{App: "news", Profile: (*export.Follower)(&ps[r])})
 		rows = append(rows, row)
 		if format != export.Parquet {
@@ -388,7 +388,7 @@ func BenchmarkFollowersExport1M(b *testing.B) {
 	for _, format := range []string{"csv", "parquet"} {
 		b.Run(format, func(b *testing.B) {
 			dir := b.TempDir()
-			w := viewExport{ctx: context.Background(), app: "news", appID: "wxnews", src: src, idx: x, rows: f.rows}
+			w := viewExport{ctx: context.Background(), app: "news", appID: "wxnews", src: src, idx: x, rows: f.rows.Slice()}
 			runtime.GC()
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
@@ -396,12 +396,12 @@ func BenchmarkFollowersExport1M(b *testing.B) {
 			for b.Loop() {
 				i++
 				n, err := w.writeFile(filepath.Join(dir, fmt.Sprintf("out-%d.%s", i, format)))
-				if err != nil || n != len(f.rows) {
+				if err != nil || n != f.rows.Len() {
 					b.Fatalf("%d rows, %v", n, err)
 				}
 			}
 			runtime.ReadMemStats(&after)
-			b.ReportMetric(float64(len(f.rows))*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(float64(f.rows.Len())*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 			b.ReportMetric(float64(after.HeapInuse)/(1<<20), "heap-inuse-MB")
 		})
 	}

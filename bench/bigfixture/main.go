@@ -215,7 +215,7 @@ func heap(dir string) error {
 	if err := live("home: link analysis", "findings"); err != nil {
 		return err
 	}
-	if _, err := reader.Presence(root.Common().Ctx); err != nil {
+	if _, err := reader.Presence(root.Common().Ctx, []string{"wx00000000000000a2", "wx00000000000000a3"}); err != nil {
 		return err
 	}
 	if err := live("+ presence index", "wxscope · 3 apps"); err != nil {
