@@ -181,10 +181,11 @@ func (p *Program) Screen() string {
 	return *p.rec.last
 }
 
-// WaitFor waits up to 5 s until the drawn screen satisfies cond.
+// WaitFor waits up to 20 s until the drawn screen satisfies cond: long
+// enough for a sync of the demo under -race on two loaded cores.
 func (p *Program) WaitFor(t testing.TB, what string, cond func(screen string) bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		if cond(p.Screen()) {
 			return
