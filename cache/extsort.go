@@ -40,8 +40,9 @@ type sorter struct {
 	runs []sortRun
 	size int64 // bytes written to file
 
-	expect int // how many records are expected (expectRecords); 0 when unknown
-	count  int // how many records were added
+	expect  int       // how many records are expected (expectRecords); 0 when unknown
+	count   int       // how many records were added
+	scratch []sortRec // the radix sort's, kept from one run to the next
 }
 
 // expectRecords says about how many records will be added, so that the
@@ -144,7 +145,7 @@ func (s *sorter) sortBuf() {
 		}
 		s.recs[i].pre = binary.BigEndian.Uint64(b[:])
 	}
-	radixSortPre(s.recs)
+	s.scratch = radixSortPre(s.recs, s.scratch)
 	for i := 0; i < len(s.recs); {
 		j := i + 1
 		for j < len(s.recs) && s.recs[j].pre == s.recs[i].pre {
@@ -158,10 +159,11 @@ func (s *sorter) sortBuf() {
 }
 
 // radixSortPre sorts recs by pre, least significant byte first, skipping
-// the bytes every record has alike (the low ones, for short keys).
-func radixSortPre(recs []sortRec) {
+// the bytes every record has alike (the low ones, for short keys), through
+// scratch, which it returns, grown to recs.
+func radixSortPre(recs, scratch []sortRec) []sortRec {
 	if len(recs) < 2 {
-		return
+		return scratch
 	}
 	var counts [8][256]int
 	for _, r := range recs {
@@ -169,7 +171,8 @@ func radixSortPre(recs []sortRec) {
 			counts[b][byte(r.pre>>(8*b))]++
 		}
 	}
-	src, dst := recs, make([]sortRec, len(recs))
+	scratch = slices.Grow(scratch[:0], len(recs))[:len(recs)]
+	src, dst := recs, scratch
 	for b := range 8 {
 		c := &counts[b]
 		shift := 8 * b
@@ -191,6 +194,7 @@ func radixSortPre(recs []sortRec) {
 	if &src[0] != &recs[0] {
 		copy(recs, src)
 	}
+	return scratch
 }
 
 // spill writes the current run, sorted, to the run file.
@@ -244,13 +248,14 @@ func (s *sorter) iter() (*sortIter, error) {
 	if len(s.runs) == 0 {
 		// Everything fits in memory: no file at all.
 		s.sortBuf()
+		s.scratch = nil
 		it.mem, it.memBuf = s.recs, s.buf
 		return it, nil
 	}
 	if err := s.spill(); err != nil {
 		return nil, err
 	}
-	s.buf, s.recs = nil, nil // all in the file now: the buffer is dead weight
+	s.buf, s.recs, s.scratch = nil, nil, nil // all in the file now: the buffer is dead weight
 	for i, r := range s.runs {
 		rr := &runReader{r: bufio.NewReaderSize(io.NewSectionReader(s.file, r.off, r.len), 64<<10), name: s.file.Name(), seq: i}
 		if rr.next() {
@@ -271,7 +276,7 @@ func (s *sorter) close() {
 		os.Remove(name)
 		s.file = nil
 	}
-	s.buf, s.recs = nil, nil
+	s.buf, s.recs, s.scratch = nil, nil, nil
 }
 
 // sortIter walks the records of a sorter in key order.

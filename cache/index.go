@@ -18,6 +18,12 @@ var indexChunk = 20000
 
 const tailChunk = 1 << 16
 
+// catchUpRunBytes bounds each of a catch-up's three sorters in memory
+// (an import's one sorts in runs of sortRunBytes): 100 000 rows fit, and a
+// sync of more is at its peak of memory here, the three full at once. A
+// larger account spills more runs, which merge as cheaply.
+const catchUpRunBytes = 8 << 20
+
 // catchUpStep is called after each phase of a catch-up of appid, and after
 // each transaction within one ("ids chunk", "members chunk", "formermembers
 // chunk"); a test makes it fail to leave the index half caught up, as a
@@ -67,6 +73,9 @@ func (s *Store) catchUp(appid string) error {
 	following.expectRecords(int(end - from)) // most rows are followers with a unionid
 	left := newSorter(dir)
 	defer left.close()
+	for _, srt := range []*sorter{ids, following, left} {
+		srt.limit = catchUpRunBytes
+	}
 	var p Profile
 	var key, row []byte
 	// p aliases each row's page: the sorters copy what they keep.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -31,7 +32,43 @@ func runSync(ctx context.Context, env *Env, args []string) error {
 	if err := requireSecrets(c.apps); err != nil {
 		return err
 	}
+	defer paceCollectorForSync(env)()
 	return syncApps(ctx, env, c.cfg, c.apps, syncHooks{})
+}
+
+// The headless sync's live heap is small at any account size (30 to 50 MB:
+// the groups of fetched profiles being written, a catch-up's sorting
+// buffers), and it allocates about 3 KB a profile. At the default pace the
+// collector ran each time the heap doubled its live size: 17 collections
+// for 100 000 profiles, a quarter of the sync's CPU. So it lets the heap
+// grow to syncGCPercent more than the live heap before collecting, under
+// a soft limit of syncMemoryLimit, below the TUI's (main.go): the mapped
+// pages of the cache file come on top of the heap, and the design's 200 MB
+// is for both (BENCHMARKS.md, "the cold sync, second pass").
+const (
+	syncGCPercent   = 200
+	syncMemoryLimit = 140 << 20
+)
+
+// paceCollectorForSync sets the collector's pace for a headless sync unless
+// GOGC says otherwise, and returns the function that sets it back. The
+// memory limit is lowered only when GOMEMLIMIT does not set it either.
+func paceCollectorForSync(env *Env) (restore func()) {
+	if env.Getenv("GOGC") != "" {
+		return func() {}
+	}
+	gc := debug.SetGCPercent(syncGCPercent)
+	limit := int64(-1)
+	if env.Getenv("GOMEMLIMIT") == "" {
+		limit = debug.SetMemoryLimit(-1)
+		debug.SetMemoryLimit(min(limit, syncMemoryLimit))
+	}
+	return func() {
+		debug.SetGCPercent(gc)
+		if limit >= 0 {
+			debug.SetMemoryLimit(limit)
+		}
+	}
 }
 
 // syncHooks lets tests and benchmarks reach into a sync run.

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -195,5 +196,35 @@ func TestMaxAgeZeroRefetchesEveryProfile(t *testing.T) {
 	s.mustSync(t)
 	if got := s.srv.Calls(batchgetPath) - batches; got != batches {
 		t.Errorf("the second sync made %d batchget calls, the first %d: max_age 0s did not refetch", got, batches)
+	}
+}
+
+// A headless sync paces the collector for its small live heap (GOGC 200,
+// a soft limit of 140 MiB) and sets both back when it ends; GOGC set by
+// the user keeps both as they were, GOMEMLIMIT keeps the limit.
+func TestSyncPacesTheCollectorUnlessGOGCSaysOtherwise(t *testing.T) {
+	gc, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(160<<20)
+	t.Cleanup(func() { debug.SetGCPercent(gc); debug.SetMemoryLimit(limit) })
+	for _, c := range []struct {
+		env   map[string]string
+		gc    int
+		limit int64
+	}{
+		{map[string]string{}, syncGCPercent, syncMemoryLimit},
+		{map[string]string{"GOGC": "100"}, 100, 160 << 20},
+		{map[string]string{"GOMEMLIMIT": "1GiB"}, syncGCPercent, 160 << 20},
+	} {
+		env := &Env{Getenv: func(k string) string { return c.env[k] }}
+		restore := paceCollectorForSync(env)
+		gotGC, gotLimit := debug.SetGCPercent(-1), debug.SetMemoryLimit(-1)
+		debug.SetGCPercent(gotGC)
+		restore()
+		if gotGC != c.gc || gotLimit != c.limit {
+			t.Errorf("with %v: GOGC %d and a limit of %d MiB during the sync, want %d and %d", c.env, gotGC, gotLimit>>20, c.gc, c.limit>>20)
+		}
+		if g, l := debug.SetGCPercent(-1), debug.SetMemoryLimit(-1); g != 100 || l != 160<<20 {
+			t.Errorf("with %v: GOGC %d and a limit of %d MiB after the sync, want them back", c.env, g, l>>20)
+		}
+		debug.SetGCPercent(100)
 	}
 }
