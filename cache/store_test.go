@@ -446,7 +446,9 @@ func TestSharedWritesInQuickSuccessionSkipTheGapUntilTheyHeldTheFile(t *testing.
 	s.mu.Unlock()
 	start := time.Now()
 	must(t, s.PutProfiles("wxA", []Profile{testProfile("o9", "u")}))
-	if d := time.Since(start); s.gapPauses != 1 || d < SharedWriteGap/2 {
+	// At least once: on a loaded machine the write may itself hold the
+	// file past the burst and pause again before its next transaction.
+	if d := time.Since(start); s.gapPauses < 1 || d < SharedWriteGap/2 {
 		t.Fatalf("a write after the burst paused %d times and took %v: it did not leave the gap", s.gapPauses, d)
 	}
 }
