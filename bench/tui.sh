@@ -7,7 +7,7 @@ W=${WXBIG:-/tmp/wxbig}  # the folder with wxscope, the cache files and the confi
 S=${TUI_SESSION:-m}
 label=$1; cfg=$2; shift 2
 tmux new -d -s $S -x 160 -y 45 "env $* GODEBUG=gctrace=1 $W/wxscope --readonly --config $cfg 2>$W/gc-$label.txt; sleep 600"
-for i in $(seq 50); do PID=$(pgrep -f "^$W/wxscope --readonly --config $cfg"); [ -n "$PID" ] && break; sleep 0.02; done
+for i in $(seq 50); do PID=$(pgrep -o -f "^$W/wxscope --readonly --config $cfg"); [ -n "$PID" ] && break; sleep 0.02; done  # -o: the TUI, not a child it starts
 python3 $(dirname $0)/rss.py $PID 0.01 > $W/rss-$label.out &
 SP=$!
 sleep 3; tmux send-keys -t $S Enter
