@@ -121,6 +121,9 @@ func Percent(floor, live, other int64) int {
 	if live <= 0 {
 		return 100
 	}
-	p := (floor - max(other, 0) - live) * 100 / live
-	return int(min(max(p, MinPercent), 100))
+	room := floor - max(other, 0) - live
+	if room >= live {
+		return 100 // and room*100 may not fit: a floor of no limit at all
+	}
+	return int(max(room*100/live, MinPercent))
 }

@@ -14,12 +14,14 @@ func TestPercentKeepsTheFloorThenAnEighth(t *testing.T) {
 		floor, live, other int64
 		want               int
 	}{
-		{160 * mib, 20 * mib, 10 * mib, 100}, // far below the floor: the default
-		{160 * mib, 100 * mib, 10 * mib, 50}, // up to the floor
-		{160 * mib, 140 * mib, 10 * mib, 12}, // near it: an eighth at least
-		{160 * mib, 450 * mib, 10 * mib, 12}, // above it
-		{160 * mib, 0, 10 * mib, 100},        // nothing yet
-		{160 * mib, 100 * mib, -5 * mib, 60}, // a negative count of the rest is none
+		{160 * mib, 20 * mib, 10 * mib, 100},      // far below the floor: the default
+		{160 * mib, 100 * mib, 10 * mib, 50},      // up to the floor
+		{160 * mib, 140 * mib, 10 * mib, 12},      // near it: an eighth at least
+		{160 * mib, 450 * mib, 10 * mib, 12},      // above it
+		{160 * mib, 0, 10 * mib, 100},             // nothing yet
+		{160 * mib, 100 * mib, -5 * mib, 60},      // a negative count of the rest is none
+		{math.MaxInt64, 100 * mib, 10 * mib, 100}, // no limit to keep: no overflow
+		{math.MaxInt64 / 2, 1 << 40, 0, 100},
 	} {
 		if got := Percent(c.floor, c.live, c.other); got != c.want {
 			t.Errorf("Percent(%d, %d, %d MiB) = %d, want %d", c.floor/mib, c.live/mib, c.other/mib, got, c.want)
