@@ -13,5 +13,6 @@ import "math"
 // each transaction, remapped a dozen times, a third of its allocations. A
 // page of the map beyond the end of the file costs address space only: on
 // these systems the map does not grow the file, and a page counts in RSS
-// only once it is read. (32-bit address space is scarcer: a quarter.)
+// only once it is read. (On 32-bit systems, whose address space is
+// scarcer, 256 MB.)
 const writeMmapSize = min(1<<30, math.MaxInt/8)

@@ -39,12 +39,12 @@ func runSync(ctx context.Context, env *Env, args []string) error {
 // The headless sync's live heap is small at any account size (30 to 50 MB:
 // the groups of fetched profiles being written, a catch-up's sorting
 // buffers), and it allocates about 3 KB a profile. At the default pace the
-// collector ran each time the heap doubled its live size: 17 collections
-// for 100 000 profiles, a quarter of the sync's CPU. So it lets the heap
-// grow to syncGCPercent more than the live heap before collecting, under
-// a soft limit of syncMemoryLimit, below the TUI's (main.go): the mapped
-// pages of the cache file come on top of the heap, and the design's 200 MB
-// is for both (BENCHMARKS.md, "the cold sync, second pass").
+// collector ran each time the heap doubled its live size: 16 collections
+// for 100 000 profiles, a fifth of the sync's CPU. So the heap grows to
+// three times its live size before a collection (GOGC 200), under a soft
+// limit of syncMemoryLimit, below the TUI's (main.go): the mapped pages of
+// the cache file come on top of the heap, and the design's 200 MB is for
+// both (BENCHMARKS.md, "Scale (issue 12): the cold sync, second pass").
 const (
 	syncGCPercent   = 200
 	syncMemoryLimit = 140 << 20

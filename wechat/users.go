@@ -157,8 +157,8 @@ func (c *Client) BatchGet(ctx context.Context, openids []string) (map[string]Use
 
 // batchGetRequest is the body of a batchget call for ids: raw UTF-8, no
 // HTML escaping, as the SDKs send, and as encoding/json writes it.
-// Openids are plain ASCII, which goes as it is: encoding/json took a tenth
-// of a sync's client CPU reflecting over a hundred of them a call. An id
+// Openids are plain ASCII, which goes as it is, where encoding/json
+// reflected over a hundred of them a call, for every call of a sync. An id
 // that needs escaping leaves the whole body to encoding/json.
 func batchGetRequest(ids []string) ([]byte, error) {
 	n := len(`{"user_list":[]}`) + 1
