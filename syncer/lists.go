@@ -16,7 +16,8 @@ import (
 // blacklist (tags/members/getblacklist) while its followers sync: two or
 // three calls that, made after the sync, added a latency each to it. At
 // most prefetchedOpenIDs blacklisted openids are held; a longer list goes
-// on from its cursor when the store takes it (readLists).
+// on from its cursor when the store takes it (readLists). A sync that
+// fails stores neither, as before, though their calls were made.
 type listsFetch struct {
 	c      *wechat.Client
 	done   chan struct{}
