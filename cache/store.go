@@ -324,8 +324,8 @@ func (s *Store) openBolt(readOnly bool, timeout time.Duration) (db *bolt.DB, err
 		o.InitialMmapSize = writeMmapSize
 	}
 	err = s.guard(func() error {
-		// One try first: a file found busy is waited for announced (wait.go),
-		// so that a Shared writer pauses for this process.
+		// One try first: a process that finds the file busy says so before
+		// it waits (wait.go), so that a Shared writer pauses for it.
 		try := *o
 		try.Timeout = time.Nanosecond
 		var err error
