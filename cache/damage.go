@@ -116,14 +116,15 @@ func (s *Store) guard(fn func() error) (err error) {
 // holding a shared lock meanwhile so that no writer is half-way through a
 // commit. A file that is not a bbolt file gives ErrNotCache, a damaged one
 // a *DamagedError; a missing or empty file passes (bbolt creates or
-// initialises it, or says it is missing).
-func (s *Store) precheck(deadline time.Time) error {
+// initialises it, or says it is missing). Kept waiting, it announces the
+// wait through w (wait.go).
+func (s *Store) precheck(deadline time.Time, w *waitNotice) error {
 	f, err := os.Open(s.path)
 	if err != nil {
 		return nil // bbolt reports it, or creates the file
 	}
 	defer f.Close()
-	if err := flockShared(f, deadline); errors.Is(err, bolterrors.ErrTimeout) {
+	if err := flockShared(f, deadline, func() { w.announce(s.path) }); errors.Is(err, bolterrors.ErrTimeout) {
 		return s.inUse(err)
 	} else if err != nil {
 		return nil // no lock to be had here: leave the file to bbolt
@@ -146,13 +147,14 @@ func (s *Store) precheck(deadline time.Time) error {
 }
 
 // flockShared takes a shared lock on f (bbolt's, see flock_unix.go), polling until deadline as bbolt
-// does for its own lock.
-func flockShared(f *os.File, deadline time.Time) error {
+// does for its own lock; busy is called each time the lock is found held.
+func flockShared(f *os.File, deadline time.Time, busy func()) error {
 	for {
 		err := tryLockShared(f)
 		if err == nil || !lockHeld(err) {
 			return err
 		}
+		busy()
 		if time.Now().After(deadline) {
 			return bolterrors.ErrTimeout
 		}

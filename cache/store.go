@@ -97,9 +97,9 @@ const (
 	ReadOnly
 	// Shared holds no lock between operations: each read takes the shared
 	// lock and each write the exclusive lock only while it runs, and a writer
-	// pauses SharedWriteGap between writes so that another process waiting
-	// for the file gets in. A long sync uses this mode so that a lookup in
-	// another process answers within moments.
+	// pauses SharedWriteGap between writes when another process waits for
+	// the file (wait.go), so that it gets in. A long sync uses this mode so
+	// that a lookup in another process answers within moments.
 	Shared
 	// SharedReadOnly is Shared for a reader that never writes: each read
 	// opens the file read-only and takes the shared lock only while it
@@ -122,9 +122,9 @@ const DefaultTimeout = 3 * time.Second
 // (e.g. an export streaming a large app) to let go.
 const DefaultWriteTimeout = time.Minute
 
-// SharedWriteGap is the pause between two writes of a Shared store. bbolt
-// polls a busy lock every 50 ms, so a gap longer than that lets any waiting
-// process in.
+// SharedWriteGap is the pause between two writes of a Shared store while
+// another process waits for the file. bbolt polls a busy lock every 50 ms,
+// so a gap longer than that lets any waiting process in.
 const SharedWriteGap = 100 * time.Millisecond
 
 // sharedWriteBurst is how long a Shared store may hold the file, over writes
@@ -188,6 +188,7 @@ type Store struct {
 	// of at least SharedWriteGap (Shared).
 	heldSinceGap time.Duration
 	gapPauses    int           // how often a write waited for the gap (for tests)
+	gapsSkipped  int           // how often a write owed the gap but nobody waited (for tests)
 	heldTotal    time.Duration // how long writes held the file in all (for benchmarks)
 	holder       *Holder       // set once this process wrote the lock-info file
 
@@ -308,7 +309,9 @@ func (s *Store) Close() error {
 // pages bbolt reads first are checked before it maps the file (precheck),
 // and a fault in what it reads then is caught (guard).
 func (s *Store) openBolt(readOnly bool, timeout time.Duration) (db *bolt.DB, err error) {
-	if err := s.precheck(time.Now().Add(timeout)); err != nil {
+	var w waitNotice
+	defer w.withdraw()
+	if err := s.precheck(time.Now().Add(timeout), &w); err != nil {
 		return nil, err
 	}
 	o := &bolt.Options{Timeout: timeout, ReadOnly: readOnly}
@@ -321,8 +324,16 @@ func (s *Store) openBolt(readOnly bool, timeout time.Duration) (db *bolt.DB, err
 		o.InitialMmapSize = writeMmapSize
 	}
 	err = s.guard(func() error {
+		// One try first: a process that finds the file busy says so before
+		// it waits (wait.go), so that a Shared writer pauses for it.
+		try := *o
+		try.Timeout = time.Nanosecond
 		var err error
-		db, err = bolt.Open(s.path, 0o600, o)
+		db, err = bolt.Open(s.path, 0o600, &try)
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			w.announce(s.path)
+			db, err = bolt.Open(s.path, 0o600, o)
+		}
 		return err
 	})
 	var de *DamagedError
@@ -484,6 +495,10 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 	switch {
 	case wait <= 0:
 		s.heldSinceGap = 0 // the file was free for a whole gap already
+	case s.heldSinceGap >= sharedWriteBurst && !someoneWaits(s.path):
+		// The gap is still owed: the next write tests again, and pauses
+		// once someone waits.
+		s.gapsSkipped++
 	case s.heldSinceGap >= sharedWriteBurst:
 		// Let this process's readers in during the gap too.
 		s.gapPauses++

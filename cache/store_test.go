@@ -426,9 +426,11 @@ func must(t testing.TB, err error) {
 }
 
 // A few short writes in a row (a sync's start) do not each wait
-// SharedWriteGap; a writer that held the file a while does. The writes'
-// own durations are taken out (heldSinceGap is reset before each), so the
-// test pins the rule, not this machine's speed.
+// SharedWriteGap; a writer that held the file a while does, but only while
+// someone waits for the file (wait.go): here another Store's announcement,
+// which counts as another process's. The writes' own durations are taken
+// out (heldSinceGap is reset before each), so the test pins the rule, not
+// this machine's speed.
 func TestSharedWritesInQuickSuccessionSkipTheGapUntilTheyHeldTheFile(t *testing.T) {
 	s := openTestStore(t, Options{Mode: Shared})
 	for i := range 3 {
@@ -440,16 +442,32 @@ func TestSharedWritesInQuickSuccessionSkipTheGapUntilTheyHeldTheFile(t *testing.
 	if s.gapPauses != 0 {
 		t.Fatalf("three short writes in a row paused for the gap %d times", s.gapPauses)
 	}
-	s.mu.Lock()
-	s.heldSinceGap = sharedWriteBurst // as after a long write that just ended
-	s.lastRelease = time.Now()
-	s.mu.Unlock()
+	owe := func() {
+		s.mu.Lock()
+		s.heldSinceGap = sharedWriteBurst // as after a long write that just ended
+		s.lastRelease = time.Now()
+		s.mu.Unlock()
+	}
+	owe()
 	start := time.Now()
+	must(t, s.PutProfiles("wxA", []Profile{testProfile("o8", "u")}))
+	if d := time.Since(start); s.gapPauses != 0 || s.gapsSkipped < 1 || d >= SharedWriteGap {
+		t.Fatalf("a write after the burst with nobody waiting paused %d times (skipped %d) and took %v", s.gapPauses, s.gapsSkipped, d)
+	}
+
+	var w waitNotice
+	w.announce(s.Path())
+	if w.f == nil {
+		t.Fatal("no announcement")
+	}
+	defer w.withdraw()
+	owe()
+	start = time.Now()
 	must(t, s.PutProfiles("wxA", []Profile{testProfile("o9", "u")}))
 	// At least once: on a loaded machine the write may itself hold the
 	// file past the burst and pause again before its next transaction.
 	if d := time.Since(start); s.gapPauses < 1 || d < SharedWriteGap/2 {
-		t.Fatalf("a write after the burst paused %d times and took %v: it did not leave the gap", s.gapPauses, d)
+		t.Fatalf("a write after the burst while someone waits paused %d times and took %v: it did not leave the gap", s.gapPauses, d)
 	}
 }
 
