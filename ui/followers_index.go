@@ -101,6 +101,7 @@ func NewFollowerIndexBuilder(sizeHint int) *FollowerIndexBuilder {
 		// The empty tag list is set 0.
 		tagSets: [][]int64{nil},
 	}
+	x.union.spillable = true // the cold column (followers_spill.go)
 	return &FollowerIndexBuilder{x: x, sceneIdx: map[string]uint16{}, tagIdx: map[string]uint32{"": 0}}
 }
 
@@ -219,6 +220,7 @@ func (b *FollowerIndexBuilder) Build() *FollowerIndex {
 	for _, r := range x.unfolRows {
 		x.following[r>>6] &^= 1 << (r & 63)
 	}
+	x.armSpillCleanup()
 	return x
 }
 

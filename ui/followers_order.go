@@ -293,8 +293,12 @@ func (c *idColumn) order(n int) []uint32 {
 	}
 	// Rows whose keys sortRows cannot tell apart are compared lane by lane.
 	whole := func(a, b uint32) int {
-		ca, oa := c.record(c.has.rank(int(a)))
-		cb, ob := c.record(c.has.rank(int(b)))
+		var ba, bb []byte // rare: a spilled record is read on its own
+		if c.spill != nil {
+			ba, bb = make([]byte, c.rec+idPad), make([]byte, c.rec+idPad)
+		}
+		ca, oa := c.recordInto(c.has.rank(int(a)), ba)
+		cb, ob := c.recordInto(c.has.rank(int(b)), bb)
 		for i := range c.width {
 			if d := cmp.Compare(lane(ca, oa, i), lane(cb, ob, i)); d != 0 {
 				return d
@@ -303,8 +307,12 @@ func (c *idColumn) order(n int) []uint32 {
 		return 0
 	}
 	// Record k's row: the k-th set bit of has, found from the words' ranks
-	// once a batch.
+	// once a batch. The batches of a half go in order, so a reader a
+	// goroutine takes from the pool mostly holds its next chunk already.
+	readers := sync.Pool{New: func() any { return c.reader() }}
 	recs := sortRows(c.recs, func(i int, keys []uint64, rows []uint32) {
+		rd := readers.Get().(*chunkReader)
+		defer readers.Put(rd)
 		w := max(sort.Search(len(c.has.bits), func(w int) bool { return int(c.has.dir[w+1]) > i }), 0)
 		word := c.has.bits[w]
 		for skip := i - int(c.has.dir[w]); skip > 0; skip-- {
@@ -315,7 +323,7 @@ func (c *idColumn) order(n int) []uint32 {
 				w++
 				word = c.has.bits[w]
 			}
-			ch, off := c.record(i + j)
+			ch, off := rd.record(i + j)
 			keys[j] = binary.BigEndian.Uint64(ch[off:]) & keyMask >> 4
 			rows[j] = uint32(w<<6 | bits.TrailingZeros64(word))
 			word &= word - 1

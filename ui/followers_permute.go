@@ -168,7 +168,11 @@ func (c *idColumn) permute(inv, spare []uint32) {
 				k++
 			}
 		}
-		c.moveRecords(dest)
+		if c.spill != nil {
+			c.moveSpilled(dest)
+		} else {
+			c.moveRecords(dest)
+		}
 	}
 	c.has = has
 }
