@@ -43,7 +43,7 @@ var idSpillDir = ""
 // idSpillPattern names the spill files, so that a person looking at the
 // temporary directory knows what they are and the next spill finds the
 // ones a crash left.
-const idSpillPattern = "wxscope-followers-unionids-*.tmp"
+const idSpillPattern = "wxscope-unionids-*.tmp"
 
 // idSpillWindow is the bytes of records a spilled column's permutation
 // places at once: it reads the whole file once per window, so a larger one
