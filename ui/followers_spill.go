@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -214,11 +215,13 @@ func (r *chunkReader) record(k int) ([]byte, int) {
 	return r.chunk(k >> idChunkShift), (k & (idChunkRecs - 1)) * r.c.rec
 }
 
-// moveSpilled is moveRecords for a column with spilled chunks: record k to
-// dest[k], into a new spill file, a window of chunks at a time (each
-// window one read of the old chunks in order). A window that cannot be
-// written stays in memory.
-func (c *idColumn) moveSpilled(dest []uint32) {
+// moveSpilled is permute's moveRecords for a column with spilled chunks:
+// the record of row r to its rank in has (the new rows) at inv[r], into a
+// new spill file, a window of chunks at a time (each window one read of
+// the old chunks in order, the destinations computed again: an array of
+// them would be 40 MB at ten million, when the load peaks). A window that
+// cannot be written stays in memory.
+func (c *idColumn) moveSpilled(inv []uint32, has *rankBits) {
 	old := c.spill
 	nchunks := len(c.chunks)
 	out := make([][]byte, nchunks)
@@ -242,20 +245,22 @@ func (c *idColumn) moveSpilled(dest []uint32) {
 				out[b] = make([]byte, n, idChunkRecs*rec+idPad)
 			}
 		}
-		first, last := uint32(lo<<idChunkShift), uint32(min(hi<<idChunkShift, c.recs))
-		for b := range nchunks {
-			var ch []byte // read only if one of its records goes here
-			k0 := b << idChunkShift
-			for i, d := range dest[k0:min(k0+idChunkRecs, c.recs)] {
-				if d < first || d >= last {
-					continue
+		first, last := lo<<idChunkShift, min(hi<<idChunkShift, c.recs)
+		k := 0 // record k is the k-th set bit of the old has
+		var ch []byte
+		chAt := -1 // read only if one of its records goes here
+		for w, word := range c.has.bits {
+			for ; word != 0; word &= word - 1 {
+				d := has.rank(int(inv[w<<6|bits.TrailingZeros64(word)]))
+				if d >= first && d < last {
+					if b := k >> idChunkShift; b != chAt {
+						ch, chAt = rd.chunk(b), b
+					}
+					t := out[d>>idChunkShift]
+					o, i := (d&(idChunkRecs-1))*rec, (k&(idChunkRecs-1))*rec
+					copy(t[o:o+rec], ch[i:i+rec])
 				}
-				if ch == nil {
-					ch = rd.chunk(b)
-				}
-				t := out[d>>idChunkShift]
-				o := int(d&(idChunkRecs-1)) * rec
-				copy(t[o:o+rec], ch[i*rec:(i+1)*rec])
+				k++
 			}
 		}
 		if s == nil {

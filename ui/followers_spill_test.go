@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -245,5 +246,24 @@ func TestFollowersOverSpilledUnionIDs(t *testing.T) {
 	d.Send(uitest.Key("L"))
 	if s := d.Screen(); !strings.Contains(squeeze(s), "followers of news: create a temporary file for the unionids") {
 		t.Errorf("the log does not say why the unionids stay in memory:\n%s", s)
+	}
+}
+
+func TestInvertInPlaceGivesTheInverse(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 2, 7, 1000} {
+		p := make([]uint32, n)
+		for i := range p {
+			p[i] = uint32(i)
+		}
+		rng.Shuffle(n, func(i, j int) { p[i], p[j] = p[j], p[i] })
+		want := make([]uint32, n)
+		for i, v := range p {
+			want[v] = uint32(i)
+		}
+		invertInPlace(p)
+		if !slices.Equal(p, want) {
+			t.Fatalf("n=%d: %v, want %v", n, p, want)
+		}
 	}
 }
