@@ -10,11 +10,14 @@ import (
 // FollowerIndex is a compact, read-only, in-memory index of one app's
 // followers, built once per load and shared by the goroutines that filter
 // and sort it. It is laid out as columns, so that ten million followers fit
-// in about 45 bytes each (with the shapes of real ids):
+// in about 45 bytes each (with the shapes of real ids), 27 of them on the
+// heap:
 //
 //   - the openids and the unionids in idColumns: their shared prefix once,
 //     the other characters six bits each (18 bytes for 23), which a filter
-//     tests eight characters at a time, without a call a row;
+//     tests eight characters at a time, without a call a row; from two
+//     million rows the unionids live in a temporary file, read back a
+//     chunk at a time (followers_spill.go);
 //   - the remarks (most rows have none) laid end to end, with their rows:
 //     ASCII letters lowered (a filter matches text in any case) and a bit a
 //     byte for the capitals, so the remark is rebuilt for the few visible
