@@ -74,45 +74,12 @@ func radixOrder(n int, keyOf func(r int) uint32) []uint32 {
 // rows 0..len-1 stably sorted by them, as radixOrder): the sorted keys are
 // written over the keys once read, so that a load's follow times are not
 // held twice for a moment.
-//
-// It holds the result and no more (a load at ten million peaks here): the
-// buckets are sorted on the keys read again by row, not on a copy of their
-// bits, and the keys are then put in order where they are, cycle by cycle,
-// the result's top bit marking what is done.
 func sortInPlace(keys []uint32) []uint32 {
-	n := len(keys)
-	if n >= 1<<31 {
-		return sortRows(n, func(i int, ks []uint64, rows []uint32) {
-			for j := range ks {
-				ks[j], rows[j] = uint64(keys[i+j]), uint32(i+j)
-			}
-		}, nil, keys)
-	}
-	perm := sortRowsRekeyed(n, func(i int, ks []uint64, rows []uint32) {
+	return sortRows(len(keys), func(i int, ks []uint64, rows []uint32) {
 		for j := range ks {
 			ks[j], rows[j] = uint64(keys[i+j]), uint32(i+j)
 		}
-	}, func(r uint32) uint64 { return uint64(keys[r]) })
-	const done = 1 << 31
-	for p := range perm {
-		if perm[p]&done != 0 {
-			continue
-		}
-		first, j := keys[p], p
-		for {
-			k := int(perm[j])
-			perm[j] |= done
-			if k == p {
-				keys[j] = first
-				break
-			}
-			keys[j], j = keys[k], k
-		}
-	}
-	for p := range perm {
-		perm[p] &^= done
-	}
-	return perm
+	}, nil, keys)
 }
 
 // sortBatch is how many keys sortRows asks fill for at a time.
@@ -127,7 +94,8 @@ const sortBatch = 2048
 // them).
 //
 // It reads the keys in element order only, three times, and holds the
-// result and 4 bytes an element beside it: sorting ten million rows must
+// result and 4 bytes an element beside it (2 when the bits below the
+// buckets' are 16 or fewer): sorting ten million rows must
 // not cost another 160 MB of (key, row) pairs for a moment, nor a cache
 // miss a row reading keys at random. The keys' highest bits spread the rows
 // into buckets of about 128, each row placed with the next 32 bits of its
@@ -135,17 +103,6 @@ const sortBatch = 2048
 // cache, and whole tells apart the rows those bits do not. Each pass runs
 // on two goroutines, over halves of the elements or of the buckets.
 func sortRows(n int, fill func(i int, keys []uint64, rows []uint32), whole func(a, b uint32) int, sorted []uint32) []uint32 {
-	return sortRowsWith(n, fill, whole, sorted, nil)
-}
-
-// sortRowsRekeyed is sortRows of 32-bit keys that key(row) gives again: it
-// holds no bits of them beside the result (4 bytes an element less), and
-// reads them again at random when it sorts each bucket.
-func sortRowsRekeyed(n int, fill func(i int, keys []uint64, rows []uint32), key func(r uint32) uint64) []uint32 {
-	return sortRowsWith(n, fill, nil, nil, key)
-}
-
-func sortRowsWith(n int, fill func(i int, keys []uint64, rows []uint32), whole func(a, b uint32) int, sorted []uint32, rekey func(r uint32) uint64) []uint32 {
 	out := make([]uint32, n)
 	if n == 0 {
 		return out
@@ -221,23 +178,32 @@ func sortRowsWith(n int, fill func(i int, keys []uint64, rows []uint32), whole f
 	// The 32 bits after the bucket's (all of them when fewer).
 	lowBits := min(shift, 32)
 	exact := shift <= 32
+	// The bits are 16 or fewer for the follow times a load sorts (their
+	// span is under 2^32 and 2^16 buckets take the rest): two bytes an
+	// element, not four, while a load at ten million peaks here.
 	var low []uint32
-	needLow := shift > 0 || whole != nil
-	if needLow && rekey == nil {
-		low = make([]uint32, n)
+	var low16 []uint16
+	if shift > 0 || whole != nil {
+		if lowBits <= 16 {
+			low16 = make([]uint16, n)
+		} else {
+			low = make([]uint32, n)
+		}
 	}
 	pass(func(h int, keys []uint64, rows []uint32) {
 		p := pos[h]
 		for j, k := range keys {
 			b := (k - lo) >> shift
 			out[p[b]] = rows[j]
-			if low != nil {
+			if low16 != nil {
+				low16[p[b]] = uint16(((k - lo) & (1<<shift - 1)) >> (shift - lowBits))
+			} else if low != nil {
 				low[p[b]] = uint32(((k - lo) & (1<<shift - 1)) >> (shift - lowBits))
 			}
 			p[b]++
 		}
 	})
-	if !needLow {
+	if low == nil && low16 == nil {
 		// A bucket a key: placed in row order, done.
 		if sorted != nil {
 			for b := range buckets {
@@ -248,24 +214,23 @@ func sortRowsWith(n int, fill func(i int, keys []uint64, rows []uint32), whole f
 		}
 		return out
 	}
+	lowAt := func(i int) uint64 {
+		if low16 != nil {
+			return uint64(low16[i])
+		}
+		return uint64(low[i])
+	}
 	sortBucket := func(b int, buf []uint64) []uint64 {
 		i0, i1 := starts[b], starts[b+1]
 		if i1-i0 < 2 {
-			if i1 > i0 && sorted != nil && low != nil {
-				sorted[i0] = uint32(lo + uint64(b)<<shift + uint64(low[i0]))
+			if i1 > i0 && sorted != nil {
+				sorted[i0] = uint32(lo + uint64(b)<<shift + lowAt(i0))
 			}
 			return buf
 		}
 		buf = buf[:0]
-		if low == nil {
-			for i := i0; i < i1; i++ {
-				k := rekey(out[i]) - lo
-				buf = append(buf, (k&(1<<shift-1))>>(shift-lowBits)<<32|uint64(out[i]))
-			}
-		} else {
-			for i := i0; i < i1; i++ {
-				buf = append(buf, uint64(low[i])<<32|uint64(out[i]))
-			}
+		for i := i0; i < i1; i++ {
+			buf = append(buf, lowAt(i)<<32|uint64(out[i]))
 		}
 		slices.Sort(buf)
 		rows := out[i0:i1]
