@@ -19,7 +19,7 @@ func (b *FollowerIndexBuilder) SortByFollow() { b.byFollow = true }
 
 // permute puts row perm[p] at p in every column but the follow times,
 // which are sorted already. It holds perm's array (4 bytes a row) and no
-// more at ten million rows, when the load peaks: perm is inverted in place,
+// more from idSpillFrom rows, when the load peaks: perm is inverted in place,
 // a spilled unionid column computes its records' destinations from the
 // inverse as it goes, and the inverse is the openid records' destinations
 // (every row has one); the records move in place. An unionid column in
@@ -27,8 +27,12 @@ func (b *FollowerIndexBuilder) SortByFollow() { b.byFollow = true }
 func (x *FollowerIndex) permute(perm []uint32) {
 	n := len(perm)
 	inv := perm
-	if n >= 1<<31 {
-		inv = make([]uint32, n) // no bit to spare for the in-place marks
+	if n < idSpillFrom || n >= 1<<31 {
+		// A smaller index has the memory to spare, and an inverse
+		// built apart is written at random but not walked: a cycle
+		// waits on memory at every step (2 s at ten million, against
+		// a tenth of that). The largest has no bit for the marks.
+		inv = make([]uint32, n)
 		for p, r := range perm {
 			inv[r] = uint32(p)
 		}
