@@ -85,6 +85,9 @@ type Followers struct {
 
 	idx     *FollowerIndex
 	loadErr error
+	// spillSaid is the spill error of the index already told (SpillErr):
+	// each is said once, in the log.
+	spillSaid error
 	// partial: idx holds only the first followers read, in the cache's
 	// order, while loadNext waits for the rest; progress counts them.
 	partial  bool
@@ -294,6 +297,21 @@ func (f *Followers) loadTick() tea.Cmd {
 // reads the rest.
 func (f *Followers) Loading() bool { return f.partial }
 
+// saySpillErr logs why the index keeps its unionids in memory, or could
+// not read some back, once: the view works the same, but the person
+// watching the memory should know why.
+func (f *Followers) saySpillErr() tea.Cmd {
+	if f.idx == nil {
+		return nil
+	}
+	err := f.idx.SpillErr()
+	if err == nil || err == f.spillSaid {
+		return nil
+	}
+	f.spillSaid = err
+	return Log(fmt.Sprintf("followers of %s: %v", f.spec.App, err), true)
+}
+
 func (f *Followers) setIndex(idx *FollowerIndex) {
 	f.idx, f.partial = idx, false
 	f.orders = map[SortKey][]uint32{}
@@ -376,15 +394,15 @@ func (f *Followers) Update(msg tea.Msg) tea.Cmd {
 			}
 		}
 		if msg.listsErr != nil && !isCanceled(msg.listsErr) {
-			return tea.Batch(f.refresh(), FlashError(fmt.Errorf("tag names and the blacklist are not shown: %w", msg.listsErr)))
+			return tea.Batch(f.refresh(), FlashError(fmt.Errorf("tag names and the blacklist are not shown: %w", msg.listsErr)), f.saySpillErr())
 		}
-		return f.refresh()
+		return tea.Batch(f.refresh(), f.saySpillErr())
 	case followersResultMsg:
 		if msg.gen != f.gen.Load() {
 			return nil // a newer keystroke already asked again
 		}
 		f.apply(msg)
-		return nil
+		return f.saySpillErr()
 	case tea.PasteMsg:
 		if f.exporting {
 			f.exportIn.update(msg)

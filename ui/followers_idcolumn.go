@@ -73,6 +73,11 @@ type idColumn struct {
 	ex  idExceptions
 	// hint is the rows expected, which sizes the first chunk.
 	hint int
+	// spillable columns move their full chunks to spill once they hold
+	// idSpillFrom records (followers_spill.go); a spilled chunk is nil.
+	spillable bool
+	spill     *idSpill
+	spillErr  error // why a spillable column holds chunks in memory
 
 	rows     int
 	pending  []string // the first ids, until settle
@@ -222,7 +227,7 @@ func (c *idColumn) place(r int, id string) {
 		c.has.push(r, false)
 		return
 	case c.fits(id):
-	case c.width >= 0 && len(id) == len(c.prefix)+c.width && allLanes(id) && c.recs <= idRepackMax:
+	case c.width >= 0 && len(id) == len(c.prefix)+c.width && allLanes(id) && c.recs <= idRepackMax && c.spill == nil:
 		// The packed shape but not all of the prefix (the first ids
 		// shared more of it by chance): a shorter prefix, every
 		// record so far a lane or two longer.
@@ -256,6 +261,9 @@ func (c *idColumn) appendRecord(suffix string) {
 	*ch = (*ch)[:start+c.rec+idPad]
 	packLanes((*ch)[start:], suffix)
 	c.recs++
+	if c.spillable && c.recs&(idChunkRecs-1) == 0 && c.recs >= idSpillFrom {
+		c.spillFull()
+	}
 }
 
 // repack makes the prefix its first n bytes: the records so far are
@@ -281,7 +289,11 @@ func (c *idColumn) record(k int) ([]byte, int) {
 
 // appendSuffix appends record k's characters to buf.
 func (c *idColumn) appendSuffix(buf []byte, k int) []byte {
-	ch, off := c.record(k)
+	var tmp []byte
+	if c.spilled(k >> idChunkShift) {
+		tmp = make([]byte, c.rec+idPad)
+	}
+	ch, off := c.recordInto(k, tmp)
 	for i := range c.width {
 		buf = append(buf, idLanes[lane(ch, off, i)])
 	}
@@ -326,9 +338,10 @@ func (c *idColumn) finish() {
 func (c *idColumn) clone() idColumn {
 	d := *c
 	d.chunks = make([][]byte, len(c.chunks))
-	for i, ch := range c.chunks {
-		d.chunks[i] = slices.Clone(ch)
+	for i := range c.chunks {
+		d.chunks[i] = c.unspilled(i)
 	}
+	d.spill, d.spillable = nil, false
 	d.has = rankBits{bits: slices.Clone(c.has.bits)}
 	d.ex = idExceptions{rows: slices.Clone(c.ex.rows), off: slices.Clone(c.ex.off), bytes: slices.Clone(c.ex.bytes)}
 	d.pending = slices.Clone(c.pending)
@@ -375,10 +388,11 @@ func (c *idColumn) find(id string) (int, bool) {
 		want := make([]byte, c.rec+idPad)
 		packLanes(want, id[len(c.prefix):])
 		want = want[:c.rec]
+		rd := c.reader()
 		k := 0
 		for w, word := range c.has.bits {
 			for ; word != 0; word &= word - 1 {
-				ch, off := c.record(k)
+				ch, off := rd.record(k)
 				k++
 				if bytes.Equal(ch[off:off+c.rec], want) {
 					return w<<6 | bits.TrailingZeros64(word), true

@@ -10,11 +10,14 @@ import (
 // FollowerIndex is a compact, read-only, in-memory index of one app's
 // followers, built once per load and shared by the goroutines that filter
 // and sort it. It is laid out as columns, so that ten million followers fit
-// in about 45 bytes each (with the shapes of real ids):
+// in about 45 bytes each (with the shapes of real ids), 27 of them on the
+// heap:
 //
 //   - the openids and the unionids in idColumns: their shared prefix once,
 //     the other characters six bits each (18 bytes for 23), which a filter
-//     tests eight characters at a time, without a call a row;
+//     tests eight characters at a time, without a call a row; from two
+//     million rows the unionids live in a temporary file, read back a
+//     chunk at a time (followers_spill.go);
 //   - the remarks (most rows have none) laid end to end, with their rows:
 //     ASCII letters lowered (a filter matches text in any case) and a bit a
 //     byte for the capitals, so the remark is rebuilt for the few visible
@@ -101,6 +104,7 @@ func NewFollowerIndexBuilder(sizeHint int) *FollowerIndexBuilder {
 		// The empty tag list is set 0.
 		tagSets: [][]int64{nil},
 	}
+	x.union.spillable = true // the cold column (followers_spill.go)
 	return &FollowerIndexBuilder{x: x, sceneIdx: map[string]uint16{}, tagIdx: map[string]uint32{"": 0}}
 }
 
@@ -219,6 +223,7 @@ func (b *FollowerIndexBuilder) Build() *FollowerIndex {
 	for _, r := range x.unfolRows {
 		x.following[r>>6] &^= 1 << (r & 63)
 	}
+	x.armSpillCleanup()
 	return x
 }
 
@@ -277,16 +282,20 @@ func (x *FollowerIndex) HasLastSeen() bool { return x.last != nil }
 // addLastSeen fills in last_seen from each, which gives (openid, time) in
 // ascending openid order: one pass beside the rows taken in openid order
 // (the cache hands them out in the order they were first listed or
-// imported), no map. An entry whose openid no row has is skipped.
+// imported), no map. An entry whose openid no row has is skipped. The rows
+// are sorted by openid at the first entry: an official account's followers
+// have none, and at ten million the sort would cost a second and 80 MB
+// for a moment, the load's peak, for nothing.
 func (x *FollowerIndex) addLastSeen(each func(fn func(openid string, t int64) error) error) error {
 	n := x.Len()
-	byOpenID := x.Order(SortOpenID, nil) // the bytes' order, as the cache's
+	var byOpenID []uint32
 	i := 0
 	cur := ""
-	if n > 0 {
-		cur = x.OpenID(int(byOpenID[0]))
-	}
 	return each(func(openid string, t int64) error {
+		if byOpenID == nil && n > 0 {
+			byOpenID = x.Order(SortOpenID, nil) // the bytes' order, as the cache's
+			cur = x.OpenID(int(byOpenID[0]))
+		}
 		for i < n && cur < openid {
 			if i++; i < n {
 				cur = x.OpenID(int(byOpenID[i]))

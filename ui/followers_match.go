@@ -66,6 +66,9 @@ func newMatcher(x *FollowerIndex, query string) *matcher {
 func (m *matcher) matchRange(lo, hi int, within, set []uint64, stop func() bool) int {
 	x := m.x
 	left := false // a row of the range not matched by its ids
+	// A spilled column's chunks are read as the words reach them, and
+	// only those holding a row still to test.
+	ro, ru := m.open.c.reader(), m.union.c.reader()
 	for w := lo >> 6; w < (hi+63)>>6; w++ {
 		if w&1023 == 0 && stop != nil && stop() {
 			return -1
@@ -82,9 +85,9 @@ func (m *matcher) matchRange(lo, hi int, within, set []uint64, stop func() bool)
 		}
 		// The unionids only of the rows their openid did not match: none
 		// for a query in the openids' prefix, which every one holds.
-		hit := m.open.scanWord(w, mask)
+		hit := m.open.scanWord(w, mask, ro)
 		if rest := mask &^ hit; rest != 0 {
-			hit |= m.union.scanWord(w, rest)
+			hit |= m.union.scanWord(w, rest, ru)
 		}
 		set[w] = hit
 		if hit != mask {
@@ -193,8 +196,9 @@ func (c *idColumn) query(q string) idQuery {
 	return iq
 }
 
-// scanWord returns the rows of word w of mask whose record matches.
-func (q *idQuery) scanWord(w int, mask uint64) uint64 {
+// scanWord returns the rows of word w of mask whose record matches, the
+// records read through rd.
+func (q *idQuery) scanWord(w int, mask uint64, rd *chunkReader) uint64 {
 	c := q.c
 	if w >= len(c.has.bits) {
 		return 0
@@ -209,10 +213,10 @@ func (q *idQuery) scanWord(w int, mask uint64) uint64 {
 	}
 	var res uint64
 	if q.m > 0 {
-		res = q.scanWindows(w, hw, mask)
+		res = q.scanWindows(w, hw, mask, rd)
 	}
 	if len(q.heads) > 0 {
-		res |= q.scanHeads(w, hw, mask&^res)
+		res |= q.scanHeads(w, hw, mask&^res, rd)
 	}
 	return res
 }
@@ -225,15 +229,15 @@ func (q *idQuery) scanWord(w int, mask uint64) uint64 {
 // their OR zero. Ids of 17 to 24 lanes after the prefix (real ones have 22
 // to 24) take three loads, written out, which is twice as fast as the loop
 // over loads.
-func (q *idQuery) scanWindows(w int, hw, mask uint64) uint64 {
+func (q *idQuery) scanWindows(w int, hw, mask uint64, rd *chunkReader) uint64 {
 	c := q.c
 	k0 := int(c.has.dir[w])
 	kn := k0 + bits.OnesCount64(hw) - 1
 	if k0>>idChunkShift != kn>>idChunkShift {
-		return q.scanFew(k0, hw, mask) // the word's records span two chunks
+		return q.scanFew(k0, hw, mask, rd) // the word's records span two chunks
 	}
 	rec, starts, p0, p1, p2 := c.rec, q.starts, q.p0, q.p1, q.p2
-	ch := c.chunks[k0>>idChunkShift]
+	ch := rd.chunk(k0 >> idChunkShift)
 	base := (k0 & (idChunkRecs - 1)) * rec
 	var res uint64
 	// Every record of the word tested (a first query, or a narrowing one
@@ -310,11 +314,11 @@ func (q *idQuery) scanWindows(w int, hw, mask uint64) uint64 {
 
 // scanFew is scanWindows for a word whose records span two chunks: each
 // record found by its rank.
-func (q *idQuery) scanFew(k0 int, hw, mask uint64) uint64 {
+func (q *idQuery) scanFew(k0 int, hw, mask uint64, rd *chunkReader) uint64 {
 	var res uint64
 	for mm := mask; mm != 0; mm &= mm - 1 {
 		b := bits.TrailingZeros64(mm)
-		ch, off := q.c.record(k0 + bits.OnesCount64(hw&(1<<b-1)))
+		ch, off := rd.record(k0 + bits.OnesCount64(hw&(1<<b-1)))
 		res |= q.windows(ch, off) << b
 	}
 	return res
@@ -360,14 +364,14 @@ func (q *idQuery) rest(ch []byte, off, g int, cand uint64) uint64 {
 }
 
 // scanHeads is scanWord's test of the records that begin with a head.
-func (q *idQuery) scanHeads(w int, hw, mask uint64) uint64 {
+func (q *idQuery) scanHeads(w int, hw, mask uint64, rd *chunkReader) uint64 {
 	c := q.c
 	k0 := int(c.has.dir[w])
 	var res uint64
 	for mm := mask; mm != 0; mm &= mm - 1 {
 		b := bits.TrailingZeros64(mm)
 		k := k0 + bits.OnesCount64(hw&(1<<b-1))
-		ch, off := c.record(k)
+		ch, off := rd.record(k)
 		for _, h := range q.heads {
 			ok := true
 			for g := range h.val {

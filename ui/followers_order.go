@@ -94,7 +94,8 @@ const sortBatch = 2048
 // them).
 //
 // It reads the keys in element order only, three times, and holds the
-// result and 4 bytes an element beside it: sorting ten million rows must
+// result and 4 bytes an element beside it (2 when the bits below the
+// buckets' are 16 or fewer): sorting ten million rows must
 // not cost another 160 MB of (key, row) pairs for a moment, nor a cache
 // miss a row reading keys at random. The keys' highest bits spread the rows
 // into buckets of about 128, each row placed with the next 32 bits of its
@@ -177,22 +178,32 @@ func sortRows(n int, fill func(i int, keys []uint64, rows []uint32), whole func(
 	// The 32 bits after the bucket's (all of them when fewer).
 	lowBits := min(shift, 32)
 	exact := shift <= 32
+	// The bits are 16 or fewer for the follow times a load sorts (their
+	// span is under 2^32 and 2^16 buckets take the rest): two bytes an
+	// element, not four, while a load at ten million peaks here.
 	var low []uint32
+	var low16 []uint16
 	if shift > 0 || whole != nil {
-		low = make([]uint32, n)
+		if lowBits <= 16 {
+			low16 = make([]uint16, n)
+		} else {
+			low = make([]uint32, n)
+		}
 	}
 	pass(func(h int, keys []uint64, rows []uint32) {
 		p := pos[h]
 		for j, k := range keys {
 			b := (k - lo) >> shift
 			out[p[b]] = rows[j]
-			if low != nil {
+			if low16 != nil {
+				low16[p[b]] = uint16(((k - lo) & (1<<shift - 1)) >> (shift - lowBits))
+			} else if low != nil {
 				low[p[b]] = uint32(((k - lo) & (1<<shift - 1)) >> (shift - lowBits))
 			}
 			p[b]++
 		}
 	})
-	if low == nil {
+	if low == nil && low16 == nil {
 		// A bucket a key: placed in row order, done.
 		if sorted != nil {
 			for b := range buckets {
@@ -203,17 +214,23 @@ func sortRows(n int, fill func(i int, keys []uint64, rows []uint32), whole func(
 		}
 		return out
 	}
+	lowAt := func(i int) uint64 {
+		if low16 != nil {
+			return uint64(low16[i])
+		}
+		return uint64(low[i])
+	}
 	sortBucket := func(b int, buf []uint64) []uint64 {
 		i0, i1 := starts[b], starts[b+1]
 		if i1-i0 < 2 {
 			if i1 > i0 && sorted != nil {
-				sorted[i0] = uint32(lo + uint64(b)<<shift + uint64(low[i0]))
+				sorted[i0] = uint32(lo + uint64(b)<<shift + lowAt(i0))
 			}
 			return buf
 		}
 		buf = buf[:0]
 		for i := i0; i < i1; i++ {
-			buf = append(buf, uint64(low[i])<<32|uint64(out[i]))
+			buf = append(buf, lowAt(i)<<32|uint64(out[i]))
 		}
 		slices.Sort(buf)
 		rows := out[i0:i1]
@@ -293,8 +310,12 @@ func (c *idColumn) order(n int) []uint32 {
 	}
 	// Rows whose keys sortRows cannot tell apart are compared lane by lane.
 	whole := func(a, b uint32) int {
-		ca, oa := c.record(c.has.rank(int(a)))
-		cb, ob := c.record(c.has.rank(int(b)))
+		var ba, bb []byte // rare: a spilled record is read on its own
+		if c.spill != nil {
+			ba, bb = make([]byte, c.rec+idPad), make([]byte, c.rec+idPad)
+		}
+		ca, oa := c.recordInto(c.has.rank(int(a)), ba)
+		cb, ob := c.recordInto(c.has.rank(int(b)), bb)
 		for i := range c.width {
 			if d := cmp.Compare(lane(ca, oa, i), lane(cb, ob, i)); d != 0 {
 				return d
@@ -303,8 +324,12 @@ func (c *idColumn) order(n int) []uint32 {
 		return 0
 	}
 	// Record k's row: the k-th set bit of has, found from the words' ranks
-	// once a batch.
+	// once a batch. The batches of a half go in order, so a reader a
+	// goroutine takes from the pool mostly holds its next chunk already.
+	readers := sync.Pool{New: func() any { return c.reader() }}
 	recs := sortRows(c.recs, func(i int, keys []uint64, rows []uint32) {
+		rd := readers.Get().(*chunkReader)
+		defer readers.Put(rd)
 		w := max(sort.Search(len(c.has.bits), func(w int) bool { return int(c.has.dir[w+1]) > i }), 0)
 		word := c.has.bits[w]
 		for skip := i - int(c.has.dir[w]); skip > 0; skip-- {
@@ -315,7 +340,7 @@ func (c *idColumn) order(n int) []uint32 {
 				w++
 				word = c.has.bits[w]
 			}
-			ch, off := c.record(i + j)
+			ch, off := rd.record(i + j)
 			keys[j] = binary.BigEndian.Uint64(ch[off:]) & keyMask >> 4
 			rows[j] = uint32(w<<6 | bits.TrailingZeros64(word))
 			word &= word - 1

@@ -175,6 +175,11 @@ func (l *Links) Update(msg tea.Msg) tea.Cmd {
 		}
 		l.groups, l.gErr = msg.x, msg.err
 		l.build()
+		if msg.x != nil && msg.x.ids.spillErr != nil {
+			// The view works the same; whoever watches the memory
+			// should know why it is higher.
+			return Log(fmt.Sprintf("links: %v", msg.x.ids.spillErr), true)
+		}
 	case CacheChangedMsg:
 		return l.reload(true)
 	case tea.MouseWheelMsg:

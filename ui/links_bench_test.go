@@ -35,7 +35,7 @@ func BenchmarkLinksGroupsLoad1M(b *testing.B) {
 	for b.Loop() {
 		x = bigGroups()
 	}
-	bytes := cap(x.ids) + 4*cap(x.start) + 8*cap(x.in)
+	bytes := x.ids.memBytes() + 8*cap(x.in)
 	b.ReportMetric(float64(bytes)/float64(x.len()), "B/person")
 }
 

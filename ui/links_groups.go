@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/bits"
+	"runtime"
 	"slices"
 
 	"wxscope/cache"
@@ -14,14 +15,18 @@ import (
 // Links and Doctor views call it to open the followers behind a row.
 type FollowersOpener func(appID string, subset FollowerSubset) Page
 
-// groupIndex is the unionid groups of one load, compact: every unionid in
-// one byte arena and each person reduced to a bit mask of the apps it is in
-// and the number of its platform, so a million persons cost about 37 MB and
-// no string is built until its row is drawn.
+// groupIndex is the unionid groups of one load, compact: the unionids in an
+// idColumn (a platform's shared prefix once, six bits a character, in
+// chunks that grow without copying: 18 bytes for 28, where a byte arena
+// and its offsets took 32 and, doubling, up to twice that for a moment) and
+// each person reduced to a bit mask of the apps it is in and the number of
+// its platform, so a million persons cost about 27 MB and no string is
+// built until its row is drawn. At millions of persons the unionids spill
+// to a temporary file as the Followers index's do (followers_spill.go):
+// the view draws forty of them at a time and never scans them.
 type groupIndex struct {
 	appBit map[string]int // appid → bit
-	ids    []byte         // the unionids, back to back
-	start  []uint32       // group g is ids[start[g]:start[g+1]]
+	ids    idColumn       // group g's unionid is ids.id(g)
 	in     []uint64       // bit b: a member in the app of bit b
 	// conflict holds the few groups with two openids in one app.
 	conflict map[uint32]uint64
@@ -41,9 +46,11 @@ type groupIndex struct {
 }
 
 func newGroupIndex() *groupIndex {
-	return &groupIndex{appBit: map[string]int{}, start: []uint32{0}, conflict: map[uint32]uint64{},
+	x := &groupIndex{appBit: map[string]int{}, ids: newIDColumn(0), conflict: map[uint32]uint64{},
 		missing: make([]int, cache.MaxLinkedApps), inN: make([]int, cache.MaxLinkedApps+1),
 		conflicts: make([]int, cache.MaxLinkedApps)}
+	x.ids.spillable = true
+	return x
 }
 
 func (x *groupIndex) bit(appid string) int {
@@ -91,8 +98,7 @@ func (x *groupIndex) add(g *cache.Group) {
 	x.platApps[p] |= missing | in
 	x.plat = append(x.plat, uint8(p))
 	id := clip(g.UnionID)
-	x.ids = append(x.ids, id...)
-	x.start = append(x.start, uint32(len(x.ids)))
+	x.ids.add(id)
 	x.in = append(x.in, in)
 	x.maxLen = max(x.maxLen, len(id))
 	x.inN[bits.OnesCount64(in)]++
@@ -107,6 +113,10 @@ func (x *groupIndex) add(g *cache.Group) {
 // finish counts the persons missing in each app, once the bound apps are
 // all known.
 func (x *groupIndex) finish() {
+	x.ids.finish()
+	if s := x.ids.spill; s != nil {
+		runtime.AddCleanup(x, func(s *idSpill) { s.close() }, s)
+	}
 	for g, in := range x.in {
 		for m := x.missingMask(g) &^ in; m != 0; m &= m - 1 {
 			x.missing[bits.TrailingZeros64(m)]++
@@ -138,7 +148,7 @@ func (x *groupIndex) otherPlatforms(appid string) int {
 
 func (x *groupIndex) len() int { return len(x.in) }
 
-func (x *groupIndex) unionID(g int) string { return string(x.ids[x.start[g]:x.start[g+1]]) }
+func (x *groupIndex) unionID(g int) string { return x.ids.id(g) }
 
 // loadGroups reads every group of src into an index.
 func loadGroups(ctx context.Context, src LinksReader) (*groupIndex, error) {

@@ -5,6 +5,7 @@
 //	go run ./bench/bigfixture write /tmp/wxbig   # 1m.db and 3x1m.db, ~2 min, 2.2 GB
 //	go run ./bench/bigfixture write10m /tmp/wxbig # 10m.db, ~2 min, 2.3 GB
 //	go run ./bench/bigfixture heap /tmp/wxbig    # the TUI's live heap, step by step
+//	go run ./bench/bigfixture heap10m /tmp/wxbig # the same over 10m.db (news and shop)
 //	go tool pprof -sample_index=inuse_space -top /tmp/wxbig/heap.pprof
 //
 // The folder defaults to $WXBIG, else /tmp/wxbig, as in bench/run.sh and
@@ -28,6 +29,7 @@
 // presence index, the followers of news, the filter "vip", then the Links
 // view over them. It prints the live heap after each step and writes a heap
 // profile of the whole to heap.pprof, to see what the peak memory is made of.
+// heap10m does the same over 10m.db, writing heap10m.pprof.
 package main
 
 import (
@@ -49,8 +51,8 @@ import (
 )
 
 func main() {
-	if len(os.Args) < 2 || len(os.Args) > 3 || (os.Args[1] != "write" && os.Args[1] != "write10m" && os.Args[1] != "heap") {
-		fmt.Fprintln(os.Stderr, "usage: go run ./bench/bigfixture write|write10m|heap [DIR]")
+	if len(os.Args) < 2 || len(os.Args) > 3 || (os.Args[1] != "write" && os.Args[1] != "write10m" && os.Args[1] != "heap" && os.Args[1] != "heap10m") {
+		fmt.Fprintln(os.Stderr, "usage: go run ./bench/bigfixture write|write10m|heap|heap10m [DIR]")
 		os.Exit(2)
 	}
 	dir := os.Getenv("WXBIG")
@@ -67,7 +69,7 @@ func main() {
 	case "write10m":
 		err = write10m(dir)
 	default:
-		err = heap(dir)
+		err = heap(dir, os.Args[1] == "heap10m")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bigfixture:", err)
@@ -176,8 +178,11 @@ func (l linksOver) EachGroup(ctx context.Context, fn func(g *cache.Group) error)
 	return l.r.EachGroup(ctx, fn)
 }
 
-func heap(dir string) error {
-	path := filepath.Join(dir, "1m.db")
+func heap(dir string, tenM bool) error {
+	path, out := filepath.Join(dir, "1m.db"), "heap.pprof"
+	if tenM {
+		path, out = filepath.Join(dir, "10m.db"), "heap10m.pprof"
+	}
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("%w; write it first with go run ./bench/bigfixture write %s", err, dir)
 	}
@@ -188,6 +193,9 @@ func heap(dir string) error {
 	defer s.Close()
 	apps := []ui.App{{Name: "news", AppID: "wx00000000000000a1"},
 		{Name: "shop", AppID: "wx00000000000000a2"}, {Name: "events", AppID: "wx00000000000000a3"}}
+	if tenM {
+		apps = apps[:2]
+	}
 	refs := make([]cache.AppRef, len(apps))
 	for i, a := range apps {
 		refs[i] = cache.AppRef{AppID: a.AppID, Name: a.Name}
@@ -215,10 +223,11 @@ func heap(dir string) error {
 	if err := live("home: link analysis", "findings"); err != nil {
 		return err
 	}
-	if _, err := reader.Presence(root.Common().Ctx, []string{"wx00000000000000a2", "wx00000000000000a3"}); err != nil {
+	others := []string{"wx00000000000000a2", "wx00000000000000a3"}[:len(apps)-1]
+	if _, err := reader.Presence(root.Common().Ctx, others); err != nil {
 		return err
 	}
-	if err := live("+ presence index", "wxscope · 3 apps"); err != nil {
+	if err := live("+ presence index", fmt.Sprintf("wxscope · %d apps", len(apps))); err != nil {
 		return err
 	}
 	d.Send(uitest.Key("enter"))
@@ -235,7 +244,7 @@ func heap(dir string) error {
 	if err := live("+ links view groups", "links"); err != nil {
 		return err
 	}
-	f, err := os.Create(filepath.Join(dir, "heap.pprof"))
+	f, err := os.Create(filepath.Join(dir, out))
 	if err != nil {
 		return err
 	}
