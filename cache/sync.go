@@ -391,6 +391,11 @@ func (r *syncRun) list(ctx context.Context, work chan<- batchJob, results chan<-
 				r.maxTotal.Store(int64(page.Total))
 			}
 		}
+		if page.FromStart && seq > 0 {
+			if err := r.startOver(ctx, seq, results); err != nil {
+				return err
+			}
+		}
 		ids, bad := plausibleIDs(dedupe(page.OpenIDs, seen))
 		last := page.Last || len(ids)+len(bad) == 0 || page.Next == ""
 		r.errs.Add(int64(len(bad)))
@@ -418,6 +423,38 @@ func (r *syncRun) list(ctx context.Context, work chan<- batchJob, results chan<-
 		}
 		cursor = page.Next
 	}
+}
+
+// flushMsg asks the writer to close done once every page before seq is
+// written and no commit runs.
+type flushMsg struct {
+	seq  int
+	done chan struct{}
+}
+
+// startOver prepares the lister for a listing that started over at page
+// seq (FollowerPage.FromStart): it waits until everything listed before is
+// written, then indexes what the run appended (catchUp), so that the pages
+// listed again find their openids' rows and nobody gets a second row. Only
+// the pages before seq have batches in flight, and the lister sends no
+// more until this returns: nothing listed before the catch-up is written
+// as new after it. A run stopped here loses nothing: the cursor saved is
+// after the pages written, and the next run catches up first.
+func (r *syncRun) startOver(ctx context.Context, seq int, results chan<- any) error {
+	f := flushMsg{seq: seq, done: make(chan struct{})}
+	results <- f
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err := r.s.catchUp(r.appid); err != nil {
+		return err
+	}
+	// The app has rows now, in the index, and the listing starts from the
+	// first of them.
+	r.lookups, r.hint = true, 0
+	return nil
 }
 
 // ErrListingStuck marks a listing that does not advance: the API keeps
@@ -785,6 +822,7 @@ func (r *syncRun) write(results <-chan any, cancel context.CancelFunc) error {
 	var busy chan outcome      // the running commit's; nil when none runs
 	var lastTook time.Duration // how long the last commit took
 	due := false               // g is to be committed as soon as no commit runs
+	var flush *flushMsg        // the lister waits for everything before flush.seq to be written
 	start := func() {
 		if werr == nil && (len(g.pages) > 0 || len(g.batches) > 0) {
 			done := make(chan outcome, 1)
@@ -828,8 +866,12 @@ func (r *syncRun) write(results <-chan any, cancel context.CancelFunc) error {
 			case batchMsg:
 				g.batches = append(g.batches, m)
 				g.profiles += len(m.profiles)
+			case flushMsg:
+				flush = &m
 			}
-			if timer == nil && !due {
+			if flush != nil {
+				due = true // the lister waits: commit what comes at once
+			} else if timer == nil && !due {
 				timer = time.After(max(commitDelay, commitDuty*lastTook))
 			}
 		case <-timer:
@@ -842,6 +884,11 @@ func (r *syncRun) write(results <-chan any, cancel context.CancelFunc) error {
 		}
 		if due && busy == nil {
 			start()
+		}
+		// commit advanced nextSeq before it reported to busy.
+		if flush != nil && busy == nil && r.nextSeq >= flush.seq {
+			close(flush.done)
+			flush = nil
 		}
 	}
 }
