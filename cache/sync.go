@@ -132,6 +132,14 @@ type syncRun struct {
 	tracks  map[int]*pageTrack
 	nextSeq int      // the first page whose openids are not all written
 	seen    *seenSet // the rows this run listed
+	// recent holds the openids this run appended for the last recentPages
+	// pages it wrote, with their rows, and recentOf them by page: a
+	// listing that moved repeats an openid across a page boundary (the
+	// cursor is an offset, wechat-api.md §2.2), and the repeat goes to the
+	// row the first one appended. Owned by commit.
+	recent   map[string]recentRow
+	recentOf map[int][]string
+	lastSeq  int // the last page whose openids recent holds
 	// refused: the run ended without marking unfollows, for this reason
 	// (see unfollows); Sync returns it.
 	refused error
@@ -155,6 +163,16 @@ type syncRun struct {
 	calls, retries, errs, processed, base  atomic.Int64
 	quotaReset                             atomic.Value
 	reportMu                               sync.Mutex
+}
+
+// recentPages is how many pages' appended openids recent keeps: a page and
+// the one before it, at most 20 000 openids.
+const recentPages = 2
+
+// recentRow is where this run appended an openid, and for which page.
+type recentRow struct {
+	row uint32
+	seq int
 }
 
 // pageTrack is a listed page whose batches are not all written yet.
@@ -958,6 +976,7 @@ func (r *syncRun) commit(g *group) error {
 	// The sort is stable, so an openid listed twice (the listing moved)
 	// keeps its last answer.
 	var known, fresh []*answer
+	var freshSeq []int // the page of each of fresh
 	for bi := range g.batches {
 		b := &g.batches[bi]
 		for i := range b.profiles {
@@ -965,6 +984,7 @@ func (r *syncRun) commit(g *group) error {
 				known = append(known, a)
 			} else {
 				fresh = append(fresh, a)
+				freshSeq = append(freshSeq, b.seq)
 			}
 		}
 	}
@@ -979,13 +999,18 @@ func (r *syncRun) commit(g *group) error {
 			r.seen.set(n)
 		}
 	}
+	var appended map[string]recentRow
 	err := r.s.updateApp(r.appid, func(a *appTx) error {
 		// An openid the lister found no row for may have one by now: a
 		// live lookup since the run began may have cached it (a second
 		// row would answer lookups until the catch-up), and one listed
 		// again (the listing moved) this run appended, in this group or
 		// before. A subscribe 0 must find that row, or the history it
-		// keeps goes with it, the catch-up keeping the last row.
+		// keeps goes with it, the catch-up keeping the last row. Any
+		// other is looked for only among this group's and recent (the
+		// last pages'): a repeat across a page boundary goes to its row,
+		// one farther apart gets a second row until the catch-up
+		// (tailreads.go).
 		moved := a.rec.Writes != r.writes
 		var gone []string
 		for _, got := range fresh {
@@ -996,13 +1021,16 @@ func (r *syncRun) commit(g *group) error {
 		if err := a.readLiveTail(gone); err != nil {
 			return err
 		}
-		appended := make(map[string]uint32, len(fresh))
-		for _, list := range [][]*answer{known, fresh} {
-			for _, got := range list {
+		// appended: this group's, added to recent once it is written.
+		appended = make(map[string]recentRow, len(fresh))
+		for li, list := range [][]*answer{known, fresh} {
+			for i, got := range list {
 				ref := got.ref
 				if !ref.known {
 					if n, ok := appended[got.p.OpenID]; ok {
-						ref = rowRef{row: n, known: true}
+						ref = rowRef{row: n.row, known: true}
+					} else if n, ok := r.recent[got.p.OpenID]; ok {
+						ref = rowRef{row: n.row, known: true}
 					} else if moved || !got.p.Subscribed {
 						n, _, found, _, err := a.getLive(got.p.OpenID)
 						if err != nil {
@@ -1015,8 +1043,8 @@ func (r *syncRun) commit(g *group) error {
 				if err != nil {
 					return err
 				}
-				if !ref.known {
-					appended[got.p.OpenID] = n
+				if !ref.known && li == 1 {
+					appended[got.p.OpenID] = recentRow{row: n, seq: freshSeq[i]}
 				}
 				r.seen.set(n)
 			}
@@ -1030,9 +1058,37 @@ func (r *syncRun) commit(g *group) error {
 	if err != nil {
 		return fmt.Errorf("write profiles: %w", err)
 	}
+	r.remember(appended)
 	r.state = st
 	r.pages.Store(st.Pages)
 	return nil
+}
+
+// remember adds the openids a commit appended to recent, and forgets those
+// of the pages recentPages or more before the last one written.
+func (r *syncRun) remember(appended map[string]recentRow) {
+	if len(appended) == 0 {
+		return
+	}
+	if r.recent == nil {
+		r.recent, r.recentOf = make(map[string]recentRow, len(appended)), map[int][]string{}
+	}
+	for id, n := range appended {
+		r.recent[id] = n
+		r.recentOf[n.seq] = append(r.recentOf[n.seq], id)
+		r.lastSeq = max(r.lastSeq, n.seq)
+	}
+	for seq, ids := range r.recentOf {
+		if seq > r.lastSeq-recentPages {
+			continue
+		}
+		for _, id := range ids {
+			if r.recent[id].seq == seq {
+				delete(r.recent, id)
+			}
+		}
+		delete(r.recentOf, seq)
+	}
 }
 
 // putAnswer caches the API's answer for got.OpenID and returns its row. An
