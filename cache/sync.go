@@ -132,14 +132,15 @@ type syncRun struct {
 	tracks  map[int]*pageTrack
 	nextSeq int      // the first page whose openids are not all written
 	seen    *seenSet // the rows this run listed
-	// recent holds the openids this run appended for the last recentPages
-	// pages it wrote, with their rows, and recentOf them by page: a
-	// listing that moved repeats an openid across a page boundary (the
-	// cursor is an offset, wechat-api.md §2.2), and the repeat goes to the
-	// row the first one appended. Owned by commit.
-	recent   map[string]recentRow
-	recentOf map[int][]string
-	lastSeq  int // the last page whose openids recent holds
+	// recent holds the openids appended by the last commits, a map a
+	// commit, with their rows, as long as a commit's pages include one of
+	// the last recentPages pages written: a listing that moved repeats an
+	// openid across a page boundary (the cursor is an offset,
+	// wechat-api.md §2.2), and the repeat goes to the row the first one
+	// appended. A commit's map is dropped whole, so keeping them costs a
+	// cold sync a lookup or two that miss per follower. Owned by commit.
+	recent  []recentGroup
+	lastSeq int // the last page a commit appended for
 	// refused: the run ended without marking unfollows, for this reason
 	// (see unfollows); Sync returns it.
 	refused error
@@ -165,14 +166,17 @@ type syncRun struct {
 	reportMu                               sync.Mutex
 }
 
-// recentPages is how many pages' appended openids recent keeps: a page and
-// the one before it, at most 20 000 openids.
+// recentPages is how many of the last pages written a commit kept in
+// recent must include: the last page and the one before it. Two pages hold
+// at most 20 000 openids and a commit at most commitHardMax, so recent
+// holds a few commits' worth at most.
 const recentPages = 2
 
-// recentRow is where this run appended an openid, and for which page.
-type recentRow struct {
-	row uint32
-	seq int
+// recentGroup is what one commit appended: the rows of its openids, and
+// the last page they were listed on.
+type recentGroup struct {
+	rows    map[string]uint32
+	lastSeq int
 }
 
 // pageTrack is a listed page whose batches are not all written yet.
@@ -999,7 +1003,8 @@ func (r *syncRun) commit(g *group) error {
 			r.seen.set(n)
 		}
 	}
-	var appended map[string]recentRow
+	var appended map[string]uint32
+	lastSeq := -1
 	err := r.s.updateApp(r.appid, func(a *appTx) error {
 		// An openid the lister found no row for may have one by now: a
 		// live lookup since the run began may have cached it (a second
@@ -1022,15 +1027,13 @@ func (r *syncRun) commit(g *group) error {
 			return err
 		}
 		// appended: this group's, added to recent once it is written.
-		appended = make(map[string]recentRow, len(fresh))
-		for li, list := range [][]*answer{known, fresh} {
+		appended = make(map[string]uint32, len(fresh))
+		for _, list := range [][]*answer{known, fresh} {
 			for i, got := range list {
 				ref := got.ref
 				if !ref.known {
-					if n, ok := appended[got.p.OpenID]; ok {
-						ref = rowRef{row: n.row, known: true}
-					} else if n, ok := r.recent[got.p.OpenID]; ok {
-						ref = rowRef{row: n.row, known: true}
+					if n, ok := r.appendedRow(appended, got.p.OpenID); ok {
+						ref = rowRef{row: n, known: true}
 					} else if moved || !got.p.Subscribed {
 						n, _, found, _, err := a.getLive(got.p.OpenID)
 						if err != nil {
@@ -1043,8 +1046,9 @@ func (r *syncRun) commit(g *group) error {
 				if err != nil {
 					return err
 				}
-				if !ref.known && li == 1 {
-					appended[got.p.OpenID] = recentRow{row: n, seq: freshSeq[i]}
+				if !ref.known { // appended: one of fresh
+					appended[got.p.OpenID] = n
+					lastSeq = max(lastSeq, freshSeq[i])
 				}
 				r.seen.set(n)
 			}
@@ -1058,37 +1062,36 @@ func (r *syncRun) commit(g *group) error {
 	if err != nil {
 		return fmt.Errorf("write profiles: %w", err)
 	}
-	r.remember(appended)
+	r.remember(appended, lastSeq)
 	r.state = st
 	r.pages.Store(st.Pages)
 	return nil
 }
 
-// remember adds the openids a commit appended to recent, and forgets those
-// of the pages recentPages or more before the last one written.
-func (r *syncRun) remember(appended map[string]recentRow) {
+// appendedRow returns the row this run appended for openid in this commit
+// (appended) or in a recent one.
+func (r *syncRun) appendedRow(appended map[string]uint32, openid string) (uint32, bool) {
+	if n, ok := appended[openid]; ok {
+		return n, true
+	}
+	for _, g := range r.recent {
+		if n, ok := g.rows[openid]; ok {
+			return n, true
+		}
+	}
+	return 0, false
+}
+
+// remember keeps what a commit appended, up to page lastSeq, in recent,
+// and drops the commits whose pages are all recentPages or more before the
+// last one written.
+func (r *syncRun) remember(appended map[string]uint32, lastSeq int) {
 	if len(appended) == 0 {
 		return
 	}
-	if r.recent == nil {
-		r.recent, r.recentOf = make(map[string]recentRow, len(appended)), map[int][]string{}
-	}
-	for id, n := range appended {
-		r.recent[id] = n
-		r.recentOf[n.seq] = append(r.recentOf[n.seq], id)
-		r.lastSeq = max(r.lastSeq, n.seq)
-	}
-	for seq, ids := range r.recentOf {
-		if seq > r.lastSeq-recentPages {
-			continue
-		}
-		for _, id := range ids {
-			if r.recent[id].seq == seq {
-				delete(r.recent, id)
-			}
-		}
-		delete(r.recentOf, seq)
-	}
+	r.lastSeq = max(r.lastSeq, lastSeq)
+	r.recent = slices.DeleteFunc(r.recent, func(g recentGroup) bool { return g.lastSeq <= r.lastSeq-recentPages })
+	r.recent = append(r.recent, recentGroup{rows: appended, lastSeq: lastSeq})
 }
 
 // putAnswer caches the API's answer for got.OpenID and returns its row. An

@@ -20,8 +20,9 @@ import (
 // a listing that moved gives some openids twice, and knowing every openid
 // appended would cost the sync a few bytes a row of memory (tens of MB at
 // 10 M followers), or a pass over the tail at every commit. What it does
-// know costs nothing on a cold sync: the writer keeps the openids appended
-// for the last two pages written (syncRun.recent, at most 20 000), so an
+// know costs a cold sync next to nothing (BENCHMARKS.md): the writer keeps
+// the openids appended by its last commits while they include the last two
+// pages written (syncRun.recent, a few tens of thousands at most), so an
 // openid repeated across a page boundary (a follower added before the
 // cursor, which is an offset) goes to its row; and a listing that starts
 // over from the first page (a rejected cursor) first indexes what the run
