@@ -64,7 +64,9 @@ const (
 // each in one transaction with the cursor it makes safe: the saved cursor
 // never passes a page until every openid of that page and of all pages before
 // it is written, so a Sync killed at any moment resumes without losing or
-// skipping anyone. Every listed openid is stamped with the run's id; after a
+// skipping anyone. A listing that starts over from the first page
+// (FollowerPage.FromStart) waits until what it listed is written and
+// indexed, so the openids it lists again go to their rows (startOver). Every listed openid is stamped with the run's id; after a
 // complete listing, the cached followers without the stamp are marked
 // unfollowed (never deleted).
 //
