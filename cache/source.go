@@ -36,6 +36,10 @@ type FollowerPage struct {
 	Count int
 	// Last is true when this page ended the listing.
 	Last bool
+	// FromStart is true when the source rejected the cursor it was given
+	// and listed from the beginning instead: this page is the listing's
+	// first, and the ones before it may come again.
+	FromStart bool
 }
 
 // ErrInvalidOpenID marks a batch that failed as a whole because one of its

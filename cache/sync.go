@@ -64,7 +64,9 @@ const (
 // each in one transaction with the cursor it makes safe: the saved cursor
 // never passes a page until every openid of that page and of all pages before
 // it is written, so a Sync killed at any moment resumes without losing or
-// skipping anyone. Every listed openid is stamped with the run's id; after a
+// skipping anyone. A listing that starts over from the first page
+// (FollowerPage.FromStart) waits until what it listed is written and
+// indexed, so the openids it lists again go to their rows (startOver). Every listed openid is stamped with the run's id; after a
 // complete listing, the cached followers without the stamp are marked
 // unfollowed (never deleted).
 //
@@ -132,6 +134,15 @@ type syncRun struct {
 	tracks  map[int]*pageTrack
 	nextSeq int      // the first page whose openids are not all written
 	seen    *seenSet // the rows this run listed
+	// recent holds the openids appended by the last commits, a map a
+	// commit, with their rows, as long as a commit's pages include one of
+	// the last recentPages pages written: a listing that moved repeats an
+	// openid across a page boundary (the cursor is an offset,
+	// wechat-api.md §2.2), and the repeat goes to the row the first one
+	// appended. A commit's map is dropped whole, so keeping them costs a
+	// cold sync a lookup or two that miss per follower. Owned by commit.
+	recent  []recentGroup
+	lastSeq int // the last page a commit appended for
 	// refused: the run ended without marking unfollows, for this reason
 	// (see unfollows); Sync returns it.
 	refused error
@@ -155,6 +166,19 @@ type syncRun struct {
 	calls, retries, errs, processed, base  atomic.Int64
 	quotaReset                             atomic.Value
 	reportMu                               sync.Mutex
+}
+
+// recentPages is how many of the last pages written a commit kept in
+// recent must include: the last page and the one before it. Two pages hold
+// at most 20 000 openids and a commit at most commitHardMax, so recent
+// holds a few commits' worth at most.
+const recentPages = 2
+
+// recentGroup is what one commit appended: the rows of its openids, and
+// the last page they were listed on.
+type recentGroup struct {
+	rows    map[string]uint32
+	lastSeq int
 }
 
 // pageTrack is a listed page whose batches are not all written yet.
@@ -391,6 +415,11 @@ func (r *syncRun) list(ctx context.Context, work chan<- batchJob, results chan<-
 				r.maxTotal.Store(int64(page.Total))
 			}
 		}
+		if page.FromStart && seq > 0 {
+			if err := r.startOver(ctx, seq, results); err != nil {
+				return err
+			}
+		}
 		ids, bad := plausibleIDs(dedupe(page.OpenIDs, seen))
 		last := page.Last || len(ids)+len(bad) == 0 || page.Next == ""
 		r.errs.Add(int64(len(bad)))
@@ -418,6 +447,38 @@ func (r *syncRun) list(ctx context.Context, work chan<- batchJob, results chan<-
 		}
 		cursor = page.Next
 	}
+}
+
+// flushMsg asks the writer to close done once every page before seq is
+// written and no commit runs.
+type flushMsg struct {
+	seq  int
+	done chan struct{}
+}
+
+// startOver prepares the lister for a listing that started over at page
+// seq (FollowerPage.FromStart): it waits until everything listed before is
+// written, then indexes what the run appended (catchUp), so that the pages
+// listed again find their openids' rows and nobody gets a second row. Only
+// the pages before seq have batches in flight, and the lister sends no
+// more until this returns: nothing listed before the catch-up is written
+// as new after it. A run stopped here loses nothing: the cursor saved is
+// after the pages written, and the next run catches up first.
+func (r *syncRun) startOver(ctx context.Context, seq int, results chan<- any) error {
+	f := flushMsg{seq: seq, done: make(chan struct{})}
+	results <- f
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err := r.s.catchUp(r.appid); err != nil {
+		return err
+	}
+	// The app has rows now, in the index, and the listing starts from the
+	// first of them.
+	r.lookups, r.hint = true, 0
+	return nil
 }
 
 // ErrListingStuck marks a listing that does not advance: the API keeps
@@ -785,6 +846,7 @@ func (r *syncRun) write(results <-chan any, cancel context.CancelFunc) error {
 	var busy chan outcome      // the running commit's; nil when none runs
 	var lastTook time.Duration // how long the last commit took
 	due := false               // g is to be committed as soon as no commit runs
+	var flush *flushMsg        // the lister waits for everything before flush.seq to be written
 	start := func() {
 		if werr == nil && (len(g.pages) > 0 || len(g.batches) > 0) {
 			done := make(chan outcome, 1)
@@ -828,8 +890,12 @@ func (r *syncRun) write(results <-chan any, cancel context.CancelFunc) error {
 			case batchMsg:
 				g.batches = append(g.batches, m)
 				g.profiles += len(m.profiles)
+			case flushMsg:
+				flush = &m
 			}
-			if timer == nil && !due {
+			if flush != nil {
+				due = true // the lister waits: commit what comes at once
+			} else if timer == nil && !due {
 				timer = time.After(max(commitDelay, commitDuty*lastTook))
 			}
 		case <-timer:
@@ -842,6 +908,11 @@ func (r *syncRun) write(results <-chan any, cancel context.CancelFunc) error {
 		}
 		if due && busy == nil {
 			start()
+		}
+		// commit advanced nextSeq before it reported to busy.
+		if flush != nil && busy == nil && r.nextSeq >= flush.seq {
+			close(flush.done)
+			flush = nil
 		}
 	}
 }
@@ -911,6 +982,7 @@ func (r *syncRun) commit(g *group) error {
 	// The sort is stable, so an openid listed twice (the listing moved)
 	// keeps its last answer.
 	var known, fresh []*answer
+	var freshSeq []int // the page of each of fresh
 	for bi := range g.batches {
 		b := &g.batches[bi]
 		for i := range b.profiles {
@@ -918,6 +990,7 @@ func (r *syncRun) commit(g *group) error {
 				known = append(known, a)
 			} else {
 				fresh = append(fresh, a)
+				freshSeq = append(freshSeq, b.seq)
 			}
 		}
 	}
@@ -932,13 +1005,19 @@ func (r *syncRun) commit(g *group) error {
 			r.seen.set(n)
 		}
 	}
+	var appended map[string]uint32
+	lastSeq := -1
 	err := r.s.updateApp(r.appid, func(a *appTx) error {
 		// An openid the lister found no row for may have one by now: a
 		// live lookup since the run began may have cached it (a second
 		// row would answer lookups until the catch-up), and one listed
 		// again (the listing moved) this run appended, in this group or
 		// before. A subscribe 0 must find that row, or the history it
-		// keeps goes with it, the catch-up keeping the last row.
+		// keeps goes with it, the catch-up keeping the last row. Any
+		// other is looked for only among this group's and recent (the
+		// last pages'): a repeat across a page boundary goes to its row,
+		// one farther apart gets a second row until the catch-up
+		// (tailreads.go).
 		moved := a.rec.Writes != r.writes
 		var gone []string
 		for _, got := range fresh {
@@ -949,12 +1028,13 @@ func (r *syncRun) commit(g *group) error {
 		if err := a.readLiveTail(gone); err != nil {
 			return err
 		}
-		appended := make(map[string]uint32, len(fresh))
+		// appended: this group's, added to recent once it is written.
+		appended = make(map[string]uint32, len(fresh))
 		for _, list := range [][]*answer{known, fresh} {
-			for _, got := range list {
+			for i, got := range list {
 				ref := got.ref
 				if !ref.known {
-					if n, ok := appended[got.p.OpenID]; ok {
+					if n, ok := r.appendedRow(appended, got.p.OpenID); ok {
 						ref = rowRef{row: n, known: true}
 					} else if moved || !got.p.Subscribed {
 						n, _, found, _, err := a.getLive(got.p.OpenID)
@@ -968,8 +1048,9 @@ func (r *syncRun) commit(g *group) error {
 				if err != nil {
 					return err
 				}
-				if !ref.known {
+				if !ref.known { // appended: one of fresh
 					appended[got.p.OpenID] = n
+					lastSeq = max(lastSeq, freshSeq[i])
 				}
 				r.seen.set(n)
 			}
@@ -983,9 +1064,36 @@ func (r *syncRun) commit(g *group) error {
 	if err != nil {
 		return fmt.Errorf("write profiles: %w", err)
 	}
+	r.remember(appended, lastSeq)
 	r.state = st
 	r.pages.Store(st.Pages)
 	return nil
+}
+
+// appendedRow returns the row this run appended for openid in this commit
+// (appended) or in a recent one.
+func (r *syncRun) appendedRow(appended map[string]uint32, openid string) (uint32, bool) {
+	if n, ok := appended[openid]; ok {
+		return n, true
+	}
+	for _, g := range r.recent {
+		if n, ok := g.rows[openid]; ok {
+			return n, true
+		}
+	}
+	return 0, false
+}
+
+// remember keeps what a commit appended, up to page lastSeq, in recent,
+// and drops the commits whose pages are all recentPages or more before the
+// last one written.
+func (r *syncRun) remember(appended map[string]uint32, lastSeq int) {
+	if len(appended) == 0 {
+		return
+	}
+	r.lastSeq = max(r.lastSeq, lastSeq)
+	r.recent = slices.DeleteFunc(r.recent, func(g recentGroup) bool { return g.lastSeq <= r.lastSeq-recentPages })
+	r.recent = append(r.recent, recentGroup{rows: appended, lastSeq: lastSeq})
 }
 
 // putAnswer caches the API's answer for got.OpenID and returns its row. An

@@ -19,13 +19,21 @@ import (
 // cannot tell cheaply that it appended the same openid earlier in the run:
 // a listing that moved gives some openids twice, and knowing every openid
 // appended would cost the sync a few bytes a row of memory (tens of MB at
-// 10 M followers), or a pass over the tail at every commit. So the tail may
-// hold two rows of one openid, and the catch-up keeps the later one (the
-// newer answer). The readers of rows skip the earlier ones (supersededTail:
-// a pass over the tail, only when there is one), and the lookups by unionid
-// read the tail as the lookups by openid do (tailMembers). The counters,
-// kept at write time, count both rows until the catch-up removes the
-// older.
+// 10 M followers), or a pass over the tail at every commit. What it does
+// know costs a cold sync next to nothing (BENCHMARKS.md): the writer keeps
+// the openids appended by its last commits while they include the last two
+// pages written (syncRun.recent, a few tens of thousands at most), so an
+// openid repeated across a page boundary (a follower added before the
+// cursor, which is an offset) goes to its row; and a listing that starts
+// over from the first page (a rejected cursor) first indexes what the run
+// appended (startOver), so the pages listed again find their rows.
+//
+// What remains is a repeat farther apart: the tail may hold two rows of
+// one openid, and the catch-up keeps the later one (the newer answer). The
+// readers of rows skip the earlier ones (supersededTail: a pass over the
+// tail, only when there is one), and the lookups by unionid read the tail
+// as the lookups by openid do (tailMembers). The counters, kept at write
+// time, count both rows until the catch-up removes the older.
 
 // supersededTail returns the rows of appid's tail that a later row of the
 // tail with the same openid supersedes, as of one moment (nil when there

@@ -324,10 +324,18 @@ func goroutineDump() string {
 
 // sessionGoroutines counts the goroutines of SSH sessions and TUIs, server
 // and client side: what a session that ended must not leave. The API
-// client's idle keep-alive connections are the server's, and not counted.
+// client's idle keep-alive connections are the server's, and not counted,
+// nor are the server's own two (serve.Server.Serve and the accept loop it
+// starts): the server says it is ready before it starts the accept loop, so
+// a count taken just after counted the loop or not as the scheduler had it,
+// and on a loaded machine a count at the end found one more than at the
+// start, with every session gone (1 run in 3 under -race).
 func sessionGoroutines() int {
 	n := 0
 	for _, g := range strings.Split(goroutineDump(), "\n\n") {
+		if strings.Contains(g, "wxscope/serve.(*Server).Serve(") || strings.Contains(g, "wxscope/serve.(*Server).Serve.func1(") {
+			continue
+		}
 		for _, mark := range []string{"wxscope/serve.", "charm.land/bubbletea", "charm.land/ssh.", "golang.org/x/crypto/ssh.", "wxscope/ui.", "wxscope/cache."} {
 			if strings.Contains(g, mark) {
 				n++

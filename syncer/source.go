@@ -112,18 +112,21 @@ func (s *wechatSource) Retries() int64 { return s.retries.Load() - s.base }
 //
 // A cursor saved by an interrupted sync can stop being a follower before the
 // sync resumes; the API then rejects it (40003, wechat-api.md §2.2). The
-// listing then starts over from the beginning, which is safe: the engine
-// stamps every listed openid with its run, re-listing one only stamps it
-// again, and fresh profiles are not fetched twice.
+// listing then starts over from the beginning, and the page says so
+// (FromStart): the engine indexes what it appended before it lists again,
+// so a re-listed openid goes to its row, stamped again, and fresh profiles
+// are not fetched twice.
 func (s *wechatSource) ListFollowers(ctx context.Context, next string) (cache.FollowerPage, error) {
 	p, err := s.client.FollowerPage(ctx, next)
+	fromStart := false
 	if err != nil && next != "" && errors.Is(err, wechat.ErrInvalidOpenID) && s.restarts.Add(1) <= maxListingRestarts {
 		p, err = s.client.FollowerPage(ctx, "")
+		fromStart = true
 	}
 	if err != nil {
 		return cache.FollowerPage{}, mapError(err)
 	}
-	return cache.FollowerPage{OpenIDs: p.OpenIDs, Next: p.NextOpenID, Total: p.Total, Count: p.Count, Last: p.Last}, nil
+	return cache.FollowerPage{OpenIDs: p.OpenIDs, Next: p.NextOpenID, Total: p.Total, Count: p.Count, Last: p.Last, FromStart: fromStart}, nil
 }
 
 // Profiles fetches 1..100 profiles with one batchget call.
