@@ -66,9 +66,10 @@ const (
 // it is written, so a Sync killed at any moment resumes without losing or
 // skipping anyone. A listing that starts over from the first page
 // (FollowerPage.FromStart) waits until what it listed is written and
-// indexed, so the openids it lists again go to their rows (startOver). Every listed openid is stamped with the run's id; after a
-// complete listing, the cached followers without the stamp are marked
-// unfollowed (never deleted).
+// indexed, so the openids it lists again go to their rows (startOver).
+// Every listed openid is stamped with the run's id; after a complete
+// listing, the cached followers without the stamp are marked unfollowed
+// (never deleted).
 //
 // Sync returns nil only when the app synced completely. A spent daily quota
 // (ErrDailyQuota) stops it cleanly and the error says when to resume;
