@@ -213,13 +213,7 @@ func (b *FollowerIndexBuilder) Build() *FollowerIndex {
 	} else {
 		x.byFollow = radixOrder(len(x.follow), func(r int) uint32 { return x.follow[r] })
 	}
-	x.following = make([]uint64, words)
-	for w := range x.following {
-		x.following[w] = ^uint64(0)
-	}
-	if tail := len(x.follow) & 63; tail != 0 {
-		x.following[len(x.following)-1] = 1<<tail - 1
-	}
+	x.following = allRows(len(x.follow))
 	for _, r := range x.unfolRows {
 		x.following[r>>6] &^= 1 << (r & 63)
 	}
@@ -327,6 +321,34 @@ func (x *FollowerIndex) hasUnionID(r int) bool { return x.union.present(r) }
 func (x *FollowerIndex) IsUnfollowed(r int) bool { return !x.follows(r) }
 
 // follows reports whether row r's person still follows.
+// allRows is the bitset of n rows, every one set.
+func allRows(n int) []uint64 {
+	set := make([]uint64, (n+63)/64)
+	for w := range set {
+		set[w] = ^uint64(0)
+	}
+	if tail := n & 63; tail != 0 {
+		set[len(set)-1] = 1<<tail - 1
+	}
+	return set
+}
+
+// visibleSet is the bitset of the rows that match (all when nil) and,
+// unless showUnfollowed, still follow; nil when that is every row.
+func (x *FollowerIndex) visibleSet(match []uint64, showUnfollowed bool) []uint64 {
+	switch {
+	case showUnfollowed:
+		return match
+	case match == nil:
+		return x.following
+	}
+	set := make([]uint64, len(match))
+	for w := range set {
+		set[w] = match[w] & x.following[w]
+	}
+	return set
+}
+
 func (x *FollowerIndex) follows(r int) bool { return x.following[r>>6]&(1<<(r&63)) != 0 }
 
 // remarkColumn is the remarks of the rows that have one, laid end to end,

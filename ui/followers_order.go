@@ -426,17 +426,7 @@ func identity(n int) []uint32 {
 // goroutine fills the result from the front, the other from the back, so
 // they meet without a merge.
 func (x *FollowerIndex) Visible(order []uint32, desc bool, match []uint64, showUnfollowed bool) []uint32 {
-	set := match
-	switch {
-	case showUnfollowed:
-	case match == nil:
-		set = x.following
-	default:
-		set = make([]uint64, len(match))
-		for w := range set {
-			set[w] = match[w] & x.following[w]
-		}
-	}
+	set := x.visibleSet(match, showUnfollowed)
 	if order == nil {
 		return x.visibleInRowOrder(desc, set)
 	}

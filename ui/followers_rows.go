@@ -103,24 +103,9 @@ func (x *FollowerIndex) visibleRows(order []uint32, desc bool, match []uint64, s
 	if order != nil {
 		return listOf(x.Visible(order, desc, match, showUnfollowed))
 	}
-	set := match
-	switch {
-	case showUnfollowed && match == nil:
-		set = make([]uint64, len(x.following))
-		for w := range set {
-			set[w] = ^uint64(0)
-		}
-		if tail := x.Len() & 63; tail != 0 {
-			set[len(set)-1] = 1<<tail - 1
-		}
-	case showUnfollowed:
-	case match == nil:
-		set = x.following
-	default:
-		set = make([]uint64, len(match))
-		for w := range set {
-			set[w] = match[w] & x.following[w]
-		}
+	set := x.visibleSet(match, showUnfollowed)
+	if set == nil {
+		set = allRows(x.Len())
 	}
 	return bitsOf(set, desc)
 }
