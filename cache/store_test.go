@@ -451,7 +451,9 @@ func TestSharedWritesInQuickSuccessionSkipTheGapUntilTheyHeldTheFile(t *testing.
 	owe()
 	start := time.Now()
 	must(t, s.PutProfiles("wxA", []Profile{testProfile("o8", "u")}))
-	if d := time.Since(start); s.gapPauses != 0 || s.gapsSkipped < 1 || d >= SharedWriteGap {
+	// Its duration is not the test: on a loaded machine a write alone can
+	// take as long as the gap.
+	if d := time.Since(start); s.gapPauses != 0 || s.gapsSkipped < 1 {
 		t.Fatalf("a write after the burst with nobody waiting paused %d times (skipped %d) and took %v", s.gapPauses, s.gapsSkipped, d)
 	}
 
