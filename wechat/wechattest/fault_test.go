@@ -92,12 +92,11 @@ func TestLatencyDelaysCallsAndHonoursCancellation(t *testing.T) {
 
 // A call takes the latency from arrival to answer, on average, whatever
 // the time its answer takes to build: a user/get page of 10 000 openids
-// takes milliseconds, which once came on top of the latency.
+// takes milliseconds (more under the race detector), which once came on
+// top of the latency.
 func TestLatencyIsACallsWholeTimeOnAverage(t *testing.T) {
 	e := demo(t, 10000)
 	tk := e.token("news")
-	const latency = 20 * time.Millisecond
-	e.s.SetLatency(latency)
 	u := e.s.URL + "/cgi-bin/user/get?access_token=" + tk
 	get := func() time.Duration {
 		t0 := time.Now()
@@ -111,22 +110,30 @@ func TestLatencyIsACallsWholeTimeOnAverage(t *testing.T) {
 		}
 		return time.Since(t0)
 	}
-	for range 32 { // the moving average settles
+	// The best of three rounds: a loaded machine only makes calls slower.
+	best := func(calls int) time.Duration {
+		b := time.Duration(math.MaxInt64)
+		for range 3 {
+			var sum time.Duration
+			for range calls {
+				sum += get()
+			}
+			b = min(b, sum/time.Duration(calls))
+		}
+		return b
+	}
+	work := best(10) // no latency: building the answer, and the round trip
+	const latency = 30 * time.Millisecond
+	e.s.SetLatency(latency)
+	for range 40 { // the moving average settles
 		get()
 	}
-	// The best of three rounds: a loaded machine only makes calls slower.
-	const calls = 40
-	best := time.Duration(math.MaxInt64)
-	for range 3 {
-		var sum time.Duration
-		for range calls {
-			sum += get()
-		}
-		best = min(best, sum/calls)
-	}
-	// The round trip over loopback adds a fraction of a millisecond.
-	if best < latency-time.Millisecond || best > latency+2*time.Millisecond {
-		t.Fatalf("user/get took %v on average with a latency of %v", best, latency)
+	// What the client does with the answer stays outside the latency,
+	// and it is the lesser part of work.
+	took := best(20)
+	t.Logf("user/get: %v with a latency of %v, %v with none", took, latency, work)
+	if took < latency-time.Millisecond || took > latency+work/2 {
+		t.Fatalf("user/get took %v on average with a latency of %v (%v with none)", took, latency, work)
 	}
 }
 
