@@ -345,18 +345,15 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		case <-s.done:
 			return
 		}
-		// A moving average over the last 16 or so answers, from the
-		// first; a fault's (a stall, a reset) says nothing about the
-		// next call's time.
+		// A moving average over the last 16 or so answers, rising from
+		// 0: seeded by a first answer that was slow (a cold start), the
+		// calls after it came early. A fault's answer (a stall, a
+		// reset) says nothing about the next call's time.
 		defer func() {
-			if faulted {
-				return
+			if !faulted {
+				old := over.Load()
+				over.Store(old + (int64(time.Since(arrived)-aim)-old)/16)
 			}
-			took := int64(time.Since(arrived) - aim)
-			if old := over.Load(); old != 0 {
-				took = old + (took-old)/16
-			}
-			over.Store(took)
 		}()
 	}
 	if f := s.takeFault(path); f != nil {
