@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"wxscope/cache/cachetest"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // damageApps are the apps of the damage fixture.
@@ -374,4 +376,122 @@ func TestRandomDamageIsNeverCrashedOn(t *testing.T) {
 		damageTrial(t, b)
 	}
 	t.Logf("%d damaged files read and salvaged", trials)
+}
+
+// Verify walks the rows bucket beside the others (verifySideBySide): a
+// page that the rows and another bucket both reach is damage all the same,
+// although neither walk reaches it twice, and of two damages it names the
+// one a walk in bucket order meets first, as Check does.
+func TestVerifyBesideTheRowsSeesWhatOneWalkWould(t *testing.T) {
+	// share points the top-level bucket "zz" at the rows bucket's root.
+	share := func(t *testing.T, b []byte) []byte {
+		t.Helper()
+		pf, err := openPages(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps, root := pf.meta.pageSize, int64(pf.meta.root)
+		p := b[root*ps : (root+1)*ps]
+		if native.Uint16(p[8:]) != pageFlagLeaf {
+			t.Fatal("the root is not one leaf page")
+		}
+		var rows, zz []byte
+		for i := range int(native.Uint16(p[10:])) {
+			el, err := elementAt(p, pageFlagLeaf, i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch string(el.key) {
+			case string(bucketRows):
+				rows = el.value
+			case "zz":
+				zz = el.value
+			}
+		}
+		if native.Uint64(rows) == 0 || zz == nil {
+			t.Fatal("no rows bucket of its own pages, or no bucket zz")
+		}
+		native.PutUint64(zz, native.Uint64(rows)) // zz aliases b
+		return b
+	}
+	healthy := func(t *testing.T) string {
+		path := filepath.Join(t.TempDir(), "wxscope.db")
+		writeDamageFixture(t, path, 3000)
+		db, err := bolt.Open(path, 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = db.Update(func(tx *bolt.Tx) error {
+			_, err := tx.CreateBucket([]byte("zz"))
+			return err
+		})
+		if cerr := db.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	verify := func(t *testing.T, path string, b []byte) (verr, cerr error) {
+		t.Helper()
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Open(path, Options{Mode: SharedReadOnly})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		return s.Verify(), s.Check()
+	}
+
+	path := healthy(t)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if verr, _ := verify(t, path, bytes.Clone(b)); verr != nil {
+		t.Fatalf("Verify of a healthy cache with a bucket zz: %v", verr)
+	}
+	verr, cerr := verify(t, path, share(t, bytes.Clone(b)))
+	if !errors.Is(verr, ErrDamaged) || !strings.Contains(verr.Error(), "reached twice") {
+		t.Errorf("Verify of a page two buckets reach: %v", verr)
+	}
+	if !errors.Is(cerr, ErrDamaged) || !strings.Contains(cerr.Error(), "reached twice") {
+		t.Errorf("Check of a page two buckets reach: %v", cerr)
+	}
+
+	// An app record that does not decode (the apps bucket, first in
+	// order) and a row that does not (walked beside it): Verify names the
+	// record, whichever walk ends first.
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketApps).Put([]byte(damageApps[0].AppID), []byte{0xff, 0xff}); err != nil {
+			return err
+		}
+		rows := tx.Bucket(bucketRows).Bucket([]byte(damageApps[2].AppID))
+		return rows.Put(rowKey(nil, 5), []byte{0xff, 0xff, 0xff})
+	})
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err = os.ReadFile(path); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		verr, cerr := verify(t, path, bytes.Clone(b))
+		if !errors.Is(verr, ErrDamaged) || !strings.Contains(verr.Error(), "the record of app") {
+			t.Fatalf("Verify of a bad record and a bad row: %v", verr)
+		}
+		if !errors.Is(cerr, ErrDamaged) || !strings.Contains(cerr.Error(), "the record of app") {
+			t.Fatalf("Check of a bad record and a bad row: %v", cerr)
+		}
+	}
 }
