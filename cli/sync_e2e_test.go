@@ -199,7 +199,7 @@ func TestMaxAgeZeroRefetchesEveryProfile(t *testing.T) {
 	}
 }
 
-// A headless sync paces the collector for its small live heap (GOGC 200,
+// A headless sync paces the collector for its small live heap (GOGC 500,
 // a soft limit of 140 MiB) and sets both back when it ends; GOGC set by
 // the user keeps both as they were, GOMEMLIMIT keeps the limit.
 func TestSyncPacesTheCollectorUnlessGOGCSaysOtherwise(t *testing.T) {
