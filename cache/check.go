@@ -37,8 +37,8 @@ func (s *Store) Verify() error {
 //
 // Without sums, the rows bucket is walked beside the others, in a
 // goroutine of its own: decoding the values is most of the walk's CPU, and
-// the rows are about half of them (Verify of a 29 MB cache took 39–53 ms,
-// of which 21–24 reading the pages). Check adds up in one walk.
+// the rows bucket holds most of them (a Verify of 3 M profiles took 28 %
+// less). Check adds up per app as it goes, in one walk.
 func (s *Store) verifyPages(values bool, sums *checkSums) error {
 	f, err := os.Open(s.path)
 	if err != nil {
