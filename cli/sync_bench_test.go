@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -196,6 +197,56 @@ func BenchmarkSyncAppsAgainstTheBound(b *testing.B) {
 				b.ReportMetric(float64(took)/float64(b.N)/float64(sum), "x-bound")
 				b.ReportMetric(float64(sum.Milliseconds()), "bound-ms")
 			})
+		})
+	}
+}
+
+// BenchmarkSyncAppsAgainstTheBoundAsCommands is BenchmarkSyncAppsAgainstTheBound's
+// sequence and side_by_side with the real binary: each `wxscope sync` a
+// process of its own (its start included), the simulator in this one. It
+// tells what the simulator's sharing the sync's process costs, against
+// the same two cores:
+//
+//	go test -run '^$' -bench SyncAppsAgainstTheBoundAsCommands -count 6 ./cli/
+func BenchmarkSyncAppsAgainstTheBoundAsCommands(b *testing.B) {
+	const concurrency = 4
+	for _, latency := range []time.Duration{5 * time.Millisecond, 20 * time.Millisecond} {
+		b.Run(fmt.Sprintf("latency=%s", latency), func(b *testing.B) {
+			world := wechattest.NewWorld(wechattest.WorldSpec{Seed: 5, Apps: boundApps})
+			s := newSimSetup(b, world, fmt.Sprintf("concurrency = %d", concurrency))
+			s.srv.SetLatency(latency)
+			wxscopeBinary(b)
+			var sum, slowest time.Duration
+			for _, a := range boundApps {
+				sum += appBound(a.Followers, latency, concurrency)
+				slowest = max(slowest, appBound(a.Followers, latency, concurrency))
+			}
+			run := func(b *testing.B, bound time.Duration, commands [][]string) {
+				var took time.Duration
+				for range b.N {
+					b.StopTimer()
+					if err := os.RemoveAll(filepath.Dir(s.cache)); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+					start := time.Now()
+					for _, args := range commands {
+						cmd, _, stderr := s.command(b, context.Background(), args...)
+						if err := cmd.Run(); err != nil {
+							b.Fatalf("wxscope %s: %v\n%s", strings.Join(args, " "), err, stderr)
+						}
+					}
+					took += time.Since(start)
+				}
+				b.ReportMetric(float64(took)/float64(b.N)/float64(bound), "x-bound")
+				b.ReportMetric(float64(bound.Milliseconds()), "bound-ms")
+			}
+			var sequence [][]string
+			for _, a := range boundApps {
+				sequence = append(sequence, []string{"sync", "--app", a.Name})
+			}
+			b.Run("sequence", func(b *testing.B) { run(b, sum, sequence) })
+			b.Run("side_by_side", func(b *testing.B) { run(b, slowest, [][]string{{"sync"}}) })
 		})
 	}
 }
