@@ -107,7 +107,9 @@ func verifySideBySide(pf *pageFile, w *walker, values bool) error {
 				continue
 			}
 			if err := verifyBucket(w, b.name, b.ref, values, nil); err != nil {
-				return i, err
+				// As one walk names it: a problem no deeper page names
+				// (an inline bucket's) is on the root's page.
+				return i, onPage(pf.meta.root, err)
 			}
 		}
 		return len(tops), nil

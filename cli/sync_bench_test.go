@@ -109,6 +109,16 @@ func appBound(n int, latency time.Duration, concurrency int) time.Duration {
 	return max(time.Duration(pages)*latency, time.Duration(float64(batches)/float64(concurrency)*float64(latency)))
 }
 
+// appsBound is the bound of boundApps synced one after another (the sum
+// of each app's) and side by side (the slowest app's).
+func appsBound(latency time.Duration, concurrency int) (sum, slowest time.Duration) {
+	for _, a := range boundApps {
+		sum += appBound(a.Followers, latency, concurrency)
+		slowest = max(slowest, appBound(a.Followers, latency, concurrency))
+	}
+	return sum, slowest
+}
+
 // BenchmarkSyncAppsAgainstTheBound is goal 5 of issue 12: the cold sync of
 // several apps (boundApps) against the simulator at a fixed latency per
 // call, in-process like BenchmarkSyncAgainstTheBound:
@@ -132,11 +142,7 @@ func BenchmarkSyncAppsAgainstTheBound(b *testing.B) {
 			world := wechattest.NewWorld(wechattest.WorldSpec{Seed: 5, Apps: boundApps})
 			s := newSimSetup(b, world, fmt.Sprintf("concurrency = %d", concurrency))
 			s.srv.SetLatency(latency)
-			var sum, slowest time.Duration
-			for _, a := range boundApps {
-				sum += appBound(a.Followers, latency, concurrency)
-				slowest = max(slowest, appBound(a.Followers, latency, concurrency))
-			}
+			sum, slowest := appsBound(latency, concurrency)
 			raw, err := os.ReadFile(s.cfg)
 			if err != nil {
 				b.Fatal(err)
@@ -216,11 +222,7 @@ func BenchmarkSyncAppsAgainstTheBoundAsCommands(b *testing.B) {
 			s := newSimSetup(b, world, fmt.Sprintf("concurrency = %d", concurrency))
 			s.srv.SetLatency(latency)
 			wxscopeBinary(b)
-			var sum, slowest time.Duration
-			for _, a := range boundApps {
-				sum += appBound(a.Followers, latency, concurrency)
-				slowest = max(slowest, appBound(a.Followers, latency, concurrency))
-			}
+			sum, slowest := appsBound(latency, concurrency)
 			run := func(b *testing.B, bound time.Duration, commands [][]string) {
 				var took time.Duration
 				for range b.N {
