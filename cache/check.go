@@ -26,20 +26,20 @@ const FindingDamaged FindingKind = "damaged"
 // It costs a read of the file (a fraction of a second for a million
 // profiles).
 func (s *Store) Verify() error {
-	return s.view(func(tx *bolt.Tx) error { return s.verifyPages(true, nil) })
+	return s.view(func(tx *bolt.Tx) error { return s.verifyPages(nil) })
 }
 
-// verifyPages walks the file's pages, strictly; with values, it also
-// decodes what the buckets hold, and with sums (values only), it adds up
-// what Check compares (checkSums). It runs inside a read transaction, so
-// no writer changes the file meanwhile. It reads the file with ReadAt, not
-// through bbolt's map: a walk of every page maps none of them in.
+// verifyPages walks the file's pages, strictly, and decodes what the
+// buckets hold; with sums, it also adds up what Check compares
+// (checkSums). It runs inside a read transaction, so no writer changes the
+// file meanwhile. It reads the file with ReadAt, not through bbolt's map: a
+// walk of every page maps none of them in.
 //
 // Without sums, the rows bucket is walked beside the others, in a
 // goroutine of its own: decoding the values is most of the walk's CPU, and
 // the rows bucket holds most of them (a Verify of 3 M profiles took 28 %
-// less). Check adds up per app as it goes, in one walk.
-func (s *Store) verifyPages(values bool, sums *checkSums) error {
+// less). Check adds up per app as it goes, in one walk in bucket order.
+func (s *Store) verifyPages(sums *checkSums) error {
 	f, err := os.Open(s.path)
 	if err != nil {
 		return fmt.Errorf("verify the cache %s: %w", s.path, err)
@@ -54,15 +54,18 @@ func (s *Store) verifyPages(values bool, sums *checkSums) error {
 		return s.damaged(err.Error(), nil)
 	}
 	w := newWalker(pf, false)
-	if sums == nil {
-		err = verifySideBySide(pf, w, values)
-	} else {
-		err = w.each(w.root(), func(name, _ []byte, top *bucketRef) error {
-			if top == nil {
-				return nil // not one of ours: Check's schema test says so
+	tops, err := topBuckets(w)
+	switch {
+	case err != nil:
+	case sums == nil:
+		err = verifySideBySide(pf, w, tops)
+	default:
+		w.base = 1 // below the root, as in verifySideBySide
+		for _, b := range tops {
+			if err = verifyTop(pf, w, b, sums); err != nil {
+				break
 			}
-			return verifyBucket(w, name, *top, values, sums)
-		})
+		}
 	}
 	if err != nil {
 		var fp *fileProblem
@@ -77,39 +80,52 @@ func (s *Store) verifyPages(values bool, sums *checkSums) error {
 	return nil
 }
 
-// verifySideBySide walks the top-level buckets that w's root names, the
-// rows bucket in a walker of its own beside the others, and returns the
-// problem the walk of one walker in bucket order would have met first: the
-// one of the earliest bucket, or else a page that both walks reached.
-func verifySideBySide(pf *pageFile, w *walker, values bool) error {
-	type bucket struct {
-		name []byte
-		ref  bucketRef
-	}
-	var tops []bucket
+// topBucket is a top-level bucket, as the root's page names it.
+type topBucket struct {
+	name []byte
+	ref  bucketRef
+}
+
+// topBuckets walks the root with w and returns the buckets it names, in
+// key order (those that are not ours too: Check's schema test says so),
+// copied out of the root's page.
+func topBuckets(w *walker) ([]topBucket, error) {
+	var tops []topBucket
 	err := w.each(w.root(), func(name, _ []byte, top *bucketRef) error {
-		if top != nil { // not one of ours, else: Check's schema test says so
+		if top != nil {
 			ref := *top
-			ref.inline = bytes.Clone(ref.inline) // it aliases the root's page
-			tops = append(tops, bucket{bytes.Clone(name), ref})
+			ref.inline = bytes.Clone(ref.inline)
+			tops = append(tops, topBucket{bytes.Clone(name), ref})
 		}
 		return nil
 	})
-	if err != nil {
-		return err
+	return tops, err
+}
+
+// verifyTop walks the top-level bucket b with w (verifyBucket). A problem
+// that no deeper page names (an inline bucket's) is on the root's page.
+func verifyTop(pf *pageFile, w *walker, b topBucket, sums *checkSums) error {
+	if err := verifyBucket(w, b.name, b.ref, sums); err != nil {
+		return onPage(pf.meta.root, err)
 	}
-	// Each walker starts below the root, as w's walk of a bucket would.
+	return nil
+}
+
+// verifySideBySide walks tops, which root's walk found, the rows bucket
+// in a walker of its own beside the others, and returns the problem one
+// walk in bucket order would have met first: the one of the earliest
+// bucket, or else a page that two walks reached.
+func verifySideBySide(pf *pageFile, root *walker, tops []topBucket) error {
 	rows, rest := newWalker(pf, false), newWalker(pf, false)
-	rows.base, rest.base = 1, 1
-	walk := func(w *walker, mine bool) (at int, err error) {
+	rows.base, rest.base = 1, 1 // below the root
+	// walk walks the rows bucket, or all but it, and says the index in
+	// tops of the bucket it failed in.
+	walk := func(w *walker, theRows bool) (at int, err error) {
 		for i, b := range tops {
-			if bytes.Equal(b.name, bucketRows) != mine {
-				continue
-			}
-			if err := verifyBucket(w, b.name, b.ref, values, nil); err != nil {
-				// As one walk names it: a problem no deeper page names
-				// (an inline bucket's) is on the root's page.
-				return i, onPage(pf.meta.root, err)
+			if bytes.Equal(b.name, bucketRows) == theRows {
+				if err := verifyTop(pf, w, b, nil); err != nil {
+					return i, err
+				}
 			}
 		}
 		return len(tops), nil
@@ -129,30 +145,26 @@ func verifySideBySide(pf *pageFile, w *walker, values bool) error {
 	case restErr != nil:
 		return restErr
 	}
-	// One walk marks a page it reaches twice; two walks, each of its own,
-	// only together.
-	for i := range w.seen {
-		a, b, c := w.seen[i], rows.seen[i], rest.seen[i]
+	// One walk finds a page it reaches twice; a page that two of them
+	// reached, only they together.
+	for i := range root.seen {
+		a, b, c := root.seen[i], rows.seen[i], rest.seen[i]
 		if twice := a&b | a&c | b&c; twice != 0 {
 			return onPage(uint64(i)*64+uint64(bits.TrailingZeros64(twice)), problemf("it is reached twice"))
 		}
-		w.seen[i] = a | b | c
 	}
 	return nil
 }
 
-// verifyBucket walks the top-level bucket name, whose root is top, with w:
-// see verifyPages.
-func verifyBucket(w *walker, name []byte, top bucketRef, values bool, sums *checkSums) error {
+// verifyBucket walks the top-level bucket name, whose root is top, with w,
+// decoding every value: see verifyPages.
+func verifyBucket(w *walker, name []byte, top bucketRef, sums *checkSums) error {
 	var p Profile
 	var rec appRecord
 	check := func(what string, fn func(k, v []byte) error) func(k, v []byte, child *bucketRef) error {
 		return func(k, v []byte, child *bucketRef) error {
 			if child != nil {
 				return problemf("%s holds a bucket %q where values belong", what, k)
-			}
-			if !values {
-				return nil
 			}
 			return fn(k, v)
 		}
@@ -244,7 +256,7 @@ func (s *Store) Check() error {
 		// its own where a fault cannot be caught, runs only on a file whose
 		// pages the walk found sound.
 		sums := newCheckSums()
-		if err := s.verifyPages(true, sums); err != nil {
+		if err := s.verifyPages(sums); err != nil {
 			add("%w", err)
 			return nil
 		}

@@ -516,7 +516,7 @@ func TestHolderStartedOnAnotherDayShowsTheDate(t *testing.T) {
 func fastCheck(t *testing.T, s *Store) (problems []error, agree bool) {
 	t.Helper()
 	sums := newCheckSums()
-	err := s.view(func(tx *bolt.Tx) error { return s.verifyPages(true, sums) })
+	err := s.view(func(tx *bolt.Tx) error { return s.verifyPages(sums) })
 	if err != nil {
 		t.Fatal(err)
 	}

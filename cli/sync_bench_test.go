@@ -109,14 +109,31 @@ func appBound(n int, latency time.Duration, concurrency int) time.Duration {
 	return max(time.Duration(pages)*latency, time.Duration(float64(batches)/float64(concurrency)*float64(latency)))
 }
 
-// appsBound is the bound of boundApps synced one after another (the sum
-// of each app's) and side by side (the slowest app's).
-func appsBound(latency time.Duration, concurrency int) (sum, slowest time.Duration) {
+// boundConcurrency is the batchget calls in flight in the bound benchmarks.
+const boundConcurrency = 4
+
+// boundSetup is the simulator of boundApps at latency, and their bound
+// synced one after another (the sum of each app's) and side by side (the
+// slowest app's).
+func boundSetup(b *testing.B, latency time.Duration) (s *simSetup, sum, slowest time.Duration) {
+	world := wechattest.NewWorld(wechattest.WorldSpec{Seed: 5, Apps: boundApps})
+	s = newSimSetup(b, world, fmt.Sprintf("concurrency = %d", boundConcurrency))
+	s.srv.SetLatency(latency)
 	for _, a := range boundApps {
-		sum += appBound(a.Followers, latency, concurrency)
-		slowest = max(slowest, appBound(a.Followers, latency, concurrency))
+		sum += appBound(a.Followers, latency, boundConcurrency)
+		slowest = max(slowest, appBound(a.Followers, latency, boundConcurrency))
 	}
-	return sum, slowest
+	return s, sum, slowest
+}
+
+// freshCache removes s's cache, off the clock, so that the next sync is a
+// cold one.
+func freshCache(b *testing.B, s *simSetup) {
+	b.StopTimer()
+	if err := os.RemoveAll(filepath.Dir(s.cache)); err != nil {
+		b.Fatal(err)
+	}
+	b.StartTimer()
 }
 
 // BenchmarkSyncAppsAgainstTheBound is goal 5 of issue 12: the cold sync of
@@ -136,13 +153,9 @@ func appsBound(latency time.Duration, concurrency int) (sum, slowest time.Durati
 //     every openid of an app, then one batchget after another, app after
 //     app, writing nothing; x-bound is over the same sum as sequence.
 func BenchmarkSyncAppsAgainstTheBound(b *testing.B) {
-	const concurrency = 4
 	for _, latency := range []time.Duration{5 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond} {
 		b.Run(fmt.Sprintf("latency=%s", latency), func(b *testing.B) {
-			world := wechattest.NewWorld(wechattest.WorldSpec{Seed: 5, Apps: boundApps})
-			s := newSimSetup(b, world, fmt.Sprintf("concurrency = %d", concurrency))
-			s.srv.SetLatency(latency)
-			sum, slowest := appsBound(latency, concurrency)
+			s, sum, slowest := boundSetup(b, latency)
 			raw, err := os.ReadFile(s.cfg)
 			if err != nil {
 				b.Fatal(err)
@@ -156,17 +169,10 @@ func BenchmarkSyncAppsAgainstTheBound(b *testing.B) {
 			// fifth of a sync's CPU, and at 5 ms a call the CPU is what
 			// the calls wait for.
 			defer paceCollectorForSync(env)()
-			fresh := func(b *testing.B) {
-				b.StopTimer()
-				if err := os.RemoveAll(filepath.Dir(s.cache)); err != nil {
-					b.Fatal(err)
-				}
-				b.StartTimer()
-			}
 			b.Run("sequence", func(b *testing.B) {
 				var took time.Duration
 				for range b.N {
-					fresh(b)
+					freshCache(b, s)
 					start := time.Now()
 					for _, a := range cfg.Apps {
 						if err := syncApps(context.Background(), env, cfg, []config.App{a}, syncHooks{}); err != nil {
@@ -181,7 +187,7 @@ func BenchmarkSyncAppsAgainstTheBound(b *testing.B) {
 			b.Run("side_by_side", func(b *testing.B) {
 				var took time.Duration
 				for range b.N {
-					fresh(b)
+					freshCache(b, s)
 					start := time.Now()
 					if err := syncApps(context.Background(), env, cfg, cfg.Apps, syncHooks{}); err != nil {
 						b.Fatal(err)
@@ -215,22 +221,14 @@ func BenchmarkSyncAppsAgainstTheBound(b *testing.B) {
 //
 //	go test -run '^$' -bench SyncAppsAgainstTheBoundAsCommands -count 6 ./cli/
 func BenchmarkSyncAppsAgainstTheBoundAsCommands(b *testing.B) {
-	const concurrency = 4
 	for _, latency := range []time.Duration{5 * time.Millisecond, 20 * time.Millisecond} {
 		b.Run(fmt.Sprintf("latency=%s", latency), func(b *testing.B) {
-			world := wechattest.NewWorld(wechattest.WorldSpec{Seed: 5, Apps: boundApps})
-			s := newSimSetup(b, world, fmt.Sprintf("concurrency = %d", concurrency))
-			s.srv.SetLatency(latency)
+			s, sum, slowest := boundSetup(b, latency)
 			wxscopeBinary(b)
-			sum, slowest := appsBound(latency, concurrency)
 			run := func(b *testing.B, bound time.Duration, commands [][]string) {
 				var took time.Duration
 				for range b.N {
-					b.StopTimer()
-					if err := os.RemoveAll(filepath.Dir(s.cache)); err != nil {
-						b.Fatal(err)
-					}
-					b.StartTimer()
+					freshCache(b, s)
 					start := time.Now()
 					for _, args := range commands {
 						cmd, _, stderr := s.command(b, context.Background(), args...)

@@ -110,12 +110,12 @@ func TestLatencyIsACallsWholeTimeOnAverage(t *testing.T) {
 		}
 		return time.Since(t0)
 	}
-	// Three rounds: the best says how much the simulator adds at most, as a
-	// loaded machine only makes calls slower; the mean of all of them says
-	// whether it answers early. The best of noisy rounds would say so
-	// (CI once saw 59.0 ms as the best at 60 ms, with 26 ms of work), and
-	// so would a short mean while the average still falls: the calls then
-	// come early by 16/n of its fall.
+	// Three rounds. The best one says how much the simulator adds at most
+	// (a loaded machine only makes calls slower). Whether it answers early
+	// is for the mean of all of them: the best of noisy rounds falls below
+	// the latency by chance (CI saw 59.0 ms at 60 ms, with 26 ms of work),
+	// and while the moving average still falls, n calls come early by
+	// 16/n of its fall, hence work/20 of slack.
 	rounds := func(calls int) (best, mean time.Duration) {
 		best = time.Duration(math.MaxInt64)
 		var all time.Duration
